@@ -1,0 +1,67 @@
+/* cli.h — shared helpers of the `alim` command-line front end.
+ *
+ * The CLI only parses arguments, calls the library and prints. Conventions:
+ *   - errors:  "alim: error: <file or option>: <what is wrong>" on stderr;
+ *              exit 2 for bad input or usage, 1 for runtime failure;
+ *   - output:  a human-readable table by default, one JSON object on stdout with --json;
+ *              JSON keys carry their unit (_bits, _nats).
+ */
+#ifndef ALIM_CLI_H
+#define ALIM_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "alim/progress.h"
+#include "alim/status.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_RUNTIME = 1, CLI_EXIT_USAGE = 2 };
+
+/* One entry per subcommand (cli/commands.def). */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary; /* one line for `alim --help` */
+    const char *help;    /* the full text of `alim <name> --help` */
+} cli_command;
+
+extern const cli_command cli_commands[];
+extern const size_t cli_command_count;
+
+/* Prints "alim: error: where: what" and returns CLI_EXIT_USAGE. */
+int cli_error(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints a library error record and returns 2 (user error) or 1 (runtime). */
+int cli_fail(const alim_error *err);
+
+/* Parse helpers: on failure they print an error naming `opt` and return CLI_EXIT_USAGE. */
+int cli_parse_double(const char *opt, const char *s, double *out);
+int cli_parse_u64(const char *opt, const char *s, uint64_t *out);
+int cli_parse_size(const char *opt, const char *s, size_t *out);
+/* Comma-separated list of doubles ("1,4,16"); *out malloc'd. */
+int cli_parse_double_list(const char *opt, const char *s, double **out, size_t *n);
+
+/* Standard handling of an unknown option or missing argument from getopt_long:
+ * prints the error plus "try 'alim CMD --help'" and returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints the help text of command `name` (with a trailing newline) to stdout. */
+int cli_print_help(const char *name);
+
+/* Prints a JSON object to stdout (indented, one object, newline) and frees it.
+ * Returns CLI_EXIT_RUNTIME if printing failed. */
+int cli_print_json(cJSON *obj);
+/* Adds a numeric array; non-finite values become the strings "inf", "-inf", "nan". */
+cJSON *cli_json_add_array(cJSON *obj, const char *key, const double *v, size_t n);
+/* Adds a number; non-finite values become the strings "inf", "-inf" or "nan" (JSON has no
+ * infinity). */
+cJSON *cli_json_add_number(cJSON *obj, const char *key, double v);
+
+/* A progress callback that draws "stage: 42% (ETA 3 s)" on stderr, at most a few
+ * times a second, and only when stderr is a terminal or ALIM_PROGRESS=1. */
+alim_progress cli_progress(void);
+/* Ends the progress line (prints a newline if one was drawn). */
+void cli_progress_done(void);
+
+#endif

@@ -1,0 +1,75 @@
+/* alim/io.h — reading numeric CSV and JSON input, writing files atomically.
+ *
+ * Every reader names the file (and line, column or key) in the error record, so the
+ * CLI can print "alim: error: chan.csv:3: row has 2 entries, expected 3".
+ * Writers go through a temporary file in the same directory that is renamed into place,
+ * so an interrupted run never leaves a truncated result where a complete one is expected.
+ */
+#ifndef ALIM_IO_H
+#define ALIM_IO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "alim/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer (*len excludes the NUL).
+ * path "-" reads standard input. */
+alim_status alim_file_read_all(const char *path, char **buf, size_t *len, alim_error *err);
+
+/* A dense row-major matrix of doubles read from text. */
+typedef struct {
+    double *data; /* rows * cols entries, row-major, owned */
+    size_t rows, cols;
+    size_t *line_of_row; /* 1-based source line of each row (for messages), owned */
+} alim_matrix;
+
+/* Reads a numeric table: one row per line, entries separated by commas and/or blanks.
+ * Blank lines and lines starting with '#' are skipped. If the first data line holds a
+ * non-numeric field it is taken as a header and skipped. Every entry must be a finite
+ * number and every row must have the same number of entries. The error names
+ * "path:line". min_cols/max_cols bound the width (0 = no bound). */
+alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_cols,
+                                 alim_matrix *out, alim_error *err);
+void alim_matrix_free(alim_matrix *m);
+
+/* Writes len bytes to path atomically: path.tmp.<pid> is written, flushed, fsync'ed
+ * and renamed over path. */
+alim_status alim_file_write_atomic(const char *path, const void *data, size_t len,
+                                   alim_error *err);
+
+/* Streaming form of the same: open, write with stdio, then commit (rename into place)
+ * or abort (remove the temporary). */
+typedef struct {
+    FILE *fp;
+    char *final_path;
+    char *tmp_path;
+} alim_atomic_file;
+alim_status alim_atomic_open(alim_atomic_file *f, const char *path, alim_error *err);
+alim_status alim_atomic_commit(alim_atomic_file *f, alim_error *err);
+void alim_atomic_abort(alim_atomic_file *f);
+
+/* Parses a JSON file. The error carries the path and the line/column of a syntax error. */
+alim_status alim_json_read_file(const char *path, cJSON **out, alim_error *err);
+
+/* Typed getters for JSON objects. `where` names the object in messages (e.g.
+ * "scen.json: contexts[1]"). A missing key is an error when required, else *out keeps
+ * its value and ALIM_OK is returned. Numbers must be finite. */
+alim_status alim_json_get_number(const cJSON *obj, const char *key, int required,
+                                 const char *where, double *out, alim_error *err);
+alim_status alim_json_get_string(const cJSON *obj, const char *key, int required,
+                                 const char *where, const char **out, alim_error *err);
+/* Reports the first key of obj that is not in the NULL-terminated list `allowed`. */
+alim_status alim_json_check_keys(const cJSON *obj, const char *const *allowed,
+                                 const char *where, alim_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages alim needs to build and test, if any is missing.
+# Idempotent and quiet when everything is present; needs root (or sudo) otherwise.
+# Extra package sets: ALIM_DEPS_EXTRA="..." scripts/install-deps.sh
+set -euo pipefail
+pkgs=(build-essential pkg-config libcjson-dev libopenblas-dev
+      python3 python3-numpy python3-scipy ${ALIM_DEPS_EXTRA:-})
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

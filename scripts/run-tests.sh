@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs every test of alim and adds up the counts. Each test prints a line
+#     <name>: N passed, N failed
+# as its last such line; a test that crashes or exits non-zero without failures counted
+# is counted as one failure. The script's last line is the total, in the same form.
+#
+#   tests/test_*.c       C unit tests, built in build/ and (ASan+UBSan) in build-asan/
+#   tests/cli/test_*.sh  the alim program end to end (errors, exit codes, JSON)
+#   tests/ref/test_*.py  independent oracles (numpy/scipy/torch from Debian's python3)
+#
+# Environment: ALIM_TEST_FILTER=regex runs only matching tests; ALIM_SKIP_ASAN=1 skips
+# the sanitizer builds.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export ALIM="$PWD/build/alim"
+export ALIM_ASAN="$PWD/build-asan/alim"
+export PYTHON="${PYTHON:-/usr/bin/python3}"   # Debian's python3 has the oracle packages
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+total_pass=0 total_fail=0 failed_names=()
+
+run() {  # run NAME CMD...
+  local name=$1; shift
+  if [ -n "${ALIM_TEST_FILTER:-}" ] && ! [[ $name =~ $ALIM_TEST_FILTER ]]; then return; fi
+  local out="$log/out" start end rc
+  start=$(date +%s.%N)
+  "$@" >"$out" 2>&1
+  rc=$?
+  end=$(date +%s.%N)
+  local line p f
+  line=$(grep -E '^[A-Za-z0-9_./-]+: [0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  if [ -n "$line" ]; then
+    p=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
+    f=$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\2/' <<<"$line")
+  else
+    p=0 f=0
+  fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "(ran no check)" >>"$out"; fi
+  total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+  printf '%-40s %5d passed, %3d failed  (%.1f s)\n' "$name" "$p" "$f" "$(echo "$end - $start" | bc)"
+  if [ "$f" -ne 0 ]; then
+    failed_names+=("$name")
+    sed 's/^/    | /' "$out" | tail -n 60
+  fi
+}
+
+for t in build/tests/test_*; do
+  [ -x "$t" ] && run "$(basename "$t")" "$t"
+done
+if [ -z "${ALIM_SKIP_ASAN:-}" ]; then
+  for t in build-asan/tests/test_*; do
+    [ -x "$t" ] && run "asan/$(basename "$t")" "$t"
+  done
+fi
+for t in tests/cli/test_*.sh; do
+  [ -f "$t" ] && run "$(basename "$t")" bash "$t"
+done
+for t in tests/ref/test_*.py; do
+  [ -f "$t" ] && run "$(basename "$t")" "$PYTHON" "$t"
+done
+
+if [ ${#failed_names[@]} -gt 0 ]; then echo "failed: ${failed_names[*]}"; fi
+echo "total: $total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,33 @@
+# lib.sh — helpers for end-to-end tests of the alim program (sourced by tests/cli/test_*.sh).
+# Each helper counts one check; finish() prints "<name>: N passed, N failed".
+set -u
+ALIM=${ALIM:-build/alim}
+PYTHON=${PYTHON:-/usr/bin/python3}
+_pass=0 _fail=0
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+ok()   { _pass=$((_pass + 1)); }
+bad()  { _fail=$((_fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect_exit CODE DESCRIPTION -- CMD...   : runs CMD, checks its exit status
+expect_exit() {
+  local want=$1 desc=$2; shift 3
+  "$@" >"$TMP/stdout" 2>"$TMP/stderr"; local rc=$?
+  if [ "$rc" -eq "$want" ]; then ok; else bad "$desc: exit $rc, want $want; stderr: $(head -c 300 "$TMP/stderr")"; fi
+}
+# expect_stderr REGEX DESCRIPTION : the last command's stderr matches REGEX (grep -E)
+expect_stderr() {
+  if grep -qE -- "$1" "$TMP/stderr"; then ok; else bad "$2: stderr '$(head -c 300 "$TMP/stderr")' does not match /$1/"; fi
+}
+# expect_one_line_error DESCRIPTION : stderr is exactly one 'alim: error: ...' line
+expect_one_line_error() {
+  local n; n=$(wc -l <"$TMP/stderr")
+  if [ "$n" -eq 1 ] && grep -q '^alim: error: ' "$TMP/stderr"; then ok; else bad "$1: stderr not one error line: $(head -c 300 "$TMP/stderr")"; fi
+}
+# expect_json PYEXPR DESCRIPTION : evaluates PYEXPR with j = the last command's stdout as JSON
+expect_json() {
+  if "$PYTHON" -c "import json,sys,math; j=json.load(open('$TMP/stdout')); sys.exit(0 if ($1) else 1)" 2>"$TMP/pyerr"; then ok
+  else bad "$2: JSON check failed: $1 ($(head -c 300 "$TMP/pyerr"))"; fi
+}
+finish() { echo "$(basename "$0" .sh): $_pass passed, $_fail failed"; [ "$_fail" -eq 0 ]; }
