@@ -1,0 +1,360 @@
+/* channel.c — channel matrices, families, cascades, and Blahut–Arimoto capacity with a
+ * certified bracket (see alim/channel.h and spec bottleneck.md §5.1). */
+#include "alim/channel.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alim/info.h"
+
+static alim_status channel_alloc(alim_channel *c, size_t nx, size_t ny, alim_error *err)
+{
+    c->nx = nx;
+    c->ny = ny;
+    c->w = NULL;
+    if (nx == 0 || ny == 0) return alim_error_set(err, ALIM_EINVAL, "channel", "empty channel matrix");
+    if (ny > SIZE_MAX / sizeof(double) / nx)
+        return alim_error_set(err, ALIM_ENOMEM, "channel", "channel of %zu x %zu entries is too large", nx, ny);
+    c->w = calloc(nx * ny, sizeof *c->w);
+    if (!c->w) return alim_error_set(err, ALIM_ENOMEM, "channel", "out of memory for %zu x %zu channel", nx, ny);
+    return ALIM_OK;
+}
+
+void alim_channel_free(alim_channel *c)
+{
+    if (!c) return;
+    free(c->w);
+    c->w = NULL;
+    c->nx = c->ny = 0;
+}
+
+alim_status alim_channel_from_matrix(alim_channel *c, const double *w, size_t nx, size_t ny, double tol,
+                                     int normalize, const char *where, alim_error *err)
+{
+    c->w = NULL;
+    if (tol <= 0) tol = ALIM_CHANNEL_ROW_TOL;
+    if (nx == 0 || ny == 0) return alim_error_set(err, ALIM_EINVAL, where, "empty channel matrix");
+    for (size_t x = 0; x < nx; x++) {
+        double s = 0.0;
+        for (size_t y = 0; y < ny; y++) {
+            double v = w[x * ny + y];
+            if (!isfinite(v))
+                return alim_error_set(err, ALIM_EINVAL, where, "row %zu, column %zu is not a finite number", x + 1, y + 1);
+            if (v < 0.0)
+                return alim_error_set(err, ALIM_EINVAL, where, "row %zu, column %zu is negative (%.17g)", x + 1, y + 1, v);
+            s += v;
+        }
+        if (normalize ? !(s > 0.0) : fabs(s - 1.0) > tol)
+            return alim_error_set(err, ALIM_EINVAL, where,
+                                  normalize ? "row %zu sums to %.17g; cannot normalize"
+                                            : "row %zu sums to %.17g, not 1 (use --normalize to rescale rows)",
+                                  x + 1, s);
+    }
+    alim_status st = channel_alloc(c, nx, ny, err);
+    if (st) return st;
+    memcpy(c->w, w, nx * ny * sizeof *w);
+    if (normalize) {
+        for (size_t x = 0; x < nx; x++) {
+            double s = 0.0;
+            for (size_t y = 0; y < ny; y++) s += c->w[x * ny + y];
+            for (size_t y = 0; y < ny; y++) c->w[x * ny + y] /= s;
+        }
+    }
+    return ALIM_OK;
+}
+
+static alim_status check_prob(double p, const char *name, alim_error *err)
+{
+    if (!(p >= 0.0 && p <= 1.0))
+        return alim_error_set(err, ALIM_EINVAL, name, "parameter %.17g is not a probability in [0, 1]", p);
+    return ALIM_OK;
+}
+
+alim_status alim_channel_bsc(alim_channel *c, double p, alim_error *err)
+{
+    alim_status st = check_prob(p, "bsc", err);
+    if (st || (st = channel_alloc(c, 2, 2, err))) return st;
+    c->w[0] = 1.0 - p, c->w[1] = p, c->w[2] = p, c->w[3] = 1.0 - p;
+    return ALIM_OK;
+}
+
+alim_status alim_channel_bec(alim_channel *c, double e, alim_error *err)
+{
+    alim_status st = check_prob(e, "bec", err);
+    if (st || (st = channel_alloc(c, 2, 3, err))) return st;
+    c->w[0] = 1.0 - e, c->w[1] = e, c->w[2] = 0.0;
+    c->w[3] = 0.0, c->w[4] = e, c->w[5] = 1.0 - e;
+    return ALIM_OK;
+}
+
+alim_status alim_channel_z(alim_channel *c, double p, alim_error *err)
+{
+    alim_status st = check_prob(p, "z", err);
+    if (st || (st = channel_alloc(c, 2, 2, err))) return st;
+    c->w[0] = 1.0, c->w[1] = 0.0, c->w[2] = p, c->w[3] = 1.0 - p;
+    return ALIM_OK;
+}
+
+alim_status alim_channel_msc(alim_channel *c, size_t m, double p, alim_error *err)
+{
+    alim_status st = check_prob(p, "msc", err);
+    if (st) return st;
+    if (m < 2) return alim_error_set(err, ALIM_EINVAL, "msc", "alphabet size %zu must be at least 2", m);
+    if ((st = channel_alloc(c, m, m, err))) return st;
+    double off = p / (double)(m - 1);
+    for (size_t x = 0; x < m; x++)
+        for (size_t y = 0; y < m; y++) c->w[x * m + y] = x == y ? 1.0 - p : off;
+    return ALIM_OK;
+}
+
+alim_status alim_channel_compose(const alim_channel *a, const alim_channel *b, alim_channel *out,
+                                 alim_error *err)
+{
+    out->w = NULL;
+    if (a->ny != b->nx)
+        return alim_error_set(err, ALIM_EINVAL, "cascade",
+                              "first stage has %zu outputs but second stage has %zu inputs", a->ny, b->nx);
+    alim_status st = channel_alloc(out, a->nx, b->ny, err);
+    if (st) return st;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)a->nx, (int)b->ny, (int)a->ny, 1.0, a->w,
+                (int)a->ny, b->w, (int)b->ny, 0.0, out->w, (int)b->ny);
+    return ALIM_OK;
+}
+
+double alim_channel_mutual_information(const alim_channel *c, const double *px)
+{
+    const size_t nx = c->nx, ny = c->ny;
+    double *q = calloc(ny, sizeof *q);
+    if (!q) return NAN;
+    for (size_t x = 0; x < nx; x++)
+        if (px[x] > 0.0)
+            for (size_t y = 0; y < ny; y++) q[y] += px[x] * c->w[x * ny + y];
+    double i = 0.0;
+    for (size_t x = 0; x < nx; x++) {
+        if (px[x] <= 0.0) continue;
+        double d = 0.0;
+        for (size_t y = 0; y < ny; y++) {
+            double w = c->w[x * ny + y];
+            if (w > 0.0) d += w * log(w / q[y]);
+        }
+        i += px[x] * d;
+    }
+    free(q);
+    return i > 0.0 ? i : 0.0;
+}
+
+double alim_channel_map_error(const alim_channel *c, const double *px)
+{
+    double correct = 0.0;
+    for (size_t y = 0; y < c->ny; y++) {
+        double best = 0.0;
+        for (size_t x = 0; x < c->nx; x++) {
+            double v = px[x] * c->w[x * c->ny + y];
+            if (v > best) best = v;
+        }
+        correct += best;
+    }
+    double e = 1.0 - correct;
+    return e > 0.0 ? e : 0.0;
+}
+
+/* ---- Blahut–Arimoto ---------------------------------------------------------------- */
+
+struct alim_ba {
+    size_t nx, ny;      /* ny: non-zero columns only */
+    double *w;          /* nx*ny compacted channel */
+    double *neg_ent;    /* nx: sum_y W log W  (= -H(W(.|x))) */
+    double *logr, *r;   /* nx: current input law, log and linear */
+    double *q, *logq;   /* ny: output law */
+    double *d;          /* nx: D(x) = KL(W(.|x) || q) */
+    double *tmp;        /* nx */
+    double lower, upper, margin;
+    double cap_limit;   /* log min(nx, ny): C never exceeds it */
+    double *r_eval;     /* nx: the law the last bracket was evaluated at */
+    size_t iterations;
+};
+
+void alim_ba_free(alim_ba *s)
+{
+    if (!s) return;
+    free(s->w);
+    free(s->neg_ent);
+    free(s->logr);
+    free(s->r);
+    free(s->q);
+    free(s->logq);
+    free(s->d);
+    free(s->tmp);
+    free(s->r_eval);
+    free(s);
+}
+
+alim_status alim_ba_alloc(const alim_channel *c, alim_ba **out, alim_error *err)
+{
+    *out = NULL;
+    if (!c || !c->w || c->nx == 0 || c->ny == 0)
+        return alim_error_set(err, ALIM_EINVAL, "capacity", "empty channel");
+    const size_t nx = c->nx, ny = c->ny;
+    /* keep only columns that some input can reach: an all-zero column would give q = 0
+     * and log 0 in the update although it never matters */
+    size_t *keep = malloc(ny * sizeof *keep);
+    if (!keep) return alim_error_set(err, ALIM_ENOMEM, "capacity", "out of memory");
+    size_t nk = 0;
+    for (size_t y = 0; y < ny; y++) {
+        int any = 0;
+        for (size_t x = 0; x < nx && !any; x++) any = c->w[x * ny + y] > 0.0;
+        if (any) keep[nk++] = y;
+    }
+    alim_ba *s = calloc(1, sizeof *s);
+    if (!s) return free(keep), alim_error_set(err, ALIM_ENOMEM, "capacity", "out of memory");
+    s->nx = nx;
+    s->ny = nk;
+    s->w = malloc(nx * (nk ? nk : 1) * sizeof *s->w);
+    s->neg_ent = malloc(nx * sizeof(double));
+    s->logr = malloc(nx * sizeof(double));
+    s->r = malloc(nx * sizeof(double));
+    s->r_eval = malloc(nx * sizeof(double));
+    s->d = malloc(nx * sizeof(double));
+    s->tmp = malloc(nx * sizeof(double));
+    s->q = malloc((nk ? nk : 1) * sizeof(double));
+    s->logq = malloc((nk ? nk : 1) * sizeof(double));
+    if (!s->w || !s->neg_ent || !s->logr || !s->r || !s->r_eval || !s->d || !s->tmp || !s->q || !s->logq) {
+        free(keep);
+        alim_ba_free(s);
+        return alim_error_set(err, ALIM_ENOMEM, "capacity", "out of memory for the solver");
+    }
+    if (nk == 0) {
+        free(keep);
+        alim_ba_free(s);
+        return alim_error_set(err, ALIM_EINVAL, "capacity", "every column of the channel is zero");
+    }
+    for (size_t x = 0; x < nx; x++) {
+        double ne = 0.0;
+        for (size_t k = 0; k < nk; k++) {
+            double v = c->w[x * ny + keep[k]];
+            s->w[x * nk + k] = v;
+            if (v > 0.0) ne += v * log(v);
+        }
+        s->neg_ent[x] = ne;
+        s->logr[x] = -log((double)nx);
+        s->r[x] = 1.0 / (double)nx;
+    }
+    free(keep);
+    s->cap_limit = log((double)(nx < nk ? nx : nk));
+    s->lower = 0.0;
+    s->upper = s->cap_limit;
+    *out = s;
+    return ALIM_OK;
+}
+
+double alim_ba_iterate(alim_ba *s)
+{
+    const size_t nx = s->nx, ny = s->ny;
+    /* q = r W  (the output law) */
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)nx, (int)ny, 1.0, s->w, (int)ny, s->r, 1, 0.0, s->q, 1);
+    double max_abs_logq = 0.0;
+    for (size_t y = 0; y < ny; y++) {
+        double lq;
+        if (s->q[y] > 1e-290) {
+            lq = log(s->q[y]);
+        } else {
+            /* underflow in the linear sum: redo this column in log space, where every
+             * r(x) is positive, so log q stays finite */
+            double m = -INFINITY;
+            for (size_t x = 0; x < nx; x++) {
+                double v = s->w[x * ny + y];
+                if (v > 0.0 && s->logr[x] + log(v) > m) m = s->logr[x] + log(v);
+            }
+            double t = 0.0;
+            for (size_t x = 0; x < nx; x++) {
+                double v = s->w[x * ny + y];
+                if (v > 0.0) t += exp(s->logr[x] + log(v) - m);
+            }
+            lq = m + log(t);
+        }
+        s->logq[y] = lq;
+        if (fabs(lq) > max_abs_logq) max_abs_logq = fabs(lq);
+    }
+    /* D(x) = sum_y W log W - sum_y W log q */
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nx, (int)ny, 1.0, s->w, (int)ny, s->logq, 1, 0.0, s->tmp, 1);
+    double iu = -INFINITY, max_abs_ne = 0.0;
+    for (size_t x = 0; x < nx; x++) {
+        double dx = s->neg_ent[x] - s->tmp[x];
+        if (dx < 0.0) dx = 0.0; /* a KL divergence; negative only by rounding */
+        s->d[x] = dx;
+        if (dx > iu) iu = dx;
+        if (fabs(s->neg_ent[x]) > max_abs_ne) max_abs_ne = fabs(s->neg_ent[x]);
+        s->tmp[x] = s->logr[x] + dx;
+    }
+    double il = alim_logsumexp(s->tmp, nx);
+    memcpy(s->r_eval, s->r, nx * sizeof *s->r);
+    /* Rounding: each D(x) is a sum of ny products of magnitude at most
+     * |sum W log W| + max|log q|; a generous statistical bound on the accumulated error
+     * is a few ulps times sqrt(ny) times that size. */
+    s->margin = 16.0 * DBL_EPSILON * (max_abs_ne + max_abs_logq + 1.0) * sqrt((double)ny);
+    s->lower = il;
+    s->upper = iu;
+    s->iterations++;
+    /* update r(x) <- r(x) exp(D(x)) / exp(I_L), renormalised in log space */
+    for (size_t x = 0; x < nx; x++) s->logr[x] += s->d[x] - il;
+    double z = alim_logsumexp(s->logr, nx);
+    for (size_t x = 0; x < nx; x++) {
+        s->logr[x] -= z;
+        s->r[x] = exp(s->logr[x]);
+    }
+    double gap = iu - il;
+    return gap > 0.0 ? gap : 0.0;
+}
+
+void alim_ba_bracket(const alim_ba *s, double *lower, double *upper)
+{
+    double lo = s->lower - s->margin, hi = s->upper + s->margin;
+    if (lo < 0.0) lo = 0.0;
+    if (hi > s->cap_limit + s->margin) hi = s->cap_limit + s->margin;
+    if (lo > hi) lo = hi;
+    *lower = lo;
+    *upper = hi;
+}
+
+const double *alim_ba_input(const alim_ba *s) { return s->r_eval; }
+size_t alim_ba_iterations(const alim_ba *s) { return s->iterations; }
+
+alim_status alim_channel_capacity(const alim_channel *c, const alim_capacity_options *opt, alim_capacity *out,
+                                  alim_error *err)
+{
+    memset(out, 0, sizeof *out);
+    alim_capacity_options o = ALIM_CAPACITY_OPTIONS_DEFAULT;
+    if (opt) o = *opt;
+    if (!(o.tol > 0.0)) return alim_error_set(err, ALIM_EINVAL, "--tol", "tolerance must be positive");
+    if (o.max_iter == 0) return alim_error_set(err, ALIM_EINVAL, "--max-iter", "must be at least 1");
+    alim_ba *s;
+    alim_status st = alim_ba_alloc(c, &s, err);
+    if (st) return st;
+    double gap = INFINITY;
+    while (s->iterations < o.max_iter) {
+        gap = alim_ba_iterate(s);
+        if (gap < o.tol) break;
+    }
+    out->converged = gap < o.tol;
+    alim_ba_bracket(s, &out->lower_nats, &out->upper_nats);
+    out->iterations = s->iterations;
+    out->nx = c->nx;
+    out->input = malloc(c->nx * sizeof *out->input);
+    if (!out->input) {
+        alim_ba_free(s);
+        return alim_error_set(err, ALIM_ENOMEM, "capacity", "out of memory");
+    }
+    memcpy(out->input, s->r_eval, c->nx * sizeof *out->input);
+    alim_ba_free(s);
+    return ALIM_OK;
+}
+
+void alim_capacity_free(alim_capacity *r)
+{
+    if (!r) return;
+    free(r->input);
+    r->input = NULL;
+}
