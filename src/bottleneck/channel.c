@@ -172,6 +172,7 @@ struct alim_ba {
     double *d;          /* nx: D(x) = KL(W(.|x) || q) */
     double *tmp;        /* nx */
     double lower, upper, margin;
+    double info;        /* I(r) = sum_x r(x) D(x) at the evaluated law */
     double cap_limit;   /* log min(nx, ny): C never exceeds it */
     double *r_eval;     /* nx: the law the last bracket was evaluated at */
     size_t iterations;
@@ -250,7 +251,8 @@ alim_status alim_ba_alloc(const alim_channel *c, alim_ba **out, alim_error *err)
     return ALIM_OK;
 }
 
-double alim_ba_iterate(alim_ba *s)
+/* Evaluates the output law, D(x), the bracket and I(r) at the current input law r. */
+static void ba_evaluate(alim_ba *s)
 {
     const size_t nx = s->nx, ny = s->ny;
     /* q = r W  (the output law) */
@@ -274,13 +276,14 @@ double alim_ba_iterate(alim_ba *s)
                 if (v > 0.0) t += exp(s->logr[x] + log(v) - m);
             }
             lq = m + log(t);
+            s->q[y] = exp(lq);
         }
         s->logq[y] = lq;
         if (fabs(lq) > max_abs_logq) max_abs_logq = fabs(lq);
     }
     /* D(x) = sum_y W log W - sum_y W log q */
     cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)nx, (int)ny, 1.0, s->w, (int)ny, s->logq, 1, 0.0, s->tmp, 1);
-    double iu = -INFINITY, max_abs_ne = 0.0;
+    double iu = -INFINITY, max_abs_ne = 0.0, ir = 0.0;
     for (size_t x = 0; x < nx; x++) {
         double dx = s->neg_ent[x] - s->tmp[x];
         if (dx < 0.0) dx = 0.0; /* a KL divergence; negative only by rounding */
@@ -288,25 +291,212 @@ double alim_ba_iterate(alim_ba *s)
         if (dx > iu) iu = dx;
         if (fabs(s->neg_ent[x]) > max_abs_ne) max_abs_ne = fabs(s->neg_ent[x]);
         s->tmp[x] = s->logr[x] + dx;
+        ir += s->r[x] * dx;
     }
-    double il = alim_logsumexp(s->tmp, nx);
+    /* I_L = log sum_x r(x) e^{D(x)} <= I(r') <= C for the BA successor r' of r, and
+     * I_U = max_x D(x) >= C: both hold for ANY input law r, which is what lets the
+     * Newton polish below share the certificate. */
+    s->lower = alim_logsumexp(s->tmp, nx);
+    s->upper = iu;
+    s->info = ir;
     memcpy(s->r_eval, s->r, nx * sizeof *s->r);
     /* Rounding: each D(x) is a sum of ny products of magnitude at most
      * |sum W log W| + max|log q|; a generous statistical bound on the accumulated error
      * is a few ulps times sqrt(ny) times that size. */
     s->margin = 16.0 * DBL_EPSILON * (max_abs_ne + max_abs_logq + 1.0) * sqrt((double)ny);
-    s->lower = il;
-    s->upper = iu;
+}
+
+static void ba_set_law(alim_ba *s, const double *r)
+{
+    double z = 0.0;
+    for (size_t x = 0; x < s->nx; x++) z += r[x] > 0.0 ? r[x] : 0.0;
+    for (size_t x = 0; x < s->nx; x++) {
+        s->r[x] = r[x] > 0.0 ? r[x] / z : 0.0;
+        s->logr[x] = s->r[x] > 0.0 ? log(s->r[x]) : -745.0; /* keeps log q finite */
+    }
+}
+
+double alim_ba_iterate(alim_ba *s)
+{
+    const size_t nx = s->nx;
+    ba_evaluate(s);
     s->iterations++;
     /* update r(x) <- r(x) exp(D(x)) / exp(I_L), renormalised in log space */
-    for (size_t x = 0; x < nx; x++) s->logr[x] += s->d[x] - il;
+    for (size_t x = 0; x < nx; x++) s->logr[x] += s->d[x] - s->lower;
     double z = alim_logsumexp(s->logr, nx);
     for (size_t x = 0; x < nx; x++) {
         s->logr[x] -= z;
         s->r[x] = exp(s->logr[x]);
     }
-    double gap = iu - il;
+    double gap = s->upper - s->lower;
     return gap > 0.0 ? gap : 0.0;
+}
+
+/* Solves A z = b in place for a symmetric positive definite n x n matrix (Cholesky,
+ * lower triangle overwritten). Returns 0, or -1 if A is not numerically positive definite. */
+static int cholesky_solve(double *a, size_t n, double *b1, double *b2)
+{
+    for (size_t j = 0; j < n; j++) {
+        double d = a[j * n + j];
+        for (size_t k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
+        if (!(d > 0.0)) return -1;
+        d = sqrt(d);
+        a[j * n + j] = d;
+        for (size_t i = j + 1; i < n; i++) {
+            double v = a[i * n + j];
+            for (size_t k = 0; k < j; k++) v -= a[i * n + k] * a[j * n + k];
+            a[i * n + j] = v / d;
+        }
+    }
+    double *bs[2] = {b1, b2};
+    for (int t = 0; t < 2; t++) {
+        double *b = bs[t];
+        for (size_t i = 0; i < n; i++) {
+            double v = b[i];
+            for (size_t k = 0; k < i; k++) v -= a[i * n + k] * b[k];
+            b[i] = v / a[i * n + i];
+        }
+        for (size_t i = n; i-- > 0;) {
+            double v = b[i];
+            for (size_t k = i + 1; k < n; k++) v -= a[k * n + i] * b[k];
+            b[i] = v / a[i * n + i];
+        }
+    }
+    return 0;
+}
+
+/* Newton's method for max I(r) on the face of the simplex spanned by the inputs that
+ * carry mass, with inputs added when their D(x) exceeds the face's level and dropped
+ * when a step would make them negative. Plain Blahut–Arimoto slows to a crawl when many
+ * inputs lie just outside the optimal support (their mass decays like e^{-n(C - D(x))});
+ * Newton converges quadratically once the support is right. Every accepted step raises
+ * I(r), and the bracket evaluated afterwards is as certified as any BA bracket.
+ * Returns 1 if it improved the bracket. */
+static int ba_polish(alim_ba *s, double tol)
+{
+    const size_t nx = s->nx, ny = s->ny;
+    enum { MAX_SUPPORT = 1500 };
+    size_t *sup = malloc(nx * sizeof *sup);
+    double *rr = malloc(nx * sizeof *rr), *best_r = malloc(nx * sizeof *best_r), *r0 = malloc(nx * sizeof *r0);
+    double *b = NULL, *a = NULL, *u = NULL, *v = NULL;
+    int improved = 0;
+    if (!sup || !rr || !best_r || !r0) goto out;
+    ba_evaluate(s);
+    double best_gap = s->upper - s->lower;
+    memcpy(best_r, s->r, nx * sizeof *rr);
+    /* Start from the face of the inputs Blahut–Arimoto is growing (D(x) >= I(r)): the
+     * others are on their way out of the support. Inputs wrongly left out come back
+     * below, when their D(x) exceeds the face's level. */
+    size_t n = 0;
+    for (size_t x = 0; x < nx; x++) {
+        if (s->d[x] >= s->info) sup[n++] = x;
+        rr[x] = s->d[x] >= s->info ? s->r[x] : 0.0;
+    }
+    if (n == 0 || n > MAX_SUPPORT) goto out;
+    ba_set_law(s, rr);
+    ba_evaluate(s);
+    b = malloc((size_t)MAX_SUPPORT * ny * sizeof *b);
+    a = malloc((size_t)MAX_SUPPORT * MAX_SUPPORT * sizeof *a);
+    u = malloc(MAX_SUPPORT * sizeof *u);
+    v = malloc(MAX_SUPPORT * sizeof *v);
+    if (!b || !a || !u || !v) goto out;
+    for (int it = 0; it < 60 && n > 0; it++) {
+        /* A = W_S diag(1/q) W_S^T is minus the Hessian of I(r) on the face */
+        for (size_t i = 0; i < n; i++)
+            for (size_t y = 0; y < ny; y++) b[i * ny + y] = s->w[sup[i] * ny + y] / sqrt(s->q[y]);
+        cblas_dsyrk(CblasRowMajor, CblasLower, CblasNoTrans, (int)n, (int)ny, 1.0, b, (int)ny, 0.0, a, (int)n);
+        double tr = 0.0;
+        for (size_t i = 0; i < n; i++) tr += a[i * n + i];
+        for (size_t i = 0; i < n; i++) a[i * n + i] += 1e-13 * tr / (double)n; /* duplicate rows make A singular */
+        double dmean = 0.0;
+        for (size_t i = 0; i < n; i++) dmean += s->d[sup[i]];
+        dmean /= (double)n;
+        for (size_t i = 0; i < n; i++) u[i] = s->d[sup[i]] - dmean, v[i] = 1.0;
+        if (cholesky_solve(a, n, u, v)) break;
+        /* step = A^{-1}(D - c 1) with c chosen so the step keeps sum r = 1 */
+        double su = 0.0, sv = 0.0;
+        for (size_t i = 0; i < n; i++) su += u[i], sv += v[i];
+        double lam = su / sv;
+        double tmax = 1.0;
+        size_t leave = n;
+        for (size_t i = 0; i < n; i++) {
+            double di = u[i] - lam * v[i];
+            u[i] = di;
+            if (di < 0.0 && s->r[sup[i]] + di <= 0.0) {
+                double t = s->r[sup[i]] / -di;
+                if (t < tmax) tmax = t, leave = i;
+            }
+        }
+        double i_old = s->info, t = 1.0;
+        int accepted = 0;
+        memcpy(r0, s->r_eval, nx * sizeof *r0); /* the base law of this step */
+        /* first the projected full step: negative masses clipped to zero (many inputs can
+         * leave the face at once), accepted if it raises I(r) */
+        memcpy(rr, r0, nx * sizeof *rr);
+        for (size_t i = 0; i < n; i++) rr[sup[i]] = fmax(0.0, rr[sup[i]] + u[i]);
+        ba_set_law(s, rr);
+        ba_evaluate(s);
+        accepted = s->info >= i_old - 1e-15 * (1.0 + i_old);
+        /* else the ratio-test step, halved until I(r) does not fall */
+        t = tmax;
+        for (int ls = 0; ls < 40 && !accepted; ls++) {
+            memcpy(rr, r0, nx * sizeof *rr);
+            for (size_t i = 0; i < n; i++) rr[sup[i]] += t * u[i];
+            if (leave < n && t == tmax) rr[sup[leave]] = 0.0;
+            ba_set_law(s, rr);
+            ba_evaluate(s);
+            if (s->info >= i_old - 1e-15 * (1.0 + i_old)) {
+                accepted = 1;
+                break;
+            }
+            t *= 0.5;
+        }
+        if (!accepted) {
+            ba_set_law(s, best_r);
+            ba_evaluate(s);
+            break;
+        }
+        if (s->upper - s->lower < best_gap) {
+            best_gap = s->upper - s->lower;
+            memcpy(best_r, s->r, nx * sizeof *rr);
+            improved = 1;
+        }
+        if (best_gap < tol) break;
+        /* re-form the face: drop inputs that hit zero, add the most violating outsider */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s->r[sup[i]] > 0.0) sup[k++] = sup[i];
+        n = k;
+        double level = 0.0;
+        for (size_t i = 0; i < n; i++) level = fmax(level, s->d[sup[i]]);
+        /* add every outsider whose D(x) exceeds the face's level: they belong to the support */
+        int added = 0;
+        memcpy(rr, s->r, nx * sizeof *rr);
+        for (size_t x = 0; x < nx && n < MAX_SUPPORT; x++) {
+            double excess = s->d[x] - level;
+            if (s->r[x] == 0.0 && excess > 1e-3 * tol) {
+                rr[x] = 1e-3 * fmin(1.0, excess) / (double)nx;
+                sup[n++] = x;
+                added = 1;
+            }
+        }
+        if (added) {
+            ba_set_law(s, rr);
+            ba_evaluate(s);
+        }
+    }
+    ba_set_law(s, best_r);
+    ba_evaluate(s);
+out:
+    free(sup);
+    free(rr);
+    free(best_r);
+    free(r0);
+    free(a);
+    free(b);
+    free(u);
+    free(v);
+    return improved;
 }
 
 void alim_ba_bracket(const alim_ba *s, double *lower, double *upper)
@@ -334,9 +524,18 @@ alim_status alim_channel_capacity(const alim_channel *c, const alim_capacity_opt
     alim_status st = alim_ba_alloc(c, &s, err);
     if (st) return st;
     double gap = INFINITY;
+    size_t next_polish = 64;
     while (s->iterations < o.max_iter) {
         gap = alim_ba_iterate(s);
         if (gap < o.tol) break;
+        if (s->iterations == next_polish) {
+            /* Blahut–Arimoto is slow here: try Newton on the active support; its bracket
+             * is certified the same way, so keep it if it closed the gap */
+            ba_polish(s, o.tol);
+            gap = s->upper - s->lower;
+            if (gap < o.tol) break;
+            next_polish *= 2;
+        }
     }
     out->converged = gap < o.tol;
     alim_ba_bracket(s, &out->lower_nats, &out->upper_nats);

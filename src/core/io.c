@@ -15,7 +15,8 @@ alim_status alim_file_read_all(const char *path, char **buf, size_t *len, alim_e
     *len = 0;
     int is_stdin = strcmp(path, "-") == 0;
     FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-    if (!fp) return alim_error_set(err, ALIM_EIO, path, "cannot open: %s", strerror(errno));
+    /* a path that does not exist or cannot be read is bad input from the user (exit 2) */
+    if (!fp) return alim_error_set(err, (errno == ENOENT || errno == EACCES || errno == EISDIR || errno == ENOTDIR) ? ALIM_EINVAL : ALIM_EIO, path, "cannot open: %s", strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
     if (!b) {
@@ -278,7 +279,8 @@ alim_status alim_json_read_file(const char *path, cJSON **out, alim_error *err)
     alim_status st = alim_file_read_all(path, &buf, &len, err);
     if (st) return st;
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(buf, len, &end, 1);
+    /* len + 1: the terminating NUL is part of the buffer cJSON must see */
+    cJSON *j = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1);
     if (!j) {
         size_t line = 1, col = 1;
         const char *stop = end ? end : cJSON_GetErrorPtr();
