@@ -5,6 +5,7 @@
 
 #include "alim/info.h"
 #include "alim/interval.h"
+#include "alim/residual.h"
 #include "check.h"
 
 #define TOL 1e-10
@@ -167,6 +168,31 @@ int main(int argc, char **argv)
         CHECK(load(mismatch, &s, &e) == ALIM_OK, "bec->bsc parses");
         CHECK(alim_interval_compute(&s, &iv, &e) == ALIM_EINVAL && strstr(e.what, "outputs"), "stage size mismatch: %s", e.what);
         alim_scenario_free(&s);
+    }
+    /* the residual rho example of spec §6 (exhaustive enumeration there) */
+    {
+        alim_residual r;
+        CHECK(alim_residual_majority(3, 0.1, 0.2, &r, &e) == ALIM_OK, "residual m=3");
+        CHECK_ABS(r.i_wd, 0.6931471805599, TOL, "I(W;D)");
+        CHECK_ABS(r.i_wu, 0.09344503964019, TOL, "I(W;U^3)");
+        CHECK_ABS(r.rho, 0.5997021409198, TOL, "rho");
+        CHECK_ABS(r.cap_info, 0.3602707902856, TOL, "m I(U;Y)");
+        CHECK_ABS(r.cap_tot, 0.5782342710653, TOL, "m C_tot");
+        CHECK(r.i_wu <= r.cap_info, "I(W;U^m) <= m I(U;Y)");
+        CHECK(alim_residual_majority(4, 0.1, 0.2, &r, &e) == ALIM_EINVAL, "even m rejected");
+        /* brute force over all (U, Y) for m = 5 */
+        double e5 = 0.1 + 0.2 - 2 * 0.1 * 0.2, hwu = 0;
+        for (int u = 0; u < 32; u++) {
+            double p1w = 0;
+            for (int y = 0; y < 32; y++) {
+                double py = 1;
+                for (int i = 0; i < 5; i++) py *= (((u >> i) & 1) == ((y >> i) & 1)) ? 1 - e5 : e5;
+                if (__builtin_popcount(y) >= 3) p1w += py;
+            }
+            hwu += alim_binary_entropy(p1w) / 32;
+        }
+        CHECK(alim_residual_majority(5, 0.1, 0.2, &r, &e) == ALIM_OK, "residual m=5");
+        CHECK_ABS(r.rho, hwu, 1e-13, "rho m=5 vs brute force");
     }
     return check_summary(argv[0]);
 }
