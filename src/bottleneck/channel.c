@@ -332,37 +332,23 @@ double alim_ba_iterate(alim_ba *s)
     return gap > 0.0 ? gap : 0.0;
 }
 
-/* Solves A z = b in place for a symmetric positive definite n x n matrix (Cholesky,
- * lower triangle overwritten). Returns 0, or -1 if A is not numerically positive definite. */
-static int cholesky_solve(double *a, size_t n, double *b1, double *b2)
+/* LAPACK's Cholesky factorisation and solve (shipped inside OpenBLAS). */
+extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+extern void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda, double *b,
+                    const int *ldb, int *info);
+
+/* Solves A z = b for the two right-hand sides b1, b2 (contiguous: b2 = b1 + n) in place.
+ * A is n x n symmetric positive definite with its lower triangle filled in row-major
+ * order, which LAPACK (column-major) sees as the upper triangle. Returns 0, or -1 if A is
+ * not numerically positive definite. */
+static int cholesky_solve(double *a, size_t n, double *b12)
 {
-    for (size_t j = 0; j < n; j++) {
-        double d = a[j * n + j];
-        for (size_t k = 0; k < j; k++) d -= a[j * n + k] * a[j * n + k];
-        if (!(d > 0.0)) return -1;
-        d = sqrt(d);
-        a[j * n + j] = d;
-        for (size_t i = j + 1; i < n; i++) {
-            double v = a[i * n + j];
-            for (size_t k = 0; k < j; k++) v -= a[i * n + k] * a[j * n + k];
-            a[i * n + j] = v / d;
-        }
-    }
-    double *bs[2] = {b1, b2};
-    for (int t = 0; t < 2; t++) {
-        double *b = bs[t];
-        for (size_t i = 0; i < n; i++) {
-            double v = b[i];
-            for (size_t k = 0; k < i; k++) v -= a[i * n + k] * b[k];
-            b[i] = v / a[i * n + i];
-        }
-        for (size_t i = n; i-- > 0;) {
-            double v = b[i];
-            for (size_t k = i + 1; k < n; k++) v -= a[k * n + i] * b[k];
-            b[i] = v / a[i * n + i];
-        }
-    }
-    return 0;
+    const int nn = (int)n, two = 2;
+    int info = 0;
+    dpotrf_("U", &nn, a, &nn, &info);
+    if (info != 0) return -1;
+    dpotrs_("U", &nn, &two, a, &nn, b12, &nn, &info);
+    return info == 0 ? 0 : -1;
 }
 
 /* Newton's method for max I(r) on the face of the simplex spanned by the inputs that
@@ -397,9 +383,8 @@ static int ba_polish(alim_ba *s, double tol)
     ba_evaluate(s);
     b = malloc((size_t)MAX_SUPPORT * ny * sizeof *b);
     a = malloc((size_t)MAX_SUPPORT * MAX_SUPPORT * sizeof *a);
-    u = malloc(MAX_SUPPORT * sizeof *u);
-    v = malloc(MAX_SUPPORT * sizeof *v);
-    if (!b || !a || !u || !v) goto out;
+    u = malloc(2 * MAX_SUPPORT * sizeof *u); /* u and v = u + n, contiguous for LAPACK */
+    if (!b || !a || !u) goto out;
     for (int it = 0; it < 60 && n > 0; it++) {
         /* A = W_S diag(1/q) W_S^T is minus the Hessian of I(r) on the face */
         for (size_t i = 0; i < n; i++)
@@ -411,8 +396,9 @@ static int ba_polish(alim_ba *s, double tol)
         double dmean = 0.0;
         for (size_t i = 0; i < n; i++) dmean += s->d[sup[i]];
         dmean /= (double)n;
+        v = u + n;
         for (size_t i = 0; i < n; i++) u[i] = s->d[sup[i]] - dmean, v[i] = 1.0;
-        if (cholesky_solve(a, n, u, v)) break;
+        if (cholesky_solve(a, n, u)) break;
         /* step = A^{-1}(D - c 1) with c chosen so the step keeps sum r = 1 */
         double su = 0.0, sv = 0.0;
         for (size_t i = 0; i < n; i++) su += u[i], sv += v[i];
@@ -495,7 +481,6 @@ out:
     free(a);
     free(b);
     free(u);
-    free(v);
     return improved;
 }
 
