@@ -39,7 +39,7 @@ run() {  # run NAME CMD...
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "(ran no check)" >>"$out"; fi
   total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
-  printf '%-40s %5d passed, %3d failed  (%.1f s)\n' "$name" "$p" "$f" "$(echo "$end - $start" | bc)"
+  printf '%-40s %5d passed, %3d failed  (%.1f s)\n' "$name" "$p" "$f" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')"
   if [ "$f" -ne 0 ]; then
     failed_names+=("$name")
     sed 's/^/    | /' "$out" | tail -n 60
