@@ -38,7 +38,8 @@ const char cmd_interval_help[] =
     "                     \"articulation\": {\"type\": \"bsc\", \"p\": 0.1}}]}\n"
     "  Channels: bsc (p), bec (e), z (p), msc (p, optional size; default M), or a matrix.\n"
     "  Optional: log2M instead of M, rho_nats, prior_mismatch_nats, info_us_nats,\n"
-    "  kl_measured_nats (adds the measured-KL bound), xi (\"exact\" or \"2sqrtm\").\n"
+    "  kl_measured_nats (adds the measured-KL bound), pac_bayes_form (\"kl-xi\" default,\n"
+    "  \"kl-2sqrtm\", \"pinsker\", \"catoni\" with catoni_c, default 1).\n"
     "  Without empirical_risk the Bayes risk is used as R^.\n"
     "\n"
     "options:\n"
@@ -163,6 +164,9 @@ int cmd_interval(int argc, char **argv)
         cJSON_AddBoolToObject(p, "empirical_risk_is_bayes_risk", iv.empirical_is_bayes);
         cli_json_add_number(p, "budget_nats", iv.budget_nats);
         cli_json_add_number(p, "high_probability", iv.ub_high_prob);
+        cJSON_AddStringToObject(p, "form", alim_pacbayes_form_name(s.form));
+        cJSON *fo = cJSON_AddObjectToObject(p, "high_probability_by_form");
+        for (int k = 0; k < 4; k++) cli_json_add_number(fo, alim_pacbayes_form_name((alim_pacbayes_form)k), iv.ub_forms[k]);
         cli_json_add_number(p, "expectation", iv.ub_expectation);
         if (isnan(iv.ub_measured)) cJSON_AddNullToObject(p, "measured_kl");
         else cli_json_add_number(p, "measured_kl", iv.ub_measured);
@@ -218,7 +222,9 @@ int cmd_interval(int argc, char **argv)
         printf("upper bounds (Gibbs learner, R^ = %.10g%s)\n", iv.empirical_risk,
                iv.empirical_is_bayes ? ", the Bayes risk" : "");
         printf("  capacity budget B                   %.10g nats\n", iv.budget_nats);
-        printf("  high probability (1-delta-eta)      %.13f\n", iv.ub_high_prob);
+        printf("  high probability (1-delta-eta)      %.13f  (%s; kl-2sqrtm %.6f, pinsker %.6f, catoni %.6f)\n",
+               iv.ub_high_prob, alim_pacbayes_form_name(s.form), iv.ub_forms[ALIM_PB_KL_2SQRTM],
+               iv.ub_forms[ALIM_PB_PINSKER], iv.ub_forms[ALIM_PB_CATONI]);
         printf("  in expectation                      %.13f\n", iv.ub_expectation);
         if (!isnan(iv.ub_measured)) printf("  measured KL (1-delta)               %.13f\n", iv.ub_measured);
         printf("\ninterval  %.10f <= R(Q_D) <= %.10f\n", iv.lower_bound, iv.upper_bound);

@@ -57,6 +57,12 @@ fi
 for t in tests/cli/test_*.sh; do
   [ -f "$t" ] && run "$(basename "$t")" bash "$t"
 done
+# the bottleneck's end-to-end tests once more against the sanitizer build of the program
+if [ -z "${ALIM_SKIP_ASAN:-}" ] && [ -x "$ALIM_ASAN" ]; then
+  for t in tests/cli/test_bottleneck.sh tests/cli/test_simulate.sh; do
+    [ -f "$t" ] && ALIM="$ALIM_ASAN" run "asan/$(basename "$t")" bash "$t"
+  done
+fi
 for t in tests/ref/test_*.py; do
   [ -f "$t" ] && run "$(basename "$t")" "$PYTHON" "$t"
 done

@@ -169,6 +169,23 @@ int main(int argc, char **argv)
         CHECK(alim_interval_compute(&s, &iv, &e) == ALIM_EINVAL && strstr(e.what, "outputs"), "stage size mismatch: %s", e.what);
         alim_scenario_free(&s);
     }
+    /* PAC-Bayes forms usable from the scenario */
+    {
+        const char t[] = "{\"M\": 2, \"m\": 1000, \"empirical_risk\": 0.176, \"pac_bayes_form\": \"catoni\", \"catoni_c\": 2,"
+                         " \"contexts\": [{\"weight\": 1, \"cognitive\": {\"type\": \"bsc\", \"p\": 0.3},"
+                         " \"articulation\": {\"type\": \"bsc\", \"p\": 0.1}}]}";
+        CHECK(load(t, &s, &e) == ALIM_OK, "form parses: %s", e.what);
+        CHECK(alim_interval_compute(&s, &iv, &e) == ALIM_OK, "form computes");
+        double B = 1000 * iv.c_tot_upper;
+        CHECK_ABS(iv.ub_high_prob, alim_pacbayes_bound(ALIM_PB_CATONI, 0.176, B / 0.5, 1000, 0.05, 2), 1e-15, "catoni form");
+        CHECK_ABS(iv.ub_forms[ALIM_PB_PINSKER], alim_pacbayes_bound(ALIM_PB_PINSKER, 0.176, B / 0.5, 1000, 0.05, 2), 1e-15, "pinsker form");
+        CHECK_ABS(iv.ub_forms[ALIM_PB_KL_XI], alim_kl_inverse_upper(0.176, (B / 0.5 + alim_pacbayes_log_xi(1000) - log(0.05)) / 1000), 1e-15, "kl-xi form");
+        CHECK(iv.ub_forms[ALIM_PB_KL_XI] <= iv.ub_forms[ALIM_PB_KL_2SQRTM], "exact xi is tighter than 2 sqrt m");
+        alim_interval_free(&iv);
+        alim_scenario_free(&s);
+        const char bad[] = "{\"M\": 2, \"m\": 10, \"pac_bayes_form\": \"bernstein\", \"contexts\": []}";
+        CHECK(load(bad, &s, &e) == ALIM_EINVAL && strstr(e.what, "pac_bayes_form"), "unknown form rejected");
+    }
     /* the residual rho example of spec §6 (exhaustive enumeration there) */
     {
         alim_residual r;

@@ -58,7 +58,8 @@ typedef struct {
     double prior_mismatch_nats; /* KL(Q̄‖P) >= 0; default 0 */
     double info_us_nats;        /* I(U;S) >= 0; default 0 (codebook mixture) */
     double kl_measured_nats;    /* KL(Q_D‖P) when known (measured-KL mode); NAN = not given */
-    int xi_bound;               /* 1: use 2√m for ξ(m); 0 (default): the exact ξ(m) */
+    alim_pacbayes_form form;    /* high-probability upper bound: kl-xi (default), kl-2sqrtm, pinsker, catoni */
+    double catoni_c;            /* Catoni's C > 0; default 1 */
     size_t n_contexts;
     alim_context_spec *contexts; /* owned */
     alim_capacity_options ba;
@@ -103,7 +104,8 @@ typedef struct {
     double empirical_risk;     /* the R̂ used */
     int empirical_is_bayes;    /* 1 if R̂ was not given and the Bayes risk was used */
     double budget_nats;        /* B */
-    double ub_high_prob;       /* probability >= 1 - δ - η */
+    double ub_high_prob;       /* probability >= 1 - δ - η, with the scenario's form */
+    double ub_forms[4];        /* the same bound in each alim_pacbayes_form */
     double ub_expectation;     /* bound on E_D R(Q_D) */
     double ub_measured;        /* measured-KL mode, probability >= 1 - δ; NAN if KL not given */
     double upper_bound;        /* = ub_high_prob */
@@ -111,7 +113,8 @@ typedef struct {
 
 /* Computes every channel quantity and both bounds at the scenario's m. */
 alim_status alim_interval_compute(const alim_scenario *s, alim_interval *out, alim_error *err);
-/* Re-evaluates the three upper bounds of an already computed interval at another m. */
+/* Re-evaluates the three upper bounds of an already computed interval at another m.
+ * ub_high_prob uses the scenario's form; ub_expectation and ub_measured the kl form. */
 void alim_interval_upper_at(const alim_scenario *s, const alim_interval *iv, double m, double *ub_high_prob,
                             double *ub_expectation, double *ub_measured);
 void alim_interval_free(alim_interval *iv);

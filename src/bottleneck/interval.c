@@ -142,7 +142,7 @@ alim_status alim_scenario_from_json(const cJSON *j, const char *where, alim_scen
     s->kl_measured_nats = NAN;
     s->ba = (alim_capacity_options)ALIM_CAPACITY_OPTIONS_DEFAULT;
     static const char *const keys[] = {"M", "log2M", "loss_gap", "m", "delta", "eta", "empirical_risk", "rho_nats",
-                                       "prior_mismatch_nats", "info_us_nats", "kl_measured_nats", "xi",
+                                       "prior_mismatch_nats", "info_us_nats", "kl_measured_nats", "pac_bayes_form", "catoni_c",
                                        "contexts", "description", NULL};
     alim_status st = alim_json_check_keys(j, keys, where, err);
     if (st) return st;
@@ -192,10 +192,16 @@ alim_status alim_scenario_from_json(const cJSON *j, const char *where, alim_scen
             (st = check_range(s->kl_measured_nats, 0, INFINITY, 0, 1, where, "kl_measured_nats", err)))
             return st;
     }
-    const char *xi = "exact";
-    if ((st = alim_json_get_string(j, "xi", 0, where, &xi, err))) return st;
-    if (!strcmp(xi, "2sqrtm")) s->xi_bound = 1;
-    else if (strcmp(xi, "exact")) return alim_error_set(err, ALIM_EINVAL, where, "\"xi\" must be \"exact\" or \"2sqrtm\"");
+    const char *form = "kl-xi";
+    if ((st = alim_json_get_string(j, "pac_bayes_form", 0, where, &form, err))) return st;
+    int f = alim_pacbayes_form_parse(form);
+    if (f < 0)
+        return alim_error_set(err, ALIM_EINVAL, where,
+                              "\"pac_bayes_form\" must be \"kl-xi\", \"kl-2sqrtm\", \"pinsker\" or \"catoni\"");
+    s->form = (alim_pacbayes_form)f;
+    s->catoni_c = 1.0;
+    if ((st = alim_json_get_number(j, "catoni_c", 0, where, &s->catoni_c, err))) return st;
+    if (!(s->catoni_c > 0)) return alim_error_set(err, ALIM_EINVAL, where, "\"catoni_c\" must be positive");
     const cJSON *jc = cJSON_GetObjectItemCaseSensitive(j, "contexts");
     if (!jc) return alim_error_set(err, ALIM_EINVAL, where, "missing key \"contexts\"");
     if (!cJSON_IsArray(jc) || cJSON_GetArraySize(jc) == 0)
@@ -412,18 +418,24 @@ void alim_interval_free(alim_interval *iv)
     iv->n_contexts = 0;
 }
 
+/* The high-probability bound of each form: KL(Q_D||P) is replaced by B/η (Markov). */
+static double upper_high_prob(const alim_scenario *s, double budget, double r, double m, alim_pacbayes_form form)
+{
+    return alim_pacbayes_bound(form, r, budget / s->eta, m, s->delta, s->catoni_c);
+}
+
 void alim_interval_upper_at(const alim_scenario *s, const alim_interval *iv, double m, double *hp, double *ex,
                             double *measured)
 {
     double budget = m * (iv->c_tot_upper + s->info_us_nats) + s->rho_nats + s->prior_mismatch_nats;
-    double log_xi = s->xi_bound ? log(2.0 * sqrt(m)) : alim_pacbayes_log_xi(floor(m));
+    double log_xi = alim_pacbayes_log_xi(floor(m));
     double r = iv->empirical_risk;
-    if (hp) *hp = alim_kl_inverse_upper(r, (budget / s->eta + log_xi - log(s->delta)) / m);
+    if (hp) *hp = upper_high_prob(s, budget, r, m, s->form);
     if (ex) *ex = alim_kl_inverse_upper(r, (budget + log_xi) / m);
     if (measured)
         *measured = isnan(s->kl_measured_nats)
                         ? NAN
-                        : alim_kl_inverse_upper(r, (s->kl_measured_nats + log_xi - log(s->delta)) / m);
+                        : alim_pacbayes_bound(s->form, r, s->kl_measured_nats, m, s->delta, s->catoni_c);
 }
 
 alim_status alim_interval_compute(const alim_scenario *s, alim_interval *iv, alim_error *err)
@@ -481,6 +493,7 @@ alim_status alim_interval_compute(const alim_scenario *s, alim_interval *iv, ali
     iv->empirical_risk = iv->empirical_is_bayes ? iv->bayes_risk : s->empirical_risk;
     iv->budget_nats = s->m * (iv->c_tot_upper + s->info_us_nats) + s->rho_nats + s->prior_mismatch_nats;
     alim_interval_upper_at(s, iv, s->m, &iv->ub_high_prob, &iv->ub_expectation, &iv->ub_measured);
+    for (int f = 0; f < 4; f++) iv->ub_forms[f] = upper_high_prob(s, iv->budget_nats, iv->empirical_risk, s->m, (alim_pacbayes_form)f);
     iv->upper_bound = iv->ub_high_prob;
     return ALIM_OK;
 }

@@ -642,6 +642,8 @@ typedef struct {
     const alim_sim_model *model;
     const double *closs; /* cells * M canonical losses */
     double m, lambda, log_xi, delta, eta, budget;
+    alim_pacbayes_form form; /* the scenario's PAC-Bayes form (kl-xi by default) */
+    double catoni_c;
     uint64_t seed;
 } e4_ctx;
 
@@ -708,8 +710,8 @@ static alim_status e4_task(const e4_ctx *x, size_t r, alim_sim_e4_row *row, alim
     free(n);
     if (st) return st;
     row->replicate = r;
-    row->ub_measured = alim_kl_inverse_upper(row->emp_risk, (row->kl_nats + x->log_xi - log(x->delta)) / x->m);
-    row->ub_budget = alim_kl_inverse_upper(row->emp_risk, (x->budget / x->eta + x->log_xi - log(x->delta)) / x->m);
+    row->ub_measured = alim_pacbayes_bound(x->form, row->emp_risk, row->kl_nats, x->m, x->delta, x->catoni_c);
+    row->ub_budget = alim_pacbayes_bound(x->form, row->emp_risk, x->budget / x->eta, x->m, x->delta, x->catoni_c);
     row->covered_measured = row->true_risk <= row->ub_measured;
     row->covered_budget = row->true_risk <= row->ub_budget;
     row->done = 1;
@@ -769,8 +771,8 @@ alim_status alim_simulate_e4(const alim_scenario *s, const alim_sim_e4_options *
     }
     for (size_t c = 0; c < nc; c++)
         for (size_t a = 0; a < M; a++) closs[c * M + a] = alim_sim_canonical_loss(model, c, a);
-    e4_ctx x = {model, closs, m, o.lambda, s->xi_bound ? log(2.0 * sqrt(m)) : alim_pacbayes_log_xi(m),
-                s->delta, s->eta, out->budget_nats, o.seed};
+    e4_ctx x = {model, closs, m, o.lambda, alim_pacbayes_log_xi(m), s->delta, s->eta, out->budget_nats,
+                s->form, s->catoni_c, o.seed};
     int stop = 0;
     size_t done = 0;
     alim_status fail = ALIM_OK;
