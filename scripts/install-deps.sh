@@ -4,7 +4,8 @@
 # Extra package sets: ALIM_DEPS_EXTRA="..." scripts/install-deps.sh
 set -euo pipefail
 pkgs=(build-essential pkg-config libcjson-dev libopenblas-dev
-      python3 python3-numpy python3-scipy python3-torch ${ALIM_DEPS_EXTRA:-})
+      python3 python3-numpy python3-scipy python3-torch
+      fortunes bible-kjv jargon-text ${ALIM_DEPS_EXTRA:-})
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
