@@ -10,7 +10,7 @@
 
 CC       ?= gcc
 BUILD    ?= build
-PKGS     := libcjson openblas
+PKGS     := libcjson openblas plplot
 # No -ffast-math anywhere: infinities, NaN and log 0 carry meaning here.
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g

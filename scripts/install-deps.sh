@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present; needs root (or sudo) otherwise.
 # Extra package sets: ALIM_DEPS_EXTRA="..." scripts/install-deps.sh
 set -euo pipefail
-pkgs=(build-essential pkg-config libcjson-dev libopenblas-dev
+pkgs=(build-essential pkg-config libcjson-dev libopenblas-dev libplplot-dev plplot-driver-cairo
       python3 python3-numpy python3-scipy python3-torch
       fortunes bible-kjv jargon-text ${ALIM_DEPS_EXTRA:-})
 missing=()
