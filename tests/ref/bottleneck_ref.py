@@ -10,8 +10,11 @@ import numpy as np
 from scipy.optimize import brentq
 
 
-def blahut_arimoto(W, tol=1e-12, max_iter=100000):
-    """Plain BA; returns (lower, upper, iterations, r) in nats, lower <= C <= upper."""
+def blahut_arimoto(W, tol=1e-12, max_iter=100000, seconds=None):
+    """Plain BA; returns (lower, upper, iterations, r) in nats, lower <= C <= upper.
+    With `seconds`, it also stops (unconverged) once that much wall time has passed."""
+    import time
+    t0 = time.perf_counter()
     W = np.asarray(W, dtype=float)
     W = W[:, W.sum(axis=0) > 0]
     nx = W.shape[0]
@@ -28,6 +31,8 @@ def blahut_arimoto(W, tol=1e-12, max_iter=100000):
         mx = a.max()
         lo = mx + math.log(np.exp(a - mx).sum())
         if hi - lo < tol:
+            return lo, hi, it, r
+        if seconds is not None and it % 100 == 0 and time.perf_counter() - t0 > seconds:
             return lo, hi, it, r
         r = r * np.exp(D - lo)
         r /= r.sum()
