@@ -1,6 +1,8 @@
 # alim — build, test and benchmark.
 #
-#   make demo     install Debian packages if missing, build, run the main job on defaults
+#   make report   install Debian packages if missing, build, run the main job on defaults:
+#                 the HTML report in alim-report/ (README's first command)
+#   make demo     the same install and build, then the bottleneck's predictions as tables
 #   make test     install, build (normal + ASan/UBSan), run every test; last line "N passed, N failed"
 #   make          build build/alim and build/libalim.a
 #   make bench    run the benchmarks in bench/ (alim vs the competitor, ratios printed)
@@ -25,7 +27,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check demo bench asan clean
+.PHONY: all deps test check report demo bench asan clean
 all: $(BUILD)/alim $(BUILD)/libalim.a $(TEST_BIN)
 
 $(BUILD)/%.o: %.c
@@ -59,6 +61,10 @@ test: deps
 check: test
 
 # The main job on built-in defaults (the README's first command).
+report: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/alim report --out alim-report
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/alim bottleneck-demo
@@ -67,6 +73,6 @@ bench: deps all
 	@scripts/run-benchmarks.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan alim-report
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
