@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libcjson-dev libopenblas-dev libplplot-dev plplot-driver-cairo
       python3 python3-numpy python3-scipy python3-torch
-      fortunes bible-kjv jargon-text chromium ${ALIM_DEPS_EXTRA:-})
+      fortunes bible-kjv jargon-text chromium bc time ${ALIM_DEPS_EXTRA:-})
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

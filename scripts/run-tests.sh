@@ -59,7 +59,7 @@ for t in tests/cli/test_*.sh; do
 done
 # the bottleneck's end-to-end tests once more against the sanitizer build of the program
 if [ -z "${ALIM_SKIP_ASAN:-}" ] && [ -x "$ALIM_ASAN" ]; then
-  for t in tests/cli/test_bottleneck.sh tests/cli/test_simulate.sh tests/cli/test_elastic.sh; do
+  for t in tests/cli/test_bottleneck.sh tests/cli/test_simulate.sh tests/cli/test_elastic.sh tests/cli/test_asymptotics.sh; do
     [ -f "$t" ] && ALIM="$ALIM_ASAN" run "asan/$(basename "$t")" bash "$t"
   done
 fi

@@ -134,9 +134,10 @@ alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_c
         if (s == eol || *s == '#') continue;
         size_t bad_col = 0;
         long k = parse_row(s, eol, &row, &rowcap, &bad_col);
-        snprintf(where, sizeof where, "%s:%zu", path, lineno);
+        /* "path:line" for messages; formatted only when a message is due (this loop is hot) */
+#define WHERE() (snprintf(where, sizeof where, "%s:%zu", path, lineno), where)
         if (k == -3) {
-            st = alim_error_set(err, ALIM_ENOMEM, where, "out of memory");
+            st = alim_error_set(err, ALIM_ENOMEM, WHERE(), "out of memory");
             break;
         }
         if (k == -1) {
@@ -144,11 +145,11 @@ alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_c
                 seen_data = 1;
                 continue;
             }
-            st = alim_error_set(err, ALIM_EFORMAT, where, "column %zu is not a number", bad_col);
+            st = alim_error_set(err, ALIM_EFORMAT, WHERE(), "column %zu is not a number", bad_col);
             break;
         }
         if (k == -2) {
-            st = alim_error_set(err, ALIM_EINVAL, where, "column %zu is not a finite number (NaN or inf)",
+            st = alim_error_set(err, ALIM_EINVAL, WHERE(), "column %zu is not a finite number (NaN or inf)",
                                 bad_col);
             break;
         }
@@ -156,17 +157,17 @@ alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_c
         if (rows == 0) {
             cols = (size_t)k;
             if (min_cols && cols < min_cols) {
-                st = alim_error_set(err, ALIM_EFORMAT, where, "row has %zu entries, expected at least %zu",
+                st = alim_error_set(err, ALIM_EFORMAT, WHERE(), "row has %zu entries, expected at least %zu",
                                     cols, min_cols);
                 break;
             }
             if (max_cols && cols > max_cols) {
-                st = alim_error_set(err, ALIM_EFORMAT, where, "row has %zu entries, expected at most %zu",
+                st = alim_error_set(err, ALIM_EFORMAT, WHERE(), "row has %zu entries, expected at most %zu",
                                     cols, max_cols);
                 break;
             }
         } else if ((size_t)k != cols) {
-            st = alim_error_set(err, ALIM_EFORMAT, where, "row has %ld entries, expected %zu (ragged rows)",
+            st = alim_error_set(err, ALIM_EFORMAT, WHERE(), "row has %ld entries, expected %zu (ragged rows)",
                                 k, cols);
             break;
         }
@@ -174,7 +175,7 @@ alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_c
             size_t nc = datacap ? datacap * 2 : 64 * cols;
             double *nd = realloc(data, nc * sizeof *data);
             if (!nd) {
-                st = alim_error_set(err, ALIM_ENOMEM, where, "out of memory");
+                st = alim_error_set(err, ALIM_ENOMEM, WHERE(), "out of memory");
                 break;
             }
             data = nd;
@@ -184,7 +185,7 @@ alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_c
             size_t nc = linecap ? linecap * 2 : 64;
             size_t *nl = realloc(lines, nc * sizeof *lines);
             if (!nl) {
-                st = alim_error_set(err, ALIM_ENOMEM, where, "out of memory");
+                st = alim_error_set(err, ALIM_ENOMEM, WHERE(), "out of memory");
                 break;
             }
             lines = nl;
@@ -194,6 +195,7 @@ alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_c
         lines[rows] = lineno;
         rows++;
     }
+#undef WHERE
     free(row);
     free(buf);
     if (st == ALIM_OK && rows == 0) st = alim_error_set(err, ALIM_EFORMAT, path, "no data rows (empty file?)");

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 expect_exit 0 "quick report" -- "$ALIM" report --quick --out "$TMP/r" --json
-expect_json "j['figures'] >= 2 and j['tables'] >= 2" "summary counts"
+expect_json "j['figures'] >= 5 and j['tables'] >= 5" "summary counts"
 cat >"$TMP/check.py" <<'PY'
 import os, re, sys, struct, xml.etree.ElementTree as ET
 d = sys.argv[1]
@@ -35,6 +35,19 @@ print("ok")
 PY
 if "$PYTHON" "$TMP/check.py" "$TMP/r" >"$TMP/py.out" 2>&1; then ok; else bad "report files: $(tail -3 "$TMP/py.out")"; fi
 
+# the asymptotics rows at n = 16, 64 reproduce the spec's table T5 (real N = e^{n Delta})
+if "$PYTHON" - "$TMP/r/asymptotics_bon_vs_rl.csv" <<'PY'
+import csv, sys
+rows = {int(float(r["n"])): r for r in csv.DictReader(open(sys.argv[1]))}
+t5 = {16: (1.416319773784, 0.4320027673291, 0.7504309812840), 64: (1.475877860853, 0.4825448052563, 1.322550389670)}
+for n, (e, kl, tot) in t5.items():
+    r = rows[n]
+    assert abs(float(r["bon_reward_per_token"]) - e) < 1e-10, n
+    assert abs(float(r["bon_kl_per_token_nats"]) - kl) < 1e-10, n
+    assert abs(float(r["kl_bon_to_rl_total_nats"]) - tot) < 1e-9, n
+PY
+then ok; else bad "asymptotics CSV does not match T5"; fi
+
 # a config overrides the defaults
 cat >"$TMP/cfg.json" <<'JSON'
 {"bottleneck": {"m_values": [10, 100], "replicates": 1, "test_items": 1000, "log2M_max": 8,
@@ -50,6 +63,9 @@ for case in '{"bottlenek": {}}|unknown key "bottlenek"' \
             '{"bottleneck": {"replicates": "many"}}|"replicates" must be a number' \
             '{"bottleneck": {"scenario": {"M": 2, "m": 10, "contexts": [{"weight": 1, "cognitive": {"type": "bsc", "p": 1.5}, "articulation": {"type": "bsc", "p": 0.1}}]}}}|not a probability' \
             '{"bottleneck": {"m_values": [0]}}|m_values' \
+            '{"asymptotics": {"p": [0.5, 0.6], "r": [0, 1]}}|sum to' \
+            '{"asymptotics": {"p": [0.5, 0.5]}}|together' \
+            '{"asymptotics": {"delta_nats": -1}}|delta_nats' \
             '{"bottleneck": |invalid JSON'; do
   json=${case%%|*}; want=${case#*|}
   printf '%s' "$json" >"$TMP/bad.json"
