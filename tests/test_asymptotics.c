@@ -1,10 +1,13 @@
 /* test_asymptotics.c — the asymptotics engine (rdist, tilt, bon, seqpmf) against the spec's
  * test vectors T1-T9 (/work/shared/theory/asymptotics.md §5), brute-force enumeration of
  * tiny cases, structural properties and the Monte Carlo validators. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <omp.h>
 
 #include "alim/bon.h"
 #include "alim/rng.h"
@@ -809,6 +812,108 @@ static void test_large(void)
     alim_rdist_free(&d);
 }
 
+/* The radix sort of the levels against a comparison sort: (reward, row) order by qsort,
+ * levels merged on exact equality (-0 == +0), the outcome map, the masses (compensated sums
+ * in row order), on inputs with many ties, negative rewards, +-0, p = 0 outcomes, extreme
+ * and subnormal rewards, integer rewards (trivial digits) and a constant reward; serial and
+ * parallel sizes, and the same bits with one thread as with all of them. */
+static int cmp_row(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+static int same_bits(const double *a, const double *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+
+static void test_radix_vs_compare(void)
+{
+    const size_t sizes[] = {1, 2, 7, 1000, 30000, 700000};
+    alim_rng g;
+    alim_rng_seed(&g, 2024, 3);
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+        for (int shape = 0; shape < 5; shape++) {
+            const size_t n = sizes[si];
+            double *p = malloc(n * sizeof *p), *r = malloc(n * sizeof *r), *ref = malloc(2 * n * sizeof *ref);
+            for (size_t i = 0; i < n; i++) {
+                p[i] = alim_rng_uniform(&g) < 0.05 ? 0.0 : alim_rng_uniform_pos(&g);
+                double u = alim_rng_uniform(&g);
+                switch (shape) {
+                case 0: r[i] = (double)((int)(u * 41) - 20); break; /* 41 integers, many ties */
+                case 1: r[i] = u < 0.3 ? (u < 0.15 ? -0.0 : 0.0) : floor(alim_rng_normal(&g) * 1000) / 100; break;
+                case 2: { /* extremes, subnormals, signed zeros and ordinary values */
+                    const double ex[] = {DBL_MAX, -DBL_MAX, DBL_MIN, -DBL_MIN, 4.9e-324, -4.9e-324, 1e-310,
+                                         -1e-310, 0.0, -0.0, 1.0, -1.0, 1e300, -1e300};
+                    r[i] = u < 0.5 ? ex[(size_t)(u * 28) % 14] : alim_rng_normal(&g) * pow(10, (int)(u * 40) - 20);
+                    break;
+                }
+                case 3: r[i] = 2.5; break; /* one level: every digit trivial */
+                default: r[i] = alim_rng_normal(&g); /* all distinct */
+                }
+            }
+            if (n == 1) p[0] = 1.0;
+            alim_rdist d;
+            if (alim_rdist_from_arrays(&d, p, r, n, 1e-9, 1, "radix", NULL) != ALIM_OK) {
+                CHECK(0, "radix rdist n=%zu shape %d", n, shape);
+                free(p), free(r), free(ref);
+                continue;
+            }
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++)
+                if (d.p[i] > 0) ref[2 * m] = d.r[i], ref[2 * m + 1] = (double)i, m++;
+            qsort(ref, m, 2 * sizeof *ref, cmp_row);
+            alim_levels lv, lv2, lv1;
+            CHECK(alim_levels_from_rdist(&d, &lv, NULL) == ALIM_OK, "radix levels");
+            CHECK(alim_levels_from_rdist_nomap(&d, &lv2, NULL) == ALIM_OK, "radix levels nomap");
+            const int nt = omp_get_max_threads();
+            omp_set_num_threads(1);
+            CHECK(alim_levels_from_rdist(&d, &lv1, NULL) == ALIM_OK, "radix levels, 1 thread");
+            omp_set_num_threads(nt);
+            int order_ok = m == d.support && lv.start[lv.n] == m, v_ok = 1, q_ok = 1;
+            size_t L = 0;
+            double total = 0, tc = 0;
+            for (size_t i = 0; i < d.n; i++) {
+                double pe = d.p[i], t = total + pe;
+                tc += fabs(total) >= pe ? (total - t) + pe : (pe - t) + total;
+                total = t;
+            }
+            total += tc;
+            for (size_t i = 0; i < m && order_ok;) {
+                size_t e = i;
+                double s = 0, c = 0; /* the library's compensated sum, in row order */
+                while (e < m && ref[2 * e] == ref[2 * i]) {
+                    double pe = d.p[(size_t)ref[2 * e + 1]], t = s + pe;
+                    c += fabs(s) >= pe ? (s - t) + pe : (pe - t) + s;
+                    s = t;
+                    order_ok &= lv.order[e] == (uint32_t)ref[2 * e + 1];
+                    e++;
+                }
+                order_ok &= L < lv.n && lv.start[L] == i;
+                if (!order_ok) break;
+                v_ok &= lv.v[L] == ref[2 * i] && (lv.v[L] != 0 || !signbit(lv.v[L])); /* +0 */
+                q_ok &= fabs(exp(lv.log_q[L]) - (s + c) / total) <= 1e-14 * (s + c) / total;
+                L++;
+                i = e;
+            }
+            CHECK(order_ok && lv.n == L, "radix n=%zu shape %d: outcome map / level starts (%zu levels, ref %zu)", n,
+                  shape, lv.n, L);
+            CHECK(v_ok && q_ok, "radix n=%zu shape %d: level rewards %d, masses %d", n, shape, v_ok, q_ok);
+            int same = lv2.n == lv.n && lv1.n == lv.n && lv2.order == NULL;
+            if (same) {
+                const alim_levels *o[2] = {&lv2, &lv1};
+                for (int k = 0; k < 2; k++)
+                    same &= same_bits(o[k]->v, lv.v, lv.n) && same_bits(o[k]->log_q, lv.log_q, lv.n) &&
+                            same_bits(o[k]->log_tail, lv.log_tail, lv.n) && same_bits(o[k]->log_cdf, lv.log_cdf, lv.n);
+                same &= memcmp(lv1.order, lv.order, m * sizeof *lv.order) == 0 &&
+                        memcmp(lv1.start, lv.start, (lv.n + 1) * sizeof *lv.start) == 0;
+            }
+            CHECK(same, "radix n=%zu shape %d: map / no map / one thread give the same bits", n, shape);
+            alim_levels_free(&lv), alim_levels_free(&lv2), alim_levels_free(&lv1);
+            alim_rdist_free(&d);
+            free(p), free(r), free(ref);
+        }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -826,5 +931,6 @@ int main(int argc, char **argv)
     test_window();
     test_mc();
     test_large();
+    test_radix_vs_compare();
     return check_summary(argv[0]);
 }

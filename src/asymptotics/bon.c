@@ -135,67 +135,102 @@ static inline double key_value(uint64_t k)
     return r;
 }
 
-/* Stable LSD radix sort of keys, carrying the probabilities and rows along so that the
- * level pass afterwards reads memory in order; 11-bit digits, trivial passes skipped.
- * Each pass runs on all OpenMP threads: per-thread histograms of contiguous chunks give
- * every thread its own output offsets, which keeps the sort stable. */
-static int radix_sort(uint64_t *key, double *val, uint32_t *idx, size_t m)
+enum { RBITS = 11, RB = 1 << RBITS, RPASSES = 6, RTMAX = 16 };
+
+/* Exclusive prefix over (bucket, thread): thread t's first output slot for each bucket. */
+static void radix_offsets(size_t (*cnt)[RB], int nt)
 {
-    const int with_idx = idx != NULL;
-    enum { BITS = 11, B = 1 << BITS, PASSES = 6, TMAX = 16 };
+    size_t sum = 0;
+    for (int b = 0; b < RB; b++)
+        for (int u = 0; u < nt; u++) {
+            size_t x = cnt[u][b];
+            cnt[u][b] = sum;
+            sum += x;
+        }
+}
+
+/* Stable LSD radix sort of the support of d (the outcomes with p > 0, in row order) by
+ * reward: keys are the order-preserving 64-bit images of the rewards (-0 was made +0 by
+ * the reader), sorted with 11-bit digits; the probabilities and rows (idx, optional) are
+ * carried along so that the level pass afterwards reads memory in order. The first pass
+ * reads d directly and scatters into buffer 0 (ka, va, ia); later passes ping-pong between
+ * buffers 0 and 1, digits shared by all keys skipped. Each pass runs on all OpenMP threads:
+ * per-thread histograms of contiguous chunks give every thread its own output offsets,
+ * which keeps the sort stable (and the result independent of the thread count).
+ * Returns the buffer (0 or 1) that holds the sorted support, or -1 when out of memory. */
+static int radix_sort(const alim_rdist *d, size_t m, uint64_t *ka, double *va, uint32_t *ia, uint64_t *kb,
+                      double *vb, uint32_t *ib)
+{
+    const size_t n = d->n;
+    const double *P = d->p, *R = d->r;
+    const int with_idx = ia != NULL;
     int T = m < 500000 ? 1 : omp_get_max_threads();
-    if (T > TMAX) T = TMAX;
+    if (T > RTMAX) T = RTMAX;
     if (T < 1) T = 1;
-    uint64_t *k2 = malloc(m * sizeof *k2);
-    double *v2 = malloc(m * sizeof *v2);
-    uint32_t *i2 = with_idx ? malloc(m * sizeof *i2) : NULL;
-    size_t(*glob)[B] = calloc(PASSES, sizeof *glob);
-    size_t(*cnt)[B] = calloc((size_t)T, sizeof *cnt);
-    if (!k2 || !v2 || (with_idx && !i2) || !glob || !cnt) {
-        free(k2), free(v2), free(i2), free(glob), free(cnt);
+    size_t(*glob)[RPASSES][RB] = calloc((size_t)T, sizeof *glob);
+    size_t(*cnt)[RB] = calloc((size_t)T, sizeof *cnt);
+    if (!glob || !cnt) {
+        free(glob), free(cnt);
         return -1;
     }
-    for (size_t i = 0; i < m; i++) {
-        uint64_t k = key[i];
-        for (int p = 0; p < PASSES; p++) glob[p][(k >> (p * BITS)) & (B - 1)]++;
+    /* all digit histograms in one read of d, plus the first pass's per-thread counts */
+#pragma omp parallel num_threads(T)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const size_t i0 = n * (size_t)t / (size_t)nt, i1 = n * (size_t)(t + 1) / (size_t)nt;
+        size_t(*g)[RB] = glob[t];
+        for (size_t i = i0; i < i1; i++)
+            if (P[i] > 0) {
+                const uint64_t k = key_of(R[i]);
+                for (int p = 0; p < RPASSES; p++) g[p][(k >> (p * RBITS)) & (RB - 1)]++;
+            }
+        memcpy(cnt[t], g[0], sizeof cnt[0]);
+#pragma omp barrier
+#pragma omp single
+        radix_offsets(cnt, nt);
+        size_t *c = cnt[t];
+        for (size_t i = i0; i < i1; i++)
+            if (P[i] > 0) {
+                const uint64_t k = key_of(R[i]);
+                const size_t pos = c[k & (RB - 1)]++;
+                ka[pos] = k;
+                va[pos] = P[i];
+                if (with_idx) ia[pos] = (uint32_t)i;
+            }
     }
-    uint64_t *sk = key, *dk = k2;
-    double *sv = val, *dv = v2;
-    uint32_t *si = idx, *di = i2;
-    for (int p = 0; p < PASSES; p++) {
+    for (int u = 1; u < T; u++)
+        for (int p = 1; p < RPASSES; p++)
+            for (int b = 0; b < RB; b++) glob[0][p][b] += glob[u][p][b];
+    uint64_t *sk = ka, *dk = kb;
+    double *sv = va, *dv = vb;
+    uint32_t *si = ia, *di = ib;
+    int in = 0;
+    for (int p = 1; p < RPASSES; p++) {
         int trivial = 0;
-        for (int b = 0; b < B; b++)
-            if (glob[p][b] == m) trivial = 1;
+        for (int b = 0; b < RB; b++)
+            if (glob[0][p][b] == m) trivial = 1;
         if (trivial) continue;
-        const int sh = p * BITS;
+        const int sh = p * RBITS;
 #pragma omp parallel num_threads(T)
         {
             const int t = omp_get_thread_num(), nt = omp_get_num_threads();
             const size_t i0 = m * (size_t)t / (size_t)nt, i1 = m * (size_t)(t + 1) / (size_t)nt;
             size_t *c = cnt[t];
             memset(c, 0, sizeof cnt[0]);
-            for (size_t i = i0; i < i1; i++) c[(sk[i] >> sh) & (B - 1)]++;
+            for (size_t i = i0; i < i1; i++) c[(sk[i] >> sh) & (RB - 1)]++;
 #pragma omp barrier
 #pragma omp single
-            {
-                size_t sum = 0;
-                for (int b = 0; b < B; b++)
-                    for (int u = 0; u < nt; u++) {
-                        size_t x = cnt[u][b];
-                        cnt[u][b] = sum;
-                        sum += x;
-                    }
-            }
+            radix_offsets(cnt, nt);
             if (with_idx)
                 for (size_t i = i0; i < i1; i++) {
-                    size_t pos = c[(sk[i] >> sh) & (B - 1)]++;
+                    size_t pos = c[(sk[i] >> sh) & (RB - 1)]++;
                     dk[pos] = sk[i];
                     dv[pos] = sv[i];
                     di[pos] = si[i];
                 }
             else
                 for (size_t i = i0; i < i1; i++) {
-                    size_t pos = c[(sk[i] >> sh) & (B - 1)]++;
+                    size_t pos = c[(sk[i] >> sh) & (RB - 1)]++;
                     dk[pos] = sk[i];
                     dv[pos] = sv[i];
                 }
@@ -207,14 +242,18 @@ static int radix_sort(uint64_t *key, double *val, uint32_t *idx, size_t m)
         sv = dv, dv = tv;
         uint32_t *ti = si;
         si = di, di = ti;
+        in ^= 1;
     }
-    if (sk != key) {
-        memcpy(key, sk, m * sizeof *key);
-        memcpy(val, sv, m * sizeof *val);
-        if (with_idx) memcpy(idx, si, m * sizeof *idx);
-    }
-    free(k2), free(v2), free(i2), free(glob), free(cnt);
-    return 0;
+    free(glob), free(cnt);
+    return in;
+}
+
+/* Shrinks a buffer to n doubles, keeping it when realloc cannot (pages already touched
+ * are reused: no fresh memory for the level arrays). */
+static double *shrink(void *p, size_t n)
+{
+    void *q = realloc(p, n * sizeof(double));
+    return q ? q : p;
 }
 
 static alim_status levels_build(const alim_rdist *d, int keep_map, alim_levels *out, alim_error *err)
@@ -223,43 +262,36 @@ static alim_status levels_build(const alim_rdist *d, int keep_map, alim_levels *
     const size_t m = d->support;
     if (d->n > UINT32_MAX)
         return alim_error_set(err, ALIM_ERANGE, "levels", "more than 2^32 outcomes are not supported");
-    uint64_t *key = malloc(m * sizeof *key);
-    double *val = malloc(m * sizeof *val);
-    uint32_t *idx = keep_map ? malloc(m * sizeof *idx) : NULL;
-    if (!key || (keep_map && !idx) || !val) {
-        free(key), free(idx), free(val);
+    /* two buffers of (key, probability[, row]); after the sort, the level arrays reuse them */
+    void *buf[4] = {malloc(m * 8), malloc(m * 8), malloc(m * 8), malloc(m * 8)};
+    uint32_t *idx[2] = {NULL, NULL};
+    if (keep_map) idx[0] = malloc(m * sizeof *idx[0]), idx[1] = malloc(m * sizeof *idx[1]);
+    int in = -1;
+    if (buf[0] && buf[1] && buf[2] && buf[3] && (!keep_map || (idx[0] && idx[1])))
+        in = radix_sort(d, m, buf[0], buf[1], idx[0], buf[2], buf[3], idx[1]);
+    if (in < 0) {
+        for (int b = 0; b < 4; b++) free(buf[b]);
+        free(idx[0]), free(idx[1]);
         return alim_error_set(err, ALIM_ENOMEM, "levels", "out of memory sorting %zu outcomes", m);
     }
-    size_t k = 0;
-    for (size_t i = 0; i < d->n; i++)
-        if (d->p[i] > 0) {
-            key[k] = key_of(d->r[i]);
-            val[k] = d->p[i];
-            if (keep_map) idx[k] = (uint32_t)i;
-            k++;
-        }
-    if (radix_sort(key, val, idx, m)) {
-        free(key), free(idx), free(val);
-        return alim_error_set(err, ALIM_ENOMEM, "levels", "out of memory sorting %zu outcomes", m);
-    }
+    const uint64_t *key = buf[2 * in];
+    const double *val = buf[2 * in + 1];
+    double *v = buf[2 - 2 * in], *q = buf[3 - 2 * in]; /* the other buffer */
+    free(idx[1 - in]);
+    /* merge equal keys into levels (compensated sums of their masses) */
     size_t L = 0;
-    for (size_t i = 0; i < m; i++)
-        if (i == 0 || key[i] != key[i - 1]) L++;
-    alim_status st = levels_alloc(out, L, err);
-    if (st) {
-        free(key), free(idx), free(val);
-        return st;
-    }
+    size_t *start = NULL;
     if (keep_map) {
-        out->start = malloc((L + 1) * sizeof *out->start);
-        if (!out->start) {
-            free(key), free(idx), free(val);
-            alim_levels_free(out);
+        size_t nl = 0;
+        for (size_t i = 0; i < m; i++)
+            if (i == 0 || key[i] != key[i - 1]) nl++;
+        start = malloc((nl + 1) * sizeof *start);
+        if (!start) {
+            for (int b = 0; b < 4; b++) free(buf[b]);
+            free(idx[in]);
             return alim_error_set(err, ALIM_ENOMEM, "levels", "out of memory");
         }
-        out->order = idx;
     }
-    size_t j = 0;
     for (size_t i = 0; i < m;) {
         const uint64_t kv = key[i];
         size_t e = i;
@@ -270,14 +302,22 @@ static alim_status levels_build(const alim_rdist *d, int keep_map, alim_levels *
             s = t;
             e++;
         }
-        if (keep_map) out->start[j] = i;
-        out->v[j] = key_value(kv);
-        out->log_q[j] = s + c; /* linear for now */
-        j++;
+        if (keep_map) start[L] = i;
+        v[L] = key_value(kv);
+        q[L] = s + c; /* linear for now */
+        L++;
         i = e;
     }
-    if (keep_map) out->start[L] = m;
-    free(key), free(val);
+    out->n = L;
+    out->v = shrink(v, L);
+    out->log_q = shrink(q, L);
+    out->log_tail = shrink(buf[2 * in], L);
+    out->log_cdf = shrink(buf[2 * in + 1], L);
+    if (keep_map) {
+        start[L] = m;
+        out->start = start;
+        out->order = idx[in];
+    }
     levels_finish_linear(out);
     return ALIM_OK;
 }

@@ -138,19 +138,19 @@ alim_status alim_rdist_read_csv(alim_rdist *d, const char *path, double tol, int
     alim_status st = alim_matrix_read_csv(path, 2, 2, &m, err);
     if (st) return st;
     const size_t n = m.rows;
-    d->p = malloc(n * sizeof *d->p);
+    /* the rewards move to an array of their own; the probabilities are compacted in place
+     * into the front half of the matrix, which then shrinks (no second copy of p) */
     d->r = malloc(n * sizeof *d->r);
-    if (!d->p || !d->r) {
+    if (!d->r) {
         alim_matrix_free(&m);
-        alim_rdist_free(d);
         return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
     }
-    for (size_t i = 0; i < n; i++) {
-        d->p[i] = m.data[2 * i];
-        d->r[i] = m.data[2 * i + 1];
-    }
+    double *a = m.data;
+    for (size_t i = 0; i < n; i++) d->r[i] = a[2 * i + 1];
+    for (size_t i = 0; i < n; i++) a[i] = a[2 * i];
+    double *pa = realloc(a, n * sizeof *a);
+    d->p = pa ? pa : a;
     d->n = n;
-    free(m.data);
     m.data = NULL;
     st = finish(d, tol, normalize, path, m.line_of_row, err);
     alim_matrix_free(&m);

@@ -1,13 +1,21 @@
 /* io.c — numeric CSV and JSON input, atomic output (see alim/io.h). */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_POPULATE */
 #include "alim/io.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <omp.h>
 
 alim_status alim_file_read_all(const char *path, char **buf, size_t *len, alim_error *err)
 {
@@ -61,12 +69,123 @@ void alim_matrix_free(alim_matrix *m)
     m->rows = m->cols = 0;
 }
 
-/* Parses one line into vals (growing it); returns the number of fields, or
- * -1 on a non-numeric field (*bad_col set), -2 on a non-finite value. */
-static long parse_row(char *s, char *end, double **vals, size_t *cap, size_t *bad_col)
+/* ---- numbers ------------------------------------------------------------------------------
+ * fast_number parses the plain decimal numbers that make up almost every CSV file
+ * ([+-] digits [. digits] [(e|E) [+-] digits], at most 19 significant digits) and returns
+ * the correctly rounded double, bit for bit what strtod returns: w * 10^e with w < 2^64 is
+ * one exact double operation when w <= 2^53 and |e| <= 22 (Clinger's fast path: both
+ * operands are exact doubles, so IEEE rounds the exact product/quotient once); otherwise,
+ * on x86-64, one x87 extended (64-bit significand) operation when |e| <= 27 (w and 10^|e|
+ * are exact there), whose result is rounded to double unless it is exactly halfway between
+ * two doubles (the only case where rounding twice can differ from rounding once). Anything
+ * else -- more digits, larger exponents, hex, inf/nan words, a field not followed by a
+ * separator -- returns 0 and the caller uses strtod, so the accepted syntax and the
+ * messages do not change. */
+
+#define IS_SEP(c) ((c) == ',' || (c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+
+static const double pow10_d[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                   1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+#define ALIM_X87_PATH 1
+static const long double pow10_ld[28] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,  1e10L, 1e11L, 1e12L, 1e13L,
+    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+#endif
+
+/* 1 and the value of the 8 decimal digits at s (SWAR, little endian), or 0 if they are not
+ * all digits. */
+static inline int eight_digits(const char *s, uint64_t *val)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x;
+    memcpy(&x, s, sizeof x);
+    if (((x & UINT64_C(0xF0F0F0F0F0F0F0F0)) |
+         (((x + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4)) != UINT64_C(0x3333333333333333))
+        return 0;
+    x -= UINT64_C(0x3030303030303030);
+    x = x * 10 + (x >> 8); /* pairs of digits */
+    x = (((x & UINT64_C(0x000000FF000000FF)) * (100 + (UINT64_C(1000000) << 32))) +
+         (((x >> 16) & UINT64_C(0x000000FF000000FF)) * (1 + (UINT64_C(10000) << 32)))) >> 32;
+    *val = x;
+    return 1;
+#else
+    (void)s, (void)val;
+    return 0;
+#endif
+}
+
+static inline int fast_number(const char *p, const char *end, double *out, const char **stop)
+{
+    const char *s = p;
+    int neg = 0;
+    if (s < end && (*s == '-' || *s == '+')) neg = *s++ == '-';
+    uint64_t w = 0;
+    int nsig = 0, ndig = 0; /* significant digits in w; all mantissa digits seen */
+    long e = 0;
+    while (s < end && *s == '0') s++, ndig++;
+    uint64_t x8;
+    while (end - s >= 8 && nsig <= 11 && eight_digits(s, &x8)) w = w * 100000000 + x8, nsig += 8, ndig += 8, s += 8;
+    while (s < end && (unsigned)(*s - '0') < 10) {
+        if (nsig == 19) return 0;
+        w = w * 10 + (unsigned)(*s - '0');
+        nsig++, ndig++, s++;
+    }
+    if (s < end && *s == '.') {
+        s++;
+        if (w == 0)
+            while (s < end && *s == '0') s++, ndig++, e--;
+        while (end - s >= 8 && nsig <= 11 && eight_digits(s, &x8))
+            w = w * 100000000 + x8, nsig += 8, ndig += 8, s += 8, e -= 8;
+        while (s < end && (unsigned)(*s - '0') < 10) {
+            if (nsig == 19) return 0;
+            w = w * 10 + (unsigned)(*s - '0');
+            nsig++, ndig++, s++, e--;
+        }
+    }
+    if (ndig == 0) return 0;
+    if (s < end && (*s == 'e' || *s == 'E')) {
+        s++;
+        int eneg = 0;
+        if (s < end && (*s == '-' || *s == '+')) eneg = *s++ == '-';
+        if (!(s < end && (unsigned)(*s - '0') < 10)) return 0;
+        long ex = 0;
+        while (s < end && (unsigned)(*s - '0') < 10) {
+            if (ex < 100000) ex = ex * 10 + (*s - '0');
+            s++;
+        }
+        e += eneg ? -ex : ex;
+    }
+    if (s < end && !IS_SEP(*s)) return 0; /* "0x1p3", "1.5f", ...: strtod decides */
+    double v;
+    if (w == 0) v = 0.0;
+    else if (w <= (UINT64_C(1) << 53) && e >= -22 && e <= 22) {
+        v = (double)w;
+        v = e < 0 ? v / pow10_d[-e] : v * pow10_d[e];
+    }
+#ifdef ALIM_X87_PATH
+    else if (e >= -27 && e <= 27) {
+        long double x = (long double)w;
+        x = e < 0 ? x / pow10_ld[-e] : x * pow10_ld[e];
+        uint64_t mant;
+        memcpy(&mant, &x, sizeof mant); /* the explicit 64-bit significand (little endian) */
+        if ((mant & 0x7ff) == 0x400) return 0; /* halfway between two doubles: strtod */
+        v = (double)x;
+    }
+#endif
+    else return 0;
+    *out = neg ? -v : v;
+    *stop = s;
+    return 1;
+}
+
+/* Parses one line [s, end) into vals (growing it); returns the number of fields, or
+ * -1 on a non-numeric field (*bad_col set), -2 on a non-finite value. The line is followed
+ * by '\n' or by a NUL byte in the buffer (strtod may look at it). */
+static long parse_row(const char *s, const char *end, double **vals, size_t *cap, size_t *bad_col)
 {
     size_t k = 0;
-    char *p = s;
+    const char *p = s;
     for (;;) {
         while (p < end && (*p == ' ' || *p == '\t' || *p == '\r')) p++;
         if (p >= end) break;
@@ -77,17 +196,21 @@ static long parse_row(char *s, char *end, double **vals, size_t *cap, size_t *ba
             *vals = nv;
             *cap = nc;
         }
-        char *q;
-        errno = 0;
-        double v = strtod(p, &q);
-        /* the field must end at a separator or the end of the line */
-        if (q == p || (q < end && *q != ',' && *q != ' ' && *q != '\t' && *q != '\r')) {
-            *bad_col = k + 1;
-            return -1;
-        }
-        if (!isfinite(v)) {
-            *bad_col = k + 1;
-            return -2;
+        const char *q;
+        double v;
+        if (!fast_number(p, end, &v, &q)) {
+            char *qq;
+            v = strtod(p, &qq);
+            q = qq;
+            /* the field must end at a separator or the end of the line */
+            if (q == p || (q < end && *q != ',' && *q != ' ' && *q != '\t' && *q != '\r')) {
+                *bad_col = k + 1;
+                return -1;
+            }
+            if (!isfinite(v)) {
+                *bad_col = k + 1;
+                return -2;
+            }
         }
         (*vals)[k++] = v;
         p = q;
@@ -95,7 +218,7 @@ static long parse_row(char *s, char *end, double **vals, size_t *cap, size_t *ba
         if (p < end && *p == ',') {
             p++;
             /* a trailing comma leaves an empty field */
-            char *t = p;
+            const char *t = p;
             while (t < end && (*t == ' ' || *t == '\t' || *t == '\r')) t++;
             if (t >= end) {
                 *bad_col = k + 1;
@@ -106,29 +229,149 @@ static long parse_row(char *s, char *end, double **vals, size_t *cap, size_t *ba
     return (long)k;
 }
 
+/* Maps a regular file read-only (*len bytes, followed by at least one NUL byte: the rest
+ * of its last page). Returns 0 when that is not possible (stdin, a pipe, an empty file, a
+ * size that is a multiple of the page size, mmap failing); the caller then reads the file
+ * with alim_file_read_all, which also produces the error messages. */
+static int map_file(const char *path, const char **buf, size_t *len)
+{
+    if (strcmp(path, "-") == 0) return 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    struct stat st;
+    long pg = sysconf(_SC_PAGESIZE);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || pg <= 0 || st.st_size % pg == 0 ||
+        (uintmax_t)st.st_size > SIZE_MAX / 2) {
+        close(fd);
+        return 0;
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) return 0;
+    *buf = m;
+    *len = (size_t)st.st_size;
+    return 1;
+}
+
+/* After the first data row (header, width and bounds settled by the serial reader), the
+ * rest of a large file is split at line starts into one chunk per OpenMP thread; each
+ * chunk's data rows are counted, the arrays sized once, and every chunk parsed into its
+ * own rows. Any irregularity (a bad field, a ragged row, out of memory) returns -1 without
+ * changing *rows, and the serial reader carries on from the same line, so the result and
+ * every error message are exactly those of the serial reader. */
+enum { CSV_PAR_MIN = 1 << 22, CSV_TMAX = 16 };
+
+static int parse_rest_parallel(const char *p, const char *end, size_t lineno0, size_t cols, double **data,
+                               size_t *datacap, size_t **lines, size_t *linecap, size_t *rows)
+{
+    int T = omp_get_max_threads();
+    if (T > CSV_TMAX) T = CSV_TMAX;
+    if (T < 2) return -1;
+    const char *b[CSV_TMAX + 1];
+    size_t nrows[CSV_TMAX + 1], nlines[CSV_TMAX + 1];
+    int bad = 0;
+    const size_t len = (size_t)(end - p);
+    b[0] = p;
+    b[T] = end;
+    for (int t = 1; t < T; t++) {
+        const char *c = p + len * (size_t)t / (size_t)T;
+        if (c < b[t - 1]) c = b[t - 1];
+        const char *nl = c < end ? memchr(c, '\n', (size_t)(end - c)) : NULL;
+        b[t] = nl ? nl + 1 : end;
+    }
+#pragma omp parallel for num_threads(T) schedule(static, 1)
+    for (int t = 0; t < T; t++) {
+        size_t nr = 0, nl = 0;
+        for (const char *q = b[t]; q < b[t + 1];) {
+            const char *eol = memchr(q, '\n', (size_t)(b[t + 1] - q));
+            if (!eol) eol = b[t + 1];
+            nl++;
+            const char *s = q;
+            q = eol + 1;
+            while (s < eol && isspace((unsigned char)*s)) s++;
+            if (s != eol && *s != '#') nr++;
+        }
+        nrows[t] = nr, nlines[t] = nl;
+    }
+    size_t total = 0, ltot = 0;
+    for (int t = 0; t < T; t++) {
+        size_t r = nrows[t], l = nlines[t];
+        nrows[t] = total, nlines[t] = ltot; /* offsets */
+        total += r, ltot += l;
+    }
+    const size_t need = *rows + total;
+    if (need * cols > *datacap) {
+        double *nd = realloc(*data, need * cols * sizeof **data);
+        if (!nd) return -1;
+        *data = nd;
+        *datacap = need * cols;
+    }
+    if (need > *linecap) {
+        size_t *nl = realloc(*lines, need * sizeof **lines);
+        if (!nl) return -1;
+        *lines = nl;
+        *linecap = need;
+    }
+    double *D = *data;
+    size_t *Ln = *lines;
+    const size_t r0 = *rows;
+#pragma omp parallel for num_threads(T) schedule(static, 1) reduction(| : bad)
+    for (int t = 0; t < T; t++) {
+        double *row = NULL;
+        size_t rowcap = 0, ri = r0 + nrows[t], lineno = lineno0 + nlines[t];
+        for (const char *q = b[t]; q < b[t + 1];) {
+            const char *eol = memchr(q, '\n', (size_t)(b[t + 1] - q));
+            if (!eol) eol = b[t + 1];
+            lineno++;
+            const char *s = q;
+            q = eol + 1;
+            while (s < eol && isspace((unsigned char)*s)) s++;
+            if (s == eol || *s == '#') continue;
+            size_t bad_col;
+            if (parse_row(s, eol, &row, &rowcap, &bad_col) != (long)cols) {
+                bad = 1;
+                break;
+            }
+            for (size_t c = 0; c < cols; c++) D[ri * cols + c] = row[c];
+            Ln[ri++] = lineno;
+        }
+        free(row);
+    }
+    if (bad) return -1;
+    *rows = need;
+    return 0;
+}
+
 alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_cols,
                                  alim_matrix *out, alim_error *err)
 {
     memset(out, 0, sizeof *out);
-    char *buf;
+    const char *buf;
+    char *rbuf = NULL; /* buf when read (not mapped) */
     size_t len;
-    alim_status st = alim_file_read_all(path, &buf, &len, err);
-    if (st) return st;
+    alim_status st;
+    const int mapped = map_file(path, &buf, &len);
+    if (!mapped) {
+        st = alim_file_read_all(path, &rbuf, &len, err);
+        if (st) return st;
+        buf = rbuf;
+    }
+#define RELEASE_BUF() (mapped ? (void)munmap((void *)buf, len) : free(rbuf))
     if (memchr(buf, '\0', len))
-        return free(buf), alim_error_set(err, ALIM_EFORMAT, path, "binary data (NUL byte) in a text file");
+        return RELEASE_BUF(), alim_error_set(err, ALIM_EFORMAT, path, "binary data (NUL byte) in a text file");
 
     double *row = NULL, *data = NULL;
     size_t rowcap = 0, datacap = 0, rows = 0, cols = 0, *lines = NULL, linecap = 0;
     size_t lineno = 0;
     int seen_data = 0;
     char where[ALIM_ERROR_WHERE_MAX];
-    char *p = buf, *bufend = buf + len;
+    const char *p = buf, *bufend = buf + len;
     st = ALIM_OK;
     while (p < bufend && st == ALIM_OK) {
-        char *eol = memchr(p, '\n', (size_t)(bufend - p));
+        const char *eol = memchr(p, '\n', (size_t)(bufend - p));
         if (!eol) eol = bufend;
         lineno++;
-        char *s = p;
+        const char *s = p;
         p = eol + 1;
         while (s < eol && isspace((unsigned char)*s)) s++;
         if (s == eol || *s == '#') continue;
@@ -194,10 +437,15 @@ alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_c
         memcpy(data + rows * cols, row, cols * sizeof *row);
         lines[rows] = lineno;
         rows++;
+        /* a large rest goes to the threads (it falls back to this loop on any irregularity) */
+        if (rows == 1 && p < bufend && (size_t)(bufend - p) >= CSV_PAR_MIN &&
+            parse_rest_parallel(p, bufend, lineno, cols, &data, &datacap, &lines, &linecap, &rows) == 0)
+            break;
     }
 #undef WHERE
     free(row);
-    free(buf);
+    RELEASE_BUF();
+#undef RELEASE_BUF
     if (st == ALIM_OK && rows == 0) st = alim_error_set(err, ALIM_EFORMAT, path, "no data rows (empty file?)");
     if (st) {
         free(data);
