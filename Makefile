@@ -6,6 +6,7 @@
 #   make test     install, build (normal + ASan/UBSan), run every test; last line "N passed, N failed"
 #   make          build build/alim and build/libalim.a
 #   make bench    run the benchmarks in bench/ (alim vs the competitor, ratios printed)
+#   make interop  check LM checkpoints/tokenizers against PyPI transformers/tokenizers
 #
 # Sources are found by wildcard: a new module is a new src/<layer>/*.c (+ include/alim/*.h),
 # a new command a new cli/cmd_*.c plus one line in cli/commands.def, a new test tests/test_*.c.
@@ -27,7 +28,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check report demo bench asan clean
+.PHONY: all deps test check report demo bench interop asan clean
 all: $(BUILD)/alim $(BUILD)/libalim.a $(TEST_BIN)
 
 $(BUILD)/%.o: %.c
@@ -71,6 +72,11 @@ demo: deps
 
 bench: deps all
 	@scripts/run-benchmarks.sh
+
+# Hugging Face interoperability of LM checkpoints and tokenizers: PyPI transformers,
+# safetensors and tokenizers in a venv (downloads packages; not part of `make test`).
+interop: all
+	ALIM_INTEROP=1 bench/bench_lm_interop.sh
 
 clean:
 	rm -rf build build-asan alim-report

@@ -2,6 +2,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <cblas.h>
+#include <omp.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -104,6 +107,17 @@ int cli_parse_double_list(const char *opt, const char *s, double **out, size_t *
     }
     *out = v;
     *n = k;
+    return 0;
+}
+
+int cli_lm_set_threads(const char *s)
+{
+    size_t n;
+    int rc = cli_parse_size("--threads", s, &n);
+    if (rc) return rc;
+    if (n < 1 || n > 1024) return cli_error("--threads", "must be between 1 and 1024");
+    omp_set_num_threads((int)n);
+    openblas_set_num_threads((int)n);
     return 0;
 }
 

@@ -42,6 +42,10 @@ int cli_parse_size(const char *opt, const char *s, size_t *out);
 /* Comma-separated list of doubles ("1,4,16"); *out malloc'd. */
 int cli_parse_double_list(const char *opt, const char *s, double **out, size_t *n);
 
+/* --threads N for the language-model commands: sets both the OpenMP and the OpenBLAS thread
+ * counts (N >= 1); prints an error and returns CLI_EXIT_USAGE on a bad value. */
+int cli_lm_set_threads(const char *s);
+
 /* Standard handling of an unknown option or missing argument from getopt_long:
  * prints the error plus "try 'alim CMD --help'" and returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,161 @@
+/* alim/gpt.h — a GPT-2-style transformer in fp32: forward, backward, parameters.
+ *
+ * Architecture (Radford et al. 2019, the Hugging Face GPT2LMHeadModel):
+ *   x = wte[tokens] + wpe[positions]                               // (B,T,C)
+ *   for each of L blocks:
+ *     x = x + c_proj(causal_self_attention(ln_1(x)))               // n_head heads of C/n_head
+ *     x = x + mlp.c_proj(gelu_tanh(mlp.c_fc(ln_2(x))))             // hidden 4C
+ *   logits = ln_f(x) @ wte^T                                       // (B,T,V), tied output
+ *
+ * Storage: the parameters are one float array, the gradients another, the activations a
+ * third; every tensor is a view (pointer) into them. Linear weights keep the Hugging Face
+ * Conv1D layout (in, out), so y = x @ W + b and checkpoints are plain copies. Tensors of
+ * the L blocks are stacked: ln1w is (L,C), qkvw (L,C,3C), and so on.
+ *
+ * Matrix products go through CBLAS (OpenBLAS); the rest is OpenMP loops without atomics,
+ * so a run is deterministic for a given thread count. Attention backward is O(T^2) per
+ * head (softmax Jacobian applied row by row, never materialised).
+ */
+#ifndef ALIM_GPT_H
+#define ALIM_GPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alim/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Hyper-parameters, named after GPT2Config. */
+typedef struct {
+    int n_layer;      /* L, number of blocks (>= 1)                               */
+    int n_embd;       /* C, width; a multiple of n_head                           */
+    int n_head;       /* NH, attention heads                                      */
+    int n_positions;  /* maximum context length (rows of wpe)                     */
+    int vocab_size;   /* V, rows of wte                                           */
+    float layer_norm_epsilon; /* 1e-5 in GPT-2                                    */
+} alim_gpt_config;
+
+/* The parameter tensors, in checkpoint order. Each is a view into one allocation. */
+enum {
+    ALIM_GPT_WTE, ALIM_GPT_WPE, ALIM_GPT_LN1W, ALIM_GPT_LN1B, ALIM_GPT_QKVW, ALIM_GPT_QKVB,
+    ALIM_GPT_ATTPROJW, ALIM_GPT_ATTPROJB, ALIM_GPT_LN2W, ALIM_GPT_LN2B, ALIM_GPT_FCW,
+    ALIM_GPT_FCB, ALIM_GPT_FCPROJW, ALIM_GPT_FCPROJB, ALIM_GPT_LNFW, ALIM_GPT_LNFB,
+    ALIM_GPT_NUM_TENSORS
+};
+
+typedef struct {
+    float *wte;      /* (V,C)      token embedding, also the output projection */
+    float *wpe;      /* (maxT,C)   position embedding                          */
+    float *ln1w;     /* (L,C)                                                  */
+    float *ln1b;     /* (L,C)                                                  */
+    float *qkvw;     /* (L,C,3C)   c_attn.weight, columns q | k | v            */
+    float *qkvb;     /* (L,3C)                                                 */
+    float *attprojw; /* (L,C,C)    attn.c_proj.weight                          */
+    float *attprojb; /* (L,C)                                                  */
+    float *ln2w;     /* (L,C)                                                  */
+    float *ln2b;     /* (L,C)                                                  */
+    float *fcw;      /* (L,C,4C)   mlp.c_fc.weight                             */
+    float *fcb;      /* (L,4C)                                                 */
+    float *fcprojw;  /* (L,4C,C)   mlp.c_proj.weight                           */
+    float *fcprojb;  /* (L,C)                                                  */
+    float *lnfw;     /* (C)                                                    */
+    float *lnfb;     /* (C)                                                    */
+} alim_gpt_tensors;
+
+/* Activations of the last forward pass, for batch B and length T (views into one block). */
+typedef struct {
+    float *encoded;   /* (B,T,C)      */
+    float *ln1;       /* (L,B,T,C)    */
+    float *ln1_mean;  /* (L,B,T)      */
+    float *ln1_rstd;  /* (L,B,T)      */
+    float *qkv;       /* (L,B,T,3C)   */
+    float *atty;      /* (L,B,T,C)    */
+    float *att;       /* (L,B,NH,T,T) softmax weights (upper triangle unused) */
+    float *attproj;   /* (L,B,T,C)    */
+    float *residual2; /* (L,B,T,C)    */
+    float *ln2;       /* (L,B,T,C)    */
+    float *ln2_mean;  /* (L,B,T)      */
+    float *ln2_rstd;  /* (L,B,T)      */
+    float *fch;       /* (L,B,T,4C)   */
+    float *fch_gelu;  /* (L,B,T,4C)   */
+    float *fcproj;    /* (L,B,T,C)    */
+    float *residual3; /* (L,B,T,C)    */
+    float *lnf;       /* (B,T,C)      */
+    float *lnf_mean;  /* (B,T)        */
+    float *lnf_rstd;  /* (B,T)        */
+    float *logits;    /* (B,T,V)      after backward: d loss / d logits   */
+    float *losses;    /* (B,T)        -log p(target), 0 where not counted */
+    float *lse;       /* (B,T)        log sum exp of each logits row (with targets) */
+} alim_gpt_acts;
+
+typedef struct {
+    alim_gpt_config config;
+    size_t num_params;
+    size_t tensor_size[ALIM_GPT_NUM_TENSORS];  /* elements of each tensor          */
+    float *params;              /* num_params floats, owned                          */
+    alim_gpt_tensors p;         /* views into params                                 */
+    float *grads;               /* num_params floats, owned; NULL until first backward */
+    alim_gpt_tensors g;         /* views into grads                                  */
+    float *acts_memory;         /* owned                                             */
+    size_t acts_capacity;       /* floats allocated                                  */
+    alim_gpt_acts a;            /* views for the current (B,T)                       */
+    float *grad_acts_memory;    /* owned, scratch for backward                       */
+    size_t grad_acts_capacity;
+    int B, T;                   /* shape of the last forward                         */
+    const int32_t *inputs;      /* (B,T) of the last forward (borrowed)             */
+    const int32_t *targets;     /* (B,T) or NULL (borrowed); -1 = not counted        */
+    double loss_sum;            /* sum of -log p over counted targets (nats)         */
+    size_t loss_count;          /* number of counted targets                         */
+    float mean_loss;            /* loss_sum / loss_count, or -1 without targets      */
+} alim_gpt;
+
+/* Checks a configuration; the error names the offending field. */
+alim_status alim_gpt_config_check(const alim_gpt_config *cfg, alim_error *err);
+
+/* Allocates the parameters of a model (zeroed; fill them with alim_gpt_init_params or a
+ * checkpoint). Free with alim_gpt_free. */
+alim_status alim_gpt_create(alim_gpt *m, const alim_gpt_config *cfg, alim_error *err);
+void alim_gpt_free(alim_gpt *m);
+
+/* GPT-2 initialisation: weights N(0, 0.02), residual output projections N(0, 0.02/sqrt(2L)),
+ * biases 0, LayerNorm gains 1. Deterministic for a seed (alim_rng stream 0x67707432). */
+void alim_gpt_init_params(alim_gpt *m, uint64_t seed);
+
+/* Name and shape of parameter tensor `t` of block `layer` in the Hugging Face naming
+ * ("h.3.attn.c_attn.weight"); for the non-block tensors layer is ignored.
+ * Returns the number of dimensions (1 or 2) and fills shape[0..ndim). `name` gets at
+ * most name_size bytes. */
+int alim_gpt_tensor_info(const alim_gpt *m, int t, int layer, char *name, size_t name_size,
+                         int64_t shape[2]);
+/* Pointer to the slice of tensor `t` for block `layer` inside `base` (params or grads),
+ * and its element count in *n. */
+float *alim_gpt_tensor_slice(const alim_gpt *m, float *base, int t, int layer, size_t *n);
+/* 1 if tensor `t` is a block tensor (stacked over layers). */
+int alim_gpt_tensor_is_per_layer(int t);
+
+/* Forward pass on inputs (B,T) of token ids in [0,V), T <= n_positions. With targets
+ * (B,T) (ids in [0,V) or -1 for "not counted") also computes the cross-entropy: loss_sum,
+ * loss_count and mean_loss. The model keeps pointers to inputs and targets for backward;
+ * they must stay valid until then. Errors: a token id out of range (where = "input" or
+ * "target"), T too long, out of memory. */
+alim_status alim_gpt_forward(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B,
+                             int T, alim_error *err);
+
+/* Sets every gradient to 0 (allocating the gradient buffer on first use). */
+alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err);
+
+/* Backward pass of the last forward (which needs targets): ADDS d(loss_scale * loss_sum /
+ * loss_count)/d(params) to the gradients, so micro-batches accumulate (pass 1/k for k of
+ * them). Overwrites a.logits with d loss/d logits. */
+alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err);
+
+/* Per-position log-probabilities: writes log softmax of logits row (b,t) to out[0..V). */
+void alim_gpt_log_softmax_row(const alim_gpt *m, int b, int t, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

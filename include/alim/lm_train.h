@@ -1,0 +1,80 @@
+/* alim/lm_train.h — the training loop: data, model, AdamW, logging, checkpoints, resume.
+ *
+ * One update ("step") = grad_accum micro-batches of B windows of T+1 tokens (alim_loader),
+ * gradients averaged over them, clipped to a global norm, then one AdamW update at the
+ * scheduled learning rate. Every step appends a line to the log (CSV with a header, or
+ * JSON Lines if the log name ends in ".jsonl"):
+ *   step,loss,lr,grad_norm,tokens,tokens_per_s,elapsed_s,eval_loss
+ * (loss = mean cross-entropy in nats of the step's batches before the update; eval_loss is
+ * empty except at evaluation steps). Checkpoints (alim/checkpoint.h) are written to
+ * out_dir every save_every steps and at the end, with the optimizer state, so that
+ * resume = 1 continues bit for bit as if the run had not stopped (same thread count).
+ */
+#ifndef ALIM_LM_TRAIN_H
+#define ALIM_LM_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alim/dataset.h"
+#include "alim/gpt.h"
+#include "alim/optim.h"
+#include "alim/progress.h"
+#include "alim/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *const *data;      /* training files */
+    size_t n_data;
+    const char *const *eval_data; /* evaluation files (may be empty) */
+    size_t n_eval;
+    alim_data_format format;
+    const char *delimiter;        /* NULL = "<|endoftext|>" */
+    const char *out_dir;          /* checkpoint directory (created) */
+    const char *init_dir;         /* start from this checkpoint (fine-tuning); NULL = new model */
+    int resume;                   /* continue from out_dir's last checkpoint */
+    alim_gpt_config model;        /* shape of a new model; vocab_size 0 = the tokenizer's */
+    const char *tokenizer;        /* new model: NULL or "byte" = bytes, else a directory
+                                     with vocab.json + merges.txt */
+    int context;                  /* T; 0 = the model's n_positions */
+    uint64_t steps;               /* total updates; 0 = from tokens or epochs */
+    uint64_t tokens;              /* total training tokens (if steps == 0) */
+    double epochs;                /* passes over the data (if steps == tokens == 0; 0 = 1) */
+    uint64_t stop_at;             /* stop after this update as if interrupted (0 = no) */
+    int batch, grad_accum;
+    double lr, min_lr;
+    alim_lr_schedule schedule;
+    uint64_t warmup;
+    alim_adamw_config adamw;
+    double clip;                  /* max global gradient norm; 0 = no clipping */
+    uint64_t seed;                /* initialisation and data order */
+    uint64_t eval_every, save_every; /* 0 = only at the end */
+    const char *log_path;         /* NULL = out_dir/log.csv */
+} alim_train_options;
+
+/* Defaults: batch 16, grad_accum 1, lr 3e-4, min_lr lr/10, constant, warmup 0,
+ * AdamW (0.9, 0.95, 1e-8, wd 0.1), clip 1, seed 1, a 2-layer 64-wide 4-head model with
+ * context 128. */
+void alim_train_options_default(alim_train_options *o);
+
+typedef struct {
+    uint64_t first_step, last_step;   /* updates done before this run, and after it */
+    uint64_t total_steps;
+    double last_loss, last_eval_loss; /* eval loss NAN if none */
+    double tokens_per_s;              /* of this run */
+    double elapsed_s;
+    size_t num_params, train_tokens;
+} alim_train_result;
+
+/* Runs the training. progress gets stage "step ... loss ..." with done/total = steps;
+ * returning non-zero from it stops after the current step (a checkpoint is written). */
+alim_status alim_train(const alim_train_options *o, const alim_progress *progress,
+                       alim_train_result *res, alim_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

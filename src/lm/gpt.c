@@ -1,0 +1,841 @@
+/* gpt.c — GPT-2 forward and backward in fp32 (see alim/gpt.h).
+ *
+ * Layer functions come in forward/backward pairs, in the style of karpathy's llm.c
+ * (train_gpt2.c), with two differences: linear weights are in the Hugging Face Conv1D
+ * (in,out) layout, and every matrix product — including those inside attention — is a
+ * CBLAS sgemm. Reductions over the batch (bias, LayerNorm and embedding gradients) are
+ * parallelised over channels, never with atomics, so results do not depend on timing.
+ */
+#pragma GCC optimize("O3", "no-trapping-math")
+#include "alim/gpt.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alim/rng.h"
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+static inline size_t zmin(size_t a, size_t b) { return a < b ? a : b; }
+
+enum { COLBLOCK = 32, GEMM_CHUNKS = 2 };
+
+/* dst[c] += sum_n src[n*ld + c] for c < C; parallel over blocks of columns, each summed
+ * in a fixed order (double accumulators), so the result is independent of the thread count. */
+static void colsum_add(float *dst, const float *src, size_t N, size_t C, size_t ld)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t c0 = 0; c0 < C; c0 += COLBLOCK) {
+        size_t c1 = zmin(C, c0 + COLBLOCK);
+        double acc[COLBLOCK] = {0};
+        for (size_t n = 0; n < N; n++) {
+            const float *row = src + n * ld;
+            for (size_t c = c0; c < c1; c++) acc[c - c0] += row[c];
+        }
+        for (size_t c = c0; c < c1; c++) dst[c] += (float)acc[c - c0];
+    }
+}
+
+
+/* exp(x) in float without library calls, so that loops over it vectorise: x is clamped to
+ * [-87, 88], reduced to r = x - k ln2 with |r| <= ln2/2, exp(r) by its degree-7 Taylor
+ * polynomial (truncation < 1e-8 relative), times 2^k built in the exponent bits.
+ * Accurate to about 2 ulp; no -ffast-math needed (the rounding trick relies on the default
+ * round-to-nearest mode). */
+static inline float exp_fast(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float kf = x * 1.44269504088896341f + 12582912.0f;
+    kf -= 12582912.0f;
+    float r = x - kf * 0.693145751953125f;
+    r -= kf * 1.428606765330187e-06f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)kf + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* Elementwise kernels are compiled for AVX-512, AVX2+FMA and baseline x86-64 and picked at
+ * load time (the binary still runs on CPUs without AVX-512). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define LM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LM_CLONES
+#endif
+
+/* log(sum_v exp(row[v])) over V entries: max, then exps summed in 8 fixed lanes. */
+LM_CLONES static float logsumexp_row(const float *row, int V)
+{
+    float mx8[8], acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int l = 0; l < 8; l++) mx8[l] = row[0];
+    int v = 0;
+    for (; v + 8 <= V; v += 8)
+        for (int l = 0; l < 8; l++) mx8[l] = row[v + l] > mx8[l] ? row[v + l] : mx8[l];
+    float mx = row[0];
+    for (; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+    for (int l = 0; l < 8; l++) mx = mx8[l] > mx ? mx8[l] : mx;
+    v = 0;
+    for (; v + 8 <= V; v += 8)
+        for (int j = 0; j < 8; j++) acc[j] += exp_fast(row[v + j] - mx);
+    double s = 0.0;
+    for (; v < V; v++) s += exp_fast(row[v] - mx);
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return (float)(log(s) + mx);
+}
+
+/* C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C, row-major, with the M rows (or,
+ * when there are too few rows, the N columns) split into contiguous blocks handed to the
+ * OpenMP threads, each block a single-threaded sgemm. OpenBLAS's own
+ * thread pool is kept out (see blas_threads_begin): its spinning threads and OpenMP's
+ * compete for the same cores and made training 10x slower. The K reduction is never split,
+ * so the result does not depend on timing. */
+static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    int nt = omp_get_max_threads();
+    if (nt <= 1 || (double)M * N * K < (double)(1 << 17) || M < 2 * nt) {
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* GEMM_CHUNKS blocks per thread, handed out dynamically: a thread that the OS
+     * descheduled (a busy machine) does not hold the others up for a whole half */
+    int nchunks = (double)M * N * K < (double)(1 << 27) ? nt : nt * GEMM_CHUNKS; /* small: less packing */
+    int chunk = ((M + nchunks - 1) / nchunks + 15) / 16 * 16;
+    if (chunk < 64) chunk = 64;
+    nchunks = (M + chunk - 1) / chunk;
+    if (nchunks < nt && N >= 128) {
+        /* few rows (a weight gradient with C = 64 rows, say): split the columns instead */
+        int nc = nt * ((double)M * N * K < (double)(1 << 27) ? 1 : GEMM_CHUNKS);
+        int cchunk = ((N + nc - 1) / nc + 15) / 16 * 16;
+        if (cchunk < 64) cchunk = 64;
+        nc = (N + cchunk - 1) / cchunk;
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int c = 0; c < nc; c++) {
+            int n0 = c * cchunk, n1 = n0 + cchunk < N ? n0 + cchunk : N;
+            const float *b = tb == CblasNoTrans ? B + n0 : B + (size_t)n0 * ldb;
+            cblas_sgemm(CblasRowMajor, ta, tb, M, n1 - n0, K, alpha, A, lda, b, ldb, beta, C + n0, ldc);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int c = 0; c < nchunks; c++) {
+        int m0 = c * chunk, m1 = m0 + chunk < M ? m0 + chunk : M;
+        const float *a = ta == CblasNoTrans ? A + (size_t)m0 * lda : A + m0;
+        cblas_sgemm(CblasRowMajor, ta, tb, m1 - m0, N, K, alpha, a, lda, B, ldb, beta, C + (size_t)m0 * ldc, ldc);
+    }
+}
+
+/* ---- encoder: token + position embedding ------------------------------------------ */
+
+static void encoder_forward(float *out, const int32_t *inp, const float *wte, const float *wpe,
+                            int B, int T, int C)
+{
+    // out (B,T,C), inp (B,T), wte (V,C), wpe (maxT,C)
+#pragma omp parallel for schedule(static)
+    for (int bt = 0; bt < B * T; bt++) {
+        float *o = out + (size_t)bt * C;
+        const float *te = wte + (size_t)inp[bt] * C, *pe = wpe + (size_t)(bt % T) * C;
+        for (int c = 0; c < C; c++) o[c] = te[c] + pe[c];
+    }
+}
+
+static void encoder_backward(float *dwte, float *dwpe, const float *dout, const int32_t *inp,
+                             int B, int T, int C)
+{
+    // dwte (V,C) +=, dwpe (maxT,C) +=, dout (B,T,C); parallel over channel blocks so that
+    // rows of dwte hit by several tokens are summed in a fixed order
+#pragma omp parallel for schedule(static)
+    for (int c0 = 0; c0 < C; c0 += COLBLOCK) {
+        int c1 = c0 + COLBLOCK < C ? c0 + COLBLOCK : C;
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < T; t++) {
+                const float *d = dout + ((size_t)b * T + t) * C;
+                float *te = dwte + (size_t)inp[b * T + t] * C, *pe = dwpe + (size_t)t * C;
+                for (int c = c0; c < c1; c++) {
+                    te[c] += d[c];
+                    pe[c] += d[c];
+                }
+            }
+    }
+}
+
+/* ---- LayerNorm -------------------------------------------------------------------- */
+
+LM_CLONES static void layernorm_row(float *o, float *mean, float *rstd, const float *x,
+                                    const float *w, const float *b, int C, float eps)
+{
+    // mean and variance (two passes) summed in 8 fixed float lanes, then in double
+    float s8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int c = 0;
+    for (; c + 8 <= C; c += 8)
+        for (int l = 0; l < 8; l++) s8[l] += x[c + l];
+    double s = 0.0;
+    for (; c < C; c++) s += x[c];
+    for (int l = 0; l < 8; l++) s += s8[l];
+    const float m = (float)(s / C);
+    float v8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (c = 0; c + 8 <= C; c += 8)
+        for (int l = 0; l < 8; l++) v8[l] += (x[c + l] - m) * (x[c + l] - m);
+    double v = 0.0;
+    for (; c < C; c++) v += (double)(x[c] - m) * (x[c] - m);
+    for (int l = 0; l < 8; l++) v += v8[l];
+    const float rs = (float)(1.0 / sqrt(v / C + (double)eps));
+    for (c = 0; c < C; c++) o[c] = (x[c] - m) * rs * w[c] + b[c];
+    *mean = m;
+    *rstd = rs;
+}
+
+static void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                              const float *w, const float *b, size_t N, int C, float eps)
+{
+    // out (N,C), mean (N), rstd (N), inp (N,C), w (C), b (C)
+#pragma omp parallel for schedule(static)
+    for (size_t n = 0; n < N; n++) layernorm_row(out + n * C, mean + n, rstd + n, inp + n * C, w, b, C, eps);
+}
+
+LM_CLONES static void layernorm_backward_row(float *di, const float *d, const float *x,
+                                             const float *w, float m, float rs, int C)
+{
+    // di += (dn - mean(dn) - norm * mean(dn * norm)) * rstd, dn = w * d, sums in 8 lanes
+    float a8[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int c = 0;
+    for (; c + 8 <= C; c += 8)
+        for (int l = 0; l < 8; l++) {
+            float norm = (x[c + l] - m) * rs, dn = w[c + l] * d[c + l];
+            a8[l] += dn;
+            b8[l] += dn * norm;
+        }
+    double dmean = 0.0, dnm = 0.0;
+    for (; c < C; c++) {
+        float norm = (x[c] - m) * rs, dn = w[c] * d[c];
+        dmean += dn;
+        dnm += (double)dn * norm;
+    }
+    for (int l = 0; l < 8; l++) dmean += a8[l], dnm += b8[l];
+    const float fm = (float)(dmean / C), fnm = (float)(dnm / C);
+    for (c = 0; c < C; c++) {
+        float norm = (x[c] - m) * rs, dn = w[c] * d[c];
+        di[c] += (dn - fm - norm * fnm) * rs;
+    }
+}
+
+static void layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                               const float *inp, const float *w, const float *mean,
+                               const float *rstd, size_t N, int C)
+{
+    // dinp (N,C) +=, dw (C) +=, db (C) +=, dout (N,C), inp (N,C), w (C), mean/rstd (N)
+#pragma omp parallel for schedule(static)
+    for (size_t n = 0; n < N; n++)
+        layernorm_backward_row(dinp + n * C, dout + n * C, inp + n * C, w, mean[n], rstd[n], C);
+#pragma omp parallel for schedule(static)
+    for (int c0 = 0; c0 < C; c0 += COLBLOCK) {
+        int c1 = c0 + COLBLOCK < C ? c0 + COLBLOCK : C;
+        double aw[COLBLOCK] = {0}, ab[COLBLOCK] = {0};
+        for (size_t n = 0; n < N; n++) {
+            const float *x = inp + n * C, *d = dout + n * C;
+            const float m = mean[n], rs = rstd[n];
+            for (int c = c0; c < c1; c++) {
+                aw[c - c0] += (double)d[c] * ((x[c] - m) * rs);
+                ab[c - c0] += d[c];
+            }
+        }
+        for (int c = c0; c < c1; c++) {
+            dw[c] += (float)aw[c - c0];
+            db[c] += (float)ab[c - c0];
+        }
+    }
+}
+
+/* ---- linear layer (Conv1D layout) --------------------------------------------------- */
+
+static void matmul_forward(float *out, const float *inp, const float *w, const float *bias,
+                           size_t N, int C, int OC)
+{
+    // out (N,OC) = inp (N,C) @ w (C,OC) + bias (OC)
+    if (bias) {
+#pragma omp parallel for schedule(static)
+        for (size_t n = 0; n < N; n++) memcpy(out + n * OC, bias, (size_t)OC * sizeof(float));
+    }
+    gemm(CblasNoTrans, CblasNoTrans, (int)N, OC, C, 1.0f, inp, C, w, OC, bias ? 1.0f : 0.0f, out, OC);
+}
+
+static void matmul_backward(float *dinp, float dinp_beta, float *dw, float *dbias,
+                            const float *dout, const float *inp, const float *w, size_t N, int C,
+                            int OC)
+{
+    // dinp (N,C) = dinp_beta*dinp + dout (N,OC) @ w^T; dw (C,OC) += inp^T @ dout;
+    // dbias (OC) += column sums of dout
+    gemm(CblasNoTrans, CblasTrans, (int)N, C, OC, 1.0f, dout, OC, w, OC, dinp_beta, dinp, C);
+    gemm(CblasTrans, CblasNoTrans, C, OC, (int)N, 1.0f, inp, C, dout, OC, 1.0f, dw, OC);
+    if (dbias) colsum_add(dbias, dout, N, (size_t)OC, (size_t)OC);
+}
+
+/* ---- causal self-attention ---------------------------------------------------------- */
+
+/* Every sgemm runs inside an OpenMP loop (over row blocks, or (batch, head) in attention)
+ * and must not start OpenBLAS's own threads: forward and backward set OpenBLAS to one
+ * thread on entry and restore the caller's setting on exit. */
+static int blas_threads_begin(void)
+{
+    int n = openblas_get_num_threads();
+    if (n != 1) openblas_set_num_threads(1);
+    return n;
+}
+static void blas_threads_end(int n)
+{
+    if (n != 1) openblas_set_num_threads(n);
+}
+
+/* Causal attention skips the products of the upper triangle: rows are taken in blocks of
+ * ATT_BLOCK, and block r only meets keys 0 .. end of block r (the wasted part is then the
+ * upper triangles of the diagonal blocks only). */
+enum { ATT_BLOCK = 64 };
+
+LM_CLONES static void softmax_causal_rows(float *s, int T)
+{
+    // s (T,T): row t := softmax(s[t, 0..t]), zero after t; max and sum in 8 fixed lanes
+    for (int t = 0; t < T; t++) {
+        float *row = s + (size_t)t * T;
+        const int n = t + 1;
+        float mx8[8], sm8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int j = 0; j < 8; j++) mx8[j] = row[0];
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+            for (int l = 0; l < 8; l++) mx8[l] = row[j + l] > mx8[l] ? row[j + l] : mx8[l];
+        float mx = row[0];
+        for (; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int l = 0; l < 8; l++) mx = mx8[l] > mx ? mx8[l] : mx;
+        for (j = 0; j < n; j++) row[j] = exp_fast(row[j] - mx);
+        for (j = 0; j + 8 <= n; j += 8)
+            for (int l = 0; l < 8; l++) sm8[l] += row[j + l];
+        float sum = 0.0f;
+        for (; j < n; j++) sum += row[j];
+        for (int l = 0; l < 8; l++) sum += sm8[l];
+        float inv = 1.0f / sum;
+        for (j = 0; j < n; j++) row[j] *= inv;
+        for (j = n; j < T; j++) row[j] = 0.0f;
+    }
+}
+
+LM_CLONES static void softmax_backward_rows(float *ds, const float *s, int T)
+{
+    // ds (T,T) := s * (ds - <s, ds>) row by row, zero after t; dot product in 8 fixed lanes
+    for (int t = 0; t < T; t++) {
+        const float *sr = s + (size_t)t * T;
+        float *dr = ds + (size_t)t * T;
+        const int n = t + 1;
+        float d8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        int j = 0;
+        for (; j + 8 <= n; j += 8)
+            for (int l = 0; l < 8; l++) d8[l] += sr[j + l] * dr[j + l];
+        float dot = 0.0f;
+        for (; j < n; j++) dot += sr[j] * dr[j];
+        for (int l = 0; l < 8; l++) dot += d8[l];
+        for (j = 0; j < n; j++) dr[j] = sr[j] * (dr[j] - dot);
+        for (j = n; j < T; j++) dr[j] = 0.0f;
+    }
+}
+
+static void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C,
+                              int NH)
+{
+    // out (B,T,C), att (B,NH,T,T), qkv (B,T,3C) with q | k | v, each split in NH heads
+    const int hs = C / NH, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+        const float *k = q + C, *v = q + 2 * C;
+        float *s = att + (size_t)bh * T * T;
+        float *y = out + (size_t)b * T * C + (size_t)h * hs;
+        // s[r0:r1, 0:r1] = q[r0:r1] @ k[0:r1]^T * scale
+        for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+            int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hs, scale,
+                        q + (size_t)r0 * C3, C3, k, C3, 0.0f, s + (size_t)r0 * T, T);
+        }
+        softmax_causal_rows(s, T);
+        // y[r0:r1] (.,hs) = s[r0:r1, 0:r1] @ v[0:r1]
+        for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+            int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, r1, 1.0f,
+                        s + (size_t)r0 * T, T, v, C3, 0.0f, y + (size_t)r0 * C, C);
+        }
+    }
+}
+
+static void attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
+                               const float *att, int B, int T, int C, int NH)
+{
+    // dqkv (B,T,3C) written (not accumulated), scratch (threads,T,T), dout (B,T,C),
+    // qkv (B,T,3C), att (B,NH,T,T)
+    const int hs = C / NH, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH, h = bh % NH;
+        size_t qoff = (size_t)b * T * C3 + (size_t)h * hs;
+        const float *q = qkv + qoff, *k = q + C, *v = q + 2 * C;
+        float *dq = dqkv + qoff, *dk = dq + C, *dv = dq + 2 * C;
+        const float *s = att + (size_t)bh * T * T;
+        const float *dy = dout + (size_t)b * T * C + (size_t)h * hs;
+        float *ds = scratch + (size_t)omp_get_thread_num() * T * T;
+        for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+            int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+            // ds[r0:r1, 0:r1] = dy[r0:r1] @ v[0:r1]^T
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hs, 1.0f,
+                        dy + (size_t)r0 * C, C, v, C3, 0.0f, ds + (size_t)r0 * T, T);
+            // dv[r0:r1] = s[r0:T, r0:r1]^T @ dy[r0:T]   (only queries t >= key j see key j)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, hs, T - r0, 1.0f,
+                        s + (size_t)r0 * T + r0, T, dy + (size_t)r0 * C, C, 0.0f,
+                        dv + (size_t)r0 * C3, C3);
+        }
+        softmax_backward_rows(ds, s, T);  // ds = d pre-softmax scores
+        for (int r0 = 0; r0 < T; r0 += ATT_BLOCK) {
+            int r1 = r0 + ATT_BLOCK < T ? r0 + ATT_BLOCK : T;
+            // dq[r0:r1] = scale * ds[r0:r1, 0:r1] @ k[0:r1]
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hs, r1, scale,
+                        ds + (size_t)r0 * T, T, k, C3, 0.0f, dq + (size_t)r0 * C3, C3);
+            // dk[r0:r1] = scale * ds[r0:T, r0:r1]^T @ q[r0:T]
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, hs, T - r0, scale,
+                        ds + (size_t)r0 * T + r0, T, q + (size_t)r0 * C3, C3, 0.0f,
+                        dk + (size_t)r0 * C3, C3);
+        }
+    }
+}
+
+/* ---- GELU (tanh approximation, "gelu_new") ------------------------------------------ */
+
+#define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
+
+
+LM_CLONES static void gelu_forward_chunk(float *out, const float *inp, size_t n)
+{
+    // gelu(x) = 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        out[i] = x / (1.0f + exp_fast(-2.0f * u));
+    }
+}
+
+LM_CLONES static void gelu_backward_chunk(float *d, const float *inp, size_t n)
+{
+    // d := d * gelu'(inp);  gelu' = s + 2 x s (1 - s) u',  s = sigmoid(2u)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        float s = 1.0f / (1.0f + exp_fast(-2.0f * u));
+        float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        d[i] *= s + 2.0f * x * s * (1.0f - s) * du;
+    }
+}
+
+enum { ELEM_CHUNK = 4096 };
+
+static void gelu_forward(float *out, const float *inp, size_t N)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i += ELEM_CHUNK) gelu_forward_chunk(out + i, inp + i, zmin(ELEM_CHUNK, N - i));
+}
+
+static void gelu_backward_inplace(float *d, const float *inp, size_t N)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i += ELEM_CHUNK) gelu_backward_chunk(d + i, inp + i, zmin(ELEM_CHUNK, N - i));
+}
+
+static void residual_forward(float *out, const float *a, const float *b, size_t N)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
+}
+
+/* ---- model ------------------------------------------------------------------------- */
+
+alim_status alim_gpt_config_check(const alim_gpt_config *c, alim_error *err)
+{
+    if (c->n_layer < 1 || c->n_layer > 1000) return alim_error_set(err, ALIM_EINVAL, "n_layer", "must be in [1, 1000], got %d", c->n_layer);
+    if (c->n_head < 1) return alim_error_set(err, ALIM_EINVAL, "n_head", "must be >= 1, got %d", c->n_head);
+    if (c->n_embd < 1 || c->n_embd > 65536 || c->n_embd % c->n_head)
+        return alim_error_set(err, ALIM_EINVAL, "n_embd", "must be a positive multiple of n_head (%d), got %d", c->n_head, c->n_embd);
+    if (c->n_positions < 1 || c->n_positions > 1 << 20)
+        return alim_error_set(err, ALIM_EINVAL, "n_positions", "must be in [1, 2^20], got %d", c->n_positions);
+    if (c->vocab_size < 1 || c->vocab_size > 1 << 24)
+        return alim_error_set(err, ALIM_EINVAL, "vocab_size", "must be in [1, 2^24], got %d", c->vocab_size);
+    if (!(c->layer_norm_epsilon > 0.0f) || !isfinite(c->layer_norm_epsilon))
+        return alim_error_set(err, ALIM_EINVAL, "layer_norm_epsilon", "must be a positive number");
+    return ALIM_OK;
+}
+
+int alim_gpt_tensor_is_per_layer(int t) { return t >= ALIM_GPT_LN1W && t <= ALIM_GPT_FCPROJB; }
+
+static void fill_sizes(alim_gpt *m)
+{
+    const size_t L = m->config.n_layer, C = m->config.n_embd, V = m->config.vocab_size,
+                 maxT = m->config.n_positions;
+    size_t *s = m->tensor_size;
+    s[ALIM_GPT_WTE] = V * C;
+    s[ALIM_GPT_WPE] = maxT * C;
+    s[ALIM_GPT_LN1W] = L * C;
+    s[ALIM_GPT_LN1B] = L * C;
+    s[ALIM_GPT_QKVW] = L * C * 3 * C;
+    s[ALIM_GPT_QKVB] = L * 3 * C;
+    s[ALIM_GPT_ATTPROJW] = L * C * C;
+    s[ALIM_GPT_ATTPROJB] = L * C;
+    s[ALIM_GPT_LN2W] = L * C;
+    s[ALIM_GPT_LN2B] = L * C;
+    s[ALIM_GPT_FCW] = L * C * 4 * C;
+    s[ALIM_GPT_FCB] = L * 4 * C;
+    s[ALIM_GPT_FCPROJW] = L * 4 * C * C;
+    s[ALIM_GPT_FCPROJB] = L * C;
+    s[ALIM_GPT_LNFW] = C;
+    s[ALIM_GPT_LNFB] = C;
+    m->num_params = 0;
+    for (int i = 0; i < ALIM_GPT_NUM_TENSORS; i++) m->num_params += s[i];
+}
+
+static void point_tensors(alim_gpt_tensors *t, float *base, const size_t *sizes)
+{
+    float **ptrs[ALIM_GPT_NUM_TENSORS] = {&t->wte, &t->wpe, &t->ln1w, &t->ln1b, &t->qkvw,
+                                          &t->qkvb, &t->attprojw, &t->attprojb, &t->ln2w,
+                                          &t->ln2b, &t->fcw, &t->fcb, &t->fcprojw, &t->fcprojb,
+                                          &t->lnfw, &t->lnfb};
+    for (int i = 0; i < ALIM_GPT_NUM_TENSORS; i++) {
+        *ptrs[i] = base;
+        base += sizes[i];
+    }
+}
+
+alim_status alim_gpt_create(alim_gpt *m, const alim_gpt_config *cfg, alim_error *err)
+{
+    memset(m, 0, sizeof *m);
+    alim_status st = alim_gpt_config_check(cfg, err);
+    if (st) return st;
+    m->config = *cfg;
+    fill_sizes(m);
+    m->params = calloc(m->num_params, sizeof(float));
+    if (!m->params) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for %zu parameters", m->num_params);
+    point_tensors(&m->p, m->params, m->tensor_size);
+    m->mean_loss = -1.0f;
+    return ALIM_OK;
+}
+
+void alim_gpt_free(alim_gpt *m)
+{
+    if (!m) return;
+    free(m->params);
+    free(m->grads);
+    free(m->acts_memory);
+    free(m->grad_acts_memory);
+    memset(m, 0, sizeof *m);
+}
+
+static void fill_normal(float *x, size_t n, float std, alim_rng *r)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (float)(std * alim_rng_normal(r));
+}
+
+void alim_gpt_init_params(alim_gpt *m, uint64_t seed)
+{
+    alim_rng r;
+    alim_rng_seed(&r, seed, 0x67707432u);
+    const size_t L = m->config.n_layer, C = m->config.n_embd;
+    const float std = 0.02f, proj_std = 0.02f / sqrtf(2.0f * (float)L);
+    memset(m->params, 0, m->num_params * sizeof(float));
+    fill_normal(m->p.wte, m->tensor_size[ALIM_GPT_WTE], std, &r);
+    fill_normal(m->p.wpe, m->tensor_size[ALIM_GPT_WPE], std, &r);
+    for (size_t i = 0; i < L * C; i++) m->p.ln1w[i] = m->p.ln2w[i] = 1.0f;
+    for (size_t i = 0; i < C; i++) m->p.lnfw[i] = 1.0f;
+    fill_normal(m->p.qkvw, m->tensor_size[ALIM_GPT_QKVW], std, &r);
+    fill_normal(m->p.attprojw, m->tensor_size[ALIM_GPT_ATTPROJW], proj_std, &r);
+    fill_normal(m->p.fcw, m->tensor_size[ALIM_GPT_FCW], std, &r);
+    fill_normal(m->p.fcprojw, m->tensor_size[ALIM_GPT_FCPROJW], proj_std, &r);
+}
+
+int alim_gpt_tensor_info(const alim_gpt *m, int t, int layer, char *name, size_t name_size,
+                         int64_t shape[2])
+{
+    static const char *const fmt[ALIM_GPT_NUM_TENSORS] = {
+        "wte.weight", "wpe.weight", "h.%d.ln_1.weight", "h.%d.ln_1.bias",
+        "h.%d.attn.c_attn.weight", "h.%d.attn.c_attn.bias", "h.%d.attn.c_proj.weight",
+        "h.%d.attn.c_proj.bias", "h.%d.ln_2.weight", "h.%d.ln_2.bias", "h.%d.mlp.c_fc.weight",
+        "h.%d.mlp.c_fc.bias", "h.%d.mlp.c_proj.weight", "h.%d.mlp.c_proj.bias", "ln_f.weight",
+        "ln_f.bias"};
+    const int64_t C = m->config.n_embd;
+    int64_t r = 0, c = 0; /* c == 0: 1-D */
+    switch (t) {
+    case ALIM_GPT_WTE: r = m->config.vocab_size, c = C; break;
+    case ALIM_GPT_WPE: r = m->config.n_positions, c = C; break;
+    case ALIM_GPT_QKVW: r = C, c = 3 * C; break;
+    case ALIM_GPT_QKVB: r = 3 * C; break;
+    case ALIM_GPT_ATTPROJW: r = C, c = C; break;
+    case ALIM_GPT_FCW: r = C, c = 4 * C; break;
+    case ALIM_GPT_FCB: r = 4 * C; break;
+    case ALIM_GPT_FCPROJW: r = 4 * C, c = C; break;
+    default: r = C; break;
+    }
+    if (name) {
+        if (alim_gpt_tensor_is_per_layer(t)) snprintf(name, name_size, fmt[t], layer);
+        else snprintf(name, name_size, "%s", fmt[t]);
+    }
+    shape[0] = r;
+    shape[1] = c;
+    return c ? 2 : 1;
+}
+
+float *alim_gpt_tensor_slice(const alim_gpt *m, float *base, int t, int layer, size_t *n)
+{
+    size_t off = 0;
+    for (int i = 0; i < t; i++) off += m->tensor_size[i];
+    size_t sz = m->tensor_size[t];
+    if (alim_gpt_tensor_is_per_layer(t)) {
+        sz /= (size_t)m->config.n_layer;
+        off += (size_t)layer * sz;
+    }
+    *n = sz;
+    return base + off;
+}
+
+/* Lays out the activation views for (B,T); returns the number of floats needed, and
+ * points the views into base when base != NULL. */
+static size_t layout_acts(alim_gpt_acts *a, float *base, const alim_gpt_config *cfg, size_t B,
+                          size_t T)
+{
+    const size_t L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    const size_t BT = B * T;
+    struct { float **p; size_t n; } items[] = {
+        {&a->encoded, BT * C},       {&a->ln1, L * BT * C},      {&a->ln1_mean, L * BT},
+        {&a->ln1_rstd, L * BT},      {&a->qkv, L * BT * 3 * C},  {&a->atty, L * BT * C},
+        {&a->att, L * B * NH * T * T}, {&a->attproj, L * BT * C}, {&a->residual2, L * BT * C},
+        {&a->ln2, L * BT * C},       {&a->ln2_mean, L * BT},     {&a->ln2_rstd, L * BT},
+        {&a->fch, L * BT * 4 * C},   {&a->fch_gelu, L * BT * 4 * C}, {&a->fcproj, L * BT * C},
+        {&a->residual3, L * BT * C}, {&a->lnf, BT * C},          {&a->lnf_mean, BT},
+        {&a->lnf_rstd, BT},          {&a->logits, BT * V},       {&a->losses, BT}, {&a->lse, BT},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof items / sizeof *items; i++) {
+        if (base) *items[i].p = base + total;
+        total += items[i].n;
+    }
+    return total;
+}
+
+static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
+                                int B, int T, alim_error *err)
+{
+    const alim_gpt_config *cfg = &m->config;
+    const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    if (B < 1 || T < 1) return alim_error_set(err, ALIM_EINVAL, "input", "empty batch (B=%d, T=%d)", B, T);
+    if (T > cfg->n_positions)
+        return alim_error_set(err, ALIM_EINVAL, "input", "sequence length %d exceeds the model's context of %d", T, cfg->n_positions);
+    for (size_t i = 0; i < (size_t)B * T; i++) {
+        if (inputs[i] < 0 || inputs[i] >= V)
+            return alim_error_set(err, ALIM_EINVAL, "input", "token id %d at position %zu is outside the vocabulary [0, %d)", inputs[i], i, V);
+        if (targets && (targets[i] < -1 || targets[i] >= V))
+            return alim_error_set(err, ALIM_EINVAL, "target", "token id %d at position %zu is outside the vocabulary [0, %d)", targets[i], i, V);
+    }
+    size_t need = layout_acts(&m->a, NULL, cfg, B, T);
+    if (need > m->acts_capacity) {
+        float *mem = realloc(m->acts_memory, need * sizeof(float));
+        if (!mem) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for activations (%zu floats)", need);
+        m->acts_memory = mem;
+        m->acts_capacity = need;
+    }
+    layout_acts(&m->a, m->acts_memory, cfg, B, T);
+    m->B = B;
+    m->T = T;
+    m->inputs = inputs;
+    m->targets = targets;
+
+    const alim_gpt_tensors *p = &m->p;
+    alim_gpt_acts *a = &m->a;
+    const size_t BT = (size_t)B * T;
+    encoder_forward(a->encoded, inputs, p->wte, p->wpe, B, T, C);
+    for (int l = 0; l < L; l++) {
+        const float *residual = l == 0 ? a->encoded : a->residual3 + (size_t)(l - 1) * BT * C;
+        const size_t lc = (size_t)l * C, lbtc = (size_t)l * BT * C;
+        float *ln1 = a->ln1 + lbtc, *ln1_mean = a->ln1_mean + l * BT, *ln1_rstd = a->ln1_rstd + l * BT;
+        float *qkv = a->qkv + lbtc * 3, *atty = a->atty + lbtc;
+        float *att = a->att + (size_t)l * B * NH * T * T, *attproj = a->attproj + lbtc;
+        float *residual2 = a->residual2 + lbtc, *ln2 = a->ln2 + lbtc;
+        float *ln2_mean = a->ln2_mean + l * BT, *ln2_rstd = a->ln2_rstd + l * BT;
+        float *fch = a->fch + lbtc * 4, *fch_gelu = a->fch_gelu + lbtc * 4;
+        float *fcproj = a->fcproj + lbtc, *residual3 = a->residual3 + lbtc;
+
+        layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + lc, p->ln1b + lc, BT, C, cfg->layer_norm_epsilon);
+        matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, BT, C, 3 * C);
+        attention_forward(atty, att, qkv, B, T, C, NH);
+        matmul_forward(attproj, atty, p->attprojw + lc * C, p->attprojb + lc, BT, C, C);
+        residual_forward(residual2, residual, attproj, BT * C);
+        layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + lc, p->ln2b + lc, BT, C, cfg->layer_norm_epsilon);
+        matmul_forward(fch, ln2, p->fcw + lc * 4 * C, p->fcb + lc * 4, BT, C, 4 * C);
+        gelu_forward(fch_gelu, fch, BT * 4 * C);
+        matmul_forward(fcproj, fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, BT, 4 * C, C);
+        residual_forward(residual3, residual2, fcproj, BT * C);
+    }
+    const float *last = a->residual3 + (size_t)(L - 1) * BT * C;
+    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, p->lnfb, BT, C, cfg->layer_norm_epsilon);
+    // logits (BT,V) = lnf (BT,C) @ wte^T
+    gemm(CblasNoTrans, CblasTrans, (int)BT, V, C, 1.0f, a->lnf, C, p->wte, C, 0.0f, a->logits, V);
+
+    m->loss_sum = 0.0;
+    m->loss_count = 0;
+    m->mean_loss = -1.0f;
+    if (targets) {
+        double sum = 0.0;
+        size_t count = 0;
+#pragma omp parallel for schedule(static) reduction(+ : sum, count)
+        for (size_t i = 0; i < BT; i++) {
+            if (targets[i] < 0) {
+                a->losses[i] = 0.0f;
+                continue;
+            }
+            const float *row = a->logits + i * V;
+            a->lse[i] = logsumexp_row(row, V);
+            double loss = (double)a->lse[i] - row[targets[i]];
+            a->losses[i] = (float)loss;
+            sum += loss;
+            count++;
+        }
+        /* the OpenMP reduction order depends on the thread count only: sum again serially
+         * so the reported loss does not depend on it at all */
+        sum = 0.0;
+        for (size_t i = 0; i < BT; i++) sum += a->losses[i];
+        m->loss_sum = sum;
+        m->loss_count = count;
+        m->mean_loss = count ? (float)(sum / (double)count) : 0.0f;
+    }
+    return ALIM_OK;
+}
+
+void alim_gpt_log_softmax_row(const alim_gpt *m, int b, int t, float *out)
+{
+    const int V = m->config.vocab_size;
+    const float *row = m->a.logits + ((size_t)b * m->T + t) * V;
+    float mx = row[0];
+    for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+    double s = 0.0;
+    for (int v = 0; v < V; v++) s += exp((double)(row[v] - mx));
+    float lse = (float)(log(s) + mx);
+    for (int v = 0; v < V; v++) out[v] = row[v] - lse;
+}
+
+alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err)
+{
+    if (!m->grads) {
+        m->grads = calloc(m->num_params, sizeof(float));
+        if (!m->grads) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for gradients");
+        point_tensors(&m->g, m->grads, m->tensor_size);
+        return ALIM_OK;
+    }
+    memset(m->grads, 0, m->num_params * sizeof(float));
+    return ALIM_OK;
+}
+
+static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
+{
+    if (!m->targets || m->B == 0) return alim_error_set(err, ALIM_EINVAL, "model", "backward needs a forward pass with targets");
+    if (!m->grads) {
+        alim_status st = alim_gpt_zero_grad(m, err);
+        if (st) return st;
+    }
+    const alim_gpt_config *cfg = &m->config;
+    const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    const int B = m->B, T = m->T;
+    const size_t BT = (size_t)B * T;
+    const int nthreads = omp_get_max_threads();
+    // scratch: dres (BT,C), dtmp (BT,C), dbig (BT,4C), attention (threads,T,T)
+    size_t need = BT * C * 2 + BT * 4 * C + (size_t)nthreads * T * T;
+    if (need > m->grad_acts_capacity) {
+        float *mem = realloc(m->grad_acts_memory, need * sizeof(float));
+        if (!mem) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for backward scratch");
+        m->grad_acts_memory = mem;
+        m->grad_acts_capacity = need;
+    }
+    float *dres = m->grad_acts_memory, *dtmp = dres + BT * C, *dbig = dtmp + BT * C;
+    float *attscratch = dbig + BT * 4 * C;
+    const alim_gpt_tensors *p = &m->p;
+    alim_gpt_tensors *g = &m->g;
+    alim_gpt_acts *a = &m->a;
+    const int32_t *targets = m->targets;
+
+    // d loss / d logits, in place: scale * (softmax - onehot) / count
+    const float k = m->loss_count ? loss_scale / (float)m->loss_count : 0.0f;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < BT; i++) {
+        float *row = a->logits + i * V;
+        if (targets[i] < 0) {
+            memset(row, 0, (size_t)V * sizeof(float));
+            continue;
+        }
+        const float lse = a->lse[i];  // from the forward pass
+        for (int v = 0; v < V; v++) row[v] = k * exp_fast(row[v] - lse);
+        row[targets[i]] -= k;
+    }
+    // dlnf (BT,C) = dlogits (BT,V) @ wte (V,C);  dwte += dlogits^T @ lnf
+    float *dlnf = dtmp;
+    gemm(CblasNoTrans, CblasNoTrans, (int)BT, C, V, 1.0f, a->logits, V, p->wte, C, 0.0f, dlnf, C);
+    gemm(CblasTrans, CblasNoTrans, V, C, (int)BT, 1.0f, a->logits, V, a->lnf, C, 1.0f, g->wte, C);
+    memset(dres, 0, BT * C * sizeof(float));
+    layernorm_backward(dres, g->lnfw, g->lnfb, dlnf, a->residual3 + (size_t)(L - 1) * BT * C, p->lnfw, a->lnf_mean, a->lnf_rstd, BT, C);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const float *residual = l == 0 ? a->encoded : a->residual3 + (size_t)(l - 1) * BT * C;
+        const size_t lc = (size_t)l * C, lbtc = (size_t)l * BT * C;
+        const float *ln1 = a->ln1 + lbtc, *ln1_mean = a->ln1_mean + l * BT, *ln1_rstd = a->ln1_rstd + l * BT;
+        const float *qkv = a->qkv + lbtc * 3, *atty = a->atty + lbtc;
+        const float *att = a->att + (size_t)l * B * NH * T * T;
+        const float *residual2 = a->residual2 + lbtc, *ln2 = a->ln2 + lbtc;
+        const float *ln2_mean = a->ln2_mean + l * BT, *ln2_rstd = a->ln2_rstd + l * BT;
+        const float *fch = a->fch + lbtc * 4, *fch_gelu = a->fch_gelu + lbtc * 4;
+
+        // residual3 = residual2 + fcproj: dres is d fcproj and (so far) d residual2
+        // fcproj = fch_gelu @ fcprojw + b             dbig (BT,4C) = d fch_gelu
+        matmul_backward(dbig, 0.0f, g->fcprojw + lc * 4 * C, g->fcprojb + lc, dres, fch_gelu, p->fcprojw + lc * 4 * C, BT, 4 * C, C);
+        gelu_backward_inplace(dbig, fch, BT * 4 * C);  // dbig = d fch
+        // fch = ln2 @ fcw + b                          dtmp (BT,C) = d ln2
+        matmul_backward(dtmp, 0.0f, g->fcw + lc * 4 * C, g->fcb + lc * 4, dbig, ln2, p->fcw + lc * 4 * C, BT, C, 4 * C);
+        layernorm_backward(dres, g->ln2w + lc, g->ln2b + lc, dtmp, residual2, p->ln2w + lc, ln2_mean, ln2_rstd, BT, C);
+        // residual2 = residual + attproj: dres is d attproj and d residual (so far)
+        // attproj = atty @ attprojw + b               dtmp = d atty
+        matmul_backward(dtmp, 0.0f, g->attprojw + lc * C, g->attprojb + lc, dres, atty, p->attprojw + lc * C, BT, C, C);
+        attention_backward(dbig, attscratch, dtmp, qkv, att, B, T, C, NH);  // dbig (BT,3C) = d qkv
+        // qkv = ln1 @ qkvw + b                         dtmp = d ln1
+        matmul_backward(dtmp, 0.0f, g->qkvw + lc * 3 * C, g->qkvb + lc * 3, dbig, ln1, p->qkvw + lc * 3 * C, BT, C, 3 * C);
+        layernorm_backward(dres, g->ln1w + lc, g->ln1b + lc, dtmp, residual, p->ln1w + lc, ln1_mean, ln1_rstd, BT, C);
+    }
+    encoder_backward(g->wte, g->wpe, dres, m->inputs, B, T, C);
+    return ALIM_OK;
+}
+
+alim_status alim_gpt_forward(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B,
+                             int T, alim_error *err)
+{
+    int saved = blas_threads_begin();
+    alim_status st = forward_impl(m, inputs, targets, B, T, err);
+    blas_threads_end(saved);
+    return st;
+}
+
+alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err)
+{
+    int saved = blas_threads_begin();
+    alim_status st = backward_impl(m, loss_scale, err);
+    blas_threads_end(saved);
+    return st;
+}

@@ -1,0 +1,281 @@
+/* train.c — the training loop (see alim/lm_train.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "alim/lm_train.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "alim/checkpoint.h"
+#include "alim/lm_eval.h"
+#include "alim/tokenizer.h"
+
+void alim_train_options_default(alim_train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = ALIM_DATA_AUTO;
+    o->model.n_layer = 2;
+    o->model.n_embd = 64;
+    o->model.n_head = 4;
+    o->model.n_positions = 128;
+    o->model.vocab_size = 0;
+    o->model.layer_norm_epsilon = 1e-5f;
+    o->batch = 16;
+    o->grad_accum = 1;
+    o->lr = 3e-4;
+    o->min_lr = -1.0; /* = lr / 10 */
+    o->schedule = ALIM_LR_CONSTANT;
+    o->adamw.beta1 = 0.9f;
+    o->adamw.beta2 = 0.95f;
+    o->adamw.eps = 1e-8f;
+    o->adamw.weight_decay = 0.1f;
+    o->clip = 1.0;
+    o->seed = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void put_u64(cJSON *o, const char *key, uint64_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%" PRIu64, v);
+    cJSON_AddStringToObject(o, key, b);
+}
+
+static int get_u64(const cJSON *o, const char *key, uint64_t *v)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsString(s)) return -1;
+    *v = strtoull(s->valuestring, NULL, 10);
+    return 0;
+}
+
+static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
+                            const alim_tokenizer *tk, const alim_adamw *opt,
+                            const alim_loader *ld, uint64_t tokens, int T, alim_error *err)
+{
+    alim_status st = alim_checkpoint_save(o->out_dir, m, tk, opt->step, err);
+    if (st) return st;
+    cJSON *s = cJSON_CreateObject();
+    if (!s) return alim_error_set(err, ALIM_ENOMEM, o->out_dir, "out of memory");
+    put_u64(s, "data_epoch", ld->epoch);
+    put_u64(s, "data_pos", ld->pos);
+    put_u64(s, "tokens", tokens);
+    put_u64(s, "batch", (uint64_t)o->batch);
+    put_u64(s, "context", (uint64_t)T);
+    put_u64(s, "grad_accum", (uint64_t)o->grad_accum);
+    put_u64(s, "seed", o->seed);
+    /* the data order is the only randomness of training: it is drawn from (seed, epoch) */
+    cJSON_AddStringToObject(s, "rng", "alim_rng(seed, 0x64617461 + data_epoch)");
+    st = alim_checkpoint_save_optimizer(o->out_dir, opt, s, err);
+    cJSON_Delete(s);
+    return st;
+}
+
+static void build_segments(const alim_gpt *m, alim_param_segment *segs, size_t *n)
+{
+    size_t off = 0, k = 0;
+    for (int t = 0; t < ALIM_GPT_NUM_TENSORS; t++) {
+        int64_t shape[2];
+        int nd = alim_gpt_tensor_info(m, t, 0, NULL, 0, shape);
+        segs[k].offset = off;
+        segs[k].count = m->tensor_size[t];
+        segs[k].decay = nd == 2;
+        off += m->tensor_size[t];
+        k++;
+    }
+    *n = k;
+}
+
+alim_status alim_train(const alim_train_options *o, const alim_progress *progress,
+                       alim_train_result *res, alim_error *err)
+{
+    memset(res, 0, sizeof *res);
+    res->last_eval_loss = NAN;
+    if (o->batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+    if (o->grad_accum < 1) return alim_error_set(err, ALIM_EINVAL, "--grad-accum", "must be >= 1");
+    if (!(o->lr >= 0) || !isfinite(o->lr)) return alim_error_set(err, ALIM_EINVAL, "--lr", "must be a finite number >= 0");
+    if (!(o->adamw.beta1 >= 0 && o->adamw.beta1 < 1)) return alim_error_set(err, ALIM_EINVAL, "--beta1", "must be in [0, 1)");
+    if (!(o->adamw.beta2 >= 0 && o->adamw.beta2 < 1)) return alim_error_set(err, ALIM_EINVAL, "--beta2", "must be in [0, 1)");
+    if (!(o->adamw.weight_decay >= 0)) return alim_error_set(err, ALIM_EINVAL, "--weight-decay", "must be >= 0");
+    if (!(o->clip >= 0)) return alim_error_set(err, ALIM_EINVAL, "--clip", "must be >= 0");
+    if (o->n_data == 0) return alim_error_set(err, ALIM_EINVAL, "--data", "no training data given");
+    if (!o->out_dir) return alim_error_set(err, ALIM_EINVAL, "--out", "no output directory given");
+
+    alim_gpt m = {0};
+    alim_tokenizer tk = {0};
+    alim_adamw opt = {0};
+    alim_token_stream data = {0}, evdata = {0};
+    alim_loader ld = {0};
+    cJSON *state = NULL;
+    FILE *log = NULL;
+    alim_param_segment segs[ALIM_GPT_NUM_TENSORS];
+    size_t n_segs = 0;
+    alim_status st = ALIM_OK;
+    uint64_t tokens_seen = 0;
+
+    uint64_t model_step = 0;
+    if (o->resume) {
+        char probe[4096];
+        snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
+        FILE *f = fopen(probe, "rb");
+        if (!f) return alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume", o->out_dir);
+        fclose(f);
+        st = alim_checkpoint_load(o->out_dir, &m, &tk, &model_step, err);
+    } else if (o->init_dir) {
+        st = alim_checkpoint_load(o->init_dir, &m, &tk, NULL, err);
+    } else {
+        if (!o->tokenizer || !strcmp(o->tokenizer, "byte")) st = alim_tokenizer_init_bytes(&tk, err);
+        else st = alim_tokenizer_load(&tk, o->tokenizer, err);
+        if (!st) {
+            alim_gpt_config c = o->model;
+            if (c.vocab_size == 0) c.vocab_size = tk.vocab_size;
+            else if (c.vocab_size < tk.vocab_size)
+                st = alim_error_set(err, ALIM_EINVAL, "--vocab", "%d is smaller than the tokenizer's %d ids", c.vocab_size, tk.vocab_size);
+            if (!st && o->context > c.n_positions) c.n_positions = o->context;
+            if (!st) {
+                alim_error e2;
+                if (alim_gpt_create(&m, &c, &e2)) {
+                    const char *opt_name = !strcmp(e2.where, "n_layer") ? "--layers" : !strcmp(e2.where, "n_embd") ? "--dim" : !strcmp(e2.where, "n_head") ? "--heads" : !strcmp(e2.where, "n_positions") ? "--context" : !strcmp(e2.where, "vocab_size") ? "--vocab" : e2.where;
+                    st = alim_error_set(err, e2.status, opt_name, "%s", e2.what);
+                } else alim_gpt_init_params(&m, o->seed);
+            }
+        }
+    }
+    const int T = o->context ? o->context : (m.params ? m.config.n_positions : 0);
+    if (!st && (T < 1 || T > m.config.n_positions))
+        st = alim_error_set(err, ALIM_EINVAL, "--context", "%d is longer than the model's context (n_positions = %d)", T, m.config.n_positions);
+    if (!st) st = alim_dataset_load(&data, o->data, o->n_data, o->format, o->delimiter, &tk, err);
+    if (!st && o->n_eval) st = alim_dataset_load(&evdata, o->eval_data, o->n_eval, o->format, o->delimiter, &tk, err);
+    if (!st) st = alim_loader_init(&ld, &data, o->batch, T, o->seed, err);
+    if (!st && o->resume) {
+        st = alim_checkpoint_load_optimizer(o->out_dir, m.num_params, &opt, &state, err);
+        uint64_t ep = 0, pos = 0, b = 0, ctx = 0, acc = 0, seed = 0;
+        if (!st && (get_u64(state, "data_epoch", &ep) || get_u64(state, "data_pos", &pos) || get_u64(state, "tokens", &tokens_seen) ||
+                    get_u64(state, "batch", &b) || get_u64(state, "context", &ctx) || get_u64(state, "grad_accum", &acc) || get_u64(state, "seed", &seed)))
+            st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "optimizer.safetensors: the training state is incomplete");
+        if (!st && b != (uint64_t)o->batch) st = alim_error_set(err, ALIM_EINVAL, "--batch", "%d differs from the resumed run's %" PRIu64, o->batch, b);
+        if (!st && ctx != (uint64_t)T) st = alim_error_set(err, ALIM_EINVAL, "--context", "%d differs from the resumed run's %" PRIu64, T, ctx);
+        if (!st && acc != (uint64_t)o->grad_accum) st = alim_error_set(err, ALIM_EINVAL, "--grad-accum", "%d differs from the resumed run's %" PRIu64, o->grad_accum, acc);
+        if (!st && seed != o->seed) st = alim_error_set(err, ALIM_EINVAL, "--seed", "%" PRIu64 " differs from the resumed run's %" PRIu64, o->seed, seed);
+        /* the model file must be from the same update as the optimizer state */
+        if (!st && model_step != opt.step)
+            st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "model.safetensors is from update %" PRIu64 " but optimizer.safetensors from %" PRIu64 " (interrupted save?)", model_step, opt.step);
+        if (!st) alim_loader_seek(&ld, ep, (size_t)pos);
+    } else if (!st) {
+        st = alim_adamw_create(&opt, m.num_params, err);
+    }
+    if (!st) st = alim_gpt_zero_grad(&m, err);
+    if (st) goto done;
+    build_segments(&m, segs, &n_segs);
+
+    const uint64_t per_step = (uint64_t)o->batch * (uint64_t)T * (uint64_t)o->grad_accum;
+    uint64_t total = o->steps;
+    if (!total && o->tokens) total = (o->tokens + per_step - 1) / per_step;
+    if (!total) {
+        double ep = o->epochs > 0 ? o->epochs : 1.0;
+        total = (uint64_t)ceil(ep * (double)ld.n_windows / (double)(o->batch * o->grad_accum));
+        if (!total) total = 1;
+    }
+    const double min_lr = o->min_lr >= 0 ? o->min_lr : o->lr / 10.0;
+    res->first_step = opt.step;
+    res->total_steps = total;
+    res->num_params = m.num_params;
+    res->train_tokens = data.n;
+
+    char logpath[4096];
+    if (o->log_path) snprintf(logpath, sizeof logpath, "%s", o->log_path);
+    else if (!o->resume) {
+        alim_status s2 = alim_checkpoint_make_dir(o->out_dir, err);
+        if (s2) {
+            st = s2;
+            goto done;
+        }
+        snprintf(logpath, sizeof logpath, "%s/log.csv", o->out_dir);
+    } else snprintf(logpath, sizeof logpath, "%s/log.csv", o->out_dir);
+    size_t lpl = strlen(logpath);
+    const int jsonl = lpl > 6 && !strcmp(logpath + lpl - 6, ".jsonl");
+    log = fopen(logpath, o->resume ? "a" : "w");
+    if (!log) {
+        st = alim_error_set(err, ALIM_EIO, logpath, "cannot open the log: %s", strerror(errno));
+        goto done;
+    }
+    if (!o->resume && !jsonl) fputs("step,loss,lr,grad_norm,tokens,tokens_per_s,elapsed_s,eval_loss\n", log);
+
+    const double t0 = now_s();
+    uint64_t run_tokens = 0;
+    char stage[160];
+    while (opt.step < total) {
+        const double ts = now_s();
+        alim_gpt_zero_grad(&m, err);
+        double loss = 0.0;
+        for (int a = 0; a < o->grad_accum && !st; a++) {
+            alim_loader_next(&ld);
+            st = alim_gpt_forward(&m, ld.inputs, ld.targets, o->batch, T, err);
+            if (!st) st = alim_gpt_backward(&m, 1.0f / (float)o->grad_accum, err);
+            loss += (double)m.mean_loss / o->grad_accum;
+        }
+        if (st) break;
+        double norm = alim_grad_clip(m.grads, m.num_params, o->clip);
+        double lr = alim_lr_at(o->schedule, o->lr, min_lr, opt.step, o->warmup, total);
+        alim_adamw_step(&opt, &o->adamw, (float)lr, m.params, m.grads, segs, n_segs);
+        tokens_seen += per_step;
+        run_tokens += per_step;
+        const double te = now_s();
+        const double tps = (double)per_step / (te - ts > 0 ? te - ts : 1e-9);
+        const uint64_t step = opt.step;
+        double ev = NAN;
+        int last = step == total || (o->stop_at && step >= o->stop_at);
+        if (o->n_eval && ((o->eval_every && step % o->eval_every == 0) || last)) {
+            alim_eval_result er;
+            st = alim_lm_evaluate(&m, NULL, &evdata, &tk, T, o->batch, NULL, NULL, &er, err);
+            if (st) break;
+            ev = er.n_tokens ? er.total_nats / (double)er.n_tokens : NAN;
+            res->last_eval_loss = ev;
+        }
+        char evs[32] = "";
+        if (!isnan(ev)) snprintf(evs, sizeof evs, "%.9g", ev);
+        if (jsonl)
+            fprintf(log, "{\"step\": %" PRIu64 ", \"loss\": %.9g, \"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %" PRIu64 ", \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f, \"eval_loss\": %s}\n",
+                    step, loss, lr, norm, tokens_seen, tps, te - t0, evs[0] ? evs : "null");
+        else
+            fprintf(log, "%" PRIu64 ",%.9g,%.9g,%.9g,%" PRIu64 ",%.1f,%.3f,%s\n", step, loss, lr, norm, tokens_seen, tps, te - t0, evs);
+        fflush(log);
+        res->last_loss = loss;
+        res->last_step = step;
+        int stop = 0;
+        if (progress && progress->fn) {
+            double rate = (double)run_tokens / (te - t0 > 0 ? te - t0 : 1e-9);
+            snprintf(stage, sizeof stage, "loss %.4f%s%s, %.0f tok/s, step", loss, evs[0] ? ", eval " : "", evs, rate);
+            stop = alim_progress_report(progress, stage, (double)step, (double)total);
+        }
+        if (last || stop || (o->save_every && step % o->save_every == 0)) {
+            st = save_all(o, &m, &tk, &opt, &ld, tokens_seen, T, err);
+            if (st) break;
+        }
+        if (last || stop) break;
+    }
+    res->elapsed_s = now_s() - t0;
+    res->tokens_per_s = res->elapsed_s > 0 ? (double)run_tokens / res->elapsed_s : 0.0;
+done:
+    if (log) fclose(log);
+    cJSON_Delete(state);
+    alim_loader_free(&ld);
+    alim_dataset_free(&data);
+    alim_dataset_free(&evdata);
+    alim_adamw_free(&opt);
+    alim_tokenizer_free(&tk);
+    alim_gpt_free(&m);
+    return st;
+}

@@ -1,0 +1,208 @@
+"""test_lm_golden.py — alim's GPT against an independent PyTorch reference (gpt_ref.py).
+
+From the same safetensors weights (generated here) and the same tokens, compares:
+logits (log-probabilities of every position), the loss, the KL to a second model, every
+parameter gradient, the checkpoint round trip, and the losses of 10 AdamW steps with
+weight decay and clipping. The reference runs in float64, so the differences are alim's
+fp32 error; tolerances are a few times what fp32 arithmetic gives on this size.
+"""
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpt_ref as R  # noqa: E402
+
+ALIM = os.environ.get("ALIM", "build/alim")
+torch.set_num_threads(1)
+ck = R.Checker("test_lm_golden")
+tmp = tempfile.mkdtemp()
+
+cfg = {"n_layer": 2, "n_embd": 32, "n_head": 4, "n_positions": 24, "vocab_size": 260, "layer_norm_epsilon": 1e-5}
+B, T = 3, 16
+params = R.random_params(cfg, seed=7)
+model = os.path.join(tmp, "model")
+R.write_checkpoint(model, cfg, params)
+
+# data: EOT + 47 bytes + EOT = B*T + 1 tokens, B windows of T+1
+rng = np.random.default_rng(3)
+text = bytes(rng.integers(ord("a"), ord("z") + 1, size=B * T - 1).tolist())
+data = os.path.join(tmp, "d.txt")
+with open(data, "wb") as f:
+    f.write(text)
+stream = [256] + list(text) + [256]
+X = torch.tensor([stream[k * T:k * T + T] for k in range(B)])
+Y = torch.tensor([stream[k * T + 1:k * T + T + 1] for k in range(B)])
+
+
+def run(*args):
+    p = subprocess.run([ALIM, *args], capture_output=True, text=True)
+    if p.returncode != 0:
+        print("alim", " ".join(args), "failed:", p.stderr, file=sys.stderr)
+    return p
+
+
+# ---- logits and loss ------------------------------------------------------------------
+P = R.to_torch(params)
+logits = R.forward(P, cfg, X)
+logp_ref = torch.log_softmax(logits, dim=-1).detach().numpy().reshape(-1, cfg["vocab_size"])
+loss_ref = R.loss_fn(logits, Y)
+lp_file = os.path.join(tmp, "lp.safetensors")
+p = run("eval", "--model", model, "--data", data, "--context", str(T), "--batch", str(B), "--json", "--dump-logprobs", lp_file)
+ck.check(p.returncode == 0, "alim eval runs")
+if p.returncode == 0:
+    import json
+    j = json.loads(p.stdout)
+    ck.check(j["n_tokens"] == B * T, f"n_tokens {j['n_tokens']} == {B * T}")
+    ck.check(j["n_bytes"] == B * T - 1, f"n_bytes {j['n_bytes']} == {B * T - 1} (EOT has no bytes)")
+    ck.close(2e-6 * B * T, j["total_bits"] / math.log2(math.e), float(loss_ref) * B * T, "total loss (nats)")
+    lp, _ = R.read_safetensors(lp_file)
+    lp = lp["logprobs"]
+    ck.check(lp.shape == logp_ref.shape, f"logprobs shape {lp.shape}")
+    if lp.shape == logp_ref.shape:
+        err = np.abs(lp - logp_ref).max()
+        ck.check(err < 1e-5, f"log-probabilities max |diff| {err:.3g} < 1e-5")
+        print(f"logprobs max |diff| {err:.3g}")
+
+# ---- KL to a base model ---------------------------------------------------------------
+base_params = {k: v + 0.05 * np.random.default_rng(11).standard_normal(v.shape).astype(np.float32) for k, v in params.items()}
+base = os.path.join(tmp, "base")
+R.write_checkpoint(base, cfg, base_params)
+with torch.no_grad():
+    lq = torch.log_softmax(R.forward(R.to_torch(base_params), cfg, X), dim=-1)
+    lpp = torch.log_softmax(logits.detach(), dim=-1)
+    kl_ref = float((lpp.exp() * (lpp - lq)).sum(-1).mean())
+p = run("eval", "--model", model, "--base", base, "--data", data, "--context", str(T), "--batch", "2", "--json")
+if p.returncode == 0:
+    j = json.loads(p.stdout)
+    ck.close(1e-6 + 1e-5 * kl_ref, j["kl_nats"], kl_ref, "mean KL(model||base) nats")
+    ck.close(1e-6, j["kl_bits"], kl_ref / math.log(2), "KL bits")
+else:
+    ck.check(False, "alim eval --base runs")
+
+# ---- gradients: one step with beta1 = 0 leaves the gradient in the first moment ---------
+loss_ref.backward()
+out1 = os.path.join(tmp, "g")
+p = run("train", "--init", model, "--data", data, "--out", out1, "--steps", "1", "--batch", str(B), "--context", str(T),
+        "--beta1", "0", "--lr", "0", "--clip", "0", "--weight-decay", "0", "--threads", "2")
+ck.check(p.returncode == 0, "alim train (gradient step) runs")
+if p.returncode == 0:
+    opt, meta = R.read_safetensors(os.path.join(out1, "optimizer.safetensors"))
+    grads = R.unflatten(opt["adamw.m"], cfg)
+    worst = 0.0
+    for name, _ in R.param_shapes(cfg):
+        g_ref = P[name].grad.numpy()
+        g = grads[name]
+        scale = max(np.abs(g_ref).max(), 1e-30)
+        rel = np.abs(g - g_ref).max() / scale
+        worst = max(worst, rel)
+        ck.check(rel < 1e-5, f"gradient {name}: max |diff| / max |grad| = {rel:.3g} >= 1e-5")
+    print(f"gradients: worst max|diff|/max|grad| = {worst:.3g}")
+    ck.check(meta.get("step") == "1", "optimizer state records step 1")
+    # with lr = 0 the weights come back bit for bit
+    w, wmeta = R.read_safetensors(os.path.join(out1, "model.safetensors"))
+    same = all(np.array_equal(w[k], params[k]) for k in params)
+    ck.check(same, "checkpoint round trip is bit-exact")
+    ck.check(wmeta.get("format") == "pt", "model.safetensors has format=pt metadata")
+    import csv
+    rows = list(csv.DictReader(open(os.path.join(out1, "log.csv"))))
+    ck.close(2e-6 * float(loss_ref), float(rows[0]["loss"]), float(loss_ref), "step-1 loss in the log")
+
+# ---- 10 AdamW steps (decay on matrices, clipping) -------------------------------------
+lr, wd, clip = 3e-3, 0.1, 1.0
+out2 = os.path.join(tmp, "t")
+p = run("train", "--init", model, "--data", data, "--out", out2, "--steps", "10", "--batch", str(B), "--context", str(T),
+        "--lr", str(lr), "--beta1", "0.9", "--beta2", "0.95", "--eps", "1e-8", "--weight-decay", str(wd),
+        "--clip", str(clip), "--schedule", "constant")
+ck.check(p.returncode == 0, "alim train (10 steps) runs")
+P = R.to_torch(params)
+decay = [P[n] for n, s in R.param_shapes(cfg) if len(s) == 2]
+nodecay = [P[n] for n, s in R.param_shapes(cfg) if len(s) == 1]
+optim = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": nodecay, "weight_decay": 0.0}],
+                          lr=lr, betas=(0.9, 0.95), eps=1e-8)
+ref_losses = []
+for step in range(10):
+    optim.zero_grad()
+    loss = R.loss_fn(R.forward(P, cfg, X), Y)
+    ref_losses.append(float(loss))
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(list(P.values()), clip)
+    optim.step()
+if p.returncode == 0:
+    import csv
+    rows = list(csv.DictReader(open(os.path.join(out2, "log.csv"))))
+    ck.check(len(rows) == 10, f"10 log rows, got {len(rows)}")
+    worst = 0.0
+    for i, r in enumerate(rows[:10]):
+        d = abs(float(r["loss"]) - ref_losses[i])
+        worst = max(worst, d)
+        ck.close(2e-5, float(r["loss"]), ref_losses[i], f"AdamW step {i + 1} loss")
+    print(f"AdamW losses {ref_losses[0]:.5f} -> {ref_losses[-1]:.5f}, worst |diff| {worst:.3g}")
+    ck.check(ref_losses[-1] < ref_losses[0] - 0.1, "the reference learns in 10 steps (the test is not vacuous)")
+
+# ---- a longer context: attention is computed in blocks of 64 rows -----------------------
+cfg2 = {"n_layer": 1, "n_embd": 16, "n_head": 2, "n_positions": 160, "vocab_size": 257, "layer_norm_epsilon": 1e-5}
+B2, T2 = 2, 150
+params2 = R.random_params(cfg2, seed=8)
+model2 = os.path.join(tmp, "model2")
+R.write_checkpoint(model2, cfg2, params2)
+text2 = bytes(rng.integers(ord("a"), ord("z") + 1, size=B2 * T2 - 1).tolist())
+data2 = os.path.join(tmp, "d2.txt")
+open(data2, "wb").write(text2)
+s2 = [256] + list(text2) + [256]
+X2 = torch.tensor([s2[k * T2:k * T2 + T2] for k in range(B2)])
+Y2 = torch.tensor([s2[k * T2 + 1:k * T2 + T2 + 1] for k in range(B2)])
+P2 = R.to_torch(params2)
+logits2 = R.forward(P2, cfg2, X2)
+R.loss_fn(logits2, Y2).backward()
+p = run("eval", "--model", model2, "--data", data2, "--context", str(T2), "--batch", str(B2), "--dump-logprobs", lp_file)
+if p.returncode == 0:
+    lp, _ = R.read_safetensors(lp_file)
+    err = np.abs(lp["logprobs"] - torch.log_softmax(logits2, -1).detach().numpy().reshape(-1, 257)).max()
+    ck.check(err < 1e-5, f"T=150: log-probabilities max |diff| {err:.3g} < 1e-5")
+else:
+    ck.check(False, "eval T=150 runs")
+out3 = os.path.join(tmp, "g2")
+p = run("train", "--init", model2, "--data", data2, "--out", out3, "--steps", "1", "--batch", str(B2), "--context", str(T2),
+        "--beta1", "0", "--lr", "0", "--clip", "0", "--weight-decay", "0")
+if p.returncode == 0:
+    grads = R.unflatten(R.read_safetensors(os.path.join(out3, "optimizer.safetensors"))[0]["adamw.m"], cfg2)
+    for name, _ in R.param_shapes(cfg2):
+        g_ref = P2[name].grad.numpy()
+        rel = np.abs(grads[name] - g_ref).max() / max(np.abs(g_ref).max(), 1e-30)
+        ck.check(rel < 1e-5, f"T=150 gradient {name}: {rel:.3g} >= 1e-5")
+else:
+    ck.check(False, "train T=150 runs")
+
+# ---- C = 64 with 2 threads: weight gradients with few rows are split by columns ----------
+cfg3 = {"n_layer": 1, "n_embd": 64, "n_head": 2, "n_positions": 32, "vocab_size": 257, "layer_norm_epsilon": 1e-5}
+B3, T3 = 4, 32
+params3 = R.random_params(cfg3, seed=9)
+model3 = os.path.join(tmp, "model3")
+R.write_checkpoint(model3, cfg3, params3)
+text3 = bytes(rng.integers(ord("a"), ord("z") + 1, size=B3 * T3 - 1).tolist())
+data3 = os.path.join(tmp, "d3.txt")
+open(data3, "wb").write(text3)
+s3 = [256] + list(text3) + [256]
+X3 = torch.tensor([s3[k * T3:k * T3 + T3] for k in range(B3)])
+Y3 = torch.tensor([s3[k * T3 + 1:k * T3 + T3 + 1] for k in range(B3)])
+P3 = R.to_torch(params3)
+R.loss_fn(R.forward(P3, cfg3, X3), Y3).backward()
+out4 = os.path.join(tmp, "g3")
+p = run("train", "--init", model3, "--data", data3, "--out", out4, "--steps", "1", "--batch", str(B3), "--context", str(T3),
+        "--beta1", "0", "--lr", "0", "--clip", "0", "--weight-decay", "0", "--threads", "2")
+if p.returncode == 0:
+    grads = R.unflatten(R.read_safetensors(os.path.join(out4, "optimizer.safetensors"))[0]["adamw.m"], cfg3)
+    for name, _ in R.param_shapes(cfg3):
+        g_ref = P3[name].grad.numpy()
+        rel = np.abs(grads[name] - g_ref).max() / max(np.abs(g_ref).max(), 1e-30)
+        ck.check(rel < 1e-5, f"C=64 gradient {name}: {rel:.3g} >= 1e-5")
+else:
+    ck.check(False, "train C=64 runs")
+
+sys.exit(ck.finish())
