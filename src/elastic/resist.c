@@ -1,0 +1,954 @@
+/* resist.c — E1: resistance, forward vs inverse alignment (see alim/resist.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "alim/resist.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alim/checkpoint.h"
+#include "alim/corpus.h"
+#include "alim/dataset.h"
+#include "alim/gpt.h"
+#include "alim/io.h"
+#include "alim/lm_eval.h"
+#include "alim/lm_train.h"
+#include "alim/rng.h"
+#include "alim/rundir.h"
+#include "alim/tokenizer.h"
+
+enum { N_SLICES = 3, N_PAIRS = 3, SAMPLE_CHUNK = 64 };
+static const int PAIR_K[N_PAIRS] = {1, 2, 1}, PAIR_L[N_PAIRS] = {2, 3, 3};
+
+void alim_resist_config_default(alim_resist_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n_seeds = 3;
+    c->n_layer = 2;
+    c->n_embd = 64;
+    c->n_head = 4;
+    c->context = 128;
+    c->pretrain_tokens = 2000000;
+    c->pretrain_batch = 16;
+    c->pretrain_lr = 1e-3;
+    c->pretrain_min_lr = 1e-4;
+    c->pretrain_weight_decay = 0.1;
+    c->pretrain_warmup = 200;
+    c->sft_docs = 200;
+    c->sft_batch = 8;
+    c->sft_lr = 3e-4;
+    c->n_samples = 300;
+    c->sample_tokens = 128;
+    c->prompt_bytes = 16;
+    c->temperature = 1.0;
+}
+
+void alim_resist_config_quick(alim_resist_config *c)
+{
+    alim_resist_config_default(c);
+    c->n_seeds = 2;
+    c->n_layer = 1;
+    c->n_embd = 16;
+    c->n_head = 2;
+    c->context = 32;
+    c->pretrain_tokens = 16384;
+    c->pretrain_warmup = 4;
+    c->sft_docs = 20;
+    c->n_samples = 24;
+    c->sample_tokens = 32;
+    c->prompt_bytes = 8;
+    c->quick = 1;
+}
+
+/* ---- statistics ----------------------------------------------------------------------- */
+
+double alim_sign_test_p(size_t count, size_t n)
+{
+    if (count == 0) return 1.0;
+    if (count > n) return 0.0;
+    /* sum_{i >= count} C(n,i) 2^-n in the log domain */
+    double s = 0.0;
+    for (size_t i = count; i <= n; i++)
+        s += exp(lgamma((double)n + 1) - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - (double)n * log(2.0));
+    return s > 1.0 ? 1.0 : s;
+}
+
+static void mean_se(const double *x, size_t n, double *mean, double *se)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) m += x[i];
+    m = n ? m / (double)n : NAN;
+    double v = 0.0;
+    for (size_t i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *se = n > 1 ? sqrt(v / (double)(n - 1) / (double)n) : NAN;
+}
+
+void alim_resist_judge(const double *gap_raw, const double *gap_corrected, size_t n, alim_resist_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    v->n = n;
+    size_t neg_raw = 0, neg_corr = 0;
+    for (size_t i = 0; i < n; i++) {
+        v->count_raw += gap_raw[i] > 0;
+        v->count_corrected += gap_corrected[i] > 0;
+        neg_raw += gap_raw[i] < 0;
+        neg_corr += gap_corrected[i] < 0;
+    }
+    v->p_raw = alim_sign_test_p(v->count_raw, n);
+    v->p_corrected = alim_sign_test_p(v->count_corrected, n);
+    mean_se(gap_raw, n, &v->mean_raw, &v->se_raw);
+    mean_se(gap_corrected, n, &v->mean_corrected, &v->se_corrected);
+    v->all_raw = n > 0 && v->count_raw == n;
+    v->all_corrected = n > 0 && v->count_corrected == n;
+    v->sig_raw = v->p_raw <= 0.05;
+    v->sig_corrected = v->p_corrected <= 0.05;
+    v->gap2se_raw = v->mean_raw >= 2 * v->se_raw; /* false when the SE is NaN (n < 2) */
+    v->gap2se_corrected = v->mean_corrected >= 2 * v->se_corrected;
+    v->reversed = n > 0 && neg_raw == n && neg_corr == n && v->mean_raw <= -2 * v->se_raw &&
+                  v->mean_corrected <= -2 * v->se_corrected && alim_sign_test_p(neg_raw, n) <= 0.05;
+    if (v->all_raw && v->all_corrected && v->sig_raw && v->sig_corrected && v->gap2se_raw && v->gap2se_corrected) {
+        v->verdict = "PASS";
+        snprintf(v->reason, sizeof v->reason, "inverse < forward in all %zu cases, raw and entropy-corrected (p = %.3g), gaps >= 2 SE", n, v->p_raw);
+        return;
+    }
+    if (v->reversed) {
+        v->verdict = "FAIL";
+        snprintf(v->reason, sizeof v->reason, "reversed: forward < inverse in all %zu cases, raw and corrected, gaps <= -2 SE", n);
+        return;
+    }
+    v->verdict = "NULL";
+    char *p = v->reason;
+    size_t left = sizeof v->reason;
+    int w;
+#define ADD(...) do { w = snprintf(p, left, __VA_ARGS__); if (w > 0 && (size_t)w < left) { p += w; left -= (size_t)w; } } while (0)
+    if (!v->all_raw) ADD("mixed signs (inverse lower in %zu of %zu); ", v->count_raw, n);
+    else if (!v->sig_raw) ADD("too few cases for the sign test (p = %.3g > 0.05); ", v->p_raw);
+    if (!v->gap2se_raw) ADD("mean gap %.4g < 2 SE (SE %.3g); ", v->mean_raw, v->se_raw);
+    if (v->all_raw && !v->all_corrected) ADD("the gap does not survive the entropy correction (%zu of %zu); ", v->count_corrected, n);
+    else if (!v->gap2se_corrected) ADD("corrected gap %.4g < 2 SE (SE %.3g); ", v->mean_corrected, v->se_corrected);
+#undef ADD
+    size_t len = strlen(v->reason);
+    if (len >= 2) v->reason[len - 2] = '\0';
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    const alim_progress *outer;
+    alim_resist_note_fn note;
+    void *note_ctx;
+    double done, total; /* work units: thousands of training-token equivalents */
+    double cell_offset, cell_cost;
+    char label[96];
+    double train_tokens, train_s;
+} runctx;
+
+static void notef(runctx *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notef(runctx *rc, const char *fmt, ...)
+{
+    if (!rc->note) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    rc->note(rc->note_ctx, line);
+}
+
+/* inner progress (done/total of the current cell) -> the experiment's progress */
+static int inner_progress(void *ctx, const char *stage, double done, double total)
+{
+    runctx *rc = ctx;
+    char s[256];
+    size_t sl = strlen(stage);
+    /* the training loop's stage ends in ", step": drop it */
+    if (sl >= 6 && !strcmp(stage + sl - 6, ", step")) sl -= 6;
+    snprintf(s, sizeof s, "E1 %s (%.*s), kilo-token units", rc->label, (int)sl, stage);
+    double frac = total > 0 ? done / total : 0;
+    return alim_progress_report(rc->outer, s, rc->done + frac * rc->cell_cost, rc->total);
+}
+
+static char *path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+static double json_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Per-step losses from a training log (CSV "step,loss,..."). */
+static alim_status read_log_losses(const char *path, double **out, size_t *n, alim_error *err)
+{
+    char *buf;
+    size_t len;
+    alim_status st = alim_file_read_all(path, &buf, &len, err);
+    if (st) return st;
+    size_t cap = 64, k = 0;
+    double *v = malloc(cap * sizeof *v);
+    if (!v) {
+        free(buf);
+        return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(line, "step,", 5)) continue;
+        char *e;
+        strtoull(line, &e, 10);
+        if (*e != ',') continue;
+        double loss = strtod(e + 1, NULL);
+        if (k == cap) {
+            double *nv = realloc(v, 2 * cap * sizeof *v);
+            if (!nv) {
+                free(v), free(buf);
+                return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+            }
+            v = nv, cap *= 2;
+        }
+        v[k++] = loss;
+    }
+    free(buf);
+    if (!k) {
+        free(v);
+        return alim_error_set(err, ALIM_EFORMAT, path, "the training log has no steps");
+    }
+    *out = v;
+    *n = k;
+    return ALIM_OK;
+}
+
+/* ---- the cells -------------------------------------------------------------------------- */
+
+typedef struct {
+    const alim_resist_config *cfg;
+    alim_rundir *rd;
+    int natural;
+    const alim_corpus *pool2, *prompts;
+} exper;
+
+static void base_train_options(const exper *x, alim_train_options *o)
+{
+    alim_train_options_default(o);
+    o->model.n_layer = x->cfg->n_layer;
+    o->model.n_embd = x->cfg->n_embd;
+    o->model.n_head = x->cfg->n_head;
+    o->model.n_positions = x->cfg->context;
+    o->context = x->cfg->context;
+    o->tokenizer = "byte";
+    o->clip = 1.0;
+}
+
+/* Runs alim_train and fills a result object {steps, loss_final, tokens_per_s, elapsed_s,
+ * num_params, train_tokens[, losses]} */
+static alim_status train_cell(runctx *rc, alim_train_options *o, int with_losses, cJSON **result, alim_error *err)
+{
+    alim_progress pg = {inner_progress, rc};
+    alim_train_result tr;
+    double t0 = now_s();
+    alim_status st = alim_train(o, &pg, &tr, err);
+    if (st) return st;
+    double el = now_s() - t0;
+    const double tokens = (double)(tr.last_step - tr.first_step) * o->batch * o->context * o->grad_accum;
+    rc->train_tokens += tokens;
+    rc->train_s += tr.elapsed_s;
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "steps", (double)tr.last_step);
+    cJSON_AddNumberToObject(r, "loss_final_nats", tr.last_loss);
+    cJSON_AddNumberToObject(r, "tokens", tokens);
+    cJSON_AddNumberToObject(r, "tokens_per_s", tr.tokens_per_s);
+    cJSON_AddNumberToObject(r, "elapsed_s", el);
+    cJSON_AddNumberToObject(r, "num_params", (double)tr.num_params);
+    cJSON_AddNumberToObject(r, "data_tokens", (double)tr.train_tokens);
+    if (with_losses) {
+        char *lp = path_join(o->out_dir, "log.csv");
+        double *l = NULL;
+        size_t n = 0;
+        st = lp ? read_log_losses(lp, &l, &n, err) : alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+        free(lp);
+        if (st) {
+            cJSON_Delete(r);
+            return st;
+        }
+        cJSON_AddItemToObject(r, "losses_nats", cJSON_CreateDoubleArray(l, (int)n));
+        free(l);
+    }
+    *result = r;
+    return ALIM_OK;
+}
+
+/* Writes documents [from, from+n) of c to path in the corpus format. */
+static alim_status write_slice(const alim_corpus *c, size_t from, size_t n, const char *path, alim_error *err)
+{
+    alim_corpus s = {0};
+    alim_status st = ALIM_OK;
+    for (size_t d = from; d < from + n && !st; d++) {
+        size_t len;
+        const uint8_t *p = alim_corpus_doc(c, d, &len);
+        st = alim_corpus_add(&s, p, len, err);
+    }
+    if (!st) st = alim_corpus_write(&s, path, err);
+    alim_corpus_free(&s);
+    return st;
+}
+
+/* Samples D_k from the model in `model_dir` into out_path (JSONL), then scores it:
+ * result {docs, redrawn, tokens, mean_len, H_nats, H_tokens, tokens_per_s, elapsed_s}. */
+static alim_status sample_cell(runctx *rc, const exper *x, const char *model_dir, uint64_t seed, int k,
+                               const char *out_path, cJSON **result, alim_error *err)
+{
+    const alim_resist_config *cfg = x->cfg;
+    alim_gpt m = {0};
+    alim_tokenizer tk = {0};
+    alim_status st = alim_checkpoint_load(model_dir, &m, &tk, NULL, err);
+    if (st) return st;
+    const size_t N = cfg->n_samples, P = x->natural ? cfg->prompt_bytes : 0;
+    const size_t L = 1 + cfg->sample_tokens; /* BOS + document */
+    const int V = m.config.vocab_size, lim = tk.vocab_size < V ? tk.vocab_size : V;
+    int32_t *rows = malloc(N * L * sizeof *rows), *packed = malloc((size_t)SAMPLE_CHUNK * L * sizeof *packed);
+    size_t *len = calloc(N, sizeof *len), *pending = malloc(N * sizeof *pending);
+    alim_rng *rngs = malloc(N * sizeof *rngs);
+    float *lp = malloc((size_t)V * sizeof *lp);
+    double *w = malloc((size_t)V * sizeof *w);
+    if (!rows || !packed || !len || !pending || !rngs || !lp || !w) st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+    size_t n_pending = N, redrawn = 0, generated = 0;
+    for (size_t i = 0; i < N && !st; i++) {
+        pending[i] = i;
+        alim_rng_seed(&rngs[i], seed, ((uint64_t)0x45310000u + (uint64_t)k) << 24 | i);
+    }
+    const double t0 = now_s();
+    const double total_work = (double)N * (double)(L * L) / 2.0;
+    double work = 0;
+    for (int round = 0; n_pending && !st; round++) {
+        if (round >= 50) {
+            st = alim_error_set(err, ALIM_EINVAL, model_dir, "after 50 rounds %zu samples still contain a NUL byte or are empty", n_pending);
+            break;
+        }
+        size_t next_pending = 0;
+        for (size_t c0 = 0; c0 < n_pending && !st; c0 += SAMPLE_CHUNK) {
+            const size_t nb = n_pending - c0 < SAMPLE_CHUNK ? n_pending - c0 : SAMPLE_CHUNK;
+            int alive[SAMPLE_CHUNK];
+            for (size_t b = 0; b < nb; b++) {
+                size_t i = pending[c0 + b];
+                int32_t *r = rows + i * L;
+                for (size_t j = 0; j < L; j++) r[j] = tk.eot; /* positions after an early end stay defined */
+                if (P) {
+                    size_t pl;
+                    const uint8_t *pd = alim_corpus_doc(x->prompts, i, &pl);
+                    for (size_t j = 0; j < P; j++) r[1 + j] = tk.byte_id[pd[j]];
+                }
+                len[i] = 1 + P;
+                alive[b] = 1;
+            }
+            for (size_t t = 1 + P; t < L && !st; t++) {
+                int any = 0;
+                for (size_t b = 0; b < nb; b++) any |= alive[b];
+                if (!any) break;
+                for (size_t b = 0; b < nb; b++) memcpy(packed + b * t, rows + pending[c0 + b] * L, t * sizeof *packed);
+                st = alim_gpt_forward(&m, packed, NULL, (int)nb, (int)t, err);
+                if (st) break;
+                for (size_t b = 0; b < nb; b++) {
+                    if (!alive[b]) continue;
+                    size_t i = pending[c0 + b];
+                    alim_gpt_log_softmax_row(&m, (int)b, (int)t - 1, lp);
+                    double mx = -INFINITY, acc = 0.0;
+                    for (int v = 0; v < lim; v++) mx = lp[v] > mx ? lp[v] : mx;
+                    for (int v = 0; v < lim; v++) {
+                        acc += exp(((double)lp[v] - mx) / cfg->temperature);
+                        w[v] = acc;
+                    }
+                    int tok = (int)alim_rng_discrete_cdf(&rngs[i], w, (size_t)lim);
+                    generated++;
+                    if (tok == tk.eot) {
+                        alive[b] = 0;
+                        continue;
+                    }
+                    rows[i * L + t] = tok;
+                    len[i] = t + 1;
+                }
+                work += (double)nb * (double)t;
+                if (round == 0) {
+                    double frac = work / total_work;
+                    inner_progress(rc, "sampling", frac > 1 ? 1 : frac, 1);
+                }
+            }
+            /* a document that cannot be stored is drawn again with the sample's stream */
+            for (size_t b = 0; b < nb && !st; b++) {
+                size_t i = pending[c0 + b];
+                int okdoc = len[i] > 1 + P || P > 0;
+                for (size_t j = 1; j < len[i] && okdoc; j++) {
+                    size_t bl;
+                    const char *s = alim_tokenizer_decode(&tk, rows[i * L + j], &bl);
+                    if (!s || bl == 0 || memchr(s, 0, bl)) okdoc = 0;
+                }
+                if (!okdoc) {
+                    pending[next_pending++] = i;
+                    redrawn++;
+                }
+            }
+        }
+        n_pending = next_pending;
+    }
+    const double el = now_s() - t0;
+    /* write D_k as JSONL {"prompt", "response"} */
+    size_t tokens = 0;
+    if (!st) {
+        alim_atomic_file f = {0};
+        st = alim_atomic_open(&f, out_path, err);
+        char *text = malloc(4 * L + 1);
+        if (!st && !text) {
+            alim_atomic_abort(&f);
+            st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+        }
+        for (size_t i = 0; i < N && !st; i++) {
+            size_t tl = 0, pl = 0;
+            for (size_t j = 1; j < len[i]; j++) {
+                size_t bl;
+                const char *s = alim_tokenizer_decode(&tk, rows[i * L + j], &bl);
+                memcpy(text + tl, s, bl);
+                tl += bl;
+                if (j == P) pl = tl;
+            }
+            text[tl] = '\0';
+            tokens += len[i] - 1 - P;
+            cJSON *o = cJSON_CreateObject();
+            char save = text[pl];
+            text[pl] = '\0';
+            cJSON_AddStringToObject(o, "prompt", text);
+            text[pl] = save;
+            cJSON_AddStringToObject(o, "response", text + pl);
+            char *line = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            if (!line) {
+                st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+                break;
+            }
+            fputs(line, f.fp);
+            fputc('\n', f.fp);
+            free(line);
+        }
+        free(text);
+        if (!st) st = alim_atomic_commit(&f, err);
+        else if (f.fp) alim_atomic_abort(&f);
+    }
+    /* H_k: the model's own loss on D_k (only the continuation is scored) */
+    alim_token_stream ds = {0};
+    alim_eval_result er = {0};
+    if (!st) {
+        const char *paths[1] = {out_path};
+        st = alim_dataset_load(&ds, paths, 1, ALIM_DATA_JSONL, NULL, &tk, err);
+    }
+    if (!st) st = alim_lm_evaluate(&m, NULL, &ds, &tk, x->cfg->context, 16, NULL, NULL, &er, err);
+    if (!st) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "docs", (double)N);
+        cJSON_AddNumberToObject(r, "redrawn", (double)redrawn);
+        cJSON_AddNumberToObject(r, "tokens", (double)tokens);
+        cJSON_AddNumberToObject(r, "mean_len", N ? (double)tokens / (double)N : 0);
+        cJSON_AddNumberToObject(r, "H_nats", er.n_tokens ? er.total_nats / (double)er.n_tokens : NAN);
+        cJSON_AddNumberToObject(r, "H_tokens", (double)er.n_tokens);
+        cJSON_AddNumberToObject(r, "sampled_tokens_per_s", el > 0 ? (double)generated / el : 0);
+        cJSON_AddNumberToObject(r, "elapsed_s", el);
+        *result = r;
+    }
+    alim_dataset_free(&ds);
+    free(rows), free(packed), free(len), free(pending), free(rngs), free(lp), free(w);
+    alim_tokenizer_free(&tk);
+    alim_gpt_free(&m);
+    return st;
+}
+
+/* ---- the experiment --------------------------------------------------------------------- */
+
+static cJSON *make_config(const alim_resist_config *c, const char *source, const char *data_hash)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "data_source", source);
+    cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
+    cJSON *m = cJSON_AddObjectToObject(o, "model");
+    cJSON_AddNumberToObject(m, "layers", c->n_layer);
+    cJSON_AddNumberToObject(m, "dim", c->n_embd);
+    cJSON_AddNumberToObject(m, "heads", c->n_head);
+    cJSON_AddNumberToObject(m, "context", c->context);
+    cJSON_AddStringToObject(m, "tokenizer", "byte");
+    cJSON *p = cJSON_AddObjectToObject(o, "pretrain");
+    cJSON_AddNumberToObject(p, "tokens", (double)c->pretrain_tokens);
+    cJSON_AddNumberToObject(p, "batch", c->pretrain_batch);
+    cJSON_AddNumberToObject(p, "lr", c->pretrain_lr);
+    cJSON_AddNumberToObject(p, "min_lr", c->pretrain_min_lr);
+    cJSON_AddStringToObject(p, "schedule", "cosine");
+    cJSON_AddNumberToObject(p, "warmup", (double)c->pretrain_warmup);
+    cJSON_AddNumberToObject(p, "weight_decay", c->pretrain_weight_decay);
+    cJSON *s = cJSON_AddObjectToObject(o, "sft");
+    cJSON_AddNumberToObject(s, "docs_per_slice", (double)c->sft_docs);
+    cJSON_AddNumberToObject(s, "slices", N_SLICES);
+    cJSON_AddNumberToObject(s, "batch", c->sft_batch);
+    cJSON_AddNumberToObject(s, "lr", c->sft_lr);
+    cJSON_AddStringToObject(s, "schedule", "constant");
+    cJSON_AddNumberToObject(s, "weight_decay", 0);
+    cJSON_AddStringToObject(s, "moments", "fresh AdamW per slice");
+    cJSON *g = cJSON_AddObjectToObject(o, "samples");
+    cJSON_AddNumberToObject(g, "n", (double)c->n_samples);
+    cJSON_AddNumberToObject(g, "tokens", (double)c->sample_tokens);
+    cJSON_AddNumberToObject(g, "prompt_bytes", (double)c->prompt_bytes);
+    cJSON_AddNumberToObject(g, "temperature", c->temperature);
+    cJSON_AddBoolToObject(o, "quick", c->quick);
+    return o;
+}
+
+static alim_status check_config(const alim_resist_config *c, alim_error *err)
+{
+    if (!c->data_dir) return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
+    if (!c->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
+    if (c->n_seeds < 1 || c->n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "--seeds", "must be in [1, 1000]");
+    if (c->context < 2) return alim_error_set(err, ALIM_EINVAL, "--context", "must be >= 2");
+    if (c->pretrain_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--pretrain-tokens", "must be >= 1");
+    if (c->sft_docs < 1) return alim_error_set(err, ALIM_EINVAL, "--sft-docs", "must be >= 1");
+    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "--samples", "must be >= 1");
+    if (c->sample_tokens < 1 || c->sample_tokens > (size_t)c->context)
+        return alim_error_set(err, ALIM_EINVAL, "--sample-tokens", "%zu must be in [1, context = %d]", c->sample_tokens, c->context);
+    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
+    if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+    return ALIM_OK;
+}
+
+typedef struct {
+    double H[N_SLICES + 1];
+    cJSON *seed_json;
+} seedres;
+
+alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *progress, alim_resist_note_fn note,
+                            void *note_ctx, alim_resist_result *res, alim_error *err)
+{
+    memset(res, 0, sizeof *res);
+    alim_status st = check_config(cfg, err);
+    if (st) return st;
+    const double t_start = now_s();
+    exper x = {cfg, NULL, 0, NULL, NULL};
+    runctx rc;
+    memset(&rc, 0, sizeof rc);
+    rc.outer = progress;
+    rc.note = note;
+    rc.note_ctx = note_ctx;
+
+    /* the data directory */
+    char *man_path = path_join(cfg->data_dir, "manifest.json");
+    char *pre_path = path_join(cfg->data_dir, "pretrain.txt");
+    char *pool2_path = path_join(cfg->data_dir, "pool_c2.txt");
+    char *pool1_path = path_join(cfg->data_dir, "pool_c1.txt");
+    cJSON *man = NULL, *config = NULL, *summary = NULL;
+    alim_corpus pool2 = {0}, pool1 = {0};
+    double *gap_raw = NULL, *gap_corr = NULL;
+    seedres *sr = NULL;
+    const char *source = "synthetic";
+    char data_hash[17];
+    if (!man_path || !pre_path || !pool2_path || !pool1_path) {
+        st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+        goto out;
+    }
+    st = alim_json_read_file(man_path, &man, err);
+    if (st) {
+        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
+        goto out;
+    }
+    const cJSON *srcj = cJSON_GetObjectItemCaseSensitive(man, "source");
+    if (cJSON_IsString(srcj)) source = srcj->valuestring;
+    x.natural = strcmp(source, "synthetic") != 0;
+    alim_json_hash(man, data_hash);
+    st = alim_corpus_read(&pool2, pool2_path, err);
+    if (!st && pool2.n_docs < N_SLICES * cfg->sft_docs)
+        st = alim_error_set(err, ALIM_EINVAL, pool2_path, "has %zu documents, the SFT needs %d x %zu (use --sft-docs or a larger --pool-docs)",
+                            pool2.n_docs, N_SLICES, cfg->sft_docs);
+    if (!st && x.natural) {
+        st = alim_corpus_read(&pool1, pool1_path, err);
+        if (!st && pool1.n_docs < cfg->n_samples)
+            st = alim_error_set(err, ALIM_EINVAL, pool1_path, "has %zu documents, fewer than the %zu prompts needed (--samples)", pool1.n_docs, cfg->n_samples);
+        for (size_t d = 0; d < cfg->n_samples && !st; d++) {
+            size_t l;
+            alim_corpus_doc(&pool1, d, &l);
+            if (l < cfg->prompt_bytes)
+                st = alim_error_set(err, ALIM_EINVAL, pool1_path, "document %zu has %zu bytes, fewer than --prompt-bytes %zu", d + 1, l, cfg->prompt_bytes);
+        }
+        if (!st && cfg->prompt_bytes >= cfg->sample_tokens)
+            st = alim_error_set(err, ALIM_EINVAL, "--prompt-bytes", "%zu leaves no continuation of --sample-tokens %zu", cfg->prompt_bytes, cfg->sample_tokens);
+    }
+    if (st) goto out;
+    x.pool2 = &pool2;
+    x.prompts = &pool1;
+
+    config = make_config(cfg, source, data_hash);
+    if (!config) {
+        st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+        goto out;
+    }
+    st = alim_rundir_open(cfg->run_dir, "elastic-resist", config, &x.rd, err);
+    if (st) goto out;
+
+    /* the cells and their estimated cost (thousands of training-token equivalents) */
+    const size_t S = cfg->n_seeds;
+    const double T = cfg->context;
+    const double c_pre = (double)cfg->pretrain_tokens / 1000.0;
+    const double c_sft = (double)cfg->sft_docs * (double)(cfg->sample_tokens + 1) / 1000.0 + 0.001;
+    const double c_smp = (double)cfg->n_samples * (double)(cfg->sample_tokens + 1) * (double)(cfg->sample_tokens + 1) / 6.0 / 1000.0 + 0.001;
+    const double c_ft = (double)cfg->n_samples * (double)(cfg->sample_tokens + 1) / 1000.0 + 0.001;
+    (void)T;
+    char cell[64];
+    for (size_t s = 1; s <= S; s++) {
+        snprintf(cell, sizeof cell, "s%zu-theta0", s);
+        res->cells_total++;
+        if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_pre;
+        for (int k = 1; k <= N_SLICES; k++) {
+            snprintf(cell, sizeof cell, "s%zu-theta%d", s, k);
+            res->cells_total++;
+            if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_sft;
+            snprintf(cell, sizeof cell, "s%zu-D%d", s, k);
+            res->cells_total++;
+            if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_smp;
+        }
+        for (int p = 0; p < N_PAIRS; p++)
+            for (int dir = 0; dir < 2; dir++) {
+                snprintf(cell, sizeof cell, "s%zu-ft%d%d-%s", s, PAIR_K[p], PAIR_L[p], dir ? "inverse" : "forward");
+                res->cells_total++;
+                if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_ft;
+            }
+    }
+
+    sr = calloc(S, sizeof *sr);
+    gap_raw = calloc(S * N_PAIRS, sizeof *gap_raw);
+    gap_corr = calloc(S * N_PAIRS, sizeof *gap_corr);
+    summary = cJSON_CreateObject();
+    if (!sr || !gap_raw || !gap_corr || !summary) {
+        st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+        goto out;
+    }
+    cJSON *pairs_json = cJSON_CreateArray();
+    cJSON *seeds_json = cJSON_CreateArray();
+    char *curves_path = path_join(cfg->run_dir, "curves.csv");
+    alim_atomic_file curves = {0};
+    st = curves_path ? alim_atomic_open(&curves, curves_path, err) : alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+    free(curves_path);
+    if (st) {
+        cJSON_Delete(pairs_json);
+        cJSON_Delete(seeds_json);
+        goto out;
+    }
+    fprintf(curves.fp, "pair,seed,direction,step,loss_nats\n");
+    double num_params = NAN;
+    char dir_buf[4096], prev_dir[4096], path_buf[4200], path_buf2[4200];
+    size_t ncase = 0;
+
+#define CELL_BEGIN(name_fmt, ...)                                                                     \
+    snprintf(cell, sizeof cell, name_fmt, __VA_ARGS__);                                             \
+    st = alim_rundir_cell_dir(x.rd, cell, dir_buf, sizeof dir_buf, err);                            \
+    if (st) break;                                                                                  \
+    cJSON *result = NULL;                                                                           \
+    int reused = alim_rundir_cell_done(x.rd, cell);                                                 \
+    if (!reused) {                                                                                  \
+        snprintf(rc.label, sizeof rc.label, "%s [%zu/%zu]", cell, res->cells_run + res->cells_reused + 1, res->cells_total); \
+        rc.cell_offset = rc.done;
+#define CELL_END(cost)                                                                              \
+        if (!st) st = alim_rundir_cell_finish(x.rd, cell, result, err);                             \
+        cJSON_Delete(result);                                                                       \
+        result = NULL;                                                                              \
+        if (st) break;                                                                              \
+        rc.done += (cost);                                                                          \
+        res->cells_run++;                                                                           \
+    } else                                                                                          \
+        res->cells_reused++;                                                                        \
+    result = alim_rundir_cell_result(x.rd, cell, err);                                              \
+    if (!result) {                                                                                  \
+        st = err->status ? err->status : alim_error_set(err, ALIM_EIO, cell, "result unreadable");  \
+        break;                                                                                      \
+    }
+
+    for (size_t s = 1; s <= S && !st; s++) {
+        cJSON *sj = cJSON_CreateObject();
+        cJSON_AddNumberToObject(sj, "seed", (double)s);
+        cJSON_AddItemToArray(seeds_json, sj);
+        sr[s - 1].seed_json = sj;
+        do {
+            /* theta0 */
+            rc.cell_cost = c_pre;
+            CELL_BEGIN("s%zu-theta%d", s, 0)
+            alim_train_options o;
+            base_train_options(&x, &o);
+            const char *data[1] = {pre_path};
+            o.data = data;
+            o.n_data = 1;
+            o.format = ALIM_DATA_TEXT;
+            o.out_dir = dir_buf;
+            o.tokens = cfg->pretrain_tokens;
+            o.batch = cfg->pretrain_batch;
+            o.lr = cfg->pretrain_lr;
+            o.min_lr = cfg->pretrain_min_lr;
+            o.schedule = ALIM_LR_COSINE;
+            o.warmup = cfg->pretrain_warmup;
+            o.adamw.weight_decay = (float)cfg->pretrain_weight_decay;
+            o.seed = s;
+            st = train_cell(&rc, &o, 0, &result, err);
+            CELL_END(c_pre)
+            num_params = json_num(result, "num_params");
+            notef(&rc, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s, %.1f s", cell, reused ? "reused" : "done",
+                  json_num(result, "steps"), json_num(result, "loss_final_nats"), json_num(result, "tokens_per_s"),
+                  json_num(result, "elapsed_s"));
+            cJSON_AddItemToObject(sj, "theta0", result);
+            snprintf(prev_dir, sizeof prev_dir, "%s", dir_buf);
+        } while (0);
+        /* theta1..3 */
+        for (int k = 1; k <= N_SLICES && !st; k++) {
+            rc.cell_cost = c_sft;
+            CELL_BEGIN("s%zu-theta%d", s, k)
+            snprintf(path_buf, sizeof path_buf, "%s/slice.txt", dir_buf);
+            st = write_slice(&pool2, (size_t)(k - 1) * cfg->sft_docs, cfg->sft_docs, path_buf, err);
+            alim_train_options o;
+            base_train_options(&x, &o);
+            const char *data[1] = {path_buf};
+            o.data = data;
+            o.n_data = 1;
+            o.format = ALIM_DATA_TEXT;
+            o.out_dir = dir_buf;
+            o.init_dir = prev_dir;
+            o.epochs = 1;
+            o.batch = cfg->sft_batch;
+            o.lr = cfg->sft_lr;
+            o.schedule = ALIM_LR_CONSTANT;
+            o.adamw.weight_decay = 0;
+            o.seed = s;
+            if (!st) st = train_cell(&rc, &o, 1, &result, err);
+            CELL_END(c_sft)
+            notef(&rc, "%s: %s, %.0f steps on pool_c2 documents %zu..%zu, final loss %.4f nats", cell, reused ? "reused" : "done",
+                  json_num(result, "steps"), (size_t)(k - 1) * cfg->sft_docs + 1, (size_t)k * cfg->sft_docs,
+                  json_num(result, "loss_final_nats"));
+            char key[32];
+            snprintf(key, sizeof key, "theta%d", k);
+            cJSON_AddItemToObject(sj, key, result);
+            snprintf(prev_dir, sizeof prev_dir, "%s", dir_buf);
+        }
+        /* D1..D3 and H_k */
+        for (int k = 1; k <= N_SLICES && !st; k++) {
+            rc.cell_cost = c_smp;
+            snprintf(path_buf2, sizeof path_buf2, "%s/cells/s%zu-theta%d", cfg->run_dir, s, k);
+            CELL_BEGIN("s%zu-D%d", s, k)
+            snprintf(path_buf, sizeof path_buf, "%s/D.jsonl", dir_buf);
+            st = sample_cell(&rc, &x, path_buf2, s, k, path_buf, &result, err);
+            CELL_END(c_smp)
+            sr[s - 1].H[k] = json_num(result, "H_nats");
+            notef(&rc, "%s: %s, %.0f documents (%.0f redrawn), mean length %.1f, H_%d = %.4f nats/token", cell,
+                  reused ? "reused" : "done", json_num(result, "docs"), json_num(result, "redrawn"), json_num(result, "mean_len"), k,
+                  sr[s - 1].H[k]);
+            char key[32];
+            snprintf(key, sizeof key, "D%d", k);
+            cJSON_AddItemToObject(sj, key, result);
+        }
+        /* the fine-tuning pairs */
+        for (int p = 0; p < N_PAIRS && !st; p++) {
+            const int k = PAIR_K[p], l = PAIR_L[p];
+            double mean[2] = {NAN, NAN};
+            cJSON *pj = cJSON_CreateObject();
+            char pname[32];
+            snprintf(pname, sizeof pname, "%d-%d", k, l);
+            cJSON_AddStringToObject(pj, "pair", pname);
+            cJSON_AddNumberToObject(pj, "k", k);
+            cJSON_AddNumberToObject(pj, "l", l);
+            cJSON_AddNumberToObject(pj, "seed", (double)s);
+            cJSON_AddItemToArray(pairs_json, pj);
+            for (int dir = 0; dir < 2 && !st; dir++) {
+                /* forward: theta_k on D_l; inverse: theta_l on D_k */
+                const int from = dir ? l : k, to = dir ? k : l;
+                const char *dname = dir ? "inverse" : "forward";
+                rc.cell_cost = c_ft;
+                snprintf(prev_dir, sizeof prev_dir, "%s/cells/s%zu-theta%d", cfg->run_dir, s, from);
+                snprintf(path_buf2, sizeof path_buf2, "%s/cells/s%zu-D%d/D.jsonl", cfg->run_dir, s, to);
+                CELL_BEGIN("s%zu-ft%d%d-%s", s, k, l, dname)
+                alim_train_options o;
+                base_train_options(&x, &o);
+                const char *data[1] = {path_buf2};
+                o.data = data;
+                o.n_data = 1;
+                o.format = ALIM_DATA_JSONL;
+                o.out_dir = dir_buf;
+                o.init_dir = prev_dir;
+                o.epochs = 1;
+                o.batch = cfg->sft_batch;
+                o.lr = cfg->sft_lr;
+                o.schedule = ALIM_LR_CONSTANT;
+                o.adamw.weight_decay = 0;
+                o.seed = s;
+                st = train_cell(&rc, &o, 1, &result, err);
+                CELL_END(c_ft)
+                const cJSON *ls = cJSON_GetObjectItemCaseSensitive(result, "losses_nats");
+                int n = cJSON_GetArraySize(ls);
+                double sum = 0, first = NAN, last = NAN;
+                for (int i = 0; i < n; i++) {
+                    double v = cJSON_GetArrayItem(ls, i)->valuedouble;
+                    sum += v;
+                    if (i == 0) first = v;
+                    last = v;
+                    fprintf(curves.fp, "%s,%zu,%s,%d,%.9g\n", pname, s, dname, i + 1, v);
+                }
+                mean[dir] = n ? sum / n : NAN;
+                const double H = sr[s - 1].H[to];
+                cJSON *dj = cJSON_AddObjectToObject(pj, dname);
+                cJSON_AddStringToObject(dj, "model", dir ? (l == 2 ? "theta2" : "theta3") : (k == 1 ? "theta1" : "theta2"));
+                char dn[32];
+                snprintf(dn, sizeof dn, "D%d", to);
+                cJSON_AddStringToObject(dj, "data", dn);
+                cJSON_AddNumberToObject(dj, "steps", n);
+                cJSON_AddNumberToObject(dj, "initial_nats", first);
+                cJSON_AddNumberToObject(dj, "mean_nats", mean[dir]);
+                cJSON_AddNumberToObject(dj, "final_nats", last);
+                cJSON_AddNumberToObject(dj, "target_entropy_nats", H);
+                cJSON_AddNumberToObject(dj, "excess_nats", mean[dir] - H);
+                cJSON_AddNumberToObject(dj, "excess_initial_nats", first - H);
+                cJSON_AddNumberToObject(dj, "excess_final_nats", last - H);
+                cJSON_AddNumberToObject(dj, "tokens_per_s", json_num(result, "tokens_per_s"));
+                notef(&rc, "%s: %s, %d steps, loss initial %.4f mean %.4f final %.4f nats (excess %.4f)", cell,
+                      reused ? "reused" : "done", n, first, mean[dir], last, mean[dir] - H);
+                cJSON_Delete(result);
+            }
+            if (st) break;
+            const double g = mean[0] - mean[1];
+            const double gc = (mean[0] - sr[s - 1].H[l]) - (mean[1] - sr[s - 1].H[k]);
+            gap_raw[ncase] = g;
+            gap_corr[ncase] = gc;
+            ncase++;
+            cJSON_AddNumberToObject(pj, "gap_nats", g);
+            cJSON_AddNumberToObject(pj, "gap_corrected_nats", gc);
+            cJSON_AddBoolToObject(pj, "inverse_lower", g > 0);
+            cJSON_AddBoolToObject(pj, "inverse_lower_corrected", gc > 0);
+        }
+    }
+#undef CELL_BEGIN
+#undef CELL_END
+    if (st) {
+        alim_atomic_abort(&curves);
+        cJSON_Delete(pairs_json);
+        cJSON_Delete(seeds_json);
+        goto out;
+    }
+    st = alim_atomic_commit(&curves, err);
+    if (st) {
+        cJSON_Delete(pairs_json);
+        cJSON_Delete(seeds_json);
+        goto out;
+    }
+    alim_resist_judge(gap_raw, gap_corr, ncase, &res->verdict);
+    res->wall_s = now_s() - t_start;
+    res->train_tokens_per_s = rc.train_s > 0 ? rc.train_tokens / rc.train_s : 0;
+
+    /* the summary */
+    const alim_resist_verdict *v = &res->verdict;
+    cJSON_AddStringToObject(summary, "experiment", "E1 resistance (elastic resist)");
+    cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
+    cJSON_AddStringToObject(summary, "run_dir", cfg->run_dir);
+    cJSON_AddStringToObject(summary, "source", source);
+    char hash[17];
+    alim_json_hash(config, hash);
+    cJSON_AddStringToObject(summary, "config_hash", hash);
+    cJSON_AddItemToObject(summary, "config", cJSON_Duplicate(config, 1));
+    cJSON_AddNumberToObject(summary, "seeds", (double)S);
+    cJSON_AddNumberToObject(summary, "num_params", num_params);
+    cJSON *cells = cJSON_AddObjectToObject(summary, "cells");
+    cJSON_AddNumberToObject(cells, "total", (double)res->cells_total);
+    cJSON_AddNumberToObject(cells, "run", (double)res->cells_run);
+    cJSON_AddNumberToObject(cells, "reused", (double)res->cells_reused);
+    cJSON_AddNumberToObject(summary, "wall_s", res->wall_s);
+    cJSON_AddNumberToObject(summary, "train_tokens_per_s", res->train_tokens_per_s);
+    cJSON_AddItemToObject(summary, "per_seed", seeds_json);
+    cJSON_AddItemToObject(summary, "pairs", pairs_json);
+    cJSON *t = cJSON_AddObjectToObject(summary, "sign_test");
+    cJSON_AddNumberToObject(t, "n", (double)v->n);
+    cJSON_AddNumberToObject(t, "inverse_lower", (double)v->count_raw);
+    cJSON_AddNumberToObject(t, "p_value", v->p_raw);
+    cJSON_AddNumberToObject(t, "mean_gap_nats", v->mean_raw);
+    if (isnan(v->se_raw)) cJSON_AddNullToObject(t, "se_gap_nats");
+    else cJSON_AddNumberToObject(t, "se_gap_nats", v->se_raw);
+    cJSON_AddNumberToObject(t, "inverse_lower_corrected", (double)v->count_corrected);
+    cJSON_AddNumberToObject(t, "p_value_corrected", v->p_corrected);
+    cJSON_AddNumberToObject(t, "mean_gap_corrected_nats", v->mean_corrected);
+    if (isnan(v->se_corrected)) cJSON_AddNullToObject(t, "se_gap_corrected_nats");
+    else cJSON_AddNumberToObject(t, "se_gap_corrected_nats", v->se_corrected);
+    cJSON *cr = cJSON_AddObjectToObject(summary, "criteria");
+    cJSON_AddStringToObject(cr, "all_inverse_lower", v->all_raw ? "PASS" : "FAIL");
+    cJSON_AddStringToObject(cr, "sign_test_p_le_0.05", v->sig_raw ? "PASS" : "FAIL");
+    cJSON_AddStringToObject(cr, "gap_ge_2se", v->gap2se_raw ? "PASS" : "FAIL");
+    cJSON_AddStringToObject(cr, "all_inverse_lower_corrected", v->all_corrected ? "PASS" : "FAIL");
+    cJSON_AddStringToObject(cr, "sign_test_corrected_p_le_0.05", v->sig_corrected ? "PASS" : "FAIL");
+    cJSON_AddStringToObject(cr, "gap_corrected_ge_2se", v->gap2se_corrected ? "PASS" : "FAIL");
+    cJSON_AddStringToObject(summary, "verdict", v->verdict);
+    cJSON_AddStringToObject(summary, "verdict_reason", v->reason);
+
+    /* RUN/summary.csv and RUN/summary.json */
+    {
+        char *sp = path_join(cfg->run_dir, "summary.csv");
+        alim_atomic_file f = {0};
+        st = sp ? alim_atomic_open(&f, sp, err) : alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+        free(sp);
+        if (st) goto out;
+        fprintf(f.fp, "pair,seed,forward_steps,forward_initial_nats,forward_mean_nats,forward_final_nats,forward_excess_nats,"
+                      "inverse_steps,inverse_initial_nats,inverse_mean_nats,inverse_final_nats,inverse_excess_nats,"
+                      "H_k_nats,H_l_nats,gap_nats,gap_corrected_nats,inverse_lower,inverse_lower_corrected\n");
+        const cJSON *pj;
+        cJSON_ArrayForEach(pj, pairs_json) {
+            const cJSON *fw = cJSON_GetObjectItemCaseSensitive(pj, "forward"), *iv = cJSON_GetObjectItemCaseSensitive(pj, "inverse");
+            fprintf(f.fp, "%s,%.0f,%.0f,%.9g,%.9g,%.9g,%.9g,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n",
+                    cJSON_GetObjectItemCaseSensitive(pj, "pair")->valuestring, json_num(pj, "seed"), json_num(fw, "steps"),
+                    json_num(fw, "initial_nats"), json_num(fw, "mean_nats"), json_num(fw, "final_nats"), json_num(fw, "excess_nats"),
+                    json_num(iv, "steps"), json_num(iv, "initial_nats"), json_num(iv, "mean_nats"), json_num(iv, "final_nats"),
+                    json_num(iv, "excess_nats"), json_num(iv, "target_entropy_nats"), json_num(fw, "target_entropy_nats"),
+                    json_num(pj, "gap_nats"), json_num(pj, "gap_corrected_nats"),
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower")),
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower_corrected")));
+        }
+        st = alim_atomic_commit(&f, err);
+        if (st) goto out;
+        char *text = cJSON_Print(summary);
+        char *jp = path_join(cfg->run_dir, "summary.json");
+        if (!text || !jp) st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+        else {
+            size_t tl = strlen(text);
+            text[tl] = '\n'; /* replace the NUL for writing; length tl + 1 */
+            st = alim_file_write_atomic(jp, text, tl + 1, err);
+            text[tl] = '\0';
+        }
+        free(text);
+        free(jp);
+        if (st) goto out;
+    }
+    res->summary = summary;
+    summary = NULL;
+out:
+    cJSON_Delete(summary);
+    cJSON_Delete(config);
+    cJSON_Delete(man);
+    if (x.rd) alim_rundir_close(x.rd);
+    alim_corpus_free(&pool2);
+    alim_corpus_free(&pool1);
+    free(gap_raw), free(gap_corr), free(sr);
+    free(man_path), free(pre_path), free(pool2_path), free(pool1_path);
+    return st;
+}
+
+void alim_resist_result_free(alim_resist_result *res)
+{
+    if (!res) return;
+    cJSON_Delete(res->summary);
+    res->summary = NULL;
+}
