@@ -23,6 +23,8 @@ const char cmd_report_help[] =
     "  asymptotics  KL-regularised RL versus best-of-N: the reward-KL frontier with exact\n"
     "               best-of-N for n-token sequences (N = e^{n Delta}), KL(best-of-N || RL optimum)\n"
     "               versus n, and the exact KL of best-of-N against log N - (N-1)/N\n"
+    "  elasticity   E0: the exact count-weighted learner's ratio of rate changes versus the\n"
+    "               perturbation size (Hooke's law and where it ends)\n"
     "\n"
     "options:\n"
     "  --config FILE  JSON overriding any part of the defaults; unknown keys are errors:\n"
