@@ -55,6 +55,9 @@ alim_status alim_atomic_open(alim_atomic_file *f, const char *path, alim_error *
 alim_status alim_atomic_commit(alim_atomic_file *f, alim_error *err);
 void alim_atomic_abort(alim_atomic_file *f);
 
+/* 1 if path is a directory with no entries, 0 if it has entries, -1 if it cannot be opened. */
+int alim_dir_is_empty(const char *path);
+
 /* Parses a JSON file. The error carries the path and the line/column of a syntax error. */
 alim_status alim_json_read_file(const char *path, cJSON **out, alim_error *err);
 

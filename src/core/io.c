@@ -4,6 +4,7 @@
 #include "alim/io.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -519,6 +520,18 @@ alim_status alim_file_write_atomic(const char *path, const void *data, size_t le
         return alim_error_set(err, ALIM_EIO, path, "write failed");
     }
     return alim_atomic_commit(&f, err);
+}
+
+int alim_dir_is_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
+    closedir(d);
+    return empty;
 }
 
 alim_status alim_json_read_file(const char *path, cJSON **out, alim_error *err)

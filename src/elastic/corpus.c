@@ -435,25 +435,13 @@ alim_status alim_splits_from_windows(alim_splits *out, const alim_corpus *const 
 
 /* ---- output directory ----------------------------------------------------------------- */
 
-static int dir_is_empty(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d) return 0;
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
-    closedir(d);
-    return empty;
-}
-
 alim_status alim_outdir_begin(alim_outdir *d, const char *dir, alim_error *err)
 {
     memset(d, 0, sizeof *d);
     struct stat sb;
     if (stat(dir, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode)) return alim_error_set(err, ALIM_EINVAL, dir, "exists and is not a directory");
-        if (!dir_is_empty(dir)) return alim_error_set(err, ALIM_EINVAL, dir, "exists and is not empty (choose a new --out)");
+        if (alim_dir_is_empty(dir) != 1) return alim_error_set(err, ALIM_EINVAL, dir, "exists and is not empty (choose a new --out)");
     }
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') n--;
@@ -499,7 +487,7 @@ static void outdir_release(alim_outdir *d)
 alim_status alim_outdir_commit(alim_outdir *d, alim_error *err)
 {
     struct stat sb;
-    if (stat(d->final_dir, &sb) == 0 && S_ISDIR(sb.st_mode) && dir_is_empty(d->final_dir)) rmdir(d->final_dir);
+    if (stat(d->final_dir, &sb) == 0 && S_ISDIR(sb.st_mode) && alim_dir_is_empty(d->final_dir) == 1) rmdir(d->final_dir);
     if (rename(d->tmp_dir, d->final_dir) != 0) {
         int e = errno;
         alim_error_set(err, ALIM_EIO, d->final_dir, "cannot rename the finished directory into place: %s", strerror(e));

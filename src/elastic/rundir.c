@@ -154,18 +154,6 @@ static int valid_cell(const char *cell)
     return strlen(cell) < 128;
 }
 
-static int dir_is_empty(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d) return 1;
-    struct dirent *e;
-    int empty = 1;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
-    closedir(d);
-    return empty;
-}
-
 static char *join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
@@ -206,7 +194,7 @@ alim_status alim_rundir_open(const char *dir, const char *experiment, const cJSO
         cJSON_Delete(m);
         if (st) goto done;
     } else {
-        if (!dir_is_empty(dir)) {
+        if (alim_dir_is_empty(dir) == 0) {
             st = alim_error_set(err, ALIM_EINVAL, dir, "directory is not empty and has no manifest.json; refusing to "
                                                        "use it as a run directory");
             goto done;
