@@ -6,10 +6,15 @@ For each (layers, dim, vocab, context, batch) it trains the same GPT-2-style mod
 AdamW with the same settings, gradient clipping), and prints tokens/s, the ratio, the
 achieved GFLOP/s (6 N + 12 L T C FLOPs per token, N = parameters without wpe) and the
 fraction of the machine's measured fp32 peak (an FMA loop compiled here with gcc).
+Memory: the peak RSS of the alim process (GNU time's %M) against the bytes it needs by
+construction (alim_memory_theory: params, grads, AdamW m and v, activations, backward
+scratch), and the peak RSS of the torch processes for comparison.
+With --pypi-torch PYTHON (or PYPI_TORCH_PYTHON), also PyPI's torch (MKL + its own OpenMP)
+in that interpreter, same threads and model.
 
 usage: /usr/bin/python3 bench/bench_lm.py [--threads N] [--steps N] [--configs small|all]
                                            [--coretype Haswell|SkylakeX] [--alim build/alim]
-                                           [--json FILE]
+                                           [--json FILE] [--pypi-torch VENV/bin/python]
 Both alim and Debian's torch use the system OpenBLAS; --coretype sets OPENBLAS_CORETYPE for
 both (default: the environment's value, as alim and torch would see it).
 """
@@ -112,12 +117,37 @@ def bench_alim(alim, cfg, steps, threads, tmp):
     cmd = [alim, "train", "--data", data, "--out", out, "--layers", str(L), "--dim", str(C), "--heads", str(H),
            "--context", str(T), "--batch", str(B), "--vocab", str(max(V, 257)), "--steps", str(steps),
            "--lr", "1e-4", "--threads", str(threads), "--json"]
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    # Peak RSS through GNU time: a child forked from this (torch-laden) Python would carry
+    # the parent's resident size into its ru_maxrss (Linux keeps the high-water mark of the
+    # pre-exec copy); /usr/bin/time forks alim from a small process.
+    rssfile = os.path.join(tmp, "rss")
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rssfile, *cmd], capture_output=True, text=True, env=env)
     if p.returncode:
         raise RuntimeError(p.stderr)
+    rss = int(open(rssfile).read().split()[-1]) * 1024
     rows = list(csv.DictReader(open(os.path.join(out, "log.csv"))))
     tps = [float(r["tokens_per_s"]) for r in rows[2:]] or [float(rows[-1]["tokens_per_s"])]
-    return statistics.median(tps), float(rows[-1]["loss"])
+    return statistics.median(tps), float(rows[-1]["loss"]), rss
+
+
+def alim_memory_theory(cfg, threads):
+    """Bytes alim's training needs by construction, for (L, C, H, V, T, B): parameters,
+    gradients and the two AdamW moments (4 N floats, N with wpe of n_positions = T rows),
+    the forward activations exactly as gpt.c's layout_acts lays them out (per layer ln1,
+    atty, attproj, residual2, ln2, fcproj, residual3 (B,T,C), qkv (B,T,3C), fch and
+    fch_gelu (B,T,4C), the softmax weights (B,NH,T,T), four (B,T) LayerNorm statistics;
+    plus encoded and lnf (B,T,C), the logits (B,T,V) and four (B,T) vectors) and the
+    backward scratch (dres, dtmp (B,T,C), dbig (B,T,4C), one (T,T) and one (hs,T) per thread).
+    Returns (total, parts) in bytes."""
+    L, C, H, V, T, B = cfg
+    V = max(V, 257)
+    N = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C
+    BT = B * T
+    acts = BT * C * (2 + 18 * L) + BT * (4 * L + 4) + L * B * H * T * T + BT * V
+    scratch = 6 * BT * C + threads * T * T + threads * (C // H) * T
+    parts = {"params": 4 * N, "grads": 4 * N, "adamw_moments": 8 * N, "activations": 4 * acts,
+             "backward_scratch": 4 * scratch}
+    return sum(parts.values()), parts
 
 
 def bench_torch(cfg, steps, threads):
@@ -147,20 +177,31 @@ def bench_torch(cfg, steps, threads):
     return B * T / dt
 
 
-def torch_best(cfg, steps, threads):
+def peak_rss():
+    """VmHWM of this process (not ru_maxrss, which includes the forking parent's size)."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def torch_best(cfg, steps, threads, python=sys.executable, blas_settings=None):
     """PyTorch tokens/s in a fresh process, once with OpenBLAS threads = threads and once
     with OpenBLAS single-threaded (torch's own OpenMP threads and OpenBLAS's pthreads
-    compete otherwise); the better of the two, so the comparison is with torch at its best."""
-    best = 0.0
-    for blas in sorted({threads, 1}):
+    compete otherwise); the better of the two, so the comparison is with torch at its best.
+    Returns (tokens/s, peak RSS in bytes of that process)."""
+    best, rss = 0.0, 0
+    for blas in blas_settings or sorted({threads, 1}):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas))
-        p = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-only", ",".join(map(str, cfg)),
+        p = subprocess.run([python, os.path.abspath(__file__), "--torch-only", ",".join(map(str, cfg)),
                             "--steps", str(steps), "--threads", str(threads)], capture_output=True, text=True, env=env)
         if p.returncode == 0:
-            best = max(best, float(p.stdout.split()[-1]))
+            tps, r = p.stdout.split()[-2:]
+            if float(tps) > best:
+                best, rss = float(tps), int(r)
         else:
             print(p.stderr, file=sys.stderr)
-    return best
+    return best, rss
 
 
 def main():
@@ -172,37 +213,71 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="alternating runs per config; the best is kept")
     ap.add_argument("--coretype", default=None, help="OPENBLAS_CORETYPE for alim and torch")
     ap.add_argument("--json", default=None, help="also write the results to this file")
+    ap.add_argument("--pypi-torch", default=os.environ.get("PYPI_TORCH_PYTHON"),
+                    help="a python whose torch is PyPI's (e.g. a venv's bin/python): adds a column")
     ap.add_argument("--torch-only", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if a.torch_only:  # child process of torch_best
-        print(bench_torch(tuple(int(x) for x in a.torch_only.split(",")), a.steps or 20, a.threads))
+    if a.torch_only:  # child process of torch_best: tokens/s and peak RSS (bytes)
+        tps = bench_torch(tuple(int(x) for x in a.torch_only.split(",")), a.steps or 20, a.threads)
+        print(tps, peak_rss())
         return
     names = {"small": ["tiny", "small"], "all": list(CONFIGS)}.get(a.configs, a.configs.split(","))
     peak2, peak512 = measure_peak(a.threads)
     peak = max(peak2, peak512 or 0)
+    pypi_version = None
+    if a.pypi_torch:
+        pypi_version = subprocess.run([a.pypi_torch, "-c", "import torch; print(torch.__version__)"],
+                                      capture_output=True, text=True, check=True).stdout.strip()
     print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset: alim picks, torch detects)')}, "
           f"threads {a.threads}, torch {torch.__version__} ({torch.__file__.split('/site-packages')[0].split('/dist-packages')[0]}), "
-          f"measured fp32 FMA peak {peak:.1f} GFLOP/s (AVX2 {peak2:.1f}, AVX-512 {peak512 or 0:.1f})")
-    print(f"{'config (L,C,H,V,T,B)':34} {'alim tok/s':>11} {'torch tok/s':>12} {'ratio':>6} {'alim GFLOP/s':>13} {'%peak':>6} {'torch GFLOP/s':>14}")
+          f"measured fp32 FMA peak {peak:.1f} GFLOP/s (AVX2 {peak2:.1f}, AVX-512 {peak512 or 0:.1f})"
+          + (f", PyPI torch {pypi_version} ({a.pypi_torch})" if pypi_version else ""))
+    print(f"medians of steps per run, best of {a.rounds} alternating rounds; memory = peak RSS of the alim process "
+          f"vs params + grads + AdamW m,v + activations + backward scratch")
+    print(f"{'config (L,C,H,V,T,B)':34} {'alim tok/s':>11} {'torch tok/s':>12} {'ratio':>6}"
+          + (f" {'pypi tok/s':>11} {'ratio':>6}" if pypi_version else "")
+          + f" {'alim GFLOP/s':>13} {'%peak':>6} {'torch GFLOP/s':>14} {'alim RSS MB':>12} {'theory MB':>10} {'RSS/th':>7}"
+          f" {'torch RSS MB':>13}" + (f" {'pypi RSS MB':>12}" if pypi_version else ""))
     results = []
     for name in names:
         cfg = CONFIGS[name]
         L, C, H, V, T, B = cfg
         steps = a.steps or (6 if name == "gpt2-124M" else 20)
-        at = tt = 0.0
+        at = tt = pt = 0.0
+        arss, trss, prss = [], 0, 0
         for _ in range(a.rounds):  # alternate, keep the best: robust to other load on the machine
             with tempfile.TemporaryDirectory() as tmp:
-                at = max(at, bench_alim(a.alim, cfg, steps, a.threads, tmp)[0])
-            tt = max(tt, torch_best(cfg, steps, a.threads))
+                r_at, _, r_rss = bench_alim(a.alim, cfg, steps, a.threads, tmp)
+                at = max(at, r_at)
+                arss.append(r_rss)
+            r_tt, r_trss = torch_best(cfg, steps, a.threads)
+            if r_tt > tt:
+                tt, trss = r_tt, r_trss
+            if pypi_version:  # PyPI's torch has its own BLAS (MKL) and OpenMP: one setting
+                r_pt, r_prss = torch_best(cfg, steps, a.threads, python=a.pypi_torch, blas_settings=[a.threads])
+                if r_pt > pt:
+                    pt, prss = r_pt, r_prss
         fpt = flops_per_token(L, C, max(V, 257), T)
+        theory, parts = alim_memory_theory(cfg, a.threads)
+        rss = statistics.median(arss)
         r = {"config": name, "shape": cfg, "alim_tokens_per_s": at, "torch_tokens_per_s": tt, "ratio": at / tt,
              "alim_gflops": at * fpt / 1e9, "torch_gflops": tt * fpt / 1e9, "peak_gflops": peak,
-             "alim_fraction_of_peak": at * fpt / 1e9 / peak}
+             "alim_fraction_of_peak": at * fpt / 1e9 / peak, "alim_peak_rss_bytes": rss,
+             "alim_peak_rss_all_rounds": arss, "memory_theory_bytes": theory, "memory_theory_parts": parts,
+             "rss_over_theory": rss / theory, "torch_peak_rss_bytes": trss}
+        if pypi_version:
+            r.update({"pypi_torch_tokens_per_s": pt, "pypi_ratio": at / pt if pt else None, "pypi_peak_rss_bytes": prss})
         results.append(r)
-        print(f"{name + ' ' + str(cfg):34} {at:11.0f} {tt:12.0f} {at / tt:6.2f} {r['alim_gflops']:13.1f} "
-              f"{100 * r['alim_fraction_of_peak']:5.1f}% {r['torch_gflops']:14.1f}", flush=True)
+        MB = 1 << 20
+        print(f"{name + ' ' + str(cfg):34} {at:11.0f} {tt:12.0f} {at / tt:6.2f}"
+              + (f" {pt:11.0f} {at / pt if pt else 0:6.2f}" if pypi_version else "")
+              + f" {r['alim_gflops']:13.1f} {100 * r['alim_fraction_of_peak']:5.1f}% {r['torch_gflops']:14.1f}"
+              f" {rss / MB:12.1f} {theory / MB:10.1f} {rss / theory:7.2f} {trss / MB:13.1f}"
+              + (f" {prss / MB:12.1f}" if pypi_version else ""), flush=True)
+        print("    theory: " + ", ".join(f"{k} {v / MB:.1f} MB" for k, v in parts.items()), flush=True)
     if a.json:
-        json.dump({"threads": a.threads, "peak_gflops": peak, "peak_avx2_gflops": peak2, "peak_avx512_gflops": peak512, "torch": torch.__version__, "results": results},
+        json.dump({"threads": a.threads, "peak_gflops": peak, "peak_avx2_gflops": peak2, "peak_avx512_gflops": peak512,
+                   "torch": torch.__version__, "pypi_torch": pypi_version, "results": results},
                   open(a.json, "w"), indent=1)
 
 

@@ -290,11 +290,50 @@ static void test_adamw(void)
     CHECK_ABS(alim_lr_at(ALIM_LR_CONSTANT, 1.0, 0.1, 60, 10, 110), 1.0, 1e-12, "constant");
 }
 
+/* Head sizes 8 and 16 use the small-head attention kernels instead of sgemm: their
+ * gradients must match the sgemm path (ALIM_ATT_SGEMM=1) closely and repeat bit for bit. */
+static void test_small_heads(void)
+{
+    enum { BS = 2, TS = 70 };
+    for (int C = 16; C <= 32; C += 16) {
+        const alim_gpt_config cfg = {1, C, 2, 80, 11, 1e-5f};
+        alim_gpt m;
+        alim_error err;
+        alim_gpt_create(&m, &cfg, &err);
+        alim_rng r;
+        alim_rng_seed(&r, 5, 0);
+        for (size_t i = 0; i < m.num_params; i++) m.params[i] = (float)(0.3 * alim_rng_normal(&r));
+        for (int i = 0; i < C; i++) m.p.ln1w[i] += 1.0f, m.p.ln2w[i] += 1.0f, m.p.lnfw[i] += 1.0f;
+        int32_t in[BS * TS], tg[BS * TS];
+        for (int t = 0; t < BS * TS; t++) in[t] = (int32_t)alim_rng_below(&r, 11), tg[t] = (int32_t)alim_rng_below(&r, 11);
+        float *g[3];
+        for (int run = 0; run < 3; run++) {  /* small kernels twice, then sgemm */
+            if (run == 2) setenv("ALIM_ATT_SGEMM", "1", 1);
+            alim_gpt_zero_grad(&m, &err);
+            CHECK(alim_gpt_forward(&m, in, tg, BS, TS, &err) == ALIM_OK, "%s", err.what);
+            alim_gpt_backward(&m, 1.0f, &err);
+            g[run] = malloc(m.num_params * sizeof(float));
+            memcpy(g[run], m.grads, m.num_params * sizeof(float));
+            unsetenv("ALIM_ATT_SGEMM");
+        }
+        CHECK(memcmp(g[0], g[1], m.num_params * sizeof(float)) == 0, "hs=%d: small-head gradients differ between two identical runs", C / 2);
+        double mx = 0.0, diff = 0.0;
+        for (size_t i = 0; i < m.num_params; i++) {
+            mx = fmax(mx, fabs(g[2][i]));
+            diff = fmax(diff, fabs(g[0][i] - g[2][i]));
+        }
+        CHECK(mx > 0 && diff / mx < 1e-5, "hs=%d: small-head vs sgemm gradients differ by %.3g of max %.3g", C / 2, diff, mx);
+        for (int run = 0; run < 3; run++) free(g[run]);
+        alim_gpt_free(&m);
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
     test_finite_differences();
     test_long_context();
+    test_small_heads();
     test_checkpoint();
     test_adamw();
     return check_summary(argv[0]);

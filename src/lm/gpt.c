@@ -349,9 +349,173 @@ LM_CLONES static void softmax_backward_rows(float *ds, const float *s, int T)
     }
 }
 
-static void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C,
-                              int NH)
+/* Small heads (hs = 8 or 16): the per-head products have K = hs, far too short for sgemm
+ * (packing and edge handling cost more than the FMAs), so they are written out as loops
+ * over a compile-time head size that gcc vectorises, four rows (or columns) at a time for
+ * independent accumulators. They rely on the zero upper triangles that
+ * softmax_causal_rows and softmax_backward_rows leave in s and ds. Every sum runs in a
+ * fixed order and each (batch, head) is one thread's, so results do not depend on the
+ * thread count. */
+enum { JB = 16, RB = 4 };
+
+/* gcc vector types (one AVX-512 register, two AVX2 or four SSE registers); loads and
+ * stores go through memcpy, so no alignment is assumed */
+typedef float vf16 __attribute__((vector_size(64)));
+typedef float vf8 __attribute__((vector_size(32)));
+
+#define DEFINE_SMALL_HEAD_KERNELS(HS)                                                           \
+/* s[i, j] = scale * q[i] . kt[:, j] for j <= i (and up to 3 columns past it; kt (HS,T) is   \
+ * k transposed, rows of q stride ldq) */                                                       \
+LM_CLONES static void small_qkt_##HS(float *s, const float *q, int ldq, const float *kt, int T, \
+                                     float scale)                                               \
+{                                                                                               \
+    for (int i0 = 0; i0 < T; i0 += RB) {                                                        \
+        const int nr = T - i0 < RB ? T - i0 : RB, n = i0 + nr;                                  \
+        float qs[RB][HS];                                                                       \
+        for (int r = 0; r < RB; r++)                                                            \
+            for (int d = 0; d < HS; d++) qs[r][d] = r < nr ? q[(size_t)(i0 + r) * ldq + d] : 0.0f; \
+        int j = 0;                                                                              \
+        for (; j + JB <= n; j += JB) {                                                          \
+            vf16 acc[RB];                                                                       \
+            for (int r = 0; r < RB; r++) acc[r] = (vf16){0};                                    \
+            for (int d = 0; d < HS; d++) {                                                      \
+                vf16 kv;                                                                        \
+                memcpy(&kv, kt + (size_t)d * T + j, sizeof kv);                                 \
+                for (int r = 0; r < RB; r++) acc[r] += qs[r][d] * kv;                           \
+            }                                                                                   \
+            for (int r = 0; r < nr; r++) {                                                      \
+                vf16 o = acc[r] * scale;                                                        \
+                memcpy(s + (size_t)(i0 + r) * T + j, &o, sizeof o);                             \
+            }                                                                                   \
+        }                                                                                       \
+        for (; j < n; j++)                                                                      \
+            for (int r = 0; r < nr; r++) {                                                      \
+                float acc = 0.0f;                                                               \
+                for (int d = 0; d < HS; d++) acc += qs[r][d] * kt[(size_t)d * T + j];           \
+                s[(size_t)(i0 + r) * T + j] = acc * scale;                                      \
+            }                                                                                   \
+    }                                                                                           \
+}                                                                                               \
+/* y[i] (HS) = alpha * sum_{j <= i} s[i, j] v[j]  (s zero above the diagonal) */                \
+LM_CLONES static void small_sv_##HS(float *y, int ldy, const float *s, const float *v, int ldv, \
+                                    int T, float alpha)                                         \
+{                                                                                               \
+    for (int i0 = 0; i0 < T; i0 += RB) {                                                        \
+        const int nr = T - i0 < RB ? T - i0 : RB, n = i0 + nr;                                  \
+        vf##HS acc[RB];                                                                         \
+        for (int r = 0; r < RB; r++) acc[r] = (vf##HS){0};                                      \
+        for (int j = 0; j < n; j++) {                                                           \
+            vf##HS vj;                                                                          \
+            memcpy(&vj, v + (size_t)j * ldv, sizeof vj);                                        \
+            for (int r = 0; r < RB; r++)                                                        \
+                acc[r] += (r < nr ? s[(size_t)(i0 + r) * T + j] : 0.0f) * vj;                   \
+        }                                                                                       \
+        for (int r = 0; r < nr; r++) {                                                          \
+            vf##HS o = alpha * acc[r];                                                          \
+            memcpy(y + (size_t)(i0 + r) * ldy, &o, sizeof o);                                   \
+        }                                                                                       \
+    }                                                                                           \
+}                                                                                               \
+/* x[j] (HS) = alpha * sum_{i >= j} s[i, j] u[i]  (s zero above the diagonal) */                \
+LM_CLONES static void small_stu_##HS(float *x, int ldx, const float *s, const float *u, int ldu, \
+                                     int T, float alpha)                                        \
+{                                                                                               \
+    for (int j0 = 0; j0 < T; j0 += RB) {                                                        \
+        const int nc = T - j0 < RB ? T - j0 : RB;                                               \
+        vf##HS acc[RB];                                                                         \
+        for (int c = 0; c < RB; c++) acc[c] = (vf##HS){0};                                      \
+        for (int i = j0; i < T; i++) {                                                          \
+            vf##HS ui;                                                                          \
+            memcpy(&ui, u + (size_t)i * ldu, sizeof ui);                                        \
+            const float *si = s + (size_t)i * T + j0;                                           \
+            for (int c = 0; c < RB; c++) acc[c] += (c < nc ? si[c] : 0.0f) * ui;                \
+        }                                                                                       \
+        for (int c = 0; c < nc; c++) {                                                          \
+            vf##HS o = alpha * acc[c];                                                          \
+            memcpy(x + (size_t)(j0 + c) * ldx, &o, sizeof o);                                   \
+        }                                                                                       \
+    }                                                                                           \
+}
+
+DEFINE_SMALL_HEAD_KERNELS(16)
+DEFINE_SMALL_HEAD_KERNELS(8)
+
+static int small_head(int hs) { return (hs == 16 || hs == 8) && !getenv("ALIM_ATT_SGEMM"); }
+
+/* kt (hs, T) = k (T, hs) transposed, rows of k stride ldk */
+static void transpose_head(float *kt, const float *k, int ldk, int T, int hs)
 {
+    for (int j = 0; j < T; j++)
+        for (int d = 0; d < hs; d++) kt[(size_t)d * T + j] = k[(size_t)j * ldk + d];
+}
+
+static void attention_forward_small(float *out, float *att, float *tbuf, const float *qkv, int B,
+                                    int T, int C, int NH)
+{
+    const int hs = C / NH, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel
+    {
+        float *kt = tbuf + (size_t)omp_get_thread_num() * hs * T;
+#pragma omp for schedule(dynamic, 1)
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+            const float *k = q + C, *v = q + 2 * C;
+            float *s = att + (size_t)bh * T * T;
+            float *y = out + (size_t)b * T * C + (size_t)h * hs;
+            transpose_head(kt, k, C3, T, hs);
+            if (hs == 16) small_qkt_16(s, q, C3, kt, T, scale);
+            else small_qkt_8(s, q, C3, kt, T, scale);
+            softmax_causal_rows(s, T);
+            if (hs == 16) small_sv_16(y, C, s, v, C3, T, 1.0f);
+            else small_sv_8(y, C, s, v, C3, T, 1.0f);
+        }
+    }
+}
+
+static void attention_backward_small(float *dqkv, float *scratch, float *tbuf, const float *dout,
+                                     const float *qkv, const float *att, int B, int T, int C, int NH)
+{
+    const int hs = C / NH, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel
+    {
+        float *vt = tbuf + (size_t)omp_get_thread_num() * hs * T;
+#pragma omp for schedule(dynamic, 1)
+        for (int bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH;
+            size_t qoff = (size_t)b * T * C3 + (size_t)h * hs;
+            const float *q = qkv + qoff, *k = q + C, *v = q + 2 * C;
+            float *dq = dqkv + qoff, *dk = dq + C, *dv = dq + 2 * C;
+            const float *s = att + (size_t)bh * T * T;
+            const float *dy = dout + (size_t)b * T * C + (size_t)h * hs;
+            float *ds = scratch + (size_t)omp_get_thread_num() * T * T;
+            transpose_head(vt, v, C3, T, hs);
+            if (hs == 16) {
+                small_qkt_16(ds, dy, C, vt, T, 1.0f);     // ds[i, j<=i] = dy[i] . v[j]
+                small_stu_16(dv, C3, s, dy, C, T, 1.0f);  // dv[j] = sum_{i>=j} s[i,j] dy[i]
+                softmax_backward_rows(ds, s, T);           // ds = d pre-softmax scores
+                small_sv_16(dq, C3, ds, k, C3, T, scale);  // dq[i] = scale sum_{j<=i} ds[i,j] k[j]
+                small_stu_16(dk, C3, ds, q, C3, T, scale); // dk[j] = scale sum_{i>=j} ds[i,j] q[i]
+            } else {
+                small_qkt_8(ds, dy, C, vt, T, 1.0f);
+                small_stu_8(dv, C3, s, dy, C, T, 1.0f);
+                softmax_backward_rows(ds, s, T);
+                small_sv_8(dq, C3, ds, k, C3, T, scale);
+                small_stu_8(dk, C3, ds, q, C3, T, scale);
+            }
+        }
+    }
+}
+
+static void attention_forward(float *out, float *att, float *tbuf, const float *qkv, int B, int T,
+                              int C, int NH)
+{
+    if (small_head(C / NH)) {
+        attention_forward_small(out, att, tbuf, qkv, B, T, C, NH);
+        return;
+    }
     // out (B,T,C), att (B,NH,T,T), qkv (B,T,3C) with q | k | v, each split in NH heads
     const int hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
@@ -378,11 +542,15 @@ static void attention_forward(float *out, float *att, const float *qkv, int B, i
     }
 }
 
-static void attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv,
+static void attention_backward(float *dqkv, float *scratch, float *tbuf, const float *dout, const float *qkv,
                                const float *att, int B, int T, int C, int NH)
 {
     // dqkv (B,T,3C) written (not accumulated), scratch (threads,T,T), dout (B,T,C),
     // qkv (B,T,3C), att (B,NH,T,T)
+    if (small_head(C / NH)) {
+        attention_backward_small(dqkv, scratch, tbuf, dout, qkv, att, B, T, C, NH);
+        return;
+    }
     const int hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
 #pragma omp parallel for schedule(dynamic, 1)
@@ -665,6 +833,11 @@ static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_
     const alim_gpt_tensors *p = &m->p;
     alim_gpt_acts *a = &m->a;
     const size_t BT = (size_t)B * T;
+    float *tbuf = NULL;  // a transposed head (hs,T) per thread for the small-head attention kernels
+    if (small_head(C / NH)) {
+        tbuf = malloc((size_t)omp_get_max_threads() * (size_t)(C / NH) * T * sizeof(float));
+        if (!tbuf) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for attention scratch");
+    }
     encoder_forward(a->encoded, inputs, p->wte, p->wpe, B, T, C);
     for (int l = 0; l < L; l++) {
         const float *residual = l == 0 ? a->encoded : a->residual3 + (size_t)(l - 1) * BT * C;
@@ -679,7 +852,7 @@ static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_
 
         layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + lc, p->ln1b + lc, BT, C, cfg->layer_norm_epsilon);
         matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, BT, C, 3 * C);
-        attention_forward(atty, att, qkv, B, T, C, NH);
+        attention_forward(atty, att, tbuf, qkv, B, T, C, NH);
         matmul_forward(attproj, atty, p->attprojw + lc * C, p->attprojb + lc, BT, C, C);
         residual_forward(residual2, residual, attproj, BT * C);
         layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + lc, p->ln2b + lc, BT, C, cfg->layer_norm_epsilon);
@@ -688,6 +861,7 @@ static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_
         matmul_forward(fcproj, fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, BT, 4 * C, C);
         residual_forward(residual3, residual2, fcproj, BT * C);
     }
+    free(tbuf);
     const float *last = a->residual3 + (size_t)(L - 1) * BT * C;
     layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, p->lnfb, BT, C, cfg->layer_norm_epsilon);
     // logits (BT,V) = lnf (BT,C) @ wte^T
@@ -760,7 +934,8 @@ static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
     const size_t BT = (size_t)B * T;
     const int nthreads = omp_get_max_threads();
     // scratch: dres (BT,C), dtmp (BT,C), dbig (BT,4C), attention (threads,T,T)
-    size_t need = BT * C * 2 + BT * 4 * C + (size_t)nthreads * T * T;
+    // + a transposed head (hs,T) per thread for the small-head attention kernels
+    size_t need = BT * C * 2 + BT * 4 * C + (size_t)nthreads * T * T + (size_t)nthreads * (C / NH) * T;
     if (need > m->grad_acts_capacity) {
         float *mem = realloc(m->grad_acts_memory, need * sizeof(float));
         if (!mem) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for backward scratch");
@@ -768,7 +943,7 @@ static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
         m->grad_acts_capacity = need;
     }
     float *dres = m->grad_acts_memory, *dtmp = dres + BT * C, *dbig = dtmp + BT * C;
-    float *attscratch = dbig + BT * 4 * C;
+    float *attscratch = dbig + BT * 4 * C, *tbuf = attscratch + (size_t)nthreads * T * T;
     const alim_gpt_tensors *p = &m->p;
     alim_gpt_tensors *g = &m->g;
     alim_gpt_acts *a = &m->a;
@@ -814,7 +989,7 @@ static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
         // residual2 = residual + attproj: dres is d attproj and d residual (so far)
         // attproj = atty @ attprojw + b               dtmp = d atty
         matmul_backward(dtmp, 0.0f, g->attprojw + lc * C, g->attprojb + lc, dres, atty, p->attprojw + lc * C, BT, C, C);
-        attention_backward(dbig, attscratch, dtmp, qkv, att, B, T, C, NH);  // dbig (BT,3C) = d qkv
+        attention_backward(dbig, attscratch, tbuf, dtmp, qkv, att, B, T, C, NH);  // dbig (BT,3C) = d qkv
         // qkv = ln1 @ qkvw + b                         dtmp = d ln1
         matmul_backward(dtmp, 0.0f, g->qkvw + lc * 3 * C, g->qkvb + lc * 3, dbig, ln1, p->qkvw + lc * 3 * C, BT, C, 3 * C);
         layernorm_backward(dres, g->ln1w + lc, g->ln1b + lc, dtmp, residual, p->ln1w + lc, ln1_mean, ln1_rstd, BT, C);

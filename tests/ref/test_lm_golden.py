@@ -145,39 +145,48 @@ if p.returncode == 0:
     print(f"AdamW losses {ref_losses[0]:.5f} -> {ref_losses[-1]:.5f}, worst |diff| {worst:.3g}")
     ck.check(ref_losses[-1] < ref_losses[0] - 0.1, "the reference learns in 10 steps (the test is not vacuous)")
 
-# ---- a longer context: attention is computed in blocks of 64 rows -----------------------
-cfg2 = {"n_layer": 1, "n_embd": 16, "n_head": 2, "n_positions": 160, "vocab_size": 257, "layer_norm_epsilon": 1e-5}
-B2, T2 = 2, 150
-params2 = R.random_params(cfg2, seed=8)
-model2 = os.path.join(tmp, "model2")
-R.write_checkpoint(model2, cfg2, params2)
-text2 = bytes(rng.integers(ord("a"), ord("z") + 1, size=B2 * T2 - 1).tolist())
-data2 = os.path.join(tmp, "d2.txt")
-open(data2, "wb").write(text2)
-s2 = [256] + list(text2) + [256]
-X2 = torch.tensor([s2[k * T2:k * T2 + T2] for k in range(B2)])
-Y2 = torch.tensor([s2[k * T2 + 1:k * T2 + T2 + 1] for k in range(B2)])
-P2 = R.to_torch(params2)
-logits2 = R.forward(P2, cfg2, X2)
-R.loss_fn(logits2, Y2).backward()
-p = run("eval", "--model", model2, "--data", data2, "--context", str(T2), "--batch", str(B2), "--dump-logprobs", lp_file)
-if p.returncode == 0:
-    lp, _ = R.read_safetensors(lp_file)
-    err = np.abs(lp["logprobs"] - torch.log_softmax(logits2, -1).detach().numpy().reshape(-1, 257)).max()
-    ck.check(err < 1e-5, f"T=150: log-probabilities max |diff| {err:.3g} < 1e-5")
-else:
-    ck.check(False, "eval T=150 runs")
-out3 = os.path.join(tmp, "g2")
-p = run("train", "--init", model2, "--data", data2, "--out", out3, "--steps", "1", "--batch", str(B2), "--context", str(T2),
-        "--beta1", "0", "--lr", "0", "--clip", "0", "--weight-decay", "0")
-if p.returncode == 0:
-    grads = R.unflatten(R.read_safetensors(os.path.join(out3, "optimizer.safetensors"))[0]["adamw.m"], cfg2)
-    for name, _ in R.param_shapes(cfg2):
-        g_ref = P2[name].grad.numpy()
-        rel = np.abs(grads[name] - g_ref).max() / max(np.abs(g_ref).max(), 1e-30)
-        ck.check(rel < 1e-5, f"T=150 gradient {name}: {rel:.3g} >= 1e-5")
-else:
-    ck.check(False, "train T=150 runs")
+# ---- a longer context: attention is computed in blocks of 64 rows (sgemm path) or by the
+# small-head kernels (head size 8 or 16); ALIM_ATT_SGEMM=1 forces the sgemm path -----------
+for C2, H2, force_sgemm in ((16, 2, False), (16, 2, True), (32, 2, False), (32, 2, True)):
+    label = f"T=150 hs={C2 // H2}{' sgemm' if force_sgemm else ''}"
+    env2 = dict(os.environ)
+    env2.pop("ALIM_ATT_SGEMM", None)
+    if force_sgemm:
+        env2["ALIM_ATT_SGEMM"] = "1"
+    cfg2 = {"n_layer": 1, "n_embd": C2, "n_head": H2, "n_positions": 160, "vocab_size": 257, "layer_norm_epsilon": 1e-5}
+    B2, T2 = 2, 150
+    params2 = R.random_params(cfg2, seed=8)
+    model2 = os.path.join(tmp, f"model2-{C2}")
+    R.write_checkpoint(model2, cfg2, params2)
+    text2 = bytes(rng.integers(ord("a"), ord("z") + 1, size=B2 * T2 - 1).tolist())
+    data2 = os.path.join(tmp, "d2.txt")
+    open(data2, "wb").write(text2)
+    s2 = [256] + list(text2) + [256]
+    X2 = torch.tensor([s2[k * T2:k * T2 + T2] for k in range(B2)])
+    Y2 = torch.tensor([s2[k * T2 + 1:k * T2 + T2 + 1] for k in range(B2)])
+    P2 = R.to_torch(params2)
+    logits2 = R.forward(P2, cfg2, X2)
+    R.loss_fn(logits2, Y2).backward()
+    p = subprocess.run([ALIM, "eval", "--model", model2, "--data", data2, "--context", str(T2), "--batch", str(B2),
+                        "--dump-logprobs", lp_file, "--threads", "2"], capture_output=True, text=True, env=env2)
+    if p.returncode == 0:
+        lp, _ = R.read_safetensors(lp_file)
+        err = np.abs(lp["logprobs"] - torch.log_softmax(logits2, -1).detach().numpy().reshape(-1, 257)).max()
+        ck.check(err < 1e-5, f"{label}: log-probabilities max |diff| {err:.3g} < 1e-5")
+    else:
+        ck.check(False, f"eval {label} runs: {p.stderr}")
+    out3 = os.path.join(tmp, f"g2-{C2}-{int(force_sgemm)}")
+    p = subprocess.run([ALIM, "train", "--init", model2, "--data", data2, "--out", out3, "--steps", "1", "--batch", str(B2),
+                        "--context", str(T2), "--beta1", "0", "--lr", "0", "--clip", "0", "--weight-decay", "0",
+                        "--threads", "2"], capture_output=True, text=True, env=env2)
+    if p.returncode == 0:
+        grads = R.unflatten(R.read_safetensors(os.path.join(out3, "optimizer.safetensors"))[0]["adamw.m"], cfg2)
+        for name, _ in R.param_shapes(cfg2):
+            g_ref = P2[name].grad.numpy()
+            rel = np.abs(grads[name] - g_ref).max() / max(np.abs(g_ref).max(), 1e-30)
+            ck.check(rel < 1e-5, f"{label} gradient {name}: {rel:.3g} >= 1e-5")
+    else:
+        ck.check(False, f"train {label} runs: {p.stderr}")
 
 # ---- C = 64 with 2 threads: weight gradients with few rows are split by columns ----------
 cfg3 = {"n_layer": 1, "n_embd": 64, "n_head": 2, "n_positions": 32, "vocab_size": 257, "layer_norm_epsilon": 1e-5}
