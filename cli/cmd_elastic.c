@@ -1,4 +1,4 @@
-/* cmd_elastic.c — `alim elastic`: the elasticity lab (subcommands `oracle` and `resist`). */
+/* cmd_elastic.c — `alim elastic`: the elasticity lab (subcommands `oracle`, `resist`, `rebound`). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 
 #include "alim/io.h"
 #include "alim/oracle.h"
+#include "alim/rebound.h"
 #include "alim/resist.h"
 #include "alim/source.h"
 #include "cli.h"
@@ -24,6 +25,9 @@ const char cmd_elastic_help[] =
     "           (theta1..theta3), let each theta_k write a data set D_k, then fine-tune\n"
     "           theta_k on D_l (forward) and theta_l on D_k (inverse) and compare the training\n"
     "           losses; sign test over pairs x seeds, PASS / NULL / FAIL\n"
+    "  rebound  E2: rebound. Align theta0 with n_pos positive (C2) documents, then feed it\n"
+    "           n_neg negative (C3) documents; behaviour score, bits/token and KL to theta0\n"
+    "           at every checkpoint, n*(eps), criteria (a)-(e), PASS / NULL\n"
     "\n"
     "The usage and options of each follow.\n"
     "\n"
@@ -106,7 +110,46 @@ const char cmd_elastic_help[] =
     "\n"
     "example:\n"
     "  alim data synthetic --out syn\n"
-    "  alim elastic resist --data syn --run e1-syn --seeds 3\n";
+    "  alim elastic resist --data syn --run e1-syn --seeds 3\n"
+    "\n"
+    "usage: alim elastic rebound --data DIR --run DIR [--seeds N] [--n-pos LIST] [--n-neg LIST]\n"
+    "                            [--samples N] [--epsilon E] [--control] [--control-run DIR]\n"
+    "                            [--quick] [--json] [--csv FILE]\n"
+    "\n"
+    "E2 of spec §4.6. For each seed s = 1..N: theta0 as in 'resist' (own cells); for each\n"
+    "n_pos (default 200,400,1000,2000) theta_pos = theta0 after 1 epoch on pool_c2.txt\n"
+    "documents 1..n_pos (batch 8, lr 3e-4 constant, weight decay 0); then ONE epoch on\n"
+    "pool_c3.txt documents 1..max(n_neg) from theta_pos, stopped and resumed (bit for bit)\n"
+    "at the update where the pass has read as many tokens as the first n_neg documents\n"
+    "hold (default n_neg 0,20,40,100,200,400; 0 = theta_pos). At theta0 and every\n"
+    "checkpoint: bits/token on test_c1..c3 and test_mix, KL(model || theta0) per position\n"
+    "on test_mix, and 256 documents drawn from end-of-text at temperature 1, labelled by the\n"
+    "exact class under chains.json (synthetic) or by classifier.nb (natural/text);\n"
+    "score = positive (C2) rate - negative (C3) rate. n*(eps) = smallest n_neg (linearly\n"
+    "interpolated) with KL < eps nats. Criteria (a)-(e) of spec §4.6 on the seed means\n"
+    "(PASS / FAIL, NULL when they cannot be evaluated; (e) needs --control-run); the\n"
+    "verdict is PASS only when all five pass, else NULL. Exit status 0 either way.\n"
+    "Control (novel negative): a data directory without C3 in pretraining,\n"
+    "  alim data synthetic --shares 0.95,0.05,0 --out syn-ctl\n"
+    "  alim elastic rebound --data syn-ctl --run e2-ctl --control\n"
+    "  alim elastic rebound --data syn --run e2-syn --control-run e2-ctl\n"
+    "Cells are resumable as in 'resist'; writes RUN/grid.csv (theta0 row, then n_pos x\n"
+    "n_neg rows: seed means and SEs) and RUN/summary.json.\n"
+    "\n"
+    "options:\n"
+    "  --data DIR, --run DIR, --seeds N (default 3), --pretrain-tokens N,\n"
+    "  --layers N --dim N --heads N --context N   as for resist\n"
+    "  --n-pos LIST           positive documents (increasing)\n"
+    "  --n-neg LIST           negative prefixes (increasing, first 0)\n"
+    "  --samples N            documents drawn per checkpoint (default 256)\n"
+    "  --sample-tokens N      at most N tokens per document (default 128)\n"
+    "  --epsilon E            n*(eps) threshold in nats (default 0.01)\n"
+    "  --control              the data directory is the control (C3 share 0)\n"
+    "  --control-run DIR      a finished control run directory, for criterion (e)\n"
+    "  --quick                tests: 1 x 16 x 2, context 32, 16384 pretraining tokens,\n"
+    "                         n_pos 10,20,30,40, n_neg 0,8,16,24,32,40, 16 samples of 32\n"
+    "                         tokens, 2 seeds; options given with it override it\n"
+    "  --threads N, --json (print RUN/summary.json), --csv FILE (copy RUN/grid.csv)\n";
 
 typedef struct {
     const char *model;
@@ -417,6 +460,12 @@ static int parse_pos_size(const char *opt, const char *s, size_t *out)
     return rc;
 }
 
+static double json_or_nan(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
 static int resist(int argc, char **argv)
 {
     enum { R_DATA = 256, R_RUN, R_SEEDS, R_PRE, R_LAYERS, R_DIM, R_HEADS, R_CONTEXT, R_SFT, R_SAMPLES, R_STOK, R_PROMPT,
@@ -529,11 +578,146 @@ static int resist(int argc, char **argv)
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 }
 
+/* ---- rebound (E2) ---------------------------------------------------------------------- */
+
+static int parse_grid(const char *opt, const char *s, size_t *out, size_t *n)
+{
+    double *v = NULL;
+    size_t k = 0;
+    int rc = cli_parse_double_list(opt, s, &v, &k);
+    if (rc) return rc;
+    if (k < 1 || k > ALIM_REBOUND_MAX_GRID) rc = cli_error(opt, "needs 1..%d values", ALIM_REBOUND_MAX_GRID);
+    for (size_t i = 0; i < k && !rc; i++) {
+        if (!(v[i] >= 0 && v[i] <= 1e9 && v[i] == floor(v[i]))) rc = cli_error(opt, "'%s': values must be whole numbers >= 0", s);
+        else out[i] = (size_t)v[i];
+    }
+    free(v);
+    if (!rc) *n = k;
+    return rc;
+}
+
+static int rebound(int argc, char **argv)
+{
+    enum { B_DATA = 256, B_RUN, B_SEEDS, B_PRE, B_LAYERS, B_DIM, B_HEADS, B_CONTEXT, B_NPOS, B_NNEG, B_SAMPLES, B_STOK, B_EPS,
+           B_CONTROL, B_CRUN, B_QUICK, B_THREADS, B_JSON, B_CSV, B_HELP };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, B_DATA},        {"run", required_argument, 0, B_RUN},
+        {"seeds", required_argument, 0, B_SEEDS},      {"pretrain-tokens", required_argument, 0, B_PRE},
+        {"layers", required_argument, 0, B_LAYERS},    {"dim", required_argument, 0, B_DIM},
+        {"heads", required_argument, 0, B_HEADS},      {"context", required_argument, 0, B_CONTEXT},
+        {"n-pos", required_argument, 0, B_NPOS},       {"n-neg", required_argument, 0, B_NNEG},
+        {"samples", required_argument, 0, B_SAMPLES},  {"sample-tokens", required_argument, 0, B_STOK},
+        {"epsilon", required_argument, 0, B_EPS},      {"control", no_argument, 0, B_CONTROL},
+        {"control-run", required_argument, 0, B_CRUN}, {"quick", no_argument, 0, B_QUICK},
+        {"threads", required_argument, 0, B_THREADS},  {"json", no_argument, 0, B_JSON},
+        {"csv", required_argument, 0, B_CSV},          {"help", no_argument, 0, B_HELP},
+        {0, 0, 0, 0}};
+    alim_rebound_config cfg;
+    alim_rebound_config_default(&cfg);
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--quick")) alim_rebound_config_quick(&cfg);
+    int json = 0, rc = 0, c, sample_tokens_given = 0;
+    const char *csv = NULL;
+    uint64_t u;
+    optind = 1;
+    opterr = 0;
+    while (!rc && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case B_DATA: cfg.data_dir = optarg; break;
+        case B_RUN: cfg.run_dir = optarg; break;
+        case B_SEEDS: rc = parse_pos_size("--seeds", optarg, &cfg.n_seeds); if (!rc && cfg.n_seeds > 1000) rc = cli_error("--seeds", "at most 1000"); break;
+        case B_PRE: rc = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc && u < 1) rc = cli_error("--pretrain-tokens", "must be >= 1"); cfg.pretrain_tokens = u; break;
+        case B_LAYERS: rc = parse_pos_int("--layers", optarg, &cfg.n_layer); break;
+        case B_DIM: rc = parse_pos_int("--dim", optarg, &cfg.n_embd); break;
+        case B_HEADS: rc = parse_pos_int("--heads", optarg, &cfg.n_head); break;
+        case B_CONTEXT: rc = parse_pos_int("--context", optarg, &cfg.context); break;
+        case B_NPOS: rc = parse_grid("--n-pos", optarg, cfg.n_pos, &cfg.n_pos_count); break;
+        case B_NNEG: rc = parse_grid("--n-neg", optarg, cfg.n_neg, &cfg.n_neg_count); break;
+        case B_SAMPLES: rc = parse_pos_size("--samples", optarg, &cfg.n_samples); break;
+        case B_STOK: rc = parse_pos_size("--sample-tokens", optarg, &cfg.sample_tokens); sample_tokens_given = 1; break;
+        case B_EPS: rc = cli_parse_double("--epsilon", optarg, &cfg.epsilon_nats); if (!rc && !(cfg.epsilon_nats > 0)) rc = cli_error("--epsilon", "must be > 0"); break;
+        case B_CONTROL: cfg.control = 1; break;
+        case B_CRUN: cfg.control_run = optarg; break;
+        case B_QUICK: break;
+        case B_THREADS: rc = cli_lm_set_threads(optarg); break;
+        case B_JSON: json = 1; break;
+        case B_CSV: csv = optarg; break;
+        case B_HELP: return cli_print_help("elastic");
+        case ':': rc = cli_usage_error("elastic", "option '%s' needs a value", argv[optind - 1]); break;
+        default: rc = cli_usage_error("elastic", "unknown option '%s'", argv[optind - 1]); break;
+        }
+    }
+    if (!rc && optind < argc) rc = cli_usage_error("elastic", "unexpected argument '%s'", argv[optind]);
+    if (!rc && !cfg.data_dir) rc = cli_usage_error("elastic", "rebound needs --data DIR (from 'alim data synthetic --out DIR')");
+    if (!rc && !cfg.run_dir) rc = cli_usage_error("elastic", "rebound needs --run DIR (the run directory, created or resumed)");
+    if (!rc && cfg.control && cfg.control_run) rc = cli_usage_error("elastic", "--control-run goes with the main run, not with --control");
+    if (!rc && !sample_tokens_given && cfg.sample_tokens > (size_t)cfg.context) cfg.sample_tokens = (size_t)cfg.context;
+    if (rc) return rc;
+
+    alim_progress pg = cli_progress();
+    alim_rebound_result res;
+    alim_error err;
+    alim_error_clear(&err);
+    alim_status st = alim_rebound_run(&cfg, &pg, resist_note, NULL, &res, &err);
+    cli_progress_done();
+    if (st) return cli_fail(&err);
+    char path[4200];
+    if (csv) {
+        snprintf(path, sizeof path, "%s/grid.csv", cfg.run_dir);
+        if ((rc = copy_file(path, csv))) return alim_rebound_result_free(&res), rc;
+    }
+    if (json) {
+        cJSON *s = res.summary;
+        res.summary = NULL;
+        return cli_print_json(s);
+    }
+    const cJSON *sm = res.summary;
+#define GN(o, k) json_or_nan(o, k)
+    printf("E2 rebound%s: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n", cfg.control ? " (control)" : "",
+           cJSON_GetObjectItemCaseSensitive(sm, "source")->valuestring, cfg.data_dir, cfg.n_seeds, GN(sm, "num_params"), cfg.run_dir);
+    printf("cells: %zu total, %zu run now, %zu reused; %.1f s", res.cells_total, res.cells_run, res.cells_reused, res.wall_s);
+    if (res.train_tokens_per_s > 0) printf("; training %.0f tokens/s\n", res.train_tokens_per_s);
+    else printf("; nothing trained now\n");
+    printf("labels: %s", cJSON_GetObjectItemCaseSensitive(sm, "labels")->valuestring);
+    if (cJSON_GetObjectItemCaseSensitive(sm, "classifier_accuracy")) printf(" (accuracy %.4f on clean test windows)", GN(sm, "classifier_accuracy"));
+    printf("\nscore = positive rate - negative rate (mean +- SE over seeds); gamma in bits/token; KL(model || theta0) in nats\n\n");
+    printf("%-7s %6s %6s %6s  %16s %8s %8s  %8s %8s %8s %8s  %9s\n", "row", "n_pos", "n_neg", "steps", "score", "pos", "neg",
+           "g_C1", "g_C2", "g_C3", "g_mix", "KL");
+    const cJSON *r;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(sm, "baseline");
+    cJSON *rows = cJSON_CreateArray();
+    cJSON_AddItemReferenceToArray(rows, (cJSON *)b);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "grid")) cJSON_AddItemReferenceToArray(rows, (cJSON *)r);
+    cJSON_ArrayForEach(r, rows) {
+        printf("%-7s %6.0f %6.0f %6.1f  %+8.4f +- %-6.4f %8.4f %8.4f  %8.4f %8.4f %8.4f %8.4f  %9.5f\n",
+               cJSON_GetObjectItemCaseSensitive(r, "row")->valuestring, GN(r, "n_pos"), GN(r, "n_neg"), GN(r, "steps"),
+               GN(r, "score_mean"), GN(r, "score_se"), GN(r, "positive_rate_mean"), GN(r, "negative_rate_mean"), GN(r, "gamma_c1_bits_mean"),
+               GN(r, "gamma_c2_bits_mean"), GN(r, "gamma_c3_bits_mean"), GN(r, "gamma_mix_bits_mean"), GN(r, "kl_to_base_nats_mean"));
+    }
+    cJSON_Delete(rows);
+    printf("\nn*(eps = %g nats), smallest n_neg with KL < eps (interpolated):", cfg.epsilon_nats);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "n_star")) {
+        double v = GN(r, "n_star");
+        if (isnan(v)) printf("  n_pos %.0f: not reached", GN(r, "n_pos"));
+        else printf("  n_pos %.0f: %.1f", GN(r, "n_pos"), v);
+    }
+    printf("\ncriteria (spec §4.6, on seed means):\n");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "criteria"))
+        printf("  (%c) %-4s %s\n", r->string[0], cJSON_GetObjectItemCaseSensitive(r, "result")->valuestring,
+               cJSON_GetObjectItemCaseSensitive(r, "why")->valuestring);
+    printf("verdict: %s\n", cJSON_GetObjectItemCaseSensitive(sm, "verdict")->valuestring);
+    printf("files: %s/grid.csv, %s/summary.json\n", cfg.run_dir, cfg.run_dir);
+#undef GN
+    alim_rebound_result_free(&res);
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+}
+
 int cmd_elastic(int argc, char **argv)
 {
-    if (argc < 2) return cli_usage_error("elastic", "missing subcommand (available: oracle, resist)");
+    if (argc < 2) return cli_usage_error("elastic", "missing subcommand (available: oracle, resist, rebound)");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) return cli_print_help("elastic");
     if (!strcmp(argv[1], "oracle")) return oracle(argc - 1, argv + 1);
     if (!strcmp(argv[1], "resist")) return resist(argc - 1, argv + 1);
-    return cli_usage_error("elastic", "unknown subcommand '%s' (available: oracle, resist)", argv[1]);
+    if (!strcmp(argv[1], "rebound")) return rebound(argc - 1, argv + 1);
+    return cli_usage_error("elastic", "unknown subcommand '%s' (available: oracle, resist, rebound)", argv[1]);
 }

@@ -1,0 +1,117 @@
+/* alim/rebound.h — E2 of the elasticity lab: rebound (spec §2.2, §4.6, §5 "Rebound";
+ * docs/elastic.md "E2: rebound").
+ *
+ * For each seed s:
+ *   theta0      pretrain a small GPT on DATA/pretrain.txt (byte tokenizer, cosine lr; the
+ *               same recipe as E1's theta0, trained in this run directory's own cells)
+ *   theta_pos   for each n_pos: SFT of theta0 on the first n_pos documents of pool_c2.txt,
+ *               1 epoch, batch sft_batch, lr sft_lr constant, weight decay 0
+ *   negatives   for each n_pos: ONE pass of 1 epoch over the first max(n_neg) documents of
+ *               pool_c3.txt starting from theta_pos, stopped (alim_train stop_at) and resumed
+ *               bit for bit at the update where the pass has consumed as many tokens as the
+ *               first n_neg documents hold; the model at each stop is the n_neg checkpoint
+ *   evaluation  at theta0 and every (n_pos, n_neg): bits/token on test_c1..c3 and test_mix,
+ *               KL(model || theta0) per position on test_mix, and n_samples documents drawn
+ *               from end-of-text at temperature T, labelled (synthetic: the exact class under
+ *               the true chains of chains.json; natural/text: DATA/classifier.nb);
+ *               score = positive rate (C2) - negative rate (C3)
+ * Every training run and evaluation is a cell of a run directory (alim/rundir.h).
+ * The library writes RUN/grid.csv and RUN/summary.json.
+ */
+#ifndef ALIM_REBOUND_H
+#define ALIM_REBOUND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "alim/progress.h"
+#include "alim/source.h"
+#include "alim/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { ALIM_REBOUND_MAX_GRID = 12 };
+
+typedef struct {
+    const char *data_dir;      /* from `alim data synthetic|natural|text` */
+    const char *run_dir;       /* created if missing; reopened to resume */
+    const char *control_run;   /* optional: run directory of the control, for criterion (e) */
+    size_t n_seeds;            /* seeds 1..n_seeds (not part of the configuration) */
+    int n_layer, n_embd, n_head, context;
+    uint64_t pretrain_tokens;
+    int pretrain_batch;
+    double pretrain_lr, pretrain_min_lr, pretrain_weight_decay;
+    uint64_t pretrain_warmup;
+    size_t n_pos[ALIM_REBOUND_MAX_GRID], n_pos_count; /* increasing, >= 1 */
+    size_t n_neg[ALIM_REBOUND_MAX_GRID], n_neg_count; /* increasing, first 0 */
+    int sft_batch;
+    double sft_lr;
+    size_t n_samples, sample_tokens;
+    double temperature;
+    double epsilon_nats;       /* n*(eps) threshold on kl_to_base (analysis only) */
+    int control;               /* the data directory must have share 0 for C3 */
+    int quick;                 /* recorded in the configuration only */
+} alim_rebound_config;
+
+/* The spec's defaults: G1 2x64x4, context 128, theta0 as E1 (2M tokens); n_pos {200, 400,
+ * 1000, 2000}, n_neg {0, 20, 40, 100, 200, 400}; batch 8, lr 3e-4 constant; 256 samples of
+ * 128 tokens at T = 1; eps = 0.01 nats; 3 seeds. */
+void alim_rebound_config_default(alim_rebound_config *c);
+/* Tests (seconds): 1x16x2, context 32, 16384 pretraining tokens, n_pos {10, 20, 30, 40},
+ * n_neg {0, 8, 16, 24, 32, 40}, 16 samples of 32 tokens, 2 seeds. */
+void alim_rebound_config_quick(alim_rebound_config *c);
+
+/* Class of a synthetic document (bytes '0'+s) under the K chains: for every component, the
+ * number of impossible transitions (probability 0; a byte that is not a symbol counts for
+ * every component) and the log-likelihood of the possible ones; the class is the component
+ * with the fewest impossible transitions, then the highest likelihood (= the maximum-
+ * likelihood class under chains mixed with a vanishing uniform error). Returns -1 on a tie
+ * (e.g. a document that never leaves the shared rows). */
+int alim_rebound_label_markov(const alim_markov *comp, size_t K, const uint8_t *doc, size_t len);
+
+/* n*(eps): the smallest n_neg with kl < eps, linearly interpolated between the grid point
+ * before the first one below eps and it; 0 if kl[0] < eps; NAN if never below. */
+double alim_rebound_nstar(const double *n_neg, const double *kl, size_t n, double eps);
+
+/* A seed-averaged grid, row-major [i * n_neg_count + j]. */
+typedef struct {
+    size_t n_pos_count, n_neg_count;
+    const double *n_pos, *n_neg;
+    const double *score, *gamma_mix, *gamma_c2; /* gamma in bits/token */
+    double gamma_mix_base;                      /* theta0 */
+} alim_rebound_grid;
+
+typedef struct {
+    const char *a, *b, *c, *d, *e;  /* "PASS", "FAIL" or "NULL" (cannot be evaluated) */
+    char why[5][200];
+    double drop[ALIM_REBOUND_MAX_GRID]; /* score(n_neg[0]) - score(n_neg[1]) per n_pos */
+    double early_slope, late_slope;     /* mean |slope| over the first 3 / last 2 n_neg */
+    const char *verdict;                /* "PASS" if all five pass, else "NULL" */
+} alim_rebound_criteria;
+
+/* Criteria (a)-(e) of spec §4.6 (docs/elastic.md gives the exact rules); control may be NULL
+ * (then (e) is NULL). */
+void alim_rebound_judge(const alim_rebound_grid *g, const alim_rebound_grid *control, alim_rebound_criteria *out);
+
+typedef void (*alim_rebound_note_fn)(void *ctx, const char *line);
+
+typedef struct {
+    cJSON *summary;            /* RUN/summary.json; owned */
+    alim_rebound_criteria criteria;
+    size_t cells_total, cells_run, cells_reused;
+    double wall_s, train_tokens_per_s;
+} alim_rebound_result;
+
+alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress *progress,
+                             alim_rebound_note_fn note, void *note_ctx, alim_rebound_result *res,
+                             alim_error *err);
+void alim_rebound_result_free(alim_rebound_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1170 @@
+/* rebound.c — E2: rebound (see alim/rebound.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "alim/rebound.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alim/checkpoint.h"
+#include "alim/classifier.h"
+#include "alim/corpus.h"
+#include "alim/dataset.h"
+#include "alim/gpt.h"
+#include "alim/io.h"
+#include "alim/lm_eval.h"
+#include "alim/lm_train.h"
+#include "alim/rng.h"
+#include "alim/rundir.h"
+#include "alim/tokenizer.h"
+
+enum { SAMPLE_CHUNK = 64, N_TEST = 4 };
+static const char *const TEST_NAME[N_TEST] = {"c1", "c2", "c3", "mix"};
+
+void alim_rebound_config_default(alim_rebound_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n_seeds = 3;
+    c->n_layer = 2;
+    c->n_embd = 64;
+    c->n_head = 4;
+    c->context = 128;
+    c->pretrain_tokens = 2000000;
+    c->pretrain_batch = 16;
+    c->pretrain_lr = 1e-3;
+    c->pretrain_min_lr = 1e-4;
+    c->pretrain_weight_decay = 0.1;
+    c->pretrain_warmup = 200;
+    static const size_t P[] = {200, 400, 1000, 2000}, N[] = {0, 20, 40, 100, 200, 400};
+    c->n_pos_count = 4;
+    c->n_neg_count = 6;
+    memcpy(c->n_pos, P, sizeof P);
+    memcpy(c->n_neg, N, sizeof N);
+    c->sft_batch = 8;
+    c->sft_lr = 3e-4;
+    c->n_samples = 256;
+    c->sample_tokens = 128;
+    c->temperature = 1.0;
+    c->epsilon_nats = 0.01;
+}
+
+void alim_rebound_config_quick(alim_rebound_config *c)
+{
+    alim_rebound_config_default(c);
+    c->n_seeds = 2;
+    c->n_layer = 1;
+    c->n_embd = 16;
+    c->n_head = 2;
+    c->context = 32;
+    c->pretrain_tokens = 16384;
+    c->pretrain_warmup = 4;
+    static const size_t P[] = {10, 20, 30, 40}, N[] = {0, 8, 16, 24, 32, 40};
+    memcpy(c->n_pos, P, sizeof P);
+    memcpy(c->n_neg, N, sizeof N);
+    c->n_samples = 16;
+    c->sample_tokens = 32;
+    c->quick = 1;
+}
+
+/* ---- pure functions --------------------------------------------------------------------- */
+
+int alim_rebound_label_markov(const alim_markov *comp, size_t K, const uint8_t *doc, size_t len)
+{
+    if (K < 1 || K > ALIM_SOURCE_MAX_COMPONENTS) return -1;
+    const size_t n = comp[0].n;
+    size_t imp[ALIM_SOURCE_MAX_COMPONENTS] = {0};
+    double ll[ALIM_SOURCE_MAX_COMPONENTS] = {0};
+    long prev = -1; /* -1: BOS, -2: after a non-symbol */
+    for (size_t t = 0; t < len; t++) {
+        int s = alim_source_byte_symbol(doc[t]);
+        if (s < 0 || (size_t)s >= n) {
+            for (size_t k = 0; k < K; k++) imp[k]++;
+            prev = -2;
+            continue;
+        }
+        for (size_t k = 0; k < K; k++) {
+            if (prev == -2) {
+                imp[k]++;
+                continue;
+            }
+            double p = prev == -1 ? comp[k].init[s] : comp[k].P[(size_t)prev * n + (size_t)s];
+            if (p > 0) ll[k] += log(p);
+            else imp[k]++;
+        }
+        prev = s;
+    }
+    int best = 0, tie = 0;
+    for (size_t k = 1; k < K; k++) {
+        if (imp[k] < imp[best] || (imp[k] == imp[best] && ll[k] > ll[best] + 1e-9)) {
+            best = (int)k;
+            tie = 0;
+        } else if (imp[k] == imp[best] && fabs(ll[k] - ll[best]) <= 1e-9)
+            tie = 1;
+    }
+    return tie ? -1 : best;
+}
+
+double alim_rebound_nstar(const double *n_neg, const double *kl, size_t n, double eps)
+{
+    for (size_t j = 0; j < n; j++) {
+        if (!(kl[j] < eps)) continue;
+        if (j == 0) return n_neg[0];
+        const double a = kl[j - 1], b = kl[j];
+        if (!isfinite(a)) return n_neg[j];
+        return n_neg[j - 1] + (a - eps) / (a - b) * (n_neg[j] - n_neg[j - 1]);
+    }
+    return NAN;
+}
+
+static int grid_finite(const alim_rebound_grid *g)
+{
+    if (!g || g->n_pos_count < 2 || g->n_neg_count < 4) return 0;
+    const size_t N = g->n_pos_count * g->n_neg_count;
+    for (size_t i = 0; i < N; i++)
+        if (!isfinite(g->score[i]) || !isfinite(g->gamma_mix[i]) || !isfinite(g->gamma_c2[i])) return 0;
+    return isfinite(g->gamma_mix_base);
+}
+
+/* mean drop over the first negatives, mean early and late |slope|, and the mean change of
+ * |gamma_mix - gamma_mix(theta0)| from n_neg[0] to the last n_neg */
+static void grid_stats(const alim_rebound_grid *g, double *drop, double *mean_drop, double *early, double *late,
+                       double *back, size_t *n_back, size_t *n_c2_up)
+{
+    const size_t P = g->n_pos_count, N = g->n_neg_count;
+    double md = 0, e = 0, l = 0, bk = 0;
+    size_t nb = 0, nu = 0;
+    for (size_t i = 0; i < P; i++) {
+        const double *s = g->score + i * N;
+        drop[i] = s[0] - s[1];
+        md += drop[i];
+        double es = 0;
+        for (size_t j = 0; j < 2; j++) es += fabs(s[j + 1] - s[j]) / (g->n_neg[j + 1] - g->n_neg[j]);
+        e += es / 2;
+        l += fabs(s[N - 1] - s[N - 2]) / (g->n_neg[N - 1] - g->n_neg[N - 2]);
+        const double d0 = fabs(g->gamma_mix[i * N] - g->gamma_mix_base), d1 = fabs(g->gamma_mix[i * N + N - 1] - g->gamma_mix_base);
+        bk += d1 - d0;
+        nb += d1 < d0;
+        nu += g->gamma_c2[i * N + N - 1] > g->gamma_c2[i * N];
+    }
+    *mean_drop = md / (double)P;
+    *early = e / (double)P;
+    *late = l / (double)P;
+    *back = bk / (double)P;
+    *n_back = nb;
+    *n_c2_up = nu;
+}
+
+void alim_rebound_judge(const alim_rebound_grid *g, const alim_rebound_grid *control, alim_rebound_criteria *o)
+{
+    memset(o, 0, sizeof *o);
+    o->a = o->b = o->c = o->d = o->e = "NULL";
+    o->early_slope = o->late_slope = NAN;
+    if (!grid_finite(g)) {
+        for (int k = 0; k < 5; k++)
+            snprintf(o->why[k], sizeof o->why[k], "needs >= 2 n_pos, >= 4 n_neg values and finite seed means");
+        o->verdict = "NULL";
+        return;
+    }
+    const size_t P = g->n_pos_count, N = g->n_neg_count;
+    double mean_drop, back;
+    size_t n_back, n_up;
+    grid_stats(g, o->drop, &mean_drop, &o->early_slope, &o->late_slope, &back, &n_back, &n_up);
+    /* (a) score at n_neg[0] rises with n_pos: every step up */
+    size_t up = 0;
+    for (size_t i = 0; i + 1 < P; i++) up += g->score[(i + 1) * N] > g->score[i * N];
+    o->a = up == P - 1 ? "PASS" : "FAIL";
+    snprintf(o->why[0], sizeof o->why[0], "score at n_neg = %g rises in %zu of %zu n_pos steps", g->n_neg[0], up, P - 1);
+    /* (b) the drop over the first negatives grows with n_pos in >= ceil(3/4 of the steps) */
+    size_t grow = 0;
+    for (size_t i = 0; i + 1 < P; i++) grow += o->drop[i + 1] > o->drop[i];
+    const size_t need = (3 * (P - 1) + 3) / 4;
+    o->b = grow >= need ? "PASS" : "FAIL";
+    snprintf(o->why[1], sizeof o->why[1], "drop over the first %g negatives grows in %zu of %zu steps (need %zu)", g->n_neg[1], grow, P - 1, need);
+    /* (c) early |slope| >= 3 x late |slope| (and there is an early drop at all) */
+    o->c = o->early_slope > 0 && o->early_slope >= 3 * o->late_slope ? "PASS" : "FAIL";
+    snprintf(o->why[2], sizeof o->why[2], "mean |slope| over n_neg %g-%g is %.4g, over %g-%g %.4g (ratio %.3g, need >= 3)", g->n_neg[0],
+             g->n_neg[2], o->early_slope, g->n_neg[N - 2], g->n_neg[N - 1], o->late_slope, o->early_slope / o->late_slope);
+    /* (d) gamma_mix moves back toward theta0 and gamma_C2 rises, for every n_pos */
+    o->d = n_back == P && n_up == P ? "PASS" : "FAIL";
+    snprintf(o->why[3], sizeof o->why[3], "gamma_mix closer to theta0 at n_neg = %g than at %g for %zu of %zu n_pos, gamma_C2 up for %zu of %zu",
+             g->n_neg[N - 1], g->n_neg[0], n_back, P, n_up, P);
+    /* (e) control: (b) and (c) absent or at most half as strong, gamma_mix not going back */
+    if (!control) snprintf(o->why[4], sizeof o->why[4], "no control run given (--control-run)");
+    else if (!grid_finite(control) || control->n_pos_count != P || control->n_neg_count != N)
+        snprintf(o->why[4], sizeof o->why[4], "the control run's grid is incomplete or has another shape");
+    else {
+        alim_rebound_criteria cc;
+        alim_rebound_judge(control, NULL, &cc);
+        double cdrop[ALIM_REBOUND_MAX_GRID], cmd, ce, cl, cb;
+        size_t cnb, cnu;
+        grid_stats(control, cdrop, &cmd, &ce, &cl, &cb, &cnb, &cnu);
+        const int b_weak = strcmp(cc.b, "PASS") != 0 || cmd <= 0.5 * mean_drop;
+        const int c_weak = strcmp(cc.c, "PASS") != 0 || ce <= 0.5 * o->early_slope;
+        const int no_back = cb >= 0;
+        o->e = b_weak && c_weak && no_back ? "PASS" : "FAIL";
+        snprintf(o->why[4], sizeof o->why[4],
+                 "control: (b) %s, mean first drop %.4g vs %.4g; (c) %s, early slope %.4g vs %.4g; gamma_mix distance change %+.4g bits",
+                 cc.b, cmd, mean_drop, cc.c, ce, o->early_slope, cb);
+    }
+    int all = !strcmp(o->a, "PASS") && !strcmp(o->b, "PASS") && !strcmp(o->c, "PASS") && !strcmp(o->d, "PASS") && !strcmp(o->e, "PASS");
+    o->verdict = all ? "PASS" : "NULL";
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double json_num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static void add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+typedef struct {
+    const alim_rebound_config *cfg;
+    alim_rundir *rd;
+    const alim_progress *outer;
+    alim_rebound_note_fn note;
+    void *note_ctx;
+    double done, total, cell_cost;
+    char label[96];
+    double train_tokens, train_s;
+    int natural;
+    alim_corpus pool2, pool3;
+    alim_token_stream test[N_TEST];
+    alim_tokenizer tk;
+    alim_markov chains[ALIM_SOURCE_MAX_COMPONENTS];
+    size_t n_chains;
+    alim_nb nb;
+    int have_nb;
+    size_t cells_run, cells_reused, cells_total;
+} rb;
+
+static void notef(rb *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notef(rb *x, const char *fmt, ...)
+{
+    if (!x->note) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    x->note(x->note_ctx, line);
+}
+
+static int inner_progress(void *ctx, const char *stage, double done, double total)
+{
+    rb *x = ctx;
+    char s[256];
+    size_t sl = strlen(stage);
+    if (sl >= 6 && !strcmp(stage + sl - 6, ", step")) sl -= 6;
+    snprintf(s, sizeof s, "E2 %s (%.*s), kilo-token units", x->label, (int)sl, stage);
+    double frac = total > 0 ? done / total : 0;
+    return alim_progress_report(x->outer, s, x->done + frac * x->cell_cost, x->total);
+}
+
+/* a cell: run fn unless finished; *result is the cell's result (caller frees) */
+typedef alim_status (*cell_fn)(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err);
+static alim_status cell(rb *x, const char *name, double cost, cell_fn fn, void *arg, cJSON **result, int *reused, alim_error *err)
+{
+    char dir[4096];
+    alim_status st = alim_rundir_cell_dir(x->rd, name, dir, sizeof dir, err);
+    if (st) return st;
+    *reused = alim_rundir_cell_done(x->rd, name);
+    if (!*reused) {
+        snprintf(x->label, sizeof x->label, "%s [%zu/%zu]", name, x->cells_run + x->cells_reused + 1, x->cells_total);
+        x->cell_cost = cost;
+        cJSON *r = NULL;
+        st = fn(x, arg, dir, &r, err);
+        if (!st) st = alim_rundir_cell_finish(x->rd, name, r, err);
+        cJSON_Delete(r);
+        if (st) return st;
+        x->done += cost;
+        x->cells_run++;
+    } else
+        x->cells_reused++;
+    *result = alim_rundir_cell_result(x->rd, name, err);
+    if (!*result) return err->status ? err->status : alim_error_set(err, ALIM_EIO, name, "result unreadable");
+    return ALIM_OK;
+}
+
+static alim_status write_prefix(const alim_corpus *c, size_t n, const char *path, alim_error *err)
+{
+    alim_corpus s = {0};
+    alim_status st = ALIM_OK;
+    for (size_t d = 0; d < n && !st; d++) {
+        size_t len;
+        const uint8_t *p = alim_corpus_doc(c, d, &len);
+        st = alim_corpus_add(&s, p, len, err);
+    }
+    if (!st) st = alim_corpus_write(&s, path, err);
+    alim_corpus_free(&s);
+    return st;
+}
+
+static void base_options(const rb *x, alim_train_options *o)
+{
+    alim_train_options_default(o);
+    o->model.n_layer = x->cfg->n_layer;
+    o->model.n_embd = x->cfg->n_embd;
+    o->model.n_head = x->cfg->n_head;
+    o->model.n_positions = x->cfg->context;
+    o->context = x->cfg->context;
+    o->tokenizer = "byte";
+    o->clip = 1.0;
+    o->format = ALIM_DATA_TEXT;
+}
+
+static void sft_options(const rb *x, alim_train_options *o)
+{
+    base_options(x, o);
+    o->epochs = 1;
+    o->batch = x->cfg->sft_batch;
+    o->lr = x->cfg->sft_lr;
+    o->schedule = ALIM_LR_CONSTANT;
+    o->adamw.weight_decay = 0;
+}
+
+static alim_status train(rb *x, alim_train_options *o, alim_train_result *tr, alim_error *err)
+{
+    alim_progress pg = {inner_progress, x};
+    alim_status st = alim_train(o, &pg, tr, err);
+    if (st) return st;
+    x->train_tokens += (double)(tr->last_step - tr->first_step) * o->batch * o->context * o->grad_accum;
+    x->train_s += tr->elapsed_s;
+    return ALIM_OK;
+}
+
+static cJSON *train_json(const alim_train_result *tr)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "steps", (double)tr->last_step);
+    add_num(r, "loss_final_nats", tr->last_loss);
+    cJSON_AddNumberToObject(r, "tokens_per_s", tr->tokens_per_s);
+    cJSON_AddNumberToObject(r, "elapsed_s", tr->elapsed_s);
+    cJSON_AddNumberToObject(r, "num_params", (double)tr->num_params);
+    return r;
+}
+
+/* ---- cells -------------------------------------------------------------------------------- */
+
+typedef struct {
+    size_t seed, n_pos;
+    const char *init_dir, *data_path;
+} train_arg;
+
+static alim_status theta0_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
+{
+    const train_arg *a = arg;
+    alim_train_options o;
+    base_options(x, &o);
+    const char *data[1] = {a->data_path};
+    o.data = data;
+    o.n_data = 1;
+    o.out_dir = dir;
+    o.tokens = x->cfg->pretrain_tokens;
+    o.batch = x->cfg->pretrain_batch;
+    o.lr = x->cfg->pretrain_lr;
+    o.min_lr = x->cfg->pretrain_min_lr;
+    o.schedule = ALIM_LR_COSINE;
+    o.warmup = x->cfg->pretrain_warmup;
+    o.adamw.weight_decay = (float)x->cfg->pretrain_weight_decay;
+    o.seed = a->seed;
+    alim_train_result tr;
+    alim_status st = train(x, &o, &tr, err);
+    if (!st) *result = train_json(&tr);
+    return st;
+}
+
+static alim_status pos_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
+{
+    const train_arg *a = arg;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.txt", dir);
+    alim_status st = write_prefix(&x->pool2, a->n_pos, path, err);
+    if (st) return st;
+    alim_train_options o;
+    sft_options(x, &o);
+    const char *data[1] = {path};
+    o.data = data;
+    o.n_data = 1;
+    o.out_dir = dir;
+    o.init_dir = a->init_dir;
+    o.seed = a->seed;
+    alim_train_result tr;
+    st = train(x, &o, &tr, err);
+    if (!st) *result = train_json(&tr);
+    return st;
+}
+
+static alim_status copy_file(const char *from, const char *to, alim_error *err)
+{
+    char *buf;
+    size_t len;
+    alim_status st = alim_file_read_all(from, &buf, &len, err);
+    if (st) return st;
+    st = alim_file_write_atomic(to, buf, len, err);
+    free(buf);
+    return st;
+}
+
+/* steps of the n_neg prefixes: round(total * tokens(first n docs) / tokens(all)), >= 1 for n > 0 */
+static void prefix_steps(const rb *x, uint64_t total, uint64_t *steps)
+{
+    const alim_rebound_config *c = x->cfg;
+    const size_t nmax = c->n_neg[c->n_neg_count - 1];
+    double all = 0;
+    for (size_t d = 0; d < nmax; d++) {
+        size_t l;
+        alim_corpus_doc(&x->pool3, d, &l);
+        all += (double)l + 1;
+    }
+    for (size_t j = 0; j < c->n_neg_count; j++) {
+        double tok = 0;
+        for (size_t d = 0; d < c->n_neg[j]; d++) {
+            size_t l;
+            alim_corpus_doc(&x->pool3, d, &l);
+            tok += (double)l + 1;
+        }
+        uint64_t s = (uint64_t)llround((double)total * tok / all);
+        if (c->n_neg[j] > 0 && s < 1) s = 1;
+        if (j == c->n_neg_count - 1) s = total;
+        steps[j] = s;
+    }
+}
+
+static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
+{
+    const train_arg *a = arg;
+    const alim_rebound_config *c = x->cfg;
+    char path[4200], tdir[4200], from[4400], to[4400];
+    snprintf(path, sizeof path, "%s/data.txt", dir);
+    snprintf(tdir, sizeof tdir, "%s/train", dir);
+    alim_status st = write_prefix(&x->pool3, c->n_neg[c->n_neg_count - 1], path, err);
+    if (st) return st;
+    /* the number of updates of the whole pass, from the loader's windows */
+    alim_token_stream ds = {0};
+    const char *paths[1] = {path};
+    st = alim_dataset_load(&ds, paths, 1, ALIM_DATA_TEXT, NULL, &x->tk, err);
+    if (st) return st;
+    const size_t T = (size_t)c->context;
+    const size_t W = ds.n > 1 ? (ds.n - 1 + T - 1) / T : 0;
+    alim_dataset_free(&ds);
+    uint64_t total = (W + (size_t)c->sft_batch - 1) / (size_t)c->sft_batch;
+    if (!total) total = 1;
+    uint64_t steps[ALIM_REBOUND_MAX_GRID];
+    prefix_steps(x, total, steps);
+    cJSON *r = cJSON_CreateObject(), *sj = cJSON_AddArrayToObject(r, "steps");
+    uint64_t done = 0;
+    double loss = NAN, tps = 0, el = 0;
+    for (size_t j = 0; j < c->n_neg_count && !st; j++) {
+        if (c->n_neg[j] == 0) {
+            cJSON_AddItemToArray(sj, cJSON_CreateNumber(0));
+            continue;
+        }
+        if (steps[j] > done) {
+            alim_train_options o;
+            sft_options(x, &o);
+            o.data = paths;
+            o.n_data = 1;
+            o.out_dir = tdir;
+            o.seed = a->seed;
+            o.stop_at = steps[j];
+            if (done == 0) o.init_dir = a->init_dir;
+            else o.resume = 1;
+            alim_train_result tr;
+            st = train(x, &o, &tr, err);
+            if (st) break;
+            if (tr.total_steps != total) {
+                st = alim_error_set(err, ALIM_EINVAL, dir, "the pass has %llu updates, expected %llu", (unsigned long long)tr.total_steps,
+                                    (unsigned long long)total);
+                break;
+            }
+            done = tr.last_step;
+            loss = tr.last_loss;
+            tps = tr.tokens_per_s;
+            el += tr.elapsed_s;
+        }
+        /* the checkpoint of this prefix: the model files of the pass at this update */
+        snprintf(to, sizeof to, "%s/n%zu", dir, c->n_neg[j]);
+        st = alim_checkpoint_make_dir(to, err);
+        static const char *const files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+        for (size_t f = 0; f < 4 && !st; f++) {
+            snprintf(from, sizeof from, "%s/%s", tdir, files[f]);
+            snprintf(to, sizeof to, "%s/n%zu/%s", dir, c->n_neg[j], files[f]);
+            st = copy_file(from, to, err);
+        }
+        cJSON_AddItemToArray(sj, cJSON_CreateNumber((double)done));
+    }
+    if (st) {
+        cJSON_Delete(r);
+        return st;
+    }
+    cJSON_AddNumberToObject(r, "total_steps", (double)total);
+    add_num(r, "loss_final_nats", loss);
+    cJSON_AddNumberToObject(r, "tokens_per_s", tps);
+    cJSON_AddNumberToObject(r, "elapsed_s", el);
+    *result = r;
+    return ALIM_OK;
+}
+
+typedef struct {
+    const char *model_dir;
+    alim_gpt *base; /* theta0 (NULL when evaluating theta0 itself) */
+    uint64_t seed, stream;
+} eval_arg;
+
+/* Draws cfg->n_samples documents from end-of-text (batched, per-document random streams
+ * (seed, stream << 20 | i), so the draws do not depend on the batching) and labels them. */
+static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t stream, size_t counts[4], double *mean_len,
+                                    double *tok_s, alim_error *err)
+{
+    const alim_rebound_config *c = x->cfg;
+    const size_t N = c->n_samples, L = 1 + c->sample_tokens;
+    const int V = m->config.vocab_size, lim = x->tk.vocab_size < V ? x->tk.vocab_size : V;
+    int32_t *rows = malloc(SAMPLE_CHUNK * L * sizeof *rows), *packed = malloc(SAMPLE_CHUNK * L * sizeof *packed);
+    uint8_t *text = malloc(L * 4);
+    float *lp = malloc((size_t)V * sizeof *lp);
+    double *w = malloc((size_t)V * sizeof *w);
+    alim_rng rng[SAMPLE_CHUNK];
+    size_t len[SAMPLE_CHUNK];
+    int alive[SAMPLE_CHUNK];
+    alim_status st = ALIM_OK;
+    if (!rows || !packed || !text || !lp || !w) st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+    size_t generated = 0, total_len = 0;
+    const double t0 = now_s();
+    for (size_t c0 = 0; c0 < N && !st; c0 += SAMPLE_CHUNK) {
+        const size_t nb = N - c0 < SAMPLE_CHUNK ? N - c0 : SAMPLE_CHUNK;
+        for (size_t b = 0; b < nb; b++) {
+            alim_rng_seed(&rng[b], seed, stream << 20 | (c0 + b));
+            rows[b * L] = x->tk.eot;
+            len[b] = 1;
+            alive[b] = 1;
+        }
+        for (size_t t = 1; t < L && !st; t++) {
+            int any = 0;
+            for (size_t b = 0; b < nb; b++) any |= alive[b];
+            if (!any) break;
+            /* rows are packed with stride t: move them to a (nb, t) block */
+            for (size_t b = 0; b < nb; b++)
+                for (size_t j = len[b]; j < t; j++) rows[b * L + j] = x->tk.eot; /* ended documents: filler */
+            for (size_t b = 0; b < nb; b++) memcpy(packed + b * t, rows + b * L, t * sizeof *packed);
+            st = alim_gpt_forward(m, packed, NULL, (int)nb, (int)t, err);
+            if (st) break;
+            for (size_t b = 0; b < nb; b++) {
+                if (!alive[b]) continue;
+                alim_gpt_log_softmax_row(m, (int)b, (int)t - 1, lp);
+                double mx = -INFINITY, acc = 0;
+                for (int v = 0; v < lim; v++) mx = lp[v] > mx ? lp[v] : mx;
+                for (int v = 0; v < lim; v++) {
+                    acc += exp(((double)lp[v] - mx) / c->temperature);
+                    w[v] = acc;
+                }
+                int tok = (int)alim_rng_discrete_cdf(&rng[b], w, (size_t)lim);
+                generated++;
+                if (tok == x->tk.eot) {
+                    alive[b] = 0;
+                    continue;
+                }
+                rows[b * L + t] = tok;
+                len[b] = t + 1;
+            }
+            double frac = (double)(c0 + nb * t / L) / (double)N;
+            inner_progress(x, "sampling", frac > 1 ? 1 : frac, 1);
+        }
+        for (size_t b = 0; b < nb && !st; b++) {
+            size_t tl = 0;
+            for (size_t j = 1; j < len[b]; j++) {
+                size_t bl;
+                const char *s = alim_tokenizer_decode(&x->tk, rows[b * L + j], &bl);
+                if (s && bl) memcpy(text + tl, s, bl), tl += bl;
+            }
+            total_len += len[b] - 1;
+            int cls;
+            if (x->have_nb) {
+                double post[ALIM_NB_MAX_CLASSES];
+                cls = tl ? (int)alim_nb_classify(&x->nb, text, tl, post) : -1;
+            } else
+                cls = alim_rebound_label_markov(x->chains, x->n_chains, text, tl);
+            /* counts: 0 = C1 (neutral), 1 = C2 (positive), 2 = C3 (negative), 3 = undecided */
+            counts[cls >= 0 && cls < 3 ? cls : 3]++;
+        }
+    }
+    const double el = now_s() - t0;
+    *mean_len = N ? (double)total_len / (double)N : 0;
+    *tok_s = el > 0 ? (double)generated / el : 0;
+    free(rows), free(packed), free(text), free(lp), free(w);
+    return st;
+}
+
+static alim_status eval_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
+{
+    (void)dir;
+    const eval_arg *a = arg;
+    alim_gpt m = {0};
+    alim_status st = alim_checkpoint_load(a->model_dir, &m, NULL, NULL, err);
+    if (st) return st;
+    cJSON *r = cJSON_CreateObject();
+    const double t0 = now_s();
+    for (int k = 0; k < N_TEST && !st; k++) {
+        alim_eval_result er = {0};
+        const int with_kl = k == N_TEST - 1 && a->base;
+        st = alim_lm_evaluate(&m, with_kl ? a->base : NULL, &x->test[k], &x->tk, x->cfg->context, 16, NULL, NULL, &er, err);
+        if (st) break;
+        char key[32];
+        snprintf(key, sizeof key, "gamma_%s_bits", TEST_NAME[k]);
+        add_num(r, key, er.n_tokens ? er.total_nats / (double)er.n_tokens / log(2.0) : NAN);
+        if (k == N_TEST - 1) {
+            const double kl = a->base && er.n_tokens ? er.kl_nats_sum / (double)er.n_tokens : 0.0;
+            add_num(r, "kl_to_base_nats", kl);
+            add_num(r, "kl_to_base_bits", kl / log(2.0));
+            cJSON_AddNumberToObject(r, "mix_tokens", (double)er.n_tokens);
+        }
+    }
+    size_t counts[4] = {0};
+    double mean_len = 0, tok_s = 0;
+    if (!st) st = sample_and_label(x, &m, a->seed, a->stream, counts, &mean_len, &tok_s, err);
+    alim_gpt_free(&m);
+    if (st) {
+        cJSON_Delete(r);
+        return st;
+    }
+    const double N = (double)x->cfg->n_samples;
+    cJSON_AddNumberToObject(r, "samples", N);
+    cJSON_AddNumberToObject(r, "neutral", (double)counts[0]);
+    cJSON_AddNumberToObject(r, "positive", (double)counts[1]);
+    cJSON_AddNumberToObject(r, "negative", (double)counts[2]);
+    cJSON_AddNumberToObject(r, "undecided", (double)counts[3]);
+    cJSON_AddNumberToObject(r, "positive_rate", (double)counts[1] / N);
+    cJSON_AddNumberToObject(r, "negative_rate", (double)counts[2] / N);
+    cJSON_AddNumberToObject(r, "score", ((double)counts[1] - (double)counts[2]) / N);
+    cJSON_AddNumberToObject(r, "mean_len", mean_len);
+    cJSON_AddNumberToObject(r, "sampled_tokens_per_s", tok_s);
+    cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+    *result = r;
+    return ALIM_OK;
+}
+
+/* ---- the experiment --------------------------------------------------------------------- */
+
+static cJSON *make_config(const alim_rebound_config *c, const char *source, const char *data_hash)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "data_source", source);
+    cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
+    cJSON_AddBoolToObject(o, "control", c->control);
+    cJSON *m = cJSON_AddObjectToObject(o, "model");
+    cJSON_AddNumberToObject(m, "layers", c->n_layer);
+    cJSON_AddNumberToObject(m, "dim", c->n_embd);
+    cJSON_AddNumberToObject(m, "heads", c->n_head);
+    cJSON_AddNumberToObject(m, "context", c->context);
+    cJSON_AddStringToObject(m, "tokenizer", "byte");
+    cJSON *p = cJSON_AddObjectToObject(o, "pretrain");
+    cJSON_AddNumberToObject(p, "tokens", (double)c->pretrain_tokens);
+    cJSON_AddNumberToObject(p, "batch", c->pretrain_batch);
+    cJSON_AddNumberToObject(p, "lr", c->pretrain_lr);
+    cJSON_AddNumberToObject(p, "min_lr", c->pretrain_min_lr);
+    cJSON_AddStringToObject(p, "schedule", "cosine");
+    cJSON_AddNumberToObject(p, "warmup", (double)c->pretrain_warmup);
+    cJSON_AddNumberToObject(p, "weight_decay", c->pretrain_weight_decay);
+    cJSON *g = cJSON_AddObjectToObject(o, "grid");
+    double v[ALIM_REBOUND_MAX_GRID];
+    for (size_t i = 0; i < c->n_pos_count; i++) v[i] = (double)c->n_pos[i];
+    cJSON_AddItemToObject(g, "n_pos", cJSON_CreateDoubleArray(v, (int)c->n_pos_count));
+    for (size_t i = 0; i < c->n_neg_count; i++) v[i] = (double)c->n_neg[i];
+    cJSON_AddItemToObject(g, "n_neg", cJSON_CreateDoubleArray(v, (int)c->n_neg_count));
+    cJSON_AddStringToObject(g, "negatives", "one pass per n_pos, checkpoints at the prefixes (stop_at + resume)");
+    cJSON *s = cJSON_AddObjectToObject(o, "sft");
+    cJSON_AddNumberToObject(s, "batch", c->sft_batch);
+    cJSON_AddNumberToObject(s, "lr", c->sft_lr);
+    cJSON_AddStringToObject(s, "schedule", "constant");
+    cJSON_AddNumberToObject(s, "weight_decay", 0);
+    cJSON_AddNumberToObject(s, "epochs", 1);
+    cJSON *e = cJSON_AddObjectToObject(o, "samples");
+    cJSON_AddNumberToObject(e, "n", (double)c->n_samples);
+    cJSON_AddNumberToObject(e, "tokens", (double)c->sample_tokens);
+    cJSON_AddNumberToObject(e, "temperature", c->temperature);
+    cJSON_AddBoolToObject(o, "quick", c->quick);
+    return o;
+}
+
+static alim_status check_config(const alim_rebound_config *c, alim_error *err)
+{
+    if (!c->data_dir) return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
+    if (!c->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
+    if (c->n_seeds < 1 || c->n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "--seeds", "must be in [1, 1000]");
+    if (c->context < 2) return alim_error_set(err, ALIM_EINVAL, "--context", "must be >= 2");
+    if (c->pretrain_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--pretrain-tokens", "must be >= 1");
+    if (c->n_pos_count < 1 || c->n_pos_count > ALIM_REBOUND_MAX_GRID)
+        return alim_error_set(err, ALIM_EINVAL, "--n-pos", "needs 1..%d values", ALIM_REBOUND_MAX_GRID);
+    if (c->n_neg_count < 2 || c->n_neg_count > ALIM_REBOUND_MAX_GRID)
+        return alim_error_set(err, ALIM_EINVAL, "--n-neg", "needs 2..%d values", ALIM_REBOUND_MAX_GRID);
+    for (size_t i = 0; i < c->n_pos_count; i++)
+        if (c->n_pos[i] < 1 || (i && c->n_pos[i] <= c->n_pos[i - 1]))
+            return alim_error_set(err, ALIM_EINVAL, "--n-pos", "values must be >= 1 and increasing");
+    if (c->n_neg[0] != 0) return alim_error_set(err, ALIM_EINVAL, "--n-neg", "the first value must be 0 (theta_pos itself)");
+    for (size_t i = 1; i < c->n_neg_count; i++)
+        if (c->n_neg[i] <= c->n_neg[i - 1]) return alim_error_set(err, ALIM_EINVAL, "--n-neg", "values must be increasing");
+    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "--samples", "must be >= 1");
+    if (c->sample_tokens < 1 || c->sample_tokens > (size_t)c->context)
+        return alim_error_set(err, ALIM_EINVAL, "--sample-tokens", "%zu must be in [1, context = %d]", c->sample_tokens, c->context);
+    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
+    if (!(c->epsilon_nats > 0)) return alim_error_set(err, ALIM_EINVAL, "--epsilon", "must be > 0");
+    if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+    return ALIM_OK;
+}
+
+static alim_status load_chains(rb *x, const char *path, alim_error *err)
+{
+    cJSON *j = NULL;
+    alim_status st = alim_json_read_file(path, &j, err);
+    if (st) return st;
+    const cJSON *comps = cJSON_GetObjectItemCaseSensitive(j, "components");
+    const double nsym = json_num(j, "symbols");
+    const int K = cJSON_GetArraySize(comps);
+    if (!cJSON_IsArray(comps) || K < 1 || K > ALIM_SOURCE_MAX_COMPONENTS || !(nsym >= 1 && nsym <= 256)) {
+        cJSON_Delete(j);
+        return alim_error_set(err, ALIM_EFORMAT, path, "not a chains file (symbols, components[{init, P}])");
+    }
+    const size_t n = (size_t)nsym;
+    for (int k = 0; k < K && !st; k++) {
+        const cJSON *ck = cJSON_GetArrayItem(comps, k);
+        const cJSON *init = cJSON_GetObjectItemCaseSensitive(ck, "init"), *P = cJSON_GetObjectItemCaseSensitive(ck, "P");
+        if ((size_t)cJSON_GetArraySize(init) != n || (size_t)cJSON_GetArraySize(P) != n) {
+            st = alim_error_set(err, ALIM_EFORMAT, path, "component %d: init or P has the wrong size", k + 1);
+            break;
+        }
+        st = alim_markov_alloc(&x->chains[k], n, err);
+        if (st) break;
+        x->n_chains = (size_t)k + 1;
+        for (size_t s = 0; s < n; s++) x->chains[k].init[s] = cJSON_GetArrayItem(init, (int)s)->valuedouble;
+        for (size_t s = 0; s < n && !st; s++) {
+            const cJSON *row = cJSON_GetArrayItem(P, (int)s);
+            if ((size_t)cJSON_GetArraySize(row) != n) st = alim_error_set(err, ALIM_EFORMAT, path, "component %d: row %zu has the wrong size", k + 1, s);
+            for (size_t t = 0; t < n && !st; t++) x->chains[k].P[s * n + t] = cJSON_GetArrayItem(row, (int)t)->valuedouble;
+        }
+        if (!st) alim_markov_prepare(&x->chains[k]);
+    }
+    cJSON_Delete(j);
+    return st;
+}
+
+typedef struct {
+    double mean, se;
+} mse;
+static mse mean_se(const double *v, size_t n)
+{
+    mse r = {NAN, NAN};
+    if (!n) return r;
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m += v[i];
+    m /= (double)n;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (v[i] - m) * (v[i] - m);
+    r.mean = m;
+    r.se = n > 1 ? sqrt(s / (double)(n - 1) / (double)n) : NAN;
+    return r;
+}
+
+static const char *const METRIC[] = {"score", "positive_rate", "negative_rate", "gamma_c1_bits", "gamma_c2_bits", "gamma_c3_bits",
+                                     "gamma_mix_bits", "kl_to_base_nats", "kl_to_base_bits"};
+enum { N_METRIC = sizeof METRIC / sizeof *METRIC };
+
+/* one grid row (or the baseline): seed means and SEs of every metric from the per-seed results */
+static cJSON *aggregate(cJSON *const *per_seed, size_t S, double n_pos, double n_neg, double steps_mean, const char *row, FILE *csv)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "row", row);
+    cJSON_AddNumberToObject(o, "n_pos", n_pos);
+    cJSON_AddNumberToObject(o, "n_neg", n_neg);
+    cJSON_AddNumberToObject(o, "steps", steps_mean);
+    cJSON_AddNumberToObject(o, "seeds", (double)S);
+    fprintf(csv, "%s,%.0f,%.0f,%.6g,%zu", row, n_pos, n_neg, steps_mean, S);
+    double v[1000];
+    for (int k = 0; k < N_METRIC; k++) {
+        for (size_t s = 0; s < S; s++) v[s] = json_num(per_seed[s], METRIC[k]);
+        mse m = mean_se(v, S);
+        char key[64];
+        snprintf(key, sizeof key, "%s_mean", METRIC[k]);
+        add_num(o, key, m.mean);
+        snprintf(key, sizeof key, "%s_se", METRIC[k]);
+        add_num(o, key, m.se);
+        fprintf(csv, ",%.9g,%.9g", m.mean, m.se);
+    }
+    fputc('\n', csv);
+    return o;
+}
+
+/* a grid from a summary's "grid" rows (for the control's criterion (e)) */
+typedef struct {
+    double n_pos[ALIM_REBOUND_MAX_GRID], n_neg[ALIM_REBOUND_MAX_GRID];
+    double score[ALIM_REBOUND_MAX_GRID * ALIM_REBOUND_MAX_GRID], gmix[ALIM_REBOUND_MAX_GRID * ALIM_REBOUND_MAX_GRID],
+        gc2[ALIM_REBOUND_MAX_GRID * ALIM_REBOUND_MAX_GRID];
+    alim_rebound_grid g;
+} grid_store;
+
+static int grid_from_summary(const cJSON *sum, grid_store *gs)
+{
+    memset(gs, 0, sizeof *gs);
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(sum, "config");
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "grid"), "n_pos");
+    const cJSON *gneg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "grid"), "n_neg");
+    int P = cJSON_GetArraySize(grid), N = cJSON_GetArraySize(gneg);
+    if (P < 1 || N < 1 || P > ALIM_REBOUND_MAX_GRID || N > ALIM_REBOUND_MAX_GRID) return 0;
+    for (int i = 0; i < P; i++) gs->n_pos[i] = cJSON_GetArrayItem(grid, i)->valuedouble;
+    for (int j = 0; j < N; j++) gs->n_neg[j] = cJSON_GetArrayItem(gneg, j)->valuedouble;
+    for (int i = 0; i < P * N; i++) gs->score[i] = gs->gmix[i] = gs->gc2[i] = NAN;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sum, "grid")) {
+        int i = -1, j = -1;
+        for (int a = 0; a < P; a++) if (gs->n_pos[a] == json_num(r, "n_pos")) i = a;
+        for (int b = 0; b < N; b++) if (gs->n_neg[b] == json_num(r, "n_neg")) j = b;
+        if (i < 0 || j < 0) continue;
+        gs->score[i * N + j] = json_num(r, "score_mean");
+        gs->gmix[i * N + j] = json_num(r, "gamma_mix_bits_mean");
+        gs->gc2[i * N + j] = json_num(r, "gamma_c2_bits_mean");
+    }
+    alim_rebound_grid g = {(size_t)P, (size_t)N, gs->n_pos, gs->n_neg, gs->score, gs->gmix, gs->gc2,
+                           json_num(cJSON_GetObjectItemCaseSensitive(sum, "baseline"), "gamma_mix_bits_mean")};
+    gs->g = g;
+    return 1;
+}
+
+static char *pjoin(const char *a, const char *b, char *buf, size_t n)
+{
+    int w = snprintf(buf, n, "%s/%s", a, b);
+    if (w < 0 || (size_t)w >= n) buf[0] = '\0'; /* too long: an empty path fails to open */
+    return buf;
+}
+
+alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
+                             void *note_ctx, alim_rebound_result *res, alim_error *err)
+{
+    memset(res, 0, sizeof *res);
+    alim_status st = check_config(cfg, err);
+    if (st) return st;
+    const double t_start = now_s();
+    rb *x = calloc(1, sizeof *x);
+    if (!x) return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+    x->cfg = cfg;
+    x->outer = progress;
+    x->note = note;
+    x->note_ctx = note_ctx;
+    cJSON *man = NULL, *config = NULL, *summary = NULL, *ctl_sum = NULL;
+    cJSON **per = NULL; /* [seed][1 + P*N] eval results */
+    alim_gpt base = {0};
+    char p1[4200], p2[4200], cellname[128];
+    const char *source = "synthetic";
+    const size_t P = cfg->n_pos_count, N = cfg->n_neg_count, S = cfg->n_seeds, G = 1 + P * N;
+    double shares[3] = {NAN, NAN, NAN}, nb_acc = NAN;
+
+    st = alim_json_read_file(pjoin(cfg->data_dir, "manifest.json", p1, sizeof p1), &man, err);
+    if (st) {
+        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
+        goto out;
+    }
+    const cJSON *srcj = cJSON_GetObjectItemCaseSensitive(man, "source");
+    if (cJSON_IsString(srcj)) source = srcj->valuestring;
+    x->natural = strcmp(source, "synthetic") != 0;
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(man, "shares");
+    if (cJSON_GetArraySize(sh) != 3) {
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "needs a data directory with 3 components (C1 neutral, C2 positive, C3 negative)");
+        goto out;
+    }
+    for (int k = 0; k < 3; k++) shares[k] = cJSON_GetArrayItem(sh, k)->valuedouble;
+    if (cfg->control && !(shares[2] == 0))
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "--control needs a data directory without C3 in pretraining (shares %g,%g,%g); make one with 'alim data synthetic --shares 0.95,0.05,0 --out DIR'",
+                            shares[0], shares[1], shares[2]);
+    else if (!cfg->control && shares[2] == 0)
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "C3 has share 0 in pretraining: this is a control data directory (use --control)");
+    if (st) goto out;
+    char data_hash[17];
+    alim_json_hash(man, data_hash);
+    if (!x->natural) st = load_chains(x, pjoin(cfg->data_dir, "chains.json", p1, sizeof p1), err);
+    else {
+        st = alim_nb_load(&x->nb, pjoin(cfg->data_dir, "classifier.nb", p1, sizeof p1), err);
+        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, p1, "no classifier: natural/text data need one (alim data text --classifier-docs N)");
+        x->have_nb = !st;
+        nb_acc = json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
+    }
+    if (!st) st = alim_tokenizer_init_bytes(&x->tk, err);
+    if (!st) st = alim_corpus_read(&x->pool2, pjoin(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
+    if (!st && x->pool2.n_docs < cfg->n_pos[P - 1])
+        st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_pos needs %zu (use a larger --pool-docs)", x->pool2.n_docs, cfg->n_pos[P - 1]);
+    if (!st) st = alim_corpus_read(&x->pool3, pjoin(cfg->data_dir, "pool_c3.txt", p1, sizeof p1), err);
+    if (!st && x->pool3.n_docs < cfg->n_neg[N - 1])
+        st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_neg needs %zu (use a larger --pool-docs)", x->pool3.n_docs, cfg->n_neg[N - 1]);
+    for (int k = 0; k < N_TEST && !st; k++) {
+        snprintf(p2, sizeof p2, "test_%s.txt", TEST_NAME[k]);
+        const char *paths[1] = {pjoin(cfg->data_dir, p2, p1, sizeof p1)};
+        st = alim_dataset_load(&x->test[k], paths, 1, ALIM_DATA_TEXT, NULL, &x->tk, err);
+    }
+    if (!st && cfg->control_run) {
+        st = alim_json_read_file(pjoin(cfg->control_run, "summary.json", p1, sizeof p1), &ctl_sum, err);
+        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, "--control-run", "%s has no summary.json (run the control first)", cfg->control_run);
+        if (!st && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ctl_sum, "config"), "control")))
+            st = alim_error_set(err, ALIM_EINVAL, "--control-run", "%s is not a control run (made without --control)", cfg->control_run);
+    }
+    if (st) goto out;
+
+    config = make_config(cfg, source, data_hash);
+    st = alim_rundir_open(cfg->run_dir, "elastic-rebound", config, &x->rd, err);
+    if (st) goto out;
+
+    /* costs (thousands of training-token equivalents; sampling a third of a token per prefix token) */
+    const double doc_tok = (double)cfg->sample_tokens + 1;
+    const double c_pre = (double)cfg->pretrain_tokens / 1000.0;
+    const double c_eval = ((double)cfg->n_samples * doc_tok * doc_tok / 6.0 + 4.0 * 256 * doc_tok / 3.0) / 1000.0 + 0.001;
+    x->cells_total = S * (2 + 2 * P + P * N);
+    for (size_t s = 1; s <= S; s++) {
+#define ADD_COST(fmt, cost, ...) do { snprintf(cellname, sizeof cellname, fmt, __VA_ARGS__); if (!alim_rundir_cell_done(x->rd, cellname)) x->total += (cost); } while (0)
+        ADD_COST("s%zu-theta0", c_pre, s);
+        ADD_COST("s%zu-theta0-eval", c_eval, s);
+        for (size_t i = 0; i < P; i++) {
+            ADD_COST("s%zu-pos%zu", (double)cfg->n_pos[i] * doc_tok / 1000.0 + 0.001, s, cfg->n_pos[i]);
+            ADD_COST("s%zu-pos%zu-negpass", (double)cfg->n_neg[N - 1] * doc_tok / 1000.0 + 0.001, s, cfg->n_pos[i]);
+            for (size_t j = 0; j < N; j++) ADD_COST("s%zu-pos%zu-neg%zu", c_eval, s, cfg->n_pos[i], cfg->n_neg[j]);
+        }
+#undef ADD_COST
+    }
+
+    per = calloc(S * G, sizeof *per);
+    double *steps = calloc(S * P * N, sizeof *steps);
+    summary = cJSON_CreateObject();
+    if (!per || !steps || !summary) {
+        free(steps);
+        st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+        goto out;
+    }
+    cJSON *seeds_json = cJSON_AddArrayToObject(summary, "per_seed");
+    double num_params = NAN;
+    char d0[4200], dp[4200], dn[4200];
+    for (size_t s = 1; s <= S && !st; s++) {
+        cJSON *sj = cJSON_CreateObject(), *r = NULL;
+        cJSON_AddNumberToObject(sj, "seed", (double)s);
+        cJSON_AddItemToArray(seeds_json, sj);
+        int reused;
+        snprintf(cellname, sizeof cellname, "s%zu-theta0", s);
+        train_arg ta = {s, 0, NULL, pjoin(cfg->data_dir, "pretrain.txt", p1, sizeof p1)};
+        st = cell(x, cellname, c_pre, theta0_cell, &ta, &r, &reused, err);
+        if (st) break;
+        num_params = json_num(r, "num_params");
+        notef(x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s", cellname, reused ? "reused" : "done", json_num(r, "steps"),
+              json_num(r, "loss_final_nats"), json_num(r, "tokens_per_s"));
+        cJSON_AddItemToObject(sj, "theta0", r);
+        snprintf(d0, sizeof d0, "%s/cells/%s", cfg->run_dir, cellname);
+        alim_gpt_free(&base);
+        memset(&base, 0, sizeof base);
+        st = alim_checkpoint_load(d0, &base, NULL, NULL, err);
+        if (st) break;
+        /* theta0's evaluation */
+        snprintf(cellname, sizeof cellname, "s%zu-theta0-eval", s);
+        eval_arg ea = {d0, NULL, s, 0};
+        st = cell(x, cellname, c_eval, eval_cell, &ea, &r, &reused, err);
+        if (st) break;
+        per[(s - 1) * G] = r;
+        notef(x, "%s: %s, score %+.4f (positive %.4f, negative %.4f), gamma_mix %.4f bits", cellname, reused ? "reused" : "done",
+              json_num(r, "score"), json_num(r, "positive_rate"), json_num(r, "negative_rate"), json_num(r, "gamma_mix_bits"));
+        for (size_t i = 0; i < P && !st; i++) {
+            snprintf(cellname, sizeof cellname, "s%zu-pos%zu", s, cfg->n_pos[i]);
+            train_arg tp = {s, cfg->n_pos[i], d0, NULL};
+            st = cell(x, cellname, (double)cfg->n_pos[i] * doc_tok / 1000.0 + 0.001, pos_cell, &tp, &r, &reused, err);
+            if (st) break;
+            notef(x, "%s: %s, %.0f steps on pool_c2 documents 1..%zu, final loss %.4f nats", cellname, reused ? "reused" : "done",
+                  json_num(r, "steps"), cfg->n_pos[i], json_num(r, "loss_final_nats"));
+            char key[64];
+            snprintf(key, sizeof key, "pos%zu", cfg->n_pos[i]);
+            cJSON_AddItemToObject(sj, key, r);
+            snprintf(dp, sizeof dp, "%s/cells/%s", cfg->run_dir, cellname);
+            snprintf(cellname, sizeof cellname, "s%zu-pos%zu-negpass", s, cfg->n_pos[i]);
+            train_arg tn = {s, cfg->n_pos[i], dp, NULL};
+            st = cell(x, cellname, (double)cfg->n_neg[N - 1] * doc_tok / 1000.0 + 0.001, neg_cell, &tn, &r, &reused, err);
+            if (st) break;
+            const cJSON *sa = cJSON_GetObjectItemCaseSensitive(r, "steps");
+            for (size_t j = 0; j < N; j++) steps[((s - 1) * P + i) * N + j] = cJSON_GetArrayItem(sa, (int)j)->valuedouble;
+            notef(x, "%s: %s, %.0f steps on pool_c3 documents 1..%zu, checkpoints at the prefixes", cellname, reused ? "reused" : "done",
+                  json_num(r, "total_steps"), cfg->n_neg[N - 1]);
+            snprintf(key, sizeof key, "pos%zu-negpass", cfg->n_pos[i]);
+            cJSON_AddItemToObject(sj, key, r);
+            snprintf(dn, sizeof dn, "%s/cells/%s", cfg->run_dir, cellname);
+            for (size_t j = 0; j < N && !st; j++) {
+                char md[4300];
+                if (cfg->n_neg[j] == 0) snprintf(md, sizeof md, "%s", dp);
+                else snprintf(md, sizeof md, "%s/n%zu", dn, cfg->n_neg[j]);
+                snprintf(cellname, sizeof cellname, "s%zu-pos%zu-neg%zu", s, cfg->n_pos[i], cfg->n_neg[j]);
+                eval_arg e2 = {md, &base, s, 1 + i * N + j};
+                st = cell(x, cellname, c_eval, eval_cell, &e2, &r, &reused, err);
+                if (st) break;
+                per[(s - 1) * G + 1 + i * N + j] = r;
+                notef(x, "%s: %s, score %+.4f, gamma_mix %.4f gamma_c2 %.4f bits, KL to theta0 %.5f nats", cellname,
+                      reused ? "reused" : "done", json_num(r, "score"), json_num(r, "gamma_mix_bits"), json_num(r, "gamma_c2_bits"),
+                      json_num(r, "kl_to_base_nats"));
+            }
+        }
+    }
+    if (st) {
+        free(steps);
+        goto out;
+    }
+    res->cells_total = x->cells_total;
+    res->cells_run = x->cells_run;
+    res->cells_reused = x->cells_reused;
+
+    /* the grid: seed means */
+    alim_atomic_file f = {0};
+    st = alim_atomic_open(&f, pjoin(cfg->run_dir, "grid.csv", p1, sizeof p1), err);
+    if (st) {
+        free(steps);
+        goto out;
+    }
+    fprintf(f.fp, "row,n_pos,n_neg,steps,seeds");
+    for (int k = 0; k < N_METRIC; k++) fprintf(f.fp, ",%s_mean,%s_se", METRIC[k], METRIC[k]);
+    fputc('\n', f.fp);
+    cJSON **col = malloc(S * sizeof *col);
+    double *sc = malloc(P * N * sizeof *sc), *gm = malloc(P * N * sizeof *gm), *g2 = malloc(P * N * sizeof *g2),
+           *kl = malloc(P * N * sizeof *kl);
+    if (!col || !sc || !gm || !g2 || !kl) {
+        alim_atomic_abort(&f);
+        free(col), free(sc), free(gm), free(g2), free(kl), free(steps);
+        st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+        goto out;
+    }
+    for (size_t s = 0; s < S; s++) col[s] = per[s * G];
+    cJSON *baseline = aggregate(col, S, 0, 0, 0, "theta0", f.fp);
+    cJSON_AddItemToObject(summary, "baseline", baseline);
+    cJSON *grid = cJSON_AddArrayToObject(summary, "grid");
+    for (size_t i = 0; i < P; i++)
+        for (size_t j = 0; j < N; j++) {
+            double sm = 0;
+            for (size_t s = 0; s < S; s++) col[s] = per[s * G + 1 + i * N + j], sm += steps[(s * P + i) * N + j];
+            cJSON *row = aggregate(col, S, (double)cfg->n_pos[i], (double)cfg->n_neg[j], sm / (double)S, "grid", f.fp);
+            cJSON_AddItemToArray(grid, row);
+            sc[i * N + j] = json_num(row, "score_mean");
+            gm[i * N + j] = json_num(row, "gamma_mix_bits_mean");
+            g2[i * N + j] = json_num(row, "gamma_c2_bits_mean");
+            kl[i * N + j] = json_num(row, "kl_to_base_nats_mean");
+        }
+    free(col), free(steps);
+    st = alim_atomic_commit(&f, err);
+    if (st) {
+        free(sc), free(gm), free(g2), free(kl);
+        goto out;
+    }
+    /* n*(eps) per n_pos */
+    double npos[ALIM_REBOUND_MAX_GRID], nneg[ALIM_REBOUND_MAX_GRID];
+    for (size_t i = 0; i < P; i++) npos[i] = (double)cfg->n_pos[i];
+    for (size_t j = 0; j < N; j++) nneg[j] = (double)cfg->n_neg[j];
+    cJSON *ns = cJSON_AddArrayToObject(summary, "n_star");
+    for (size_t i = 0; i < P; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n_pos", npos[i]);
+        add_num(o, "kl_after_alignment_nats", kl[i * N]);
+        add_num(o, "n_star", alim_rebound_nstar(nneg, kl + i * N, N, cfg->epsilon_nats));
+        cJSON_AddItemToArray(ns, o);
+    }
+    alim_rebound_grid g = {P, N, npos, nneg, sc, gm, g2, json_num(baseline, "gamma_mix_bits_mean")};
+    grid_store cs;
+    const alim_rebound_grid *cg = ctl_sum && grid_from_summary(ctl_sum, &cs) ? &cs.g : NULL;
+    alim_rebound_judge(&g, cg, &res->criteria);
+    free(sc), free(gm), free(g2), free(kl);
+    const alim_rebound_criteria *cr = &res->criteria;
+    res->wall_s = now_s() - t_start;
+    res->train_tokens_per_s = x->train_s > 0 ? x->train_tokens / x->train_s : 0;
+
+    cJSON_AddStringToObject(summary, "experiment", cfg->control ? "E2 rebound, control (elastic rebound --control)" : "E2 rebound (elastic rebound)");
+    cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
+    cJSON_AddStringToObject(summary, "run_dir", cfg->run_dir);
+    cJSON_AddStringToObject(summary, "source", source);
+    cJSON_AddItemToObject(summary, "shares", cJSON_CreateDoubleArray(shares, 3));
+    cJSON_AddBoolToObject(summary, "control", cfg->control);
+    if (cfg->control_run) cJSON_AddStringToObject(summary, "control_run", cfg->control_run);
+    cJSON_AddStringToObject(summary, "labels", x->natural ? "naive-Bayes classifier (classifier.nb)" : "exact class under the true chains (chains.json)");
+    if (x->natural) add_num(summary, "classifier_accuracy", nb_acc);
+    char hash[17];
+    alim_json_hash(config, hash);
+    cJSON_AddStringToObject(summary, "config_hash", hash);
+    cJSON_AddItemToObject(summary, "config", cJSON_Duplicate(config, 1));
+    cJSON_AddNumberToObject(summary, "seeds", (double)S);
+    cJSON_AddNumberToObject(summary, "epsilon_nats", cfg->epsilon_nats);
+    add_num(summary, "num_params", num_params);
+    cJSON *cells = cJSON_AddObjectToObject(summary, "cells");
+    cJSON_AddNumberToObject(cells, "total", (double)res->cells_total);
+    cJSON_AddNumberToObject(cells, "run", (double)res->cells_run);
+    cJSON_AddNumberToObject(cells, "reused", (double)res->cells_reused);
+    cJSON_AddNumberToObject(summary, "wall_s", res->wall_s);
+    cJSON_AddNumberToObject(summary, "train_tokens_per_s", res->train_tokens_per_s);
+    cJSON *cj = cJSON_AddObjectToObject(summary, "criteria");
+    const char *const names[5] = {"a_score_rises_with_n_pos", "b_first_drop_grows_with_n_pos", "c_early_slope_3x_late",
+                                  "d_mix_back_c2_up", "e_control_weaker"};
+    const char *const vals[5] = {cr->a, cr->b, cr->c, cr->d, cr->e};
+    for (int k = 0; k < 5; k++) {
+        cJSON *o = cJSON_AddObjectToObject(cj, names[k]);
+        cJSON_AddStringToObject(o, "result", vals[k]);
+        cJSON_AddStringToObject(o, "why", cr->why[k]);
+    }
+    cJSON_AddStringToObject(summary, "verdict", cr->verdict);
+    /* per-seed evaluation results */
+    for (size_t s = 0; s < S; s++) {
+        cJSON *sj = cJSON_GetArrayItem(seeds_json, (int)s), *ev = cJSON_AddArrayToObject(sj, "evaluations");
+        for (size_t q = 0; q < G; q++) {
+            cJSON *e = per[s * G + q];
+            per[s * G + q] = NULL;
+            cJSON_AddNumberToObject(e, "n_pos", q ? (double)cfg->n_pos[(q - 1) / N] : 0);
+            cJSON_AddNumberToObject(e, "n_neg", q ? (double)cfg->n_neg[(q - 1) % N] : 0);
+            cJSON_AddStringToObject(e, "model", q ? "grid" : "theta0");
+            cJSON_AddItemToArray(ev, e);
+        }
+    }
+    {
+        char *text = cJSON_Print(summary);
+        if (!text) st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+        else {
+            size_t tl = strlen(text);
+            text[tl] = '\n';
+            st = alim_file_write_atomic(pjoin(cfg->run_dir, "summary.json", p1, sizeof p1), text, tl + 1, err);
+            free(text);
+        }
+        if (st) goto out;
+    }
+    res->summary = summary;
+    summary = NULL;
+out:
+    if (per)
+        for (size_t q = 0; q < S * G; q++) cJSON_Delete(per[q]);
+    free(per);
+    cJSON_Delete(summary);
+    cJSON_Delete(config);
+    cJSON_Delete(man);
+    cJSON_Delete(ctl_sum);
+    alim_gpt_free(&base);
+    if (x->rd) alim_rundir_close(x->rd);
+    alim_corpus_free(&x->pool2);
+    alim_corpus_free(&x->pool3);
+    for (int k = 0; k < N_TEST; k++) alim_dataset_free(&x->test[k]);
+    alim_tokenizer_free(&x->tk);
+    for (size_t k = 0; k < x->n_chains; k++) alim_markov_free(&x->chains[k]);
+    if (x->have_nb) alim_nb_free(&x->nb);
+    free(x);
+    return st;
+}
+
+void alim_rebound_result_free(alim_rebound_result *res)
+{
+    if (!res) return;
+    cJSON_Delete(res->summary);
+    res->summary = NULL;
+}

@@ -1,0 +1,195 @@
+/* test_elastic_rebound.c — the pure functions of E2 (alim/rebound.h): n*(eps) interpolation,
+ * the criteria on hand-made grids, the Bayes labels on known chains, the configurations. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alim/rebound.h"
+#include "alim/source.h"
+#include "check.h"
+
+static void test_nstar(void)
+{
+    const double n[] = {0, 20, 40, 100, 200, 400};
+    const double kl1[] = {0.2, 0.1, 0.05, 0.02, 0.005, 0.001};
+    /* below 0.01 first at 200: 100 + (0.02 - 0.01) / (0.02 - 0.005) * 100 */
+    CHECK_ABS(alim_rebound_nstar(n, kl1, 6, 0.01), 100 + 0.01 / 0.015 * 100, 1e-9, "interpolated");
+    CHECK_ABS(alim_rebound_nstar(n, kl1, 6, 0.15), 0 + (0.2 - 0.15) / 0.1 * 20, 1e-9, "first segment");
+    CHECK_ABS(alim_rebound_nstar(n, kl1, 6, 0.5), 0, 0, "already below at n_neg 0");
+    CHECK(isnan(alim_rebound_nstar(n, kl1, 6, 0.0005)), "never below: NAN");
+    const double kl2[] = {0.2, 0.1, 0.3, 0.005, 0.5, 0.001}; /* not monotone: the first crossing counts */
+    CHECK_ABS(alim_rebound_nstar(n, kl2, 6, 0.01), 40 + (0.3 - 0.01) / (0.3 - 0.005) * 60, 1e-9, "first crossing");
+    const double kl3[] = {0.02, 0.01, 0.001}; /* exactly eps is not below */
+    CHECK_ABS(alim_rebound_nstar(n, kl3, 3, 0.01), 20 + (0.01 - 0.01) / (0.01 - 0.001) * 20, 1e-9, "eps itself is not < eps");
+}
+
+/* a rebound-shaped grid: score at 0 rises with n_pos, a steep early drop growing with n_pos,
+ * then flat; gamma_mix goes back to theta0, gamma_C2 rises */
+static void make_grid(double *score, double *gmix, double *gc2, double strength, int back)
+{
+    const double nneg[6] = {0, 20, 40, 100, 200, 400};
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 6; j++) {
+            const double s0 = 0.2 + 0.1 * i, depth = strength * (0.2 + 0.1 * i);
+            score[i * 6 + j] = s0 - depth * (1 - exp(-nneg[j] / 15.0));
+            gmix[i * 6 + j] = 3.0 + 0.05 * (i + 1) * (back ? exp(-nneg[j] / 50.0) : 1 + nneg[j] / 400.0);
+            gc2[i * 6 + j] = 2.8 + 0.001 * nneg[j];
+        }
+}
+
+static void test_judge(void)
+{
+    double np[4] = {200, 400, 1000, 2000}, nn[6] = {0, 20, 40, 100, 200, 400};
+    double sc[24], gm[24], g2[24], csc[24], cgm[24], cg2[24];
+    make_grid(sc, gm, g2, 1.0, 1);
+    alim_rebound_grid g = {4, 6, np, nn, sc, gm, g2, 3.0};
+    alim_rebound_criteria c;
+    alim_rebound_judge(&g, NULL, &c);
+    CHECK(!strcmp(c.a, "PASS") && !strcmp(c.b, "PASS") && !strcmp(c.c, "PASS") && !strcmp(c.d, "PASS"), "rebound grid: %s %s %s %s", c.a,
+          c.b, c.c, c.d);
+    CHECK(!strcmp(c.e, "NULL") && !strcmp(c.verdict, "NULL"), "no control: (e) NULL, verdict NULL (%s, %s)", c.e, c.verdict);
+    CHECK(c.early_slope > 3 * c.late_slope, "slopes %g %g", c.early_slope, c.late_slope);
+    for (int i = 1; i < 4; i++) CHECK(c.drop[i] > c.drop[i - 1], "drops grow");
+    /* a control with a weak, linear decline and no return: (e) PASS, verdict PASS */
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 6; j++) csc[i * 6 + j] = 0.2 - 0.0001 * nn[j];
+    double unused[24];
+    make_grid(unused, cgm, cg2, 0.0, 0);
+    alim_rebound_grid cg = {4, 6, np, nn, csc, cgm, cg2, 3.0};
+    alim_rebound_judge(&g, &cg, &c);
+    CHECK(!strcmp(c.e, "PASS") && !strcmp(c.verdict, "PASS"), "control weaker: (e) %s, verdict %s (%s)", c.e, c.verdict, c.why[4]);
+    /* the same behaviour in the control: (e) FAIL */
+    alim_rebound_grid same = g;
+    alim_rebound_judge(&g, &same, &c);
+    CHECK(!strcmp(c.e, "FAIL") && !strcmp(c.verdict, "NULL"), "same in control: (e) %s", c.e);
+    /* a linear decline: (c) FAIL */
+    double lin[24];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 6; j++) lin[i * 6 + j] = 0.2 + 0.1 * i - (0.001 * (i + 1)) * nn[j];
+    alim_rebound_grid gl = {4, 6, np, nn, lin, gm, g2, 3.0};
+    alim_rebound_judge(&gl, NULL, &c);
+    CHECK(!strcmp(c.c, "FAIL") && !strcmp(c.a, "PASS") && !strcmp(c.b, "PASS"), "linear: c %s a %s b %s", c.c, c.a, c.b);
+    /* drops that do not depend on n_pos: (b) FAIL; score not rising: (a) FAIL */
+    double flat[24];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 6; j++) flat[i * 6 + j] = 0.3 - 0.2 * (1 - exp(-nn[j] / 15.0));
+    alim_rebound_grid gf = {4, 6, np, nn, flat, gm, g2, 3.0};
+    alim_rebound_judge(&gf, NULL, &c);
+    CHECK(!strcmp(c.a, "FAIL") && !strcmp(c.b, "FAIL") && !strcmp(c.c, "PASS"), "flat in n_pos: a %s b %s c %s", c.a, c.b, c.c);
+    /* (b): one of three steps down is not enough (need ceil(3/4 * 3) = 3) */
+    double sb[24];
+    memcpy(sb, sc, sizeof sb);
+    for (int j = 1; j < 6; j++) sb[2 * 6 + j] = sb[2 * 6 + 0] - 0.5 * (sc[1 * 6 + 0] - sc[1 * 6 + j]);
+    alim_rebound_grid gb = {4, 6, np, nn, sb, gm, g2, 3.0};
+    alim_rebound_judge(&gb, NULL, &c);
+    CHECK(!strcmp(c.b, "FAIL"), "one drop step down: b %s (%s)", c.b, c.why[1]);
+    /* (d): gamma_mix moving away from theta0 fails */
+    double away[24];
+    for (int i = 0; i < 24; i++) away[i] = 3.0 + 0.01 * (i % 6);
+    alim_rebound_grid gd = {4, 6, np, nn, sc, away, g2, 3.0};
+    alim_rebound_judge(&gd, NULL, &c);
+    CHECK(!strcmp(c.d, "FAIL"), "gamma_mix away: d %s", c.d);
+    /* gamma_C2 falling fails (d) too */
+    double down[24];
+    for (int i = 0; i < 24; i++) down[i] = 2.8 - 0.01 * (i % 6);
+    alim_rebound_grid gd2 = {4, 6, np, nn, sc, gm, down, 3.0};
+    alim_rebound_judge(&gd2, NULL, &c);
+    CHECK(!strcmp(c.d, "FAIL"), "gamma_C2 down: d %s", c.d);
+    /* not evaluable: NaN, too few points */
+    double nanv[24];
+    memcpy(nanv, sc, sizeof nanv);
+    nanv[5] = NAN;
+    alim_rebound_grid gn = {4, 6, np, nn, nanv, gm, g2, 3.0};
+    alim_rebound_judge(&gn, NULL, &c);
+    CHECK(!strcmp(c.a, "NULL") && !strcmp(c.d, "NULL") && !strcmp(c.verdict, "NULL"), "NaN: all NULL");
+    alim_rebound_grid g3 = {4, 3, np, nn, sc, gm, g2, 3.0};
+    alim_rebound_judge(&g3, NULL, &c);
+    CHECK(!strcmp(c.b, "NULL"), "3 n_neg values: NULL");
+    /* a control of another shape: (e) NULL */
+    alim_rebound_grid cg3 = {3, 6, np, nn, csc, cgm, cg2, 3.0};
+    alim_rebound_judge(&g, &cg3, &c);
+    CHECK(!strcmp(c.e, "NULL"), "control of another shape: e %s", c.e);
+}
+
+static void test_labels(void)
+{
+    alim_source src;
+    alim_source_config sc;
+    alim_source_config_default(&sc);
+    alim_error err;
+    alim_error_clear(&err);
+    CHECK(alim_source_build(&src, &sc, &err) == ALIM_OK, "build S: %s", err.what);
+    /* documents of each component: C2 and C3 documents (which visit decision rows) get their
+     * own label; a document that never leaves the shared rows is a tie */
+    size_t right[3] = {0}, ties[3] = {0}, n = 300;
+    for (size_t k = 0; k < 3; k++) {
+        alim_corpus c = {0};
+        CHECK(alim_source_generate(&src, NULL, k, n, 7, 100 + k, &c, NULL, &err) == ALIM_OK, "generate");
+        for (size_t d = 0; d < c.n_docs; d++) {
+            size_t len;
+            const uint8_t *p = alim_corpus_doc(&c, d, &len);
+            int l = alim_rebound_label_markov(src.comp, 3, p, len);
+            right[k] += l == (int)k;
+            ties[k] += l == -1;
+        }
+        alim_corpus_free(&c);
+    }
+    for (size_t k = 0; k < 3; k++) CHECK(right[k] + ties[k] == n && right[k] >= n - 2, "component %zu: %zu right, %zu ties", k + 1, right[k], ties[k]);
+    /* a C2 document with one corrupted transition (a byte that is no symbol) keeps its label;
+     * a C2 document followed by C3 transitions in decision rows goes to the one with fewer
+     * impossible transitions */
+    alim_corpus c2 = {0}, c3 = {0};
+    alim_source_generate(&src, NULL, 1, 20, 9, 1, &c2, NULL, &err);
+    alim_source_generate(&src, NULL, 2, 20, 9, 2, &c3, NULL, &err);
+    size_t kept = 0;
+    for (size_t d = 0; d < 20; d++) {
+        size_t len;
+        uint8_t buf[256];
+        const uint8_t *src_doc = alim_corpus_doc(&c2, d, &len);
+        memcpy(buf, src_doc, len);
+        int before = alim_rebound_label_markov(src.comp, 3, buf, len);
+        buf[len / 2] = '!';
+        kept += alim_rebound_label_markov(src.comp, 3, buf, len) == before;
+    }
+    CHECK(kept == 20, "a non-symbol byte counts against every component alike (%zu of 20 kept)", kept);
+    /* hand-made: symbol 0 is a decision row; its successors under C2 and C3 are disjoint */
+    const size_t N = src.comp[0].n;
+    int s2 = -1, s3 = -1, s1 = -1;
+    for (size_t t = 0; t < N; t++) {
+        if (src.comp[1].P[t] > 0 && s2 < 0) s2 = (int)t;
+        if (src.comp[2].P[t] > 0 && s3 < 0) s3 = (int)t;
+        if (src.comp[0].P[t] > 0 && s1 < 0) s1 = (int)t;
+    }
+    uint8_t doc[3] = {'0', (uint8_t)('0' + s2), 0};
+    CHECK(alim_rebound_label_markov(src.comp, 3, doc, 2) == 1, "0 -> C2 successor: C2");
+    doc[1] = (uint8_t)('0' + s3);
+    CHECK(alim_rebound_label_markov(src.comp, 3, doc, 2) == 2, "0 -> C3 successor: C3");
+    doc[1] = (uint8_t)('0' + s1);
+    CHECK(alim_rebound_label_markov(src.comp, 3, doc, 2) == 0, "0 -> C1 successor: C1");
+    CHECK(alim_rebound_label_markov(src.comp, 3, doc, 1) == -1, "a lone first symbol: tie");
+    CHECK(alim_rebound_label_markov(src.comp, 3, doc, 0) == -1, "empty: tie");
+    alim_corpus_free(&c2), alim_corpus_free(&c3);
+    alim_source_free(&src);
+}
+
+static void test_configs(void)
+{
+    alim_rebound_config c;
+    alim_rebound_config_default(&c);
+    CHECK(c.n_pos_count == 4 && c.n_pos[0] == 200 && c.n_pos[3] == 2000, "default n_pos");
+    CHECK(c.n_neg_count == 6 && c.n_neg[0] == 0 && c.n_neg[1] == 20 && c.n_neg[5] == 400, "default n_neg");
+    CHECK(c.sft_batch == 8 && c.sft_lr == 3e-4 && c.n_samples == 256 && c.n_seeds == 3 && c.epsilon_nats == 0.01, "default settings");
+    CHECK(c.n_layer == 2 && c.n_embd == 64 && c.n_head == 4 && c.context == 128 && c.pretrain_tokens == 2000000, "G1");
+    alim_rebound_config_quick(&c);
+    CHECK(c.quick && c.n_seeds == 2 && c.context == 32 && c.n_neg_count == 6 && c.n_pos_count == 4, "quick");
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    test_nstar();
+    test_judge();
+    test_labels();
+    test_configs();
+    return check_summary(argv[0]);
+}
