@@ -1,5 +1,6 @@
 /* rebound.c — E2: rebound (see alim/rebound.h). */
 #define _POSIX_C_SOURCE 200809L
+#include "alim/lab.h"
 #include "alim/rebound.h"
 
 #include <math.h>
@@ -215,18 +216,7 @@ void alim_rebound_judge(const alim_rebound_grid *g, const alim_rebound_grid *con
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
-static double json_num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
 
 static void add_num(cJSON *o, const char *key, double v)
 {
@@ -546,7 +536,7 @@ static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t 
     alim_status st = ALIM_OK;
     if (!rows || !packed || !text || !lp || !w) st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
     size_t generated = 0, total_len = 0;
-    const double t0 = now_s();
+    const double t0 = alim_lab_now();
     for (size_t c0 = 0; c0 < N && !st; c0 += SAMPLE_CHUNK) {
         const size_t nb = N - c0 < SAMPLE_CHUNK ? N - c0 : SAMPLE_CHUNK;
         for (size_t b = 0; b < nb; b++) {
@@ -604,7 +594,7 @@ static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t 
             counts[cls >= 0 && cls < 3 ? cls : 3]++;
         }
     }
-    const double el = now_s() - t0;
+    const double el = alim_lab_now() - t0;
     *mean_len = N ? (double)total_len / (double)N : 0;
     *tok_s = el > 0 ? (double)generated / el : 0;
     free(rows), free(packed), free(text), free(lp), free(w);
@@ -619,7 +609,7 @@ static alim_status eval_cell(rb *x, void *arg, const char *dir, cJSON **result, 
     alim_status st = alim_checkpoint_load(a->model_dir, &m, NULL, NULL, err);
     if (st) return st;
     cJSON *r = cJSON_CreateObject();
-    const double t0 = now_s();
+    const double t0 = alim_lab_now();
     for (int k = 0; k < N_TEST && !st; k++) {
         alim_eval_result er = {0};
         const int with_kl = k == N_TEST - 1 && a->base;
@@ -654,7 +644,7 @@ static alim_status eval_cell(rb *x, void *arg, const char *dir, cJSON **result, 
     cJSON_AddNumberToObject(r, "score", ((double)counts[1] - (double)counts[2]) / N);
     cJSON_AddNumberToObject(r, "mean_len", mean_len);
     cJSON_AddNumberToObject(r, "sampled_tokens_per_s", tok_s);
-    cJSON_AddNumberToObject(r, "elapsed_s", now_s() - t0);
+    cJSON_AddNumberToObject(r, "elapsed_s", alim_lab_now() - t0);
     *result = r;
     return ALIM_OK;
 }
@@ -667,20 +657,9 @@ static cJSON *make_config(const alim_rebound_config *c, const char *source, cons
     cJSON_AddStringToObject(o, "data_source", source);
     cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
     cJSON_AddBoolToObject(o, "control", c->control);
-    cJSON *m = cJSON_AddObjectToObject(o, "model");
-    cJSON_AddNumberToObject(m, "layers", c->n_layer);
-    cJSON_AddNumberToObject(m, "dim", c->n_embd);
-    cJSON_AddNumberToObject(m, "heads", c->n_head);
-    cJSON_AddNumberToObject(m, "context", c->context);
-    cJSON_AddStringToObject(m, "tokenizer", "byte");
-    cJSON *p = cJSON_AddObjectToObject(o, "pretrain");
-    cJSON_AddNumberToObject(p, "tokens", (double)c->pretrain_tokens);
-    cJSON_AddNumberToObject(p, "batch", c->pretrain_batch);
-    cJSON_AddNumberToObject(p, "lr", c->pretrain_lr);
-    cJSON_AddNumberToObject(p, "min_lr", c->pretrain_min_lr);
-    cJSON_AddStringToObject(p, "schedule", "cosine");
-    cJSON_AddNumberToObject(p, "warmup", (double)c->pretrain_warmup);
-    cJSON_AddNumberToObject(p, "weight_decay", c->pretrain_weight_decay);
+    const alim_lab_base base = {c->n_layer, c->n_embd, c->n_head, c->context, c->pretrain_tokens, c->pretrain_batch,
+                                c->pretrain_lr, c->pretrain_min_lr, c->pretrain_weight_decay, c->pretrain_warmup};
+    alim_lab_add_base_config(o, &base);
     cJSON *g = cJSON_AddObjectToObject(o, "grid");
     double v[ALIM_REBOUND_MAX_GRID];
     for (size_t i = 0; i < c->n_pos_count; i++) v[i] = (double)c->n_pos[i];
@@ -734,7 +713,7 @@ static alim_status load_chains(rb *x, const char *path, alim_error *err)
     alim_status st = alim_json_read_file(path, &j, err);
     if (st) return st;
     const cJSON *comps = cJSON_GetObjectItemCaseSensitive(j, "components");
-    const double nsym = json_num(j, "symbols");
+    const double nsym = alim_lab_json_num(j, "symbols");
     const int K = cJSON_GetArraySize(comps);
     if (!cJSON_IsArray(comps) || K < 1 || K > ALIM_SOURCE_MAX_COMPONENTS || !(nsym >= 1 && nsym <= 256)) {
         cJSON_Delete(j);
@@ -768,15 +747,8 @@ typedef struct {
 } mse;
 static mse mean_se(const double *v, size_t n)
 {
-    mse r = {NAN, NAN};
-    if (!n) return r;
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m += v[i];
-    m /= (double)n;
-    double s = 0;
-    for (size_t i = 0; i < n; i++) s += (v[i] - m) * (v[i] - m);
-    r.mean = m;
-    r.se = n > 1 ? sqrt(s / (double)(n - 1) / (double)n) : NAN;
+    mse r;
+    alim_lab_mean_se(v, n, &r.mean, &r.se);
     return r;
 }
 
@@ -796,7 +768,7 @@ static cJSON *aggregate(cJSON *const *per_seed, size_t S, double n_pos, double n
     fprintf(csv, "%s,%.0f,%.0f,%.6g,%zu", row, n_pos, n_neg, steps_mean, S);
     double v[1000];
     for (int k = 0; k < N_METRIC; k++) {
-        for (size_t s = 0; s < S; s++) v[s] = json_num(per_seed[s], METRIC[k]);
+        for (size_t s = 0; s < S; s++) v[s] = alim_lab_json_num(per_seed[s], METRIC[k]);
         mse m = mean_se(v, S);
         char key[64];
         snprintf(key, sizeof key, "%s_mean", METRIC[k]);
@@ -831,15 +803,15 @@ static int grid_from_summary(const cJSON *sum, grid_store *gs)
     const cJSON *r;
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sum, "grid")) {
         int i = -1, j = -1;
-        for (int a = 0; a < P; a++) if (gs->n_pos[a] == json_num(r, "n_pos")) i = a;
-        for (int b = 0; b < N; b++) if (gs->n_neg[b] == json_num(r, "n_neg")) j = b;
+        for (int a = 0; a < P; a++) if (gs->n_pos[a] == alim_lab_json_num(r, "n_pos")) i = a;
+        for (int b = 0; b < N; b++) if (gs->n_neg[b] == alim_lab_json_num(r, "n_neg")) j = b;
         if (i < 0 || j < 0) continue;
-        gs->score[i * N + j] = json_num(r, "score_mean");
-        gs->gmix[i * N + j] = json_num(r, "gamma_mix_bits_mean");
-        gs->gc2[i * N + j] = json_num(r, "gamma_c2_bits_mean");
+        gs->score[i * N + j] = alim_lab_json_num(r, "score_mean");
+        gs->gmix[i * N + j] = alim_lab_json_num(r, "gamma_mix_bits_mean");
+        gs->gc2[i * N + j] = alim_lab_json_num(r, "gamma_c2_bits_mean");
     }
     alim_rebound_grid g = {(size_t)P, (size_t)N, gs->n_pos, gs->n_neg, gs->score, gs->gmix, gs->gc2,
-                           json_num(cJSON_GetObjectItemCaseSensitive(sum, "baseline"), "gamma_mix_bits_mean")};
+                           alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(sum, "baseline"), "gamma_mix_bits_mean")};
     gs->g = g;
     return 1;
 }
@@ -857,7 +829,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     memset(res, 0, sizeof *res);
     alim_status st = check_config(cfg, err);
     if (st) return st;
-    const double t_start = now_s();
+    const double t_start = alim_lab_now();
     rb *x = calloc(1, sizeof *x);
     if (!x) return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
     x->cfg = cfg;
@@ -899,7 +871,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         st = alim_nb_load(&x->nb, pjoin(cfg->data_dir, "classifier.nb", p1, sizeof p1), err);
         if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, p1, "no classifier: natural/text data need one (alim data text --classifier-docs N)");
         x->have_nb = !st;
-        nb_acc = json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
+        nb_acc = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
     }
     if (!st) st = alim_tokenizer_init_bytes(&x->tk, err);
     if (!st) st = alim_corpus_read(&x->pool2, pjoin(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
@@ -962,9 +934,9 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         train_arg ta = {s, 0, NULL, pjoin(cfg->data_dir, "pretrain.txt", p1, sizeof p1)};
         st = cell(x, cellname, c_pre, theta0_cell, &ta, &r, &reused, err);
         if (st) break;
-        num_params = json_num(r, "num_params");
-        notef(x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s", cellname, reused ? "reused" : "done", json_num(r, "steps"),
-              json_num(r, "loss_final_nats"), json_num(r, "tokens_per_s"));
+        num_params = alim_lab_json_num(r, "num_params");
+        notef(x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s", cellname, reused ? "reused" : "done", alim_lab_json_num(r, "steps"),
+              alim_lab_json_num(r, "loss_final_nats"), alim_lab_json_num(r, "tokens_per_s"));
         cJSON_AddItemToObject(sj, "theta0", r);
         snprintf(d0, sizeof d0, "%s/cells/%s", cfg->run_dir, cellname);
         alim_gpt_free(&base);
@@ -978,14 +950,14 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         if (st) break;
         per[(s - 1) * G] = r;
         notef(x, "%s: %s, score %+.4f (positive %.4f, negative %.4f), gamma_mix %.4f bits", cellname, reused ? "reused" : "done",
-              json_num(r, "score"), json_num(r, "positive_rate"), json_num(r, "negative_rate"), json_num(r, "gamma_mix_bits"));
+              alim_lab_json_num(r, "score"), alim_lab_json_num(r, "positive_rate"), alim_lab_json_num(r, "negative_rate"), alim_lab_json_num(r, "gamma_mix_bits"));
         for (size_t i = 0; i < P && !st; i++) {
             snprintf(cellname, sizeof cellname, "s%zu-pos%zu", s, cfg->n_pos[i]);
             train_arg tp = {s, cfg->n_pos[i], d0, NULL};
             st = cell(x, cellname, (double)cfg->n_pos[i] * doc_tok / 1000.0 + 0.001, pos_cell, &tp, &r, &reused, err);
             if (st) break;
             notef(x, "%s: %s, %.0f steps on pool_c2 documents 1..%zu, final loss %.4f nats", cellname, reused ? "reused" : "done",
-                  json_num(r, "steps"), cfg->n_pos[i], json_num(r, "loss_final_nats"));
+                  alim_lab_json_num(r, "steps"), cfg->n_pos[i], alim_lab_json_num(r, "loss_final_nats"));
             char key[64];
             snprintf(key, sizeof key, "pos%zu", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
@@ -997,7 +969,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
             const cJSON *sa = cJSON_GetObjectItemCaseSensitive(r, "steps");
             for (size_t j = 0; j < N; j++) steps[((s - 1) * P + i) * N + j] = cJSON_GetArrayItem(sa, (int)j)->valuedouble;
             notef(x, "%s: %s, %.0f steps on pool_c3 documents 1..%zu, checkpoints at the prefixes", cellname, reused ? "reused" : "done",
-                  json_num(r, "total_steps"), cfg->n_neg[N - 1]);
+                  alim_lab_json_num(r, "total_steps"), cfg->n_neg[N - 1]);
             snprintf(key, sizeof key, "pos%zu-negpass", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
             snprintf(dn, sizeof dn, "%s/cells/%s", cfg->run_dir, cellname);
@@ -1011,8 +983,8 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
                 if (st) break;
                 per[(s - 1) * G + 1 + i * N + j] = r;
                 notef(x, "%s: %s, score %+.4f, gamma_mix %.4f gamma_c2 %.4f bits, KL to theta0 %.5f nats", cellname,
-                      reused ? "reused" : "done", json_num(r, "score"), json_num(r, "gamma_mix_bits"), json_num(r, "gamma_c2_bits"),
-                      json_num(r, "kl_to_base_nats"));
+                      reused ? "reused" : "done", alim_lab_json_num(r, "score"), alim_lab_json_num(r, "gamma_mix_bits"), alim_lab_json_num(r, "gamma_c2_bits"),
+                      alim_lab_json_num(r, "kl_to_base_nats"));
             }
         }
     }
@@ -1053,10 +1025,10 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
             for (size_t s = 0; s < S; s++) col[s] = per[s * G + 1 + i * N + j], sm += steps[(s * P + i) * N + j];
             cJSON *row = aggregate(col, S, (double)cfg->n_pos[i], (double)cfg->n_neg[j], sm / (double)S, "grid", f.fp);
             cJSON_AddItemToArray(grid, row);
-            sc[i * N + j] = json_num(row, "score_mean");
-            gm[i * N + j] = json_num(row, "gamma_mix_bits_mean");
-            g2[i * N + j] = json_num(row, "gamma_c2_bits_mean");
-            kl[i * N + j] = json_num(row, "kl_to_base_nats_mean");
+            sc[i * N + j] = alim_lab_json_num(row, "score_mean");
+            gm[i * N + j] = alim_lab_json_num(row, "gamma_mix_bits_mean");
+            g2[i * N + j] = alim_lab_json_num(row, "gamma_c2_bits_mean");
+            kl[i * N + j] = alim_lab_json_num(row, "kl_to_base_nats_mean");
         }
     free(col), free(steps);
     st = alim_atomic_commit(&f, err);
@@ -1076,13 +1048,13 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         add_num(o, "n_star", alim_rebound_nstar(nneg, kl + i * N, N, cfg->epsilon_nats));
         cJSON_AddItemToArray(ns, o);
     }
-    alim_rebound_grid g = {P, N, npos, nneg, sc, gm, g2, json_num(baseline, "gamma_mix_bits_mean")};
+    alim_rebound_grid g = {P, N, npos, nneg, sc, gm, g2, alim_lab_json_num(baseline, "gamma_mix_bits_mean")};
     grid_store cs;
     const alim_rebound_grid *cg = ctl_sum && grid_from_summary(ctl_sum, &cs) ? &cs.g : NULL;
     alim_rebound_judge(&g, cg, &res->criteria);
     free(sc), free(gm), free(g2), free(kl);
     const alim_rebound_criteria *cr = &res->criteria;
-    res->wall_s = now_s() - t_start;
+    res->wall_s = alim_lab_now() - t_start;
     res->train_tokens_per_s = x->train_s > 0 ? x->train_tokens / x->train_s : 0;
 
     cJSON_AddStringToObject(summary, "experiment", cfg->control ? "E2 rebound, control (elastic rebound --control)" : "E2 rebound (elastic rebound)");

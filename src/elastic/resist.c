@@ -1,5 +1,6 @@
 /* resist.c — E1: resistance, forward vs inverse alignment (see alim/resist.h). */
 #define _POSIX_C_SOURCE 200809L
+#include "alim/lab.h"
 #include "alim/resist.h"
 
 #include <errno.h>
@@ -78,16 +79,6 @@ double alim_sign_test_p(size_t count, size_t n)
     return s > 1.0 ? 1.0 : s;
 }
 
-static void mean_se(const double *x, size_t n, double *mean, double *se)
-{
-    double m = 0.0;
-    for (size_t i = 0; i < n; i++) m += x[i];
-    m = n ? m / (double)n : NAN;
-    double v = 0.0;
-    for (size_t i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m);
-    *mean = m;
-    *se = n > 1 ? sqrt(v / (double)(n - 1) / (double)n) : NAN;
-}
 
 void alim_resist_judge(const double *gap_raw, const double *gap_corrected, size_t n, alim_resist_verdict *v)
 {
@@ -102,8 +93,8 @@ void alim_resist_judge(const double *gap_raw, const double *gap_corrected, size_
     }
     v->p_raw = alim_sign_test_p(v->count_raw, n);
     v->p_corrected = alim_sign_test_p(v->count_corrected, n);
-    mean_se(gap_raw, n, &v->mean_raw, &v->se_raw);
-    mean_se(gap_corrected, n, &v->mean_corrected, &v->se_corrected);
+    alim_lab_mean_se(gap_raw, n, &v->mean_raw, &v->se_raw);
+    alim_lab_mean_se(gap_corrected, n, &v->mean_corrected, &v->se_corrected);
     v->all_raw = n > 0 && v->count_raw == n;
     v->all_corrected = n > 0 && v->count_corrected == n;
     v->sig_raw = v->p_raw <= 0.05;
@@ -139,12 +130,6 @@ void alim_resist_judge(const double *gap_raw, const double *gap_corrected, size_
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct {
     const alim_progress *outer;
@@ -189,11 +174,6 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
-static double json_num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
 
 /* Per-step losses from a training log (CSV "step,loss,..."). */
 static alim_status read_log_losses(const char *path, double **out, size_t *n, alim_error *err)
@@ -262,10 +242,10 @@ static alim_status train_cell(runctx *rc, alim_train_options *o, int with_losses
 {
     alim_progress pg = {inner_progress, rc};
     alim_train_result tr;
-    double t0 = now_s();
+    double t0 = alim_lab_now();
     alim_status st = alim_train(o, &pg, &tr, err);
     if (st) return st;
-    double el = now_s() - t0;
+    double el = alim_lab_now() - t0;
     const double tokens = (double)(tr.last_step - tr.first_step) * o->batch * o->context * o->grad_accum;
     rc->train_tokens += tokens;
     rc->train_s += tr.elapsed_s;
@@ -333,7 +313,7 @@ static alim_status sample_cell(runctx *rc, const exper *x, const char *model_dir
         pending[i] = i;
         alim_rng_seed(&rngs[i], seed, ((uint64_t)0x45310000u + (uint64_t)k) << 24 | i);
     }
-    const double t0 = now_s();
+    const double t0 = alim_lab_now();
     const double total_work = (double)N * (double)(L * L) / 2.0;
     double work = 0;
     for (int round = 0; n_pending && !st; round++) {
@@ -406,7 +386,7 @@ static alim_status sample_cell(runctx *rc, const exper *x, const char *model_dir
         }
         n_pending = next_pending;
     }
-    const double el = now_s() - t0;
+    const double el = alim_lab_now() - t0;
     /* write D_k as JSONL {"prompt", "response"} */
     size_t tokens = 0;
     if (!st) {
@@ -482,20 +462,9 @@ static cJSON *make_config(const alim_resist_config *c, const char *source, const
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "data_source", source);
     cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
-    cJSON *m = cJSON_AddObjectToObject(o, "model");
-    cJSON_AddNumberToObject(m, "layers", c->n_layer);
-    cJSON_AddNumberToObject(m, "dim", c->n_embd);
-    cJSON_AddNumberToObject(m, "heads", c->n_head);
-    cJSON_AddNumberToObject(m, "context", c->context);
-    cJSON_AddStringToObject(m, "tokenizer", "byte");
-    cJSON *p = cJSON_AddObjectToObject(o, "pretrain");
-    cJSON_AddNumberToObject(p, "tokens", (double)c->pretrain_tokens);
-    cJSON_AddNumberToObject(p, "batch", c->pretrain_batch);
-    cJSON_AddNumberToObject(p, "lr", c->pretrain_lr);
-    cJSON_AddNumberToObject(p, "min_lr", c->pretrain_min_lr);
-    cJSON_AddStringToObject(p, "schedule", "cosine");
-    cJSON_AddNumberToObject(p, "warmup", (double)c->pretrain_warmup);
-    cJSON_AddNumberToObject(p, "weight_decay", c->pretrain_weight_decay);
+    const alim_lab_base base = {c->n_layer, c->n_embd, c->n_head, c->context, c->pretrain_tokens, c->pretrain_batch,
+                                c->pretrain_lr, c->pretrain_min_lr, c->pretrain_weight_decay, c->pretrain_warmup};
+    alim_lab_add_base_config(o, &base);
     cJSON *s = cJSON_AddObjectToObject(o, "sft");
     cJSON_AddNumberToObject(s, "docs_per_slice", (double)c->sft_docs);
     cJSON_AddNumberToObject(s, "slices", N_SLICES);
@@ -540,7 +509,7 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     memset(res, 0, sizeof *res);
     alim_status st = check_config(cfg, err);
     if (st) return st;
-    const double t_start = now_s();
+    const double t_start = alim_lab_now();
     exper x = {cfg, NULL, 0, NULL, NULL};
     runctx rc;
     memset(&rc, 0, sizeof rc);
@@ -704,10 +673,10 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
             o.seed = s;
             st = train_cell(&rc, &o, 0, &result, err);
             CELL_END(c_pre)
-            num_params = json_num(result, "num_params");
+            num_params = alim_lab_json_num(result, "num_params");
             notef(&rc, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s, %.1f s", cell, reused ? "reused" : "done",
-                  json_num(result, "steps"), json_num(result, "loss_final_nats"), json_num(result, "tokens_per_s"),
-                  json_num(result, "elapsed_s"));
+                  alim_lab_json_num(result, "steps"), alim_lab_json_num(result, "loss_final_nats"), alim_lab_json_num(result, "tokens_per_s"),
+                  alim_lab_json_num(result, "elapsed_s"));
             cJSON_AddItemToObject(sj, "theta0", result);
             snprintf(prev_dir, sizeof prev_dir, "%s", dir_buf);
         } while (0);
@@ -734,8 +703,8 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
             if (!st) st = train_cell(&rc, &o, 1, &result, err);
             CELL_END(c_sft)
             notef(&rc, "%s: %s, %.0f steps on pool_c2 documents %zu..%zu, final loss %.4f nats", cell, reused ? "reused" : "done",
-                  json_num(result, "steps"), (size_t)(k - 1) * cfg->sft_docs + 1, (size_t)k * cfg->sft_docs,
-                  json_num(result, "loss_final_nats"));
+                  alim_lab_json_num(result, "steps"), (size_t)(k - 1) * cfg->sft_docs + 1, (size_t)k * cfg->sft_docs,
+                  alim_lab_json_num(result, "loss_final_nats"));
             char key[32];
             snprintf(key, sizeof key, "theta%d", k);
             cJSON_AddItemToObject(sj, key, result);
@@ -749,9 +718,9 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
             snprintf(path_buf, sizeof path_buf, "%s/D.jsonl", dir_buf);
             st = sample_cell(&rc, &x, path_buf2, s, k, path_buf, &result, err);
             CELL_END(c_smp)
-            sr[s - 1].H[k] = json_num(result, "H_nats");
+            sr[s - 1].H[k] = alim_lab_json_num(result, "H_nats");
             notef(&rc, "%s: %s, %.0f documents (%.0f redrawn), mean length %.1f, H_%d = %.4f nats/token", cell,
-                  reused ? "reused" : "done", json_num(result, "docs"), json_num(result, "redrawn"), json_num(result, "mean_len"), k,
+                  reused ? "reused" : "done", alim_lab_json_num(result, "docs"), alim_lab_json_num(result, "redrawn"), alim_lab_json_num(result, "mean_len"), k,
                   sr[s - 1].H[k]);
             char key[32];
             snprintf(key, sizeof key, "D%d", k);
@@ -818,7 +787,7 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
                 cJSON_AddNumberToObject(dj, "excess_nats", mean[dir] - H);
                 cJSON_AddNumberToObject(dj, "excess_initial_nats", first - H);
                 cJSON_AddNumberToObject(dj, "excess_final_nats", last - H);
-                cJSON_AddNumberToObject(dj, "tokens_per_s", json_num(result, "tokens_per_s"));
+                cJSON_AddNumberToObject(dj, "tokens_per_s", alim_lab_json_num(result, "tokens_per_s"));
                 notef(&rc, "%s: %s, %d steps, loss initial %.4f mean %.4f final %.4f nats (excess %.4f)", cell,
                       reused ? "reused" : "done", n, first, mean[dir], last, mean[dir] - H);
                 cJSON_Delete(result);
@@ -850,7 +819,7 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         goto out;
     }
     alim_resist_judge(gap_raw, gap_corr, ncase, &res->verdict);
-    res->wall_s = now_s() - t_start;
+    res->wall_s = alim_lab_now() - t_start;
     res->train_tokens_per_s = rc.train_s > 0 ? rc.train_tokens / rc.train_s : 0;
 
     /* the summary */
@@ -909,11 +878,11 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         cJSON_ArrayForEach(pj, pairs_json) {
             const cJSON *fw = cJSON_GetObjectItemCaseSensitive(pj, "forward"), *iv = cJSON_GetObjectItemCaseSensitive(pj, "inverse");
             fprintf(f.fp, "%s,%.0f,%.0f,%.9g,%.9g,%.9g,%.9g,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n",
-                    cJSON_GetObjectItemCaseSensitive(pj, "pair")->valuestring, json_num(pj, "seed"), json_num(fw, "steps"),
-                    json_num(fw, "initial_nats"), json_num(fw, "mean_nats"), json_num(fw, "final_nats"), json_num(fw, "excess_nats"),
-                    json_num(iv, "steps"), json_num(iv, "initial_nats"), json_num(iv, "mean_nats"), json_num(iv, "final_nats"),
-                    json_num(iv, "excess_nats"), json_num(iv, "target_entropy_nats"), json_num(fw, "target_entropy_nats"),
-                    json_num(pj, "gap_nats"), json_num(pj, "gap_corrected_nats"),
+                    cJSON_GetObjectItemCaseSensitive(pj, "pair")->valuestring, alim_lab_json_num(pj, "seed"), alim_lab_json_num(fw, "steps"),
+                    alim_lab_json_num(fw, "initial_nats"), alim_lab_json_num(fw, "mean_nats"), alim_lab_json_num(fw, "final_nats"), alim_lab_json_num(fw, "excess_nats"),
+                    alim_lab_json_num(iv, "steps"), alim_lab_json_num(iv, "initial_nats"), alim_lab_json_num(iv, "mean_nats"), alim_lab_json_num(iv, "final_nats"),
+                    alim_lab_json_num(iv, "excess_nats"), alim_lab_json_num(iv, "target_entropy_nats"), alim_lab_json_num(fw, "target_entropy_nats"),
+                    alim_lab_json_num(pj, "gap_nats"), alim_lab_json_num(pj, "gap_corrected_nats"),
                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower")),
                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower_corrected")));
         }

@@ -1,0 +1,35 @@
+/* alim/lab.h — small helpers shared by the elasticity experiments (E1 resist, E2 rebound). */
+#ifndef ALIM_LAB_H
+#define ALIM_LAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Monotonic wall clock in seconds. */
+double alim_lab_now(void);
+/* obj[key] as a number, NAN if missing or not a number. */
+double alim_lab_json_num(const cJSON *obj, const char *key);
+/* Mean and standard error of x[0..n) (NAN when undefined: mean for n = 0, SE for n < 2). */
+void alim_lab_mean_se(const double *x, size_t n, double *mean, double *se);
+
+/* The part of an experiment's configuration every experiment shares: the model and the
+ * pretraining of theta0 (added as objects "model" and "pretrain" of cfg). */
+typedef struct {
+    int n_layer, n_embd, n_head, context;
+    uint64_t pretrain_tokens;
+    int pretrain_batch;
+    double pretrain_lr, pretrain_min_lr, pretrain_weight_decay;
+    uint64_t pretrain_warmup;
+} alim_lab_base;
+void alim_lab_add_base_config(cJSON *cfg, const alim_lab_base *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
