@@ -1,4 +1,5 @@
-/* cmd_elastic.c — `alim elastic`: the elasticity lab (subcommands `oracle`, `resist`, `rebound`). */
+/* cmd_elastic.c — `alim elastic`: the elasticity lab. Subcommands `oracle`, `resist` and
+ * `rebound` live here with the help text of all; `scale` and `coefficient` in elastic_*.c. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "alim/resist.h"
 #include "alim/source.h"
 #include "cli.h"
+#include "elastic.h"
 
 const char cmd_elastic_help[] =
     "usage: alim elastic <subcommand> [options]\n"
@@ -28,6 +30,11 @@ const char cmd_elastic_help[] =
     "  rebound  E2: rebound. Align theta0 with n_pos positive (C2) documents, then feed it\n"
     "           n_neg negative (C3) documents; behaviour score, bits/token and KL to theta0\n"
     "           at every checkpoint, n*(eps), criteria (a)-(e), PASS / NULL\n"
+    "  scale    E3: rebound rate R and elasticity coefficient E_hat versus model size and\n"
+    "           versus pretraining tokens; Spearman rho over (level, seed), PASS / NULL\n"
+    "  coefficient\n"
+    "           E4: the elasticity coefficient E_hat = -slope(dgamma_a)/slope(dgamma_p) in\n"
+    "           l = n_neg/n_pos with a bootstrap interval, the Hooke ratio, the oracle's value\n"
     "\n"
     "The usage and options of each follow.\n"
     "\n"
@@ -149,7 +156,74 @@ const char cmd_elastic_help[] =
     "  --quick                tests: 1 x 16 x 2, context 32, 16384 pretraining tokens,\n"
     "                         n_pos 10,20,30,40, n_neg 0,8,16,24,32,40, 16 samples of 32\n"
     "                         tokens, 2 seeds; options given with it override it\n"
-    "  --threads N, --json (print RUN/summary.json), --csv FILE (copy RUN/grid.csv)\n";
+    "  --threads N, --json (print RUN/summary.json), --csv FILE (copy RUN/grid.csv)\n"
+    "\n"
+    "usage: alim elastic scale --data DIR --run DIR [--seeds N] [--part size|tokens|both]\n"
+    "                          [--sizes LxDxH,...] [--size-pretrain-tokens N]\n"
+    "                          [--budgets N,...] [--budget-lr LR] [--budget-model I]\n"
+    "                          [--quick] [--json] [--csv FILE]\n"
+    "\n"
+    "E3 of spec §4.7, as E2 rebound runs in sub-directories of RUN:\n"
+    "  size     one rebound run per shape (default 1x32x2, 2x64x4, 4x128x4 = G0, G1, G2), each\n"
+    "           with theta0 pretrained on DIR/pretrain.txt as in E2 (2M tokens, cosine lr),\n"
+    "           n_pos 400,2000 and n_neg 0,20,40,100,400            -> RUN/size-LxDxH/\n"
+    "  tokens   one pretraining run per seed of the --budget-model shape (default the 2nd,\n"
+    "           G1) at lr 1e-3 constant after 200 warm-up steps, stopped and resumed bit for\n"
+    "           bit at each budget (default 250000,500000,1000000,2000000,4000000 tokens,\n"
+    "           rounded up to whole updates of 16 x 128), so the checkpoints are one run;\n"
+    "           from each, a rebound run with n_pos 2000 and n_neg 0,20,40,100\n"
+    "                                                                -> RUN/tokens-N/\n"
+    "Per level and seed, at the largest n_pos: R = (score(0) - score(n1))/n1 over the first\n"
+    "negative prefix n1, and E_hat as 'coefficient' on the n_neg <= 100 (per seed, and on the\n"
+    "seed means with a bootstrap interval), with k = pretraining tokens / alignment tokens.\n"
+    "Criteria: Spearman rho of (level, R) and (level, E_hat) over all (level, seed) pairs\n"
+    "> 0 in each part (PASS), else NULL. Resumable like 'rebound'. Writes RUN/scale.csv\n"
+    "(per level and seed), RUN/levels.csv (seed means) and RUN/summary.json.\n"
+    "The full default takes about an hour on 2 cores (docs/results.md has the measured time).\n"
+    "\n"
+    "options:\n"
+    "  --part P               size, tokens or both (default both)\n"
+    "  --sizes LIST           shapes LAYERSxDIMxHEADS (default 1x32x2,2x64x4,4x128x4)\n"
+    "  --size-pretrain-tokens N   theta0 budget of the size part (default 2000000)\n"
+    "  --budgets LIST         pretraining budgets of the tokens part, increasing\n"
+    "  --budget-lr LR         its constant learning rate (default 1e-3)\n"
+    "  --budget-model I       which shape of --sizes it trains, 1-based (default 2)\n"
+    "  --samples N, --sample-tokens N, --seeds N (default 3), --threads N\n"
+    "  --quick                tests: shapes 1x8x2, 1x16x2, context 32, budgets 4096, 8192,\n"
+    "                         16384, small grids, 2 seeds\n"
+    "  --json (print RUN/summary.json), --csv FILE (copy RUN/scale.csv)\n"
+    "\n"
+    "usage: alim elastic coefficient --data DIR --run DIR [--n-pos LIST] [--n-neg LIST]\n"
+    "                                [--bootstrap B] [rebound options] [--json] [--csv FILE]\n"
+    "       alim elastic coefficient --from-rebound E2RUN --run DIR [--n-pos LIST] [--n-neg LIST]\n"
+    "\n"
+    "E4 of spec §4.8. theta_pos = theta0 after n_pos positive documents (default 200 and 2000,\n"
+    "k = |D_p|/|D_a| about 78 and 7.8 with 2M pretraining tokens), perturbed by n_neg negative\n"
+    "documents (default 20, 40, 100), l = n_neg/n_pos. With gamma_p = bits/token on test_mix\n"
+    "and gamma_a on test_c2, Delta = value at n_neg minus value at 0, per seed:\n"
+    "  E_hat = -slope(Delta gamma_a) / slope(Delta gamma_p)   (least squares through 0)\n"
+    "on the seed means, with a 95% percentile bootstrap over whole seeds (default 10000\n"
+    "resamples), the Hooke ratio |D_a| Delta gamma_a / (|D_p| |Delta gamma_p|) per l, E_hat/k\n"
+    "and the count-weighted learner's E_hat at the same k and l (alim elastic oracle).\n"
+    "Criteria: (a) slope_p < 0 < slope_a, (b) the interval of E_hat above 1, (c) E_hat larger\n"
+    "at the larger k; PASS if all hold, FAIL if the signs are wrong for every n_pos, else NULL.\n"
+    "The cells are those of an E2 rebound run in RUN (resumable); --from-rebound reads a\n"
+    "finished 'alim elastic rebound' run instead (its grid must hold the points) and trains\n"
+    "nothing. Writes RUN/coefficient.csv and RUN/coefficient.json.\n"
+    "\n"
+    "options:\n"
+    "  --n-pos LIST, --n-neg LIST (first 0)   the grid (defaults above)\n"
+    "  --from-rebound E2RUN   analyse a finished E2 run (results go to --run DIR)\n"
+    "  --bootstrap B          resamples (default 10000; 0 = no interval)\n"
+    "  --seeds N, --pretrain-tokens N, --layers N --dim N --heads N --context N,\n"
+    "  --samples N, --sample-tokens N, --threads N   as for rebound\n"
+    "  --quick                tests: rebound's quick model, n_pos 10,40, n_neg 0,8,16,24\n"
+    "  --json (print RUN/coefficient.json), --csv FILE (copy RUN/coefficient.csv)\n"
+    "\n"
+    "example (E2 then E4 from its cells, then E3):\n"
+    "  alim elastic rebound --data syn --run e2\n"
+    "  alim elastic coefficient --from-rebound e2 --run e4\n"
+    "  alim elastic scale --data syn --run e3\n";
 
 typedef struct {
     const char *model;
@@ -422,16 +496,14 @@ static int oracle(int argc, char **argv)
 
 /* ---- resist (E1) ---------------------------------------------------------------------- */
 
-int cli_lm_set_threads(const char *s); /* cmd_train.c */
-
-static void resist_note(void *ctx, const char *line)
+void cli_elastic_note(void *ctx, const char *line)
 {
     (void)ctx;
     cli_progress_done();
     fprintf(stderr, "%s\n", line);
 }
 
-static int copy_file(const char *from, const char *to)
+int cli_elastic_copy_file(const char *from, const char *to)
 {
     char *buf;
     size_t len;
@@ -443,7 +515,7 @@ static int copy_file(const char *from, const char *to)
     return st ? cli_fail(&err) : 0;
 }
 
-static int parse_pos_int(const char *opt, const char *s, int *out)
+int cli_elastic_parse_pos_int(const char *opt, const char *s, int *out)
 {
     uint64_t v;
     int rc = cli_parse_u64(opt, s, &v);
@@ -453,18 +525,25 @@ static int parse_pos_int(const char *opt, const char *s, int *out)
     return 0;
 }
 
-static int parse_pos_size(const char *opt, const char *s, size_t *out)
+int cli_elastic_parse_pos_size(const char *opt, const char *s, size_t *out)
 {
     int rc = cli_parse_size(opt, s, out);
     if (!rc && (*out < 1 || *out > (size_t)1 << 30)) rc = cli_error(opt, "'%s' must be an integer in [1, 2^30]", s);
     return rc;
 }
 
-static double json_or_nan(const cJSON *o, const char *k)
+double cli_elastic_num(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
+
+const char *cli_elastic_str(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "?";
+}
+
 
 static int resist(int argc, char **argv)
 {
@@ -494,16 +573,16 @@ static int resist(int argc, char **argv)
         switch (c) {
         case R_DATA: cfg.data_dir = optarg; break;
         case R_RUN: cfg.run_dir = optarg; break;
-        case R_SEEDS: rc = parse_pos_size("--seeds", optarg, &cfg.n_seeds); if (!rc && cfg.n_seeds > 1000) rc = cli_error("--seeds", "at most 1000"); break;
+        case R_SEEDS: rc = cli_elastic_parse_pos_size("--seeds", optarg, &cfg.n_seeds); if (!rc && cfg.n_seeds > 1000) rc = cli_error("--seeds", "at most 1000"); break;
         case R_PRE: rc = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc && u < 1) rc = cli_error("--pretrain-tokens", "must be >= 1"); cfg.pretrain_tokens = u; break;
-        case R_LAYERS: rc = parse_pos_int("--layers", optarg, &cfg.n_layer); break;
-        case R_DIM: rc = parse_pos_int("--dim", optarg, &cfg.n_embd); break;
-        case R_HEADS: rc = parse_pos_int("--heads", optarg, &cfg.n_head); break;
-        case R_CONTEXT: rc = parse_pos_int("--context", optarg, &cfg.context); break;
-        case R_SFT: rc = parse_pos_size("--sft-docs", optarg, &cfg.sft_docs); break;
-        case R_SAMPLES: rc = parse_pos_size("--samples", optarg, &cfg.n_samples); break;
-        case R_STOK: rc = parse_pos_size("--sample-tokens", optarg, &cfg.sample_tokens); sample_tokens_given = 1; break;
-        case R_PROMPT: rc = parse_pos_size("--prompt-bytes", optarg, &cfg.prompt_bytes); break;
+        case R_LAYERS: rc = cli_elastic_parse_pos_int("--layers", optarg, &cfg.n_layer); break;
+        case R_DIM: rc = cli_elastic_parse_pos_int("--dim", optarg, &cfg.n_embd); break;
+        case R_HEADS: rc = cli_elastic_parse_pos_int("--heads", optarg, &cfg.n_head); break;
+        case R_CONTEXT: rc = cli_elastic_parse_pos_int("--context", optarg, &cfg.context); break;
+        case R_SFT: rc = cli_elastic_parse_pos_size("--sft-docs", optarg, &cfg.sft_docs); break;
+        case R_SAMPLES: rc = cli_elastic_parse_pos_size("--samples", optarg, &cfg.n_samples); break;
+        case R_STOK: rc = cli_elastic_parse_pos_size("--sample-tokens", optarg, &cfg.sample_tokens); sample_tokens_given = 1; break;
+        case R_PROMPT: rc = cli_elastic_parse_pos_size("--prompt-bytes", optarg, &cfg.prompt_bytes); break;
         case R_QUICK: break;
         case R_THREADS: rc = cli_lm_set_threads(optarg); break;
         case R_JSON: json = 1; break;
@@ -525,17 +604,17 @@ static int resist(int argc, char **argv)
     alim_resist_result res;
     alim_error err;
     alim_error_clear(&err);
-    alim_status st = alim_resist_run(&cfg, &pg, resist_note, NULL, &res, &err);
+    alim_status st = alim_resist_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
     cli_progress_done();
     if (st) return cli_fail(&err);
     char path[4200];
     if (csv) {
         snprintf(path, sizeof path, "%s/summary.csv", cfg.run_dir);
-        if ((rc = copy_file(path, csv))) return alim_resist_result_free(&res), rc;
+        if ((rc = cli_elastic_copy_file(path, csv))) return alim_resist_result_free(&res), rc;
     }
     if (curves) {
         snprintf(path, sizeof path, "%s/curves.csv", cfg.run_dir);
-        if ((rc = copy_file(path, curves))) return alim_resist_result_free(&res), rc;
+        if ((rc = cli_elastic_copy_file(path, curves))) return alim_resist_result_free(&res), rc;
     }
     if (json) {
         cJSON *s = res.summary;
@@ -580,7 +659,7 @@ static int resist(int argc, char **argv)
 
 /* ---- rebound (E2) ---------------------------------------------------------------------- */
 
-static int parse_grid(const char *opt, const char *s, size_t *out, size_t *n)
+int cli_elastic_parse_grid(const char *opt, const char *s, size_t *out, size_t *n)
 {
     double *v = NULL;
     size_t k = 0;
@@ -595,6 +674,7 @@ static int parse_grid(const char *opt, const char *s, size_t *out, size_t *n)
     if (!rc) *n = k;
     return rc;
 }
+
 
 static int rebound(int argc, char **argv)
 {
@@ -625,16 +705,16 @@ static int rebound(int argc, char **argv)
         switch (c) {
         case B_DATA: cfg.data_dir = optarg; break;
         case B_RUN: cfg.run_dir = optarg; break;
-        case B_SEEDS: rc = parse_pos_size("--seeds", optarg, &cfg.n_seeds); if (!rc && cfg.n_seeds > 1000) rc = cli_error("--seeds", "at most 1000"); break;
+        case B_SEEDS: rc = cli_elastic_parse_pos_size("--seeds", optarg, &cfg.n_seeds); if (!rc && cfg.n_seeds > 1000) rc = cli_error("--seeds", "at most 1000"); break;
         case B_PRE: rc = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc && u < 1) rc = cli_error("--pretrain-tokens", "must be >= 1"); cfg.pretrain_tokens = u; break;
-        case B_LAYERS: rc = parse_pos_int("--layers", optarg, &cfg.n_layer); break;
-        case B_DIM: rc = parse_pos_int("--dim", optarg, &cfg.n_embd); break;
-        case B_HEADS: rc = parse_pos_int("--heads", optarg, &cfg.n_head); break;
-        case B_CONTEXT: rc = parse_pos_int("--context", optarg, &cfg.context); break;
-        case B_NPOS: rc = parse_grid("--n-pos", optarg, cfg.n_pos, &cfg.n_pos_count); break;
-        case B_NNEG: rc = parse_grid("--n-neg", optarg, cfg.n_neg, &cfg.n_neg_count); break;
-        case B_SAMPLES: rc = parse_pos_size("--samples", optarg, &cfg.n_samples); break;
-        case B_STOK: rc = parse_pos_size("--sample-tokens", optarg, &cfg.sample_tokens); sample_tokens_given = 1; break;
+        case B_LAYERS: rc = cli_elastic_parse_pos_int("--layers", optarg, &cfg.n_layer); break;
+        case B_DIM: rc = cli_elastic_parse_pos_int("--dim", optarg, &cfg.n_embd); break;
+        case B_HEADS: rc = cli_elastic_parse_pos_int("--heads", optarg, &cfg.n_head); break;
+        case B_CONTEXT: rc = cli_elastic_parse_pos_int("--context", optarg, &cfg.context); break;
+        case B_NPOS: rc = cli_elastic_parse_grid("--n-pos", optarg, cfg.n_pos, &cfg.n_pos_count); break;
+        case B_NNEG: rc = cli_elastic_parse_grid("--n-neg", optarg, cfg.n_neg, &cfg.n_neg_count); break;
+        case B_SAMPLES: rc = cli_elastic_parse_pos_size("--samples", optarg, &cfg.n_samples); break;
+        case B_STOK: rc = cli_elastic_parse_pos_size("--sample-tokens", optarg, &cfg.sample_tokens); sample_tokens_given = 1; break;
         case B_EPS: rc = cli_parse_double("--epsilon", optarg, &cfg.epsilon_nats); if (!rc && !(cfg.epsilon_nats > 0)) rc = cli_error("--epsilon", "must be > 0"); break;
         case B_CONTROL: cfg.control = 1; break;
         case B_CRUN: cfg.control_run = optarg; break;
@@ -658,13 +738,13 @@ static int rebound(int argc, char **argv)
     alim_rebound_result res;
     alim_error err;
     alim_error_clear(&err);
-    alim_status st = alim_rebound_run(&cfg, &pg, resist_note, NULL, &res, &err);
+    alim_status st = alim_rebound_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
     cli_progress_done();
     if (st) return cli_fail(&err);
     char path[4200];
     if (csv) {
         snprintf(path, sizeof path, "%s/grid.csv", cfg.run_dir);
-        if ((rc = copy_file(path, csv))) return alim_rebound_result_free(&res), rc;
+        if ((rc = cli_elastic_copy_file(path, csv))) return alim_rebound_result_free(&res), rc;
     }
     if (json) {
         cJSON *s = res.summary;
@@ -672,7 +752,7 @@ static int rebound(int argc, char **argv)
         return cli_print_json(s);
     }
     const cJSON *sm = res.summary;
-#define GN(o, k) json_or_nan(o, k)
+#define GN(o, k) cli_elastic_num(o, k)
     printf("E2 rebound%s: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n", cfg.control ? " (control)" : "",
            cJSON_GetObjectItemCaseSensitive(sm, "source")->valuestring, cfg.data_dir, cfg.n_seeds, GN(sm, "num_params"), cfg.run_dir);
     printf("cells: %zu total, %zu run now, %zu reused; %.1f s", res.cells_total, res.cells_run, res.cells_reused, res.wall_s);
@@ -714,10 +794,12 @@ static int rebound(int argc, char **argv)
 
 int cmd_elastic(int argc, char **argv)
 {
-    if (argc < 2) return cli_usage_error("elastic", "missing subcommand (available: oracle, resist, rebound)");
+    if (argc < 2) return cli_usage_error("elastic", "missing subcommand (available: oracle, resist, rebound, scale, coefficient)");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) return cli_print_help("elastic");
     if (!strcmp(argv[1], "oracle")) return oracle(argc - 1, argv + 1);
     if (!strcmp(argv[1], "resist")) return resist(argc - 1, argv + 1);
     if (!strcmp(argv[1], "rebound")) return rebound(argc - 1, argv + 1);
-    return cli_usage_error("elastic", "unknown subcommand '%s' (available: oracle, resist, rebound)", argv[1]);
+    if (!strcmp(argv[1], "scale")) return cli_elastic_scale(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "coefficient")) return cli_elastic_coefficient(argc - 1, argv + 1);
+    return cli_usage_error("elastic", "unknown subcommand '%s' (available: oracle, resist, rebound, scale, coefficient)", argv[1]);
 }

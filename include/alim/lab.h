@@ -1,4 +1,4 @@
-/* alim/lab.h — small helpers shared by the elasticity experiments (E1 resist, E2 rebound). */
+/* alim/lab.h — small helpers shared by the elasticity experiments (E1-E4). */
 #ifndef ALIM_LAB_H
 #define ALIM_LAB_H
 
@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+
+#include "alim/status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,6 +19,13 @@ double alim_lab_now(void);
 double alim_lab_json_num(const cJSON *obj, const char *key);
 /* Mean and standard error of x[0..n) (NAN when undefined: mean for n = 0, SE for n < 2). */
 void alim_lab_mean_se(const double *x, size_t n, double *mean, double *se);
+
+/* Spearman's rank correlation of (x[i], y[i]), ties given their mean rank (the Pearson
+ * correlation of the ranks); NAN for n < 2 or when either side is constant. */
+double alim_lab_spearman(const double *x, const double *y, size_t n);
+
+/* Writes v as indented JSON (plus a newline) to path atomically. */
+alim_status alim_lab_write_json(const char *path, const cJSON *v, alim_error *err);
 
 /* The part of an experiment's configuration every experiment shares: the model and the
  * pretraining of theta0 (added as objects "model" and "pretrain" of cfg). */

@@ -54,6 +54,13 @@ typedef struct {
     double temperature;
     double epsilon_nats;       /* n*(eps) threshold on kl_to_base (analysis only) */
     int control;               /* the data directory must have share 0 for C3 */
+    /* theta0 from outside (E3's pretraining budgets): n_seeds checkpoint directories used as
+     * theta0 of seeds 1..n_seeds instead of pretraining in this run, which must match the
+     * model shape above; theta0_origin (required with them) says where they come from and
+     * is part of the configuration, with the pretrain_* fields describing how they were
+     * made. NULL: theta0 is pretrained in this run's own cells. */
+    const char *const *theta0_dirs;
+    const char *theta0_origin;
     int quick;                 /* recorded in the configuration only */
 } alim_rebound_config;
 

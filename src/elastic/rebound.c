@@ -657,6 +657,7 @@ static cJSON *make_config(const alim_rebound_config *c, const char *source, cons
     cJSON_AddStringToObject(o, "data_source", source);
     cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
     cJSON_AddBoolToObject(o, "control", c->control);
+    if (c->theta0_dirs) cJSON_AddStringToObject(o, "theta0_origin", c->theta0_origin);
     const alim_lab_base base = {c->n_layer, c->n_embd, c->n_head, c->context, c->pretrain_tokens, c->pretrain_batch,
                                 c->pretrain_lr, c->pretrain_min_lr, c->pretrain_weight_decay, c->pretrain_warmup};
     alim_lab_add_base_config(o, &base);
@@ -704,6 +705,11 @@ static alim_status check_config(const alim_rebound_config *c, alim_error *err)
     if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
     if (!(c->epsilon_nats > 0)) return alim_error_set(err, ALIM_EINVAL, "--epsilon", "must be > 0");
     if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+    if (c->theta0_dirs) {
+        if (!c->theta0_origin || !*c->theta0_origin) return alim_error_set(err, ALIM_EINVAL, "rebound", "theta0_dirs without theta0_origin");
+        for (size_t s = 0; s < c->n_seeds; s++)
+            if (!c->theta0_dirs[s]) return alim_error_set(err, ALIM_EINVAL, "rebound", "theta0_dirs[%zu] is missing", s);
+    }
     return ALIM_OK;
 }
 
@@ -901,10 +907,10 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     const double doc_tok = (double)cfg->sample_tokens + 1;
     const double c_pre = (double)cfg->pretrain_tokens / 1000.0;
     const double c_eval = ((double)cfg->n_samples * doc_tok * doc_tok / 6.0 + 4.0 * 256 * doc_tok / 3.0) / 1000.0 + 0.001;
-    x->cells_total = S * (2 + 2 * P + P * N);
+    x->cells_total = S * ((cfg->theta0_dirs ? 1 : 2) + 2 * P + P * N);
     for (size_t s = 1; s <= S; s++) {
 #define ADD_COST(fmt, cost, ...) do { snprintf(cellname, sizeof cellname, fmt, __VA_ARGS__); if (!alim_rundir_cell_done(x->rd, cellname)) x->total += (cost); } while (0)
-        ADD_COST("s%zu-theta0", c_pre, s);
+        if (!cfg->theta0_dirs) ADD_COST("s%zu-theta0", c_pre, s);
         ADD_COST("s%zu-theta0-eval", c_eval, s);
         for (size_t i = 0; i < P; i++) {
             ADD_COST("s%zu-pos%zu", (double)cfg->n_pos[i] * doc_tok / 1000.0 + 0.001, s, cfg->n_pos[i]);
@@ -931,18 +937,34 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         cJSON_AddItemToArray(seeds_json, sj);
         int reused;
         snprintf(cellname, sizeof cellname, "s%zu-theta0", s);
-        train_arg ta = {s, 0, NULL, pjoin(cfg->data_dir, "pretrain.txt", p1, sizeof p1)};
-        st = cell(x, cellname, c_pre, theta0_cell, &ta, &r, &reused, err);
-        if (st) break;
-        num_params = alim_lab_json_num(r, "num_params");
-        notef(x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s", cellname, reused ? "reused" : "done", alim_lab_json_num(r, "steps"),
-              alim_lab_json_num(r, "loss_final_nats"), alim_lab_json_num(r, "tokens_per_s"));
-        cJSON_AddItemToObject(sj, "theta0", r);
-        snprintf(d0, sizeof d0, "%s/cells/%s", cfg->run_dir, cellname);
+        if (cfg->theta0_dirs) {
+            snprintf(d0, sizeof d0, "%s", cfg->theta0_dirs[s - 1]);
+            cJSON_AddStringToObject(sj, "theta0_dir", d0);
+        } else {
+            train_arg ta = {s, 0, NULL, pjoin(cfg->data_dir, "pretrain.txt", p1, sizeof p1)};
+            st = cell(x, cellname, c_pre, theta0_cell, &ta, &r, &reused, err);
+            if (st) break;
+            num_params = alim_lab_json_num(r, "num_params");
+            notef(x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s", cellname, reused ? "reused" : "done", alim_lab_json_num(r, "steps"),
+                  alim_lab_json_num(r, "loss_final_nats"), alim_lab_json_num(r, "tokens_per_s"));
+            cJSON_AddItemToObject(sj, "theta0", r);
+            snprintf(d0, sizeof d0, "%s/cells/%s", cfg->run_dir, cellname);
+        }
         alim_gpt_free(&base);
         memset(&base, 0, sizeof base);
         st = alim_checkpoint_load(d0, &base, NULL, NULL, err);
         if (st) break;
+        if (cfg->theta0_dirs) {
+            const alim_gpt_config *mc = &base.config;
+            if (mc->n_layer != cfg->n_layer || mc->n_embd != cfg->n_embd || mc->n_head != cfg->n_head || mc->n_positions < cfg->context ||
+                mc->vocab_size != x->tk.vocab_size) {
+                st = alim_error_set(err, ALIM_EINVAL, d0, "theta0 is %dx%dx%d, context %d, vocabulary %d; this run needs %dx%dx%d, context %d, vocabulary %d",
+                                    mc->n_layer, mc->n_embd, mc->n_head, mc->n_positions, mc->vocab_size, cfg->n_layer, cfg->n_embd, cfg->n_head,
+                                    cfg->context, x->tk.vocab_size);
+                break;
+            }
+            num_params = (double)base.num_params;
+        }
         /* theta0's evaluation */
         snprintf(cellname, sizeof cellname, "s%zu-theta0-eval", s);
         eval_arg ea = {d0, NULL, s, 0};

@@ -1,0 +1,115 @@
+/* elastic_coefficient.c — `alim elastic coefficient`: E4, the elasticity coefficient. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alim/coefficient.h"
+#include "cli.h"
+#include "elastic.h"
+
+int cli_elastic_coefficient(int argc, char **argv)
+{
+    enum { C_DATA = 256, C_RUN, C_FROM, C_SEEDS, C_PRE, C_LAYERS, C_DIM, C_HEADS, C_CONTEXT, C_NPOS, C_NNEG, C_SAMPLES, C_STOK,
+           C_BOOT, C_QUICK, C_THREADS, C_JSON, C_CSV, C_HELP };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, C_DATA},         {"run", required_argument, 0, C_RUN},
+        {"from-rebound", required_argument, 0, C_FROM}, {"seeds", required_argument, 0, C_SEEDS},
+        {"pretrain-tokens", required_argument, 0, C_PRE}, {"layers", required_argument, 0, C_LAYERS},
+        {"dim", required_argument, 0, C_DIM},           {"heads", required_argument, 0, C_HEADS},
+        {"context", required_argument, 0, C_CONTEXT},   {"n-pos", required_argument, 0, C_NPOS},
+        {"n-neg", required_argument, 0, C_NNEG},        {"samples", required_argument, 0, C_SAMPLES},
+        {"sample-tokens", required_argument, 0, C_STOK}, {"bootstrap", required_argument, 0, C_BOOT},
+        {"quick", no_argument, 0, C_QUICK},             {"threads", required_argument, 0, C_THREADS},
+        {"json", no_argument, 0, C_JSON},               {"csv", required_argument, 0, C_CSV},
+        {"help", no_argument, 0, C_HELP},               {0, 0, 0, 0}};
+    alim_coefficient_config cfg;
+    alim_coefficient_config_default(&cfg);
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--quick")) alim_coefficient_config_quick(&cfg);
+    alim_rebound_config *rc = &cfg.rebound;
+    int json = 0, rc_ = 0, c, sample_tokens_given = 0, run_opts = 0;
+    const char *csv = NULL;
+    uint64_t u;
+    optind = 1;
+    opterr = 0;
+    while (!rc_ && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case C_DATA: rc->data_dir = optarg; break;
+        case C_RUN: rc->run_dir = optarg; break;
+        case C_FROM: cfg.from_run = optarg; break;
+        case C_SEEDS: rc_ = cli_elastic_parse_pos_size("--seeds", optarg, &rc->n_seeds); if (!rc_ && rc->n_seeds > 1000) rc_ = cli_error("--seeds", "at most 1000"); run_opts = 1; break;
+        case C_PRE: rc_ = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc_ && u < 1) rc_ = cli_error("--pretrain-tokens", "must be >= 1"); rc->pretrain_tokens = u; run_opts = 1; break;
+        case C_LAYERS: rc_ = cli_elastic_parse_pos_int("--layers", optarg, &rc->n_layer); run_opts = 1; break;
+        case C_DIM: rc_ = cli_elastic_parse_pos_int("--dim", optarg, &rc->n_embd); run_opts = 1; break;
+        case C_HEADS: rc_ = cli_elastic_parse_pos_int("--heads", optarg, &rc->n_head); run_opts = 1; break;
+        case C_CONTEXT: rc_ = cli_elastic_parse_pos_int("--context", optarg, &rc->context); run_opts = 1; break;
+        case C_NPOS: rc_ = cli_elastic_parse_grid("--n-pos", optarg, rc->n_pos, &rc->n_pos_count); break;
+        case C_NNEG: rc_ = cli_elastic_parse_grid("--n-neg", optarg, rc->n_neg, &rc->n_neg_count); break;
+        case C_SAMPLES: rc_ = cli_elastic_parse_pos_size("--samples", optarg, &rc->n_samples); run_opts = 1; break;
+        case C_STOK: rc_ = cli_elastic_parse_pos_size("--sample-tokens", optarg, &rc->sample_tokens); sample_tokens_given = 1; run_opts = 1; break;
+        case C_BOOT: rc_ = cli_parse_size("--bootstrap", optarg, &cfg.n_boot); if (!rc_ && cfg.n_boot > 10000000) rc_ = cli_error("--bootstrap", "at most 10^7 resamples"); break;
+        case C_QUICK: break;
+        case C_THREADS: rc_ = cli_lm_set_threads(optarg); break;
+        case C_JSON: json = 1; break;
+        case C_CSV: csv = optarg; break;
+        case C_HELP: return cli_print_help("elastic");
+        case ':': rc_ = cli_usage_error("elastic", "option '%s' needs a value", argv[optind - 1]); break;
+        default: rc_ = cli_usage_error("elastic", "unknown option '%s'", argv[optind - 1]); break;
+        }
+    }
+    if (!rc_ && optind < argc) rc_ = cli_usage_error("elastic", "unexpected argument '%s'", argv[optind]);
+    if (!rc_ && !rc->run_dir) rc_ = cli_usage_error("elastic", "coefficient needs --run DIR (the run directory; with --from-rebound, where the results go)");
+    if (!rc_ && !cfg.from_run && !rc->data_dir) rc_ = cli_usage_error("elastic", "coefficient needs --data DIR, or --from-rebound RUN to analyse a finished 'alim elastic rebound' run");
+    if (!rc_ && cfg.from_run && run_opts)
+        rc_ = cli_usage_error("elastic", "with --from-rebound nothing is trained: model, seed and sampling options belong to the rebound run");
+    if (!rc_ && (rc->n_neg_count < 2 || rc->n_neg[0] != 0)) rc_ = cli_error("--n-neg", "needs 0 first and at least one perturbation size");
+    if (!rc_ && !sample_tokens_given && rc->sample_tokens > (size_t)rc->context) rc->sample_tokens = (size_t)rc->context;
+    if (rc_) return rc_;
+
+    alim_progress pg = cli_progress();
+    alim_coefficient_result res;
+    alim_error err;
+    alim_error_clear(&err);
+    alim_status st = alim_coefficient_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
+    cli_progress_done();
+    if (st) return cli_fail(&err);
+    char path[4200];
+    if (csv) {
+        snprintf(path, sizeof path, "%s/coefficient.csv", rc->run_dir);
+        int r = cli_elastic_copy_file(path, csv);
+        if (r) return alim_coefficient_result_free(&res), r;
+    }
+    if (json) {
+        cJSON *s = res.summary;
+        res.summary = NULL;
+        return cli_print_json(s);
+    }
+    const cJSON *sm = res.summary, *r;
+#define GN(o, k) cli_elastic_num(o, k)
+    printf("E4 elasticity coefficient: %s source (%s), rebound cells from %s", cli_elastic_str(sm, "source"), cli_elastic_str(sm, "data_dir"),
+           cli_elastic_str(sm, "rebound_run"));
+    if (!cfg.from_run) printf(" (%zu run now, %zu reused)", res.cells_run, res.cells_reused);
+    printf("\n|D_p| = %.0f pretraining tokens; gamma_p = bits/token on test_mix, gamma_a on test_c2; l = n_neg / n_pos;\n"
+           "E_hat = -slope(dgamma_a) / slope(dgamma_p), least squares through the origin; 95%% bootstrap over seeds\n",
+           GN(sm, "pretrain_tokens"));
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "per_n_pos")) {
+        printf("\nn_pos %.0f: |D_a| = %.0f tokens, k = %.4g, %.0f seed(s)\n", GN(r, "n_pos"), GN(r, "a_tokens"), GN(r, "k"), GN(r, "seeds"));
+        printf("  %6s %8s  %22s  %22s  %9s\n", "n_neg", "l", "dgamma_p (bits)", "dgamma_a (bits)", "Hooke");
+        const cJSON *p;
+        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "points"))
+            printf("  %6.0f %8.4f  %+10.5f +- %-8.5f  %+10.5f +- %-8.5f  %9.4f\n", GN(p, "n_neg"), GN(p, "l"), GN(p, "dgamma_p_bits_mean"),
+                   GN(p, "dgamma_p_bits_se"), GN(p, "dgamma_a_bits_mean"), GN(p, "dgamma_a_bits_se"), GN(p, "hooke"));
+        printf("  slopes: p %+.5f, a %+.5f bits per unit l; E_hat = %.4g [%.4g, %.4g]; E_hat/k = %.4g; oracle E_hat = %.4g\n",
+               GN(r, "slope_p_bits_per_l"), GN(r, "slope_a_bits_per_l"), GN(r, "e_hat"), GN(r, "e_hat_lo95"), GN(r, "e_hat_hi95"),
+               GN(r, "e_hat_over_k"), GN(r, "oracle_e_hat"));
+    }
+    printf("\ncriteria (spec §4.8; docs/elastic.md \"E4\"):\n");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "criteria"))
+        printf("  (%c) %-4s %s\n", r->string[0], cli_elastic_str(r, "result"), cli_elastic_str(r, "why"));
+    printf("verdict: %s\nfiles: %s/coefficient.csv, %s/coefficient.json\n", res.verdict, rc->run_dir, rc->run_dir);
+#undef GN
+    alim_coefficient_result_free(&res);
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+}

@@ -1,0 +1,106 @@
+/* alim/coefficient.h — E4 of the elasticity lab: the elasticity coefficient under SGD
+ * (spec §4.8, §5 "Elasticity"; docs/elastic.md "E4").
+ *
+ * Start from theta_pos (SFT of theta0 on n_pos positive documents, |D_a| tokens) and perturb
+ * it with n_neg negative documents, l = n_neg / n_pos. With gamma_p the bits/token on the
+ * pretraining mixture (test_mix) and gamma_a on the alignment component (test_c2), and
+ * Delta gamma = gamma(n_neg) - gamma(0):
+ *   slope_x = sum_l l Delta gamma_x / sum_l l^2      (least squares through the origin)
+ *   E_hat   = -slope_a / slope_p
+ * Theorem 4.2 says slope_p < 0 < slope_a and E_hat = Theta(k), k = |D_p| / |D_a|; the count-
+ * weighted learner (alim/oracle.h) gives E_hat -> k as l -> 0. The interval is a percentile
+ * bootstrap over seeds (resampling whole seeds, E_hat from the resampled seed means).
+ *
+ * The measurements are the cells of an E2 rebound run (alim/rebound.h): either one made for
+ * E4 (n_pos {200, 2000}, n_neg {0, 20, 40, 100}) or an existing E2 run whose grid holds them.
+ */
+#ifndef ALIM_COEFFICIENT_H
+#define ALIM_COEFFICIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "alim/progress.h"
+#include "alim/rebound.h"
+#include "alim/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { ALIM_COEFFICIENT_MAX_L = ALIM_REBOUND_MAX_GRID };
+
+typedef struct {
+    double k;                                   /* |D_p| / |D_a| (tokens)               */
+    size_t n_l, n_seeds;
+    double l[ALIM_COEFFICIENT_MAX_L];
+    double dgamma_p[ALIM_COEFFICIENT_MAX_L];    /* seed means, bits/token               */
+    double dgamma_a[ALIM_COEFFICIENT_MAX_L];
+    double dgamma_p_se[ALIM_COEFFICIENT_MAX_L]; /* NAN with one seed                    */
+    double dgamma_a_se[ALIM_COEFFICIENT_MAX_L];
+    double hooke[ALIM_COEFFICIENT_MAX_L];       /* |D_a| dga / (|D_p| |dgp|) per l      */
+    double slope_p, slope_a;                    /* bits per unit l, on the seed means   */
+    double e_hat;                               /* -slope_a / slope_p                   */
+    double e_lo, e_hi;                          /* 95% bootstrap interval (NAN: 1 seed) */
+    double hooke_fit;                           /* e_hat / k                            */
+    int signs_ok;                               /* slope_p < 0 < slope_a                */
+} alim_coefficient_estimate;
+
+/* Least-squares slope through the origin of y on x (NAN if sum x^2 = 0). */
+double alim_coefficient_slope0(const double *x, const double *y, size_t n);
+
+/* E_hat and its interval from per-seed changes dgp, dga (row-major (n_seeds, n_l), bits/token)
+ * at perturbation sizes l (> 0). n_boot resamples (0: no interval) drawn from `seed`.
+ * Errors EINVAL: n_l or n_seeds out of range, l <= 0, k <= 0, a non-finite change. */
+alim_status alim_coefficient_fit(const double *l, size_t n_l, const double *dgp, const double *dga, size_t n_seeds,
+                                 double k, size_t n_boot, uint64_t seed, alim_coefficient_estimate *out,
+                                 alim_error *err);
+
+/* The count-weighted learner's E_hat at the same l grid: components with disjoint supports,
+ * pretraining shares q (3, summing to 1; C2 aligned, C3 perturbation), |D_p|/|D_a| = k.
+ * It does not depend on the components' entropies. */
+alim_status alim_coefficient_oracle(const double q[3], double k, const double *l, size_t n_l, double *e_hat,
+                                    alim_error *err);
+
+typedef struct {
+    alim_rebound_config rebound; /* the runs; its n_pos are the k values, n_neg 0 + the l grid */
+    const char *from_run;        /* analyse this finished E2 run (RUN/summary.json) instead   */
+    size_t n_boot;               /* bootstrap resamples (default 10000)                       */
+    uint64_t boot_seed;          /* default 1                                                 */
+} alim_coefficient_config;
+
+/* Defaults: alim_rebound_config_default with n_pos {200, 2000}, n_neg {0, 20, 40, 100}. */
+void alim_coefficient_config_default(alim_coefficient_config *c);
+/* Tests: alim_rebound_config_quick with n_pos {10, 40}, n_neg {0, 8, 16, 24}. */
+void alim_coefficient_config_quick(alim_coefficient_config *c);
+
+typedef struct {
+    cJSON *summary;   /* RUN/coefficient.json; owned */
+    const char *verdict;
+    size_t cells_run, cells_reused;
+} alim_coefficient_result;
+
+/* Runs (or, with from_run, reads) the rebound cells, fits E_hat per n_pos, adds the oracle's
+ * prediction and the criteria (docs/elastic.md "E4"), and writes RUN/coefficient.csv (one row
+ * per n_pos and l) and RUN/coefficient.json, where RUN is rebound.run_dir (created if
+ * missing when from_run is given). */
+alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_progress *progress,
+                                 alim_rebound_note_fn note, void *note_ctx, alim_coefficient_result *res,
+                                 alim_error *err);
+void alim_coefficient_result_free(alim_coefficient_result *res);
+
+/* The E4 analysis of a rebound summary (as alim_coefficient_run writes it, without files):
+ * n_pos_want/n_neg_want select the grid points (n_neg > 0 only); pretrain_tokens = |D_p|;
+ * a_tokens[i] = |D_a| of n_pos_want[i] in tokens. Returns a JSON object (caller frees) and
+ * the estimates per n_pos in est (n_pos_count entries). */
+alim_status alim_coefficient_analyse(const cJSON *rebound_summary, const size_t *n_pos_want, size_t n_pos_count,
+                                     const size_t *n_neg_want, size_t n_neg_count, double pretrain_tokens,
+                                     const double *a_tokens, const double q[3], size_t n_boot, uint64_t seed,
+                                     alim_coefficient_estimate *est, cJSON **out, alim_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,84 @@
+/* alim/scale.h — E3 of the elasticity lab: rebound versus model size and versus pretraining
+ * tokens (spec §4.7; docs/elastic.md "E3").
+ *
+ * Two parts, each a set of E2 rebound runs (alim/rebound.h) in sub-directories of RUN:
+ *   size     one rebound run per model shape (default G0 1x32x2, G1 2x64x4, G2 4x128x4), each
+ *            pretrained on the same D_p with the same budget:           RUN/size-<L>x<d>x<h>/
+ *   tokens   one pretraining run per seed of the budget model (G1) at constant lr after
+ *            warm-up, stopped and resumed bit for bit at each budget (default 0.25M, 0.5M,
+ *            1M, 2M, 4M tokens; a cell of RUN), and one rebound run per budget that starts
+ *            from those checkpoints:                                      RUN/tokens-<N>/
+ * Metrics per level and seed, at the largest n_pos:
+ *   R     = (score(0) - score(n1)) / n1, the rebound rate over the first n1 = n_neg[1]
+ *           negative documents
+ *   E_hat = the elasticity coefficient of alim/coefficient.h on the n_neg in (0, max_l_neg]
+ * Success (spec): R and E_hat rise with size and with tokens, Spearman rho > 0 over the
+ * (level, seed) pairs. Null: no monotone trend.
+ */
+#ifndef ALIM_SCALE_H
+#define ALIM_SCALE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "alim/progress.h"
+#include "alim/rebound.h"
+#include "alim/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { ALIM_SCALE_MAX_LEVELS = 8 };
+
+typedef struct {
+    const char *data_dir, *run_dir;
+    size_t n_seeds;                          /* not part of the configuration */
+    int do_size, do_tokens;                  /* which parts to run (default both) */
+    /* the model-size part */
+    size_t n_sizes;
+    int layers[ALIM_SCALE_MAX_LEVELS], dim[ALIM_SCALE_MAX_LEVELS], heads[ALIM_SCALE_MAX_LEVELS];
+    uint64_t size_pretrain_tokens;
+    size_t size_n_pos[ALIM_REBOUND_MAX_GRID], size_n_pos_count;
+    size_t size_n_neg[ALIM_REBOUND_MAX_GRID], size_n_neg_count;
+    /* the pretraining-token part (model: layers/dim/heads[budget_model]) */
+    size_t budget_model;
+    size_t n_budgets;
+    uint64_t budgets[ALIM_SCALE_MAX_LEVELS]; /* increasing, tokens */
+    double budget_lr;                        /* constant after warm-up */
+    size_t tok_n_pos[ALIM_REBOUND_MAX_GRID], tok_n_pos_count;
+    size_t tok_n_neg[ALIM_REBOUND_MAX_GRID], tok_n_neg_count;
+    /* shared */
+    int context, pretrain_batch;
+    uint64_t pretrain_warmup;
+    size_t max_l_neg;                        /* E_hat uses 0 < n_neg <= max_l_neg */
+    size_t n_samples, sample_tokens;
+    int quick;
+} alim_scale_config;
+
+/* The spec's defaults: sizes G0, G1, G2 with 2M pretraining tokens (cosine, as E1/E2), n_pos
+ * {400, 2000}, n_neg {0, 20, 40, 100, 400}; budgets 0.25M..4M of G1 at lr 1e-3 constant after
+ * 200 warm-up steps, n_pos {2000}, n_neg {0, 20, 40, 100}; E_hat on n_neg <= 100; 3 seeds. */
+void alim_scale_config_default(alim_scale_config *c);
+/* Tests (seconds): sizes 1x8x2 and 1x16x2, context 32, budgets 4096, 8192, 16384. */
+void alim_scale_config_quick(alim_scale_config *c);
+
+typedef struct {
+    cJSON *summary;  /* RUN/summary.json; owned */
+    const char *verdict;
+    size_t cells_run, cells_reused;
+    double wall_s;
+} alim_scale_result;
+
+/* Writes RUN/scale.csv (one row per part, level and seed), RUN/levels.csv (seed means) and
+ * RUN/summary.json (rho per part and metric, criteria, verdict). Resumable like E2. */
+alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
+                           void *note_ctx, alim_scale_result *res, alim_error *err);
+void alim_scale_result_free(alim_scale_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

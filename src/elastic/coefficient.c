@@ -1,0 +1,423 @@
+/* coefficient.c — E4: the elasticity coefficient under SGD (see alim/coefficient.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "alim/coefficient.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alim/corpus.h"
+#include "alim/io.h"
+#include "alim/lab.h"
+#include "alim/oracle.h"
+#include "alim/rng.h"
+
+void alim_coefficient_config_default(alim_coefficient_config *c)
+{
+    memset(c, 0, sizeof *c);
+    alim_rebound_config_default(&c->rebound);
+    static const size_t P[] = {200, 2000}, N[] = {0, 20, 40, 100};
+    c->rebound.n_pos_count = 2;
+    c->rebound.n_neg_count = 4;
+    memcpy(c->rebound.n_pos, P, sizeof P);
+    memcpy(c->rebound.n_neg, N, sizeof N);
+    c->n_boot = 10000;
+    c->boot_seed = 1;
+}
+
+void alim_coefficient_config_quick(alim_coefficient_config *c)
+{
+    alim_coefficient_config_default(c);
+    alim_rebound_config_quick(&c->rebound);
+    static const size_t P[] = {10, 40}, N[] = {0, 8, 16, 24};
+    c->rebound.n_pos_count = 2;
+    c->rebound.n_neg_count = 4;
+    memcpy(c->rebound.n_pos, P, sizeof P);
+    memcpy(c->rebound.n_neg, N, sizeof N);
+    c->n_boot = 2000;
+}
+
+/* ---- the fit ------------------------------------------------------------------------------ */
+
+double alim_coefficient_slope0(const double *x, const double *y, size_t n)
+{
+    double sxy = 0, sxx = 0;
+    for (size_t i = 0; i < n; i++) sxy += x[i] * y[i], sxx += x[i] * x[i];
+    return sxx > 0 ? sxy / sxx : NAN;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* E_hat of the seed means of rows idx[0..n) */
+static double e_of(const double *l, size_t n_l, const double *dgp, const double *dga, const size_t *idx, size_t n, double *mp,
+                   double *ma)
+{
+    for (size_t j = 0; j < n_l; j++) {
+        double sp = 0, sa = 0;
+        for (size_t s = 0; s < n; s++) sp += dgp[idx[s] * n_l + j], sa += dga[idx[s] * n_l + j];
+        mp[j] = sp / (double)n;
+        ma[j] = sa / (double)n;
+    }
+    return -alim_coefficient_slope0(l, ma, n_l) / alim_coefficient_slope0(l, mp, n_l);
+}
+
+alim_status alim_coefficient_fit(const double *l, size_t n_l, const double *dgp, const double *dga, size_t n_seeds, double k,
+                                 size_t n_boot, uint64_t seed, alim_coefficient_estimate *o, alim_error *err)
+{
+    memset(o, 0, sizeof *o);
+    if (n_l < 1 || n_l > ALIM_COEFFICIENT_MAX_L) return alim_error_set(err, ALIM_EINVAL, "coefficient", "needs 1..%d perturbation sizes", ALIM_COEFFICIENT_MAX_L);
+    if (n_seeds < 1 || n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "coefficient", "needs 1..1000 seeds");
+    if (!(k > 0 && isfinite(k))) return alim_error_set(err, ALIM_EINVAL, "coefficient", "k = %g must be > 0", k);
+    for (size_t j = 0; j < n_l; j++)
+        if (!(l[j] > 0 && isfinite(l[j]))) return alim_error_set(err, ALIM_EINVAL, "coefficient", "l = %g must be > 0", l[j]);
+    for (size_t i = 0; i < n_seeds * n_l; i++)
+        if (!isfinite(dgp[i]) || !isfinite(dga[i])) return alim_error_set(err, ALIM_EINVAL, "coefficient", "a change of gamma is not finite");
+    o->k = k;
+    o->n_l = n_l;
+    o->n_seeds = n_seeds;
+    memcpy(o->l, l, n_l * sizeof *l);
+    double vp[1000], va[1000];
+    for (size_t j = 0; j < n_l; j++) {
+        for (size_t s = 0; s < n_seeds; s++) vp[s] = dgp[s * n_l + j], va[s] = dga[s * n_l + j];
+        alim_lab_mean_se(vp, n_seeds, &o->dgamma_p[j], &o->dgamma_p_se[j]);
+        alim_lab_mean_se(va, n_seeds, &o->dgamma_a[j], &o->dgamma_a_se[j]);
+        o->hooke[j] = o->dgamma_a[j] / (k * fabs(o->dgamma_p[j]));
+    }
+    o->slope_p = alim_coefficient_slope0(l, o->dgamma_p, n_l);
+    o->slope_a = alim_coefficient_slope0(l, o->dgamma_a, n_l);
+    o->e_hat = -o->slope_a / o->slope_p;
+    o->hooke_fit = o->e_hat / k;
+    o->signs_ok = o->slope_p < 0 && o->slope_a > 0;
+    o->e_lo = o->e_hi = NAN;
+    if (n_seeds < 2 || n_boot < 1) return ALIM_OK;
+    /* percentile bootstrap over whole seeds; a resample whose slope_p is 0 gives +-inf or
+     * NaN, which sorts to the ends (NaN counted as +inf) and widens the interval honestly */
+    double *e = malloc(n_boot * sizeof *e);
+    size_t *idx = malloc(n_seeds * sizeof *idx);
+    if (!e || !idx) {
+        free(e), free(idx);
+        return alim_error_set(err, ALIM_ENOMEM, "coefficient", "out of memory");
+    }
+    alim_rng r;
+    alim_rng_seed(&r, seed, 0xE4);
+    double mp[ALIM_COEFFICIENT_MAX_L], ma[ALIM_COEFFICIENT_MAX_L];
+    for (size_t b = 0; b < n_boot; b++) {
+        for (size_t s = 0; s < n_seeds; s++) idx[s] = (size_t)alim_rng_below(&r, n_seeds);
+        double v = e_of(l, n_l, dgp, dga, idx, n_seeds, mp, ma);
+        e[b] = isnan(v) ? INFINITY : v;
+    }
+    qsort(e, n_boot, sizeof *e, cmp_double);
+    /* type-1 quantiles (inverse of the empirical CDF) at 2.5% and 97.5% */
+    size_t lo = (size_t)ceil(0.025 * (double)n_boot), hi = (size_t)ceil(0.975 * (double)n_boot);
+    o->e_lo = e[lo ? lo - 1 : 0];
+    o->e_hi = e[hi ? hi - 1 : 0];
+    free(e), free(idx);
+    return ALIM_OK;
+}
+
+alim_status alim_coefficient_oracle(const double q[3], double k, const double *l, size_t n_l, double *e_hat, alim_error *err)
+{
+    *e_hat = NAN;
+    if (n_l < 1 || n_l > ALIM_COEFFICIENT_MAX_L) return alim_error_set(err, ALIM_EINVAL, "oracle", "needs 1..%d l values", ALIM_COEFFICIENT_MAX_L);
+    double *comp = alim_oracle_zipf_components(3, 30);
+    if (!comp) return alim_error_set(err, ALIM_ENOMEM, "oracle", "out of memory");
+    const alim_oracle_mix m = {3, 90, comp, q, 1, 2, 0.0};
+    double dp[ALIM_COEFFICIENT_MAX_L], da[ALIM_COEFFICIENT_MAX_L];
+    alim_status st = ALIM_OK;
+    for (size_t j = 0; j < n_l && !st; j++) {
+        alim_oracle_point pt;
+        st = alim_oracle_mix_eval(&m, k, l[j], &pt, err);
+        dp[j] = pt.delta_p_bits;
+        da[j] = pt.delta_a_bits;
+    }
+    free(comp);
+    if (!st) *e_hat = -alim_coefficient_slope0(l, da, n_l) / alim_coefficient_slope0(l, dp, n_l);
+    return st;
+}
+
+/* ---- analysis of a rebound summary ---------------------------------------------------------- */
+
+static void add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+/* the evaluation of (n_pos, n_neg) in a seed's list, NULL if absent */
+static const cJSON *find_eval(const cJSON *evals, double n_pos, double n_neg)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, evals) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "model");
+        if (cJSON_IsString(m) && !strcmp(m->valuestring, "grid") && alim_lab_json_num(e, "n_pos") == n_pos &&
+            alim_lab_json_num(e, "n_neg") == n_neg)
+            return e;
+    }
+    return NULL;
+}
+
+alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want, size_t P, const size_t *n_neg_want, size_t N,
+                                     double pretrain_tokens, const double *a_tokens, const double q[3], size_t n_boot, uint64_t seed,
+                                     alim_coefficient_estimate *est, cJSON **out, alim_error *err)
+{
+    *out = NULL;
+    const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(sum, "per_seed");
+    const size_t S = (size_t)cJSON_GetArraySize(seeds);
+    if (!cJSON_IsArray(seeds) || S < 1) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "no per_seed results");
+    if (S > 1000) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "more than 1000 seeds");
+    if (N < 1 || N > ALIM_COEFFICIENT_MAX_L) return alim_error_set(err, ALIM_EINVAL, "--n-neg", "needs 1..%d perturbation sizes > 0", ALIM_COEFFICIENT_MAX_L);
+    double *dgp = malloc(S * N * sizeof *dgp), *dga = malloc(S * N * sizeof *dga);
+    if (!dgp || !dga) {
+        free(dgp), free(dga);
+        return alim_error_set(err, ALIM_ENOMEM, "coefficient", "out of memory");
+    }
+    cJSON *o = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(o, "per_n_pos");
+    alim_status st = ALIM_OK;
+    for (size_t i = 0; i < P && !st; i++) {
+        const double np = (double)n_pos_want[i];
+        double l[ALIM_COEFFICIENT_MAX_L];
+        for (size_t j = 0; j < N; j++) l[j] = (double)n_neg_want[j] / np;
+        for (size_t s = 0; s < S && !st; s++) {
+            const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
+            const cJSON *e0 = find_eval(ev, np, 0);
+            if (!e0) st = alim_error_set(err, ALIM_EINVAL, "summary.json", "seed %zu has no evaluation at n_pos = %zu, n_neg = 0", s + 1, n_pos_want[i]);
+            for (size_t j = 0; j < N && !st; j++) {
+                const cJSON *e = find_eval(ev, np, (double)n_neg_want[j]);
+                if (!e) {
+                    st = alim_error_set(err, ALIM_EINVAL, "summary.json", "seed %zu has no evaluation at n_pos = %zu, n_neg = %zu (the run's grid lacks it)",
+                                        s + 1, n_pos_want[i], n_neg_want[j]);
+                    break;
+                }
+                dgp[s * N + j] = alim_lab_json_num(e, "gamma_mix_bits") - alim_lab_json_num(e0, "gamma_mix_bits");
+                dga[s * N + j] = alim_lab_json_num(e, "gamma_c2_bits") - alim_lab_json_num(e0, "gamma_c2_bits");
+            }
+        }
+        if (st) break;
+        const double k = pretrain_tokens / a_tokens[i];
+        st = alim_coefficient_fit(l, N, dgp, dga, S, k, n_boot, seed + i, &est[i], err);
+        if (st) break;
+        double oe = NAN;
+        if (q) {
+            alim_error e2;
+            alim_error_clear(&e2);
+            if (alim_coefficient_oracle(q, k, l, N, &oe, &e2)) oe = NAN; /* e.g. C3 absent: gamma_p infinite */
+        }
+        const alim_coefficient_estimate *x = &est[i];
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "n_pos", np);
+        cJSON_AddNumberToObject(r, "a_tokens", a_tokens[i]);
+        cJSON_AddNumberToObject(r, "k", k);
+        cJSON_AddNumberToObject(r, "seeds", (double)S);
+        cJSON *pts = cJSON_AddArrayToObject(r, "points");
+        for (size_t j = 0; j < N; j++) {
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddNumberToObject(p, "n_neg", (double)n_neg_want[j]);
+            cJSON_AddNumberToObject(p, "l", l[j]);
+            add_num(p, "dgamma_p_bits_mean", x->dgamma_p[j]);
+            add_num(p, "dgamma_p_bits_se", x->dgamma_p_se[j]);
+            add_num(p, "dgamma_a_bits_mean", x->dgamma_a[j]);
+            add_num(p, "dgamma_a_bits_se", x->dgamma_a_se[j]);
+            add_num(p, "hooke", x->hooke[j]);
+            cJSON *ps = cJSON_AddArrayToObject(p, "per_seed");
+            for (size_t s = 0; s < S; s++) {
+                cJSON *q2 = cJSON_CreateObject();
+                cJSON_AddNumberToObject(q2, "dgamma_p_bits", dgp[s * N + j]);
+                cJSON_AddNumberToObject(q2, "dgamma_a_bits", dga[s * N + j]);
+                cJSON_AddItemToArray(ps, q2);
+            }
+            cJSON_AddItemToArray(pts, p);
+        }
+        add_num(r, "slope_p_bits_per_l", x->slope_p);
+        add_num(r, "slope_a_bits_per_l", x->slope_a);
+        add_num(r, "e_hat", x->e_hat);
+        add_num(r, "e_hat_lo95", x->e_lo);
+        add_num(r, "e_hat_hi95", x->e_hi);
+        add_num(r, "e_hat_over_k", x->hooke_fit);
+        add_num(r, "oracle_e_hat", oe);
+        cJSON_AddBoolToObject(r, "signs_ok", x->signs_ok);
+        cJSON_AddItemToArray(rows, r);
+    }
+    free(dgp), free(dga);
+    if (st) {
+        cJSON_Delete(o);
+        return st;
+    }
+    /* criteria (docs/elastic.md "E4"), fixed before the first run:
+     *   (a) signs: slope_p < 0 < slope_a for every n_pos
+     *   (b) elastic: the 95% interval of E_hat lies above 1 for every n_pos (the spec's
+     *       "E_hat >> 1"; with one seed, E_hat > 1)
+     *   (c) E_hat grows with k: E_hat at the smaller n_pos (larger k) is the larger */
+    size_t sign_ok = 0, above = 0, grows = 0;
+    for (size_t i = 0; i < P; i++) {
+        sign_ok += est[i].signs_ok;
+        above += S > 1 && n_boot ? est[i].e_lo > 1 : est[i].e_hat > 1;
+        if (i) grows += est[i - 1].e_hat > est[i].e_hat; /* n_pos increasing: k decreasing */
+    }
+    const char *a = sign_ok == P ? "PASS" : "FAIL", *b = above == P ? "PASS" : "FAIL";
+    const char *c = P < 2 ? "NULL" : grows == P - 1 ? "PASS" : "FAIL";
+    cJSON *cj = cJSON_AddObjectToObject(o, "criteria");
+    char why[200];
+    cJSON *x = cJSON_AddObjectToObject(cj, "a_signs");
+    cJSON_AddStringToObject(x, "result", a);
+    snprintf(why, sizeof why, "slope_p < 0 < slope_a for %zu of %zu n_pos", sign_ok, P);
+    cJSON_AddStringToObject(x, "why", why);
+    x = cJSON_AddObjectToObject(cj, "b_e_above_1");
+    cJSON_AddStringToObject(x, "result", b);
+    snprintf(why, sizeof why, "95%% interval of E_hat above 1 for %zu of %zu n_pos", above, P);
+    cJSON_AddStringToObject(x, "why", why);
+    x = cJSON_AddObjectToObject(cj, "c_e_grows_with_k");
+    cJSON_AddStringToObject(x, "result", c);
+    snprintf(why, sizeof why, P < 2 ? "needs >= 2 n_pos" : "E_hat larger at the larger k in %zu of %zu steps", grows, P - 1);
+    cJSON_AddStringToObject(x, "why", why);
+    const int all = !strcmp(a, "PASS") && !strcmp(b, "PASS") && !strcmp(c, "PASS");
+    cJSON_AddStringToObject(o, "verdict", all ? "PASS" : sign_ok == 0 && P > 0 ? "FAIL" : "NULL");
+    *out = o;
+    return ALIM_OK;
+}
+
+/* ---- the experiment ------------------------------------------------------------------------- */
+
+static char *pjoin(const char *a, const char *b, char *buf, size_t n)
+{
+    int w = snprintf(buf, n, "%s/%s", a, b);
+    if (w < 0 || (size_t)w >= n) buf[0] = '\0';
+    return buf;
+}
+
+/* |D_a| in tokens of the first n_pos[i] documents of DATA/pool_c2.txt (byte tokens plus one
+ * end-of-text token per document, as the SFT stream holds them) */
+static alim_status alignment_tokens(const char *data_dir, const size_t *n_pos, size_t P, double *a, alim_error *err)
+{
+    char path[4200];
+    alim_corpus c = {0};
+    alim_status st = alim_corpus_read(&c, pjoin(data_dir, "pool_c2.txt", path, sizeof path), err);
+    for (size_t i = 0; i < P && !st; i++) {
+        if (n_pos[i] > c.n_docs) {
+            st = alim_error_set(err, ALIM_EINVAL, path, "has %zu documents, n_pos needs %zu", c.n_docs, n_pos[i]);
+            break;
+        }
+        double t = 0;
+        for (size_t d = 0; d < n_pos[i]; d++) {
+            size_t len;
+            alim_corpus_doc(&c, d, &len);
+            t += (double)len + 1;
+        }
+        a[i] = t;
+    }
+    alim_corpus_free(&c);
+    return st;
+}
+
+alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
+                                 void *note_ctx, alim_coefficient_result *res, alim_error *err)
+{
+    memset(res, 0, sizeof *res);
+    const alim_rebound_config *rc = &cfg->rebound;
+    if (!rc->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
+    cJSON *sum = NULL, *out = NULL;
+    alim_status st = ALIM_OK;
+    char path[4200];
+    const char *data_dir = rc->data_dir;
+    if (cfg->from_run) {
+        st = alim_json_read_file(pjoin(cfg->from_run, "summary.json", path, sizeof path), &sum, err);
+        if (st == ALIM_EIO) return alim_error_set(err, ALIM_EINVAL, "--from-rebound", "%s has no summary.json (not a finished 'alim elastic rebound' run)", cfg->from_run);
+        if (st) return st;
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(sum, "experiment");
+        if (!cJSON_IsString(e) || strncmp(e->valuestring, "E2 rebound", 10) != 0) {
+            cJSON_Delete(sum);
+            return alim_error_set(err, ALIM_EFORMAT, path, "not the summary of an 'alim elastic rebound' run");
+        }
+        const cJSON *dd = cJSON_GetObjectItemCaseSensitive(sum, "data_dir");
+        if (!data_dir && cJSON_IsString(dd)) data_dir = dd->valuestring;
+    } else {
+        alim_rebound_result rr;
+        st = alim_rebound_run(rc, progress, note, note_ctx, &rr, err);
+        if (st) return st;
+        sum = rr.summary;
+        rr.summary = NULL;
+        res->cells_run = rr.cells_run;
+        res->cells_reused = rr.cells_reused;
+    }
+    if (!data_dir) {
+        cJSON_Delete(sum);
+        return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
+    }
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(sum, "config");
+    const double pre = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(config, "pretrain"), "tokens");
+    double q[3];
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(sum, "shares");
+    for (int i = 0; i < 3; i++) q[i] = cJSON_IsNumber(cJSON_GetArrayItem(sh, i)) ? cJSON_GetArrayItem(sh, i)->valuedouble : NAN;
+    size_t nneg[ALIM_COEFFICIENT_MAX_L], N = 0;
+    for (size_t j = 0; j < rc->n_neg_count; j++)
+        if (rc->n_neg[j] > 0) nneg[N++] = rc->n_neg[j];
+    double a_tok[ALIM_REBOUND_MAX_GRID];
+    alim_coefficient_estimate est[ALIM_REBOUND_MAX_GRID];
+    if (!(pre > 0)) st = alim_error_set(err, ALIM_EFORMAT, "summary.json", "config.pretrain.tokens missing");
+    if (!st) st = alignment_tokens(data_dir, rc->n_pos, rc->n_pos_count, a_tok, err);
+    if (!st)
+        st = alim_coefficient_analyse(sum, rc->n_pos, rc->n_pos_count, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, cfg->n_boot,
+                                      cfg->boot_seed, est, &out, err);
+    if (st) {
+        cJSON_Delete(sum);
+        return st;
+    }
+    cJSON_AddStringToObject(out, "experiment", "E4 elasticity coefficient (elastic coefficient)");
+    cJSON_AddStringToObject(out, "rebound_run", cfg->from_run ? cfg->from_run : rc->run_dir);
+    cJSON_AddStringToObject(out, "data_dir", data_dir);
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(sum, "source");
+    if (cJSON_IsString(src)) cJSON_AddStringToObject(out, "source", src->valuestring);
+    cJSON_AddItemToObject(out, "shares", cJSON_CreateDoubleArray(q, 3));
+    cJSON_AddNumberToObject(out, "pretrain_tokens", pre);
+    cJSON_AddNumberToObject(out, "bootstrap_resamples", (double)cfg->n_boot);
+    cJSON_AddStringToObject(out, "gamma_p", "bits/token on test_mix (the pretraining mixture)");
+    cJSON_AddStringToObject(out, "gamma_a", "bits/token on test_c2 (the alignment component)");
+    const cJSON *ch = cJSON_GetObjectItemCaseSensitive(sum, "config_hash");
+    if (cJSON_IsString(ch)) cJSON_AddStringToObject(out, "rebound_config_hash", ch->valuestring);
+    add_num(out, "num_params", alim_lab_json_num(sum, "num_params"));
+    add_num(out, "rebound_wall_s", alim_lab_json_num(sum, "wall_s"));
+    cJSON_Delete(sum);
+
+    /* with from_run the results directory is made only now, so a refused analysis leaves nothing */
+    if (cfg->from_run && mkdir(rc->run_dir, 0777) != 0 && errno != EEXIST) {
+        cJSON_Delete(out);
+        return alim_error_set(err, ALIM_EIO, rc->run_dir, "cannot create: %s", strerror(errno));
+    }
+    alim_atomic_file f = {0};
+    st = alim_atomic_open(&f, pjoin(rc->run_dir, "coefficient.csv", path, sizeof path), err);
+    if (!st) {
+        fprintf(f.fp, "n_pos,k,n_neg,l,seeds,dgamma_p_bits_mean,dgamma_p_bits_se,dgamma_a_bits_mean,dgamma_a_bits_se,hooke,"
+                      "slope_p,slope_a,e_hat,e_hat_lo95,e_hat_hi95,e_hat_over_k,oracle_e_hat\n");
+        const cJSON *r;
+        size_t i = 0;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(out, "per_n_pos")) {
+            const alim_coefficient_estimate *x = &est[i++];
+            for (size_t j = 0; j < x->n_l; j++)
+                fprintf(f.fp, "%.0f,%.9g,%zu,%.9g,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", alim_lab_json_num(r, "n_pos"),
+                        x->k, nneg[j], x->l[j], x->n_seeds, x->dgamma_p[j], x->dgamma_p_se[j], x->dgamma_a[j], x->dgamma_a_se[j], x->hooke[j],
+                        x->slope_p, x->slope_a, x->e_hat, x->e_lo, x->e_hi, x->hooke_fit, alim_lab_json_num(r, "oracle_e_hat"));
+        }
+        st = alim_atomic_commit(&f, err);
+    }
+    if (!st) st = alim_lab_write_json(pjoin(rc->run_dir, "coefficient.json", path, sizeof path), out, err);
+    if (st) {
+        cJSON_Delete(out);
+        return st;
+    }
+    res->summary = out;
+    res->verdict = cJSON_GetObjectItemCaseSensitive(out, "verdict")->valuestring;
+    return ALIM_OK;
+}
+
+void alim_coefficient_result_free(alim_coefficient_result *res)
+{
+    if (!res) return;
+    cJSON_Delete(res->summary);
+    res->summary = NULL;
+}

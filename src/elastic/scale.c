@@ -1,0 +1,622 @@
+/* scale.c — E3: rebound versus model size and pretraining tokens (see alim/scale.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "alim/scale.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alim/checkpoint.h"
+#include "alim/coefficient.h"
+#include "alim/corpus.h"
+#include "alim/io.h"
+#include "alim/lab.h"
+#include "alim/lm_train.h"
+#include "alim/rundir.h"
+
+void alim_scale_config_default(alim_scale_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n_seeds = 3;
+    c->do_size = c->do_tokens = 1;
+    static const int L[] = {1, 2, 4}, D[] = {32, 64, 128}, H[] = {2, 4, 4};
+    c->n_sizes = 3;
+    memcpy(c->layers, L, sizeof L);
+    memcpy(c->dim, D, sizeof D);
+    memcpy(c->heads, H, sizeof H);
+    c->size_pretrain_tokens = 2000000;
+    static const size_t SP[] = {400, 2000}, SN[] = {0, 20, 40, 100, 400};
+    c->size_n_pos_count = 2;
+    c->size_n_neg_count = 5;
+    memcpy(c->size_n_pos, SP, sizeof SP);
+    memcpy(c->size_n_neg, SN, sizeof SN);
+    c->budget_model = 1;
+    static const uint64_t B[] = {250000, 500000, 1000000, 2000000, 4000000};
+    c->n_budgets = 5;
+    memcpy(c->budgets, B, sizeof B);
+    c->budget_lr = 1e-3;
+    static const size_t TP[] = {2000}, TN[] = {0, 20, 40, 100};
+    c->tok_n_pos_count = 1;
+    c->tok_n_neg_count = 4;
+    memcpy(c->tok_n_pos, TP, sizeof TP);
+    memcpy(c->tok_n_neg, TN, sizeof TN);
+    c->context = 128;
+    c->pretrain_batch = 16;
+    c->pretrain_warmup = 200;
+    c->max_l_neg = 100;
+    c->n_samples = 256;
+    c->sample_tokens = 128;
+}
+
+void alim_scale_config_quick(alim_scale_config *c)
+{
+    alim_scale_config_default(c);
+    c->n_seeds = 2;
+    static const int L[] = {1, 1}, D[] = {8, 16}, H[] = {2, 2};
+    c->n_sizes = 2;
+    memcpy(c->layers, L, sizeof L);
+    memcpy(c->dim, D, sizeof D);
+    memcpy(c->heads, H, sizeof H);
+    c->size_pretrain_tokens = 8192;
+    static const size_t SP[] = {10, 40}, SN[] = {0, 8, 16, 40};
+    c->size_n_pos_count = 2;
+    c->size_n_neg_count = 4;
+    memcpy(c->size_n_pos, SP, sizeof SP);
+    memcpy(c->size_n_neg, SN, sizeof SN);
+    c->budget_model = 1;
+    static const uint64_t B[] = {4096, 8192, 16384};
+    c->n_budgets = 3;
+    memcpy(c->budgets, B, sizeof B);
+    static const size_t TP[] = {40}, TN[] = {0, 8, 16};
+    c->tok_n_pos_count = 1;
+    c->tok_n_neg_count = 3;
+    memcpy(c->tok_n_pos, TP, sizeof TP);
+    memcpy(c->tok_n_neg, TN, sizeof TN);
+    c->context = 32;
+    c->pretrain_warmup = 4;
+    c->max_l_neg = 16;
+    c->n_samples = 16;
+    c->sample_tokens = 32;
+    c->quick = 1;
+}
+
+static void add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+static char *pjoin(const char *a, const char *b, char *buf, size_t n)
+{
+    int w = snprintf(buf, n, "%s/%s", a, b);
+    if (w < 0 || (size_t)w >= n) buf[0] = '\0';
+    return buf;
+}
+
+static alim_status check_grid(const char *what, const size_t *v, size_t n, int first_zero, alim_error *err)
+{
+    if (n < (first_zero ? 2u : 1u) || n > ALIM_REBOUND_MAX_GRID) return alim_error_set(err, ALIM_EINVAL, what, "needs %d..%d values", first_zero ? 2 : 1, ALIM_REBOUND_MAX_GRID);
+    if (first_zero && v[0] != 0) return alim_error_set(err, ALIM_EINVAL, what, "the first value must be 0");
+    for (size_t i = 0; i < n; i++)
+        if ((!first_zero && v[i] < 1) || (i && v[i] <= v[i - 1])) return alim_error_set(err, ALIM_EINVAL, what, "values must be increasing%s", first_zero ? "" : " and >= 1");
+    return ALIM_OK;
+}
+
+static alim_status check_config(const alim_scale_config *c, alim_error *err)
+{
+    if (!c->data_dir) return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
+    if (!c->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
+    if (!c->do_size && !c->do_tokens) return alim_error_set(err, ALIM_EINVAL, "--part", "nothing to run");
+    if (c->n_seeds < 1 || c->n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "--seeds", "must be in [1, 1000]");
+    if (c->n_sizes < 1 || c->n_sizes > ALIM_SCALE_MAX_LEVELS) return alim_error_set(err, ALIM_EINVAL, "--sizes", "needs 1..%d shapes", ALIM_SCALE_MAX_LEVELS);
+    for (size_t i = 0; i < c->n_sizes; i++)
+        if (c->layers[i] < 1 || c->dim[i] < 1 || c->heads[i] < 1 || c->dim[i] % c->heads[i])
+            return alim_error_set(err, ALIM_EINVAL, "--sizes", "shape %dx%dx%d: layers, dim and heads must be >= 1, dim a multiple of heads", c->layers[i], c->dim[i], c->heads[i]);
+    if (c->budget_model >= c->n_sizes) return alim_error_set(err, ALIM_EINVAL, "--budget-model", "must name one of the %zu sizes (0-based)", c->n_sizes);
+    if (c->n_budgets < 2 || c->n_budgets > ALIM_SCALE_MAX_LEVELS) return alim_error_set(err, ALIM_EINVAL, "--budgets", "needs 2..%d budgets", ALIM_SCALE_MAX_LEVELS);
+    for (size_t i = 0; i < c->n_budgets; i++)
+        if (c->budgets[i] < 1 || (i && c->budgets[i] <= c->budgets[i - 1])) return alim_error_set(err, ALIM_EINVAL, "--budgets", "must be increasing and >= 1");
+    if (!(c->budget_lr > 0)) return alim_error_set(err, ALIM_EINVAL, "--budget-lr", "must be > 0");
+    alim_status st = check_grid("--size-n-pos", c->size_n_pos, c->size_n_pos_count, 0, err);
+    if (!st) st = check_grid("--size-n-neg", c->size_n_neg, c->size_n_neg_count, 1, err);
+    if (!st) st = check_grid("--tok-n-pos", c->tok_n_pos, c->tok_n_pos_count, 0, err);
+    if (!st) st = check_grid("--tok-n-neg", c->tok_n_neg, c->tok_n_neg_count, 1, err);
+    if (!st && (c->max_l_neg < c->size_n_neg[1] || c->max_l_neg < c->tok_n_neg[1]))
+        st = alim_error_set(err, ALIM_EINVAL, "--max-l-neg", "%zu is below the first perturbation of a grid", c->max_l_neg);
+    return st;
+}
+
+static cJSON *make_config(const alim_scale_config *c, const char *data_hash)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
+    cJSON_AddBoolToObject(o, "size_part", c->do_size);
+    cJSON_AddBoolToObject(o, "tokens_part", c->do_tokens);
+    cJSON *sz = cJSON_AddArrayToObject(o, "sizes");
+    for (size_t i = 0; i < c->n_sizes; i++) {
+        int v[3] = {c->layers[i], c->dim[i], c->heads[i]};
+        cJSON_AddItemToArray(sz, cJSON_CreateIntArray(v, 3));
+    }
+    double v[ALIM_REBOUND_MAX_GRID];
+#define GRID(key, arr, n) do { for (size_t i_ = 0; i_ < (n); i_++) v[i_] = (double)(arr)[i_]; cJSON_AddItemToObject(o, key, cJSON_CreateDoubleArray(v, (int)(n))); } while (0)
+    cJSON_AddNumberToObject(o, "size_pretrain_tokens", (double)c->size_pretrain_tokens);
+    GRID("size_n_pos", c->size_n_pos, c->size_n_pos_count);
+    GRID("size_n_neg", c->size_n_neg, c->size_n_neg_count);
+    cJSON_AddNumberToObject(o, "budget_model", (double)c->budget_model);
+    GRID("budgets", c->budgets, c->n_budgets);
+    cJSON_AddNumberToObject(o, "budget_lr", c->budget_lr);
+    GRID("tok_n_pos", c->tok_n_pos, c->tok_n_pos_count);
+    GRID("tok_n_neg", c->tok_n_neg, c->tok_n_neg_count);
+#undef GRID
+    cJSON_AddNumberToObject(o, "context", c->context);
+    cJSON_AddNumberToObject(o, "pretrain_batch", c->pretrain_batch);
+    cJSON_AddNumberToObject(o, "pretrain_warmup", (double)c->pretrain_warmup);
+    cJSON_AddNumberToObject(o, "max_l_neg", (double)c->max_l_neg);
+    cJSON_AddNumberToObject(o, "samples", (double)c->n_samples);
+    cJSON_AddNumberToObject(o, "sample_tokens", (double)c->sample_tokens);
+    cJSON_AddBoolToObject(o, "quick", c->quick);
+    return o;
+}
+
+typedef struct {
+    const alim_scale_config *cfg;
+    const alim_progress *outer;
+    alim_rebound_note_fn note;
+    void *note_ctx;
+    char label[96];
+} sc;
+
+static void notef(const sc *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notef(const sc *x, const char *fmt, ...)
+{
+    if (!x->note) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    x->note(x->note_ctx, line);
+}
+
+/* progress of a sub-run, labelled with the part and level */
+static int sub_progress(void *ctx, const char *stage, double done, double total)
+{
+    const sc *x = ctx;
+    char s[320];
+    snprintf(s, sizeof s, "E3 %s: %s", x->label, stage);
+    return alim_progress_report(x->outer, s, done, total);
+}
+
+static void sub_note(void *ctx, const char *line)
+{
+    const sc *x = ctx;
+    notef(x, "E3 %s: %s", x->label, line);
+}
+
+/* a rebound configuration for one level */
+static void level_config(const alim_scale_config *c, size_t shape, alim_rebound_config *r)
+{
+    alim_rebound_config_default(r);
+    if (c->quick) alim_rebound_config_quick(r);
+    r->data_dir = c->data_dir;
+    r->n_seeds = c->n_seeds;
+    r->n_layer = c->layers[shape];
+    r->n_embd = c->dim[shape];
+    r->n_head = c->heads[shape];
+    r->context = c->context;
+    r->pretrain_batch = c->pretrain_batch;
+    r->pretrain_warmup = c->pretrain_warmup;
+    r->n_samples = c->n_samples;
+    r->sample_tokens = c->sample_tokens;
+}
+
+/* ---- the budget pretraining: one run per seed, checkpoints at the budgets ------------------ */
+
+static alim_status copy_file(const char *from, const char *to, alim_error *err)
+{
+    char *buf;
+    size_t len;
+    alim_status st = alim_file_read_all(from, &buf, &len, err);
+    if (st) return st;
+    st = alim_file_write_atomic(to, buf, len, err);
+    free(buf);
+    return st;
+}
+
+static uint64_t budget_steps(const alim_scale_config *c, uint64_t tokens)
+{
+    const uint64_t per = (uint64_t)c->pretrain_batch * (uint64_t)c->context;
+    return (tokens + per - 1) / per;
+}
+
+static alim_status budget_cell(sc *x, alim_rundir *rd, size_t seed, cJSON **result, alim_error *err)
+{
+    const alim_scale_config *c = x->cfg;
+    char cell[64], dir[4200], tdir[4300], from[4400], to[4400], data[4200];
+    snprintf(cell, sizeof cell, "s%zu-budgets", seed);
+    alim_status st = alim_rundir_cell_dir(rd, cell, dir, sizeof dir, err);
+    if (st) return st;
+    if (alim_rundir_cell_done(rd, cell)) {
+        *result = alim_rundir_cell_result(rd, cell, err);
+        return *result ? ALIM_OK : (err->status ? err->status : alim_error_set(err, ALIM_EIO, cell, "result unreadable"));
+    }
+    snprintf(tdir, sizeof tdir, "%s/train", dir);
+    const size_t g = c->budget_model;
+    cJSON *r = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(r, "checkpoints");
+    uint64_t done = 0;
+    double el = 0;
+    for (size_t b = 0; b < c->n_budgets && !st; b++) {
+        const uint64_t stop = budget_steps(c, c->budgets[b]);
+        if (stop > done) {
+            alim_train_options o;
+            alim_train_options_default(&o);
+            o.model.n_layer = c->layers[g];
+            o.model.n_embd = c->dim[g];
+            o.model.n_head = c->heads[g];
+            o.model.n_positions = c->context;
+            o.context = c->context;
+            o.tokenizer = "byte";
+            o.format = ALIM_DATA_TEXT;
+            o.clip = 1.0;
+            const char *paths[1] = {pjoin(c->data_dir, "pretrain.txt", data, sizeof data)};
+            o.data = paths;
+            o.n_data = 1;
+            o.out_dir = tdir;
+            o.steps = budget_steps(c, c->budgets[c->n_budgets - 1]);
+            o.stop_at = stop;
+            o.batch = c->pretrain_batch;
+            o.lr = c->budget_lr;
+            o.min_lr = c->budget_lr;
+            o.schedule = ALIM_LR_CONSTANT;
+            o.warmup = c->pretrain_warmup;
+            o.adamw.weight_decay = 0.1f;
+            o.seed = seed;
+            o.resume = done > 0;
+            snprintf(x->label, sizeof x->label, "seed %zu pretraining to %llu tokens", seed, (unsigned long long)c->budgets[b]);
+            alim_progress pg = {sub_progress, x};
+            alim_train_result tr;
+            st = alim_train(&o, &pg, &tr, err);
+            if (st) break;
+            done = tr.last_step;
+            el += tr.elapsed_s;
+            notef(x, "E3 seed %zu: pretrained to step %llu (%llu tokens), loss %.4f nats, %.0f tokens/s", seed, (unsigned long long)done,
+                  (unsigned long long)(done * (uint64_t)c->pretrain_batch * (uint64_t)c->context), tr.last_loss, tr.tokens_per_s);
+        }
+        snprintf(to, sizeof to, "%s/t%llu", dir, (unsigned long long)c->budgets[b]);
+        st = alim_checkpoint_make_dir(to, err);
+        static const char *const files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+        for (size_t f = 0; f < 4 && !st; f++) {
+            snprintf(from, sizeof from, "%s/%s", tdir, files[f]);
+            snprintf(to, sizeof to, "%s/t%llu/%s", dir, (unsigned long long)c->budgets[b], files[f]);
+            st = copy_file(from, to, err);
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "budget", (double)c->budgets[b]);
+        cJSON_AddNumberToObject(o, "steps", (double)done);
+        cJSON_AddNumberToObject(o, "tokens", (double)(done * (uint64_t)c->pretrain_batch * (uint64_t)c->context));
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_AddNumberToObject(r, "elapsed_s", el);
+    if (!st) st = alim_rundir_cell_finish(rd, cell, r, err);
+    cJSON_Delete(r);
+    if (st) return st;
+    *result = alim_rundir_cell_result(rd, cell, err);
+    return *result ? ALIM_OK : (err->status ? err->status : alim_error_set(err, ALIM_EIO, cell, "result unreadable"));
+}
+
+/* ---- metrics of one level -------------------------------------------------------------------- */
+
+typedef struct {
+    const char *part;
+    char name[64];
+    double value;                /* size: parameters; tokens: pretraining tokens */
+    double R[1000], E[1000];     /* per seed */
+    double R_mean, R_se;
+    alim_coefficient_estimate est;
+    double oracle_e;
+    double params;
+} level;
+
+static const cJSON *find_eval(const cJSON *evals, double n_pos, double n_neg)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, evals) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "model");
+        if (cJSON_IsString(m) && !strcmp(m->valuestring, "grid") && alim_lab_json_num(e, "n_pos") == n_pos && alim_lab_json_num(e, "n_neg") == n_neg)
+            return e;
+    }
+    return NULL;
+}
+
+static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, const alim_rebound_config *rc, double pre_tokens, double a_tokens,
+                                 const double q[3], level *lv, alim_error *err)
+{
+    const size_t S = c->n_seeds, np = rc->n_pos[rc->n_pos_count - 1], n1 = rc->n_neg[1];
+    const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(sum, "per_seed");
+    for (size_t s = 0; s < S; s++) {
+        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
+        const cJSON *e0 = find_eval(ev, (double)np, 0), *e1 = find_eval(ev, (double)np, (double)n1);
+        if (!e0 || !e1) return alim_error_set(err, ALIM_EINVAL, rc->run_dir, "seed %zu lacks the evaluations at n_pos = %zu", s + 1, np);
+        lv->R[s] = (alim_lab_json_num(e0, "score") - alim_lab_json_num(e1, "score")) / (double)n1;
+    }
+    alim_lab_mean_se(lv->R, S, &lv->R_mean, &lv->R_se);
+    size_t nneg[ALIM_REBOUND_MAX_GRID], N = 0;
+    for (size_t j = 1; j < rc->n_neg_count; j++)
+        if (rc->n_neg[j] <= c->max_l_neg) nneg[N++] = rc->n_neg[j];
+    cJSON *out = NULL;
+    const size_t P1[1] = {np};
+    alim_status st = alim_coefficient_analyse(sum, P1, 1, nneg, N, pre_tokens, &a_tokens, q, 10000, 1, &lv->est, &out, err);
+    if (st) return st;
+    lv->oracle_e = alim_lab_json_num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(out, "per_n_pos"), 0), "oracle_e_hat");
+    cJSON_Delete(out);
+    /* per-seed E_hat: the fit on one seed's changes */
+    for (size_t s = 0; s < S; s++) {
+        alim_coefficient_estimate one;
+        double dgp[ALIM_REBOUND_MAX_GRID], dga[ALIM_REBOUND_MAX_GRID], l[ALIM_REBOUND_MAX_GRID];
+        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
+        const cJSON *e0 = find_eval(ev, (double)np, 0);
+        for (size_t j = 0; j < N; j++) {
+            const cJSON *e = find_eval(ev, (double)np, (double)nneg[j]);
+            l[j] = (double)nneg[j] / (double)np;
+            dgp[j] = alim_lab_json_num(e, "gamma_mix_bits") - alim_lab_json_num(e0, "gamma_mix_bits");
+            dga[j] = alim_lab_json_num(e, "gamma_c2_bits") - alim_lab_json_num(e0, "gamma_c2_bits");
+        }
+        alim_error e2;
+        alim_error_clear(&e2);
+        lv->E[s] = alim_coefficient_fit(l, N, dgp, dga, 1, pre_tokens / a_tokens, 0, 1, &one, &e2) ? NAN : one.e_hat;
+    }
+    lv->params = alim_lab_json_num(sum, "num_params");
+    return ALIM_OK;
+}
+
+static double doc_tokens(const alim_corpus *c, size_t n)
+{
+    double t = 0;
+    for (size_t d = 0; d < n && d < c->n_docs; d++) {
+        size_t len;
+        alim_corpus_doc(c, d, &len);
+        t += (double)len + 1;
+    }
+    return t;
+}
+
+/* rho of (level index, metric) over levels x seeds */
+static double rho_of(const level *lv, size_t n, size_t S, int use_e)
+{
+    double x[ALIM_SCALE_MAX_LEVELS * 1000], y[ALIM_SCALE_MAX_LEVELS * 1000];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t s = 0; s < S; s++) {
+            x[m] = (double)i;
+            y[m++] = use_e ? lv[i].E[s] : lv[i].R[s];
+        }
+    return alim_lab_spearman(x, y, m);
+}
+
+static cJSON *part_json(const char *part, const level *lv, size_t n, size_t S, double *rho_r, double *rho_e)
+{
+    cJSON *o = cJSON_CreateObject(), *levels = cJSON_AddArrayToObject(o, "levels");
+    for (size_t i = 0; i < n; i++) {
+        cJSON *l = cJSON_CreateObject();
+        cJSON_AddStringToObject(l, "level", lv[i].name);
+        add_num(l, strcmp(part, "size") ? "pretrain_tokens" : "params", lv[i].value);
+        add_num(l, "params", lv[i].params);
+        add_num(l, "k", lv[i].est.k);
+        add_num(l, "R_mean", lv[i].R_mean);
+        add_num(l, "R_se", lv[i].R_se);
+        add_num(l, "e_hat", lv[i].est.e_hat);
+        add_num(l, "e_hat_lo95", lv[i].est.e_lo);
+        add_num(l, "e_hat_hi95", lv[i].est.e_hi);
+        add_num(l, "oracle_e_hat", lv[i].oracle_e);
+        cJSON *ps = cJSON_AddArrayToObject(l, "per_seed");
+        for (size_t s = 0; s < S; s++) {
+            cJSON *p = cJSON_CreateObject();
+            cJSON_AddNumberToObject(p, "seed", (double)(s + 1));
+            add_num(p, "R", lv[i].R[s]);
+            add_num(p, "e_hat", lv[i].E[s]);
+            cJSON_AddItemToArray(ps, p);
+        }
+        cJSON_AddItemToArray(levels, l);
+    }
+    *rho_r = rho_of(lv, n, S, 0);
+    *rho_e = rho_of(lv, n, S, 1);
+    add_num(o, "spearman_R", *rho_r);
+    add_num(o, "spearman_e_hat", *rho_e);
+    return o;
+}
+
+alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *progress, alim_rebound_note_fn note, void *note_ctx,
+                           alim_scale_result *res, alim_error *err)
+{
+    memset(res, 0, sizeof *res);
+    alim_status st = check_config(cfg, err);
+    if (st) return st;
+    const double t0 = alim_lab_now();
+    const size_t S = cfg->n_seeds;
+    sc x = {cfg, progress, note, note_ctx, ""};
+    cJSON *man = NULL, *config = NULL, *summary = NULL, *bres[1000] = {0};
+    alim_rundir *rd = NULL;
+    alim_corpus pool2 = {0};
+    level *sz = calloc(ALIM_SCALE_MAX_LEVELS, sizeof *sz), *tk = calloc(ALIM_SCALE_MAX_LEVELS, sizeof *tk);
+    char p1[4200], sub[4200];
+    double q[3] = {NAN, NAN, NAN};
+    if (!sz || !tk) {
+        free(sz), free(tk);
+        return alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory");
+    }
+    st = alim_json_read_file(pjoin(cfg->data_dir, "manifest.json", p1, sizeof p1), &man, err);
+    if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
+    if (st) goto out;
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(man, "shares");
+    for (int i = 0; i < 3 && cJSON_GetArraySize(sh) == 3; i++) q[i] = cJSON_GetArrayItem(sh, i)->valuedouble;
+    char data_hash[17];
+    alim_json_hash(man, data_hash);
+    st = alim_corpus_read(&pool2, pjoin(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
+    if (st) goto out;
+    config = make_config(cfg, data_hash);
+    st = alim_rundir_open(cfg->run_dir, "elastic-scale", config, &rd, err);
+    if (st) goto out;
+
+    double rho[4] = {NAN, NAN, NAN, NAN};
+    summary = cJSON_CreateObject();
+    /* the size part */
+    if (cfg->do_size) {
+        for (size_t g = 0; g < cfg->n_sizes && !st; g++) {
+            alim_rebound_config rc;
+            level_config(cfg, g, &rc);
+            rc.pretrain_tokens = cfg->size_pretrain_tokens;
+            memcpy(rc.n_pos, cfg->size_n_pos, sizeof rc.n_pos);
+            rc.n_pos_count = cfg->size_n_pos_count;
+            memcpy(rc.n_neg, cfg->size_n_neg, sizeof rc.n_neg);
+            rc.n_neg_count = cfg->size_n_neg_count;
+            snprintf(sz[g].name, sizeof sz[g].name, "%dx%dx%d", cfg->layers[g], cfg->dim[g], cfg->heads[g]);
+            snprintf(sub, sizeof sub, "%s/size-%s", cfg->run_dir, sz[g].name);
+            rc.run_dir = sub;
+            snprintf(x.label, sizeof x.label, "size %s [%zu/%zu]", sz[g].name, g + 1, cfg->n_sizes);
+            alim_progress pg = {sub_progress, &x};
+            alim_rebound_result rr;
+            st = alim_rebound_run(&rc, &pg, sub_note, &x, &rr, err);
+            if (st) break;
+            res->cells_run += rr.cells_run;
+            res->cells_reused += rr.cells_reused;
+            sz[g].part = "size";
+            st = level_metrics(cfg, rr.summary, &rc, (double)rc.pretrain_tokens, doc_tokens(&pool2, rc.n_pos[rc.n_pos_count - 1]), q, &sz[g], err);
+            sz[g].value = sz[g].params;
+            alim_rebound_result_free(&rr);
+        }
+        if (st) goto out;
+        cJSON_AddItemToObject(summary, "size", part_json("size", sz, cfg->n_sizes, S, &rho[0], &rho[1]));
+    }
+    /* the pretraining-token part */
+    if (cfg->do_tokens) {
+        for (size_t s = 1; s <= S && !st; s++) st = budget_cell(&x, rd, s, &bres[s - 1], err);
+        for (size_t b = 0; b < cfg->n_budgets && !st; b++) {
+            alim_rebound_config rc;
+            level_config(cfg, cfg->budget_model, &rc);
+            const double tokens = alim_lab_json_num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(bres[0], "checkpoints"), (int)b), "tokens");
+            rc.pretrain_tokens = (uint64_t)tokens;
+            rc.pretrain_lr = rc.pretrain_min_lr = cfg->budget_lr;
+            memcpy(rc.n_pos, cfg->tok_n_pos, sizeof rc.n_pos);
+            rc.n_pos_count = cfg->tok_n_pos_count;
+            memcpy(rc.n_neg, cfg->tok_n_neg, sizeof rc.n_neg);
+            rc.n_neg_count = cfg->tok_n_neg_count;
+            char *dirs[1000];
+            const char *cdirs[1000];
+            for (size_t s = 0; s < S; s++) {
+                dirs[s] = malloc(4400);
+                if (dirs[s]) snprintf(dirs[s], 4400, "%s/cells/s%zu-budgets/t%llu", cfg->run_dir, s + 1, (unsigned long long)cfg->budgets[b]);
+                cdirs[s] = dirs[s];
+            }
+            char origin[256];
+            snprintf(origin, sizeof origin, "elastic scale: one run per seed at lr %g constant after %llu warm-up steps, checkpoint after %.0f tokens",
+                     cfg->budget_lr, (unsigned long long)cfg->pretrain_warmup, tokens);
+            rc.theta0_dirs = cdirs;
+            rc.theta0_origin = origin;
+            snprintf(tk[b].name, sizeof tk[b].name, "%.0f", tokens);
+            snprintf(sub, sizeof sub, "%s/tokens-%llu", cfg->run_dir, (unsigned long long)cfg->budgets[b]);
+            rc.run_dir = sub;
+            snprintf(x.label, sizeof x.label, "tokens %s [%zu/%zu]", tk[b].name, b + 1, cfg->n_budgets);
+            alim_progress pg = {sub_progress, &x};
+            alim_rebound_result rr;
+            int oom = 0;
+            for (size_t s = 0; s < S; s++) oom |= !dirs[s];
+            st = oom ? alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory") : alim_rebound_run(&rc, &pg, sub_note, &x, &rr, err);
+            for (size_t s = 0; s < S; s++) free(dirs[s]);
+            if (st) break;
+            res->cells_run += rr.cells_run;
+            res->cells_reused += rr.cells_reused;
+            tk[b].part = "tokens";
+            st = level_metrics(cfg, rr.summary, &rc, tokens, doc_tokens(&pool2, rc.n_pos[rc.n_pos_count - 1]), q, &tk[b], err);
+            tk[b].value = tokens;
+            alim_rebound_result_free(&rr);
+        }
+        if (st) goto out;
+        cJSON_AddItemToObject(summary, "tokens", part_json("tokens", tk, cfg->n_budgets, S, &rho[2], &rho[3]));
+    }
+
+    /* files */
+    {
+        alim_atomic_file f = {0};
+        st = alim_atomic_open(&f, pjoin(cfg->run_dir, "scale.csv", p1, sizeof p1), err);
+        if (st) goto out;
+        fprintf(f.fp, "part,level,params,pretrain_tokens,k,seed,R,e_hat\n");
+        for (int part = 0; part < 2; part++) {
+            const level *lv = part ? tk : sz;
+            const size_t n = part ? (cfg->do_tokens ? cfg->n_budgets : 0) : (cfg->do_size ? cfg->n_sizes : 0);
+            for (size_t i = 0; i < n; i++)
+                for (size_t s = 0; s < S; s++)
+                    fprintf(f.fp, "%s,%s,%.0f,%.0f,%.9g,%zu,%.9g,%.9g\n", part ? "tokens" : "size", lv[i].name, lv[i].params,
+                            part ? lv[i].value : (double)cfg->size_pretrain_tokens, lv[i].est.k, s + 1, lv[i].R[s], lv[i].E[s]);
+        }
+        st = alim_atomic_commit(&f, err);
+        if (st) goto out;
+        st = alim_atomic_open(&f, pjoin(cfg->run_dir, "levels.csv", p1, sizeof p1), err);
+        if (st) goto out;
+        fprintf(f.fp, "part,level,params,pretrain_tokens,k,seeds,R_mean,R_se,e_hat,e_hat_lo95,e_hat_hi95,oracle_e_hat\n");
+        for (int part = 0; part < 2; part++) {
+            const level *lv = part ? tk : sz;
+            const size_t n = part ? (cfg->do_tokens ? cfg->n_budgets : 0) : (cfg->do_size ? cfg->n_sizes : 0);
+            for (size_t i = 0; i < n; i++)
+                fprintf(f.fp, "%s,%s,%.0f,%.0f,%.9g,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", part ? "tokens" : "size", lv[i].name, lv[i].params,
+                        part ? lv[i].value : (double)cfg->size_pretrain_tokens, lv[i].est.k, S, lv[i].R_mean, lv[i].R_se, lv[i].est.e_hat,
+                        lv[i].est.e_lo, lv[i].est.e_hi, lv[i].oracle_e);
+        }
+        st = alim_atomic_commit(&f, err);
+        if (st) goto out;
+    }
+    /* criteria (docs/elastic.md "E3"): rho > 0 for R and E_hat in every part that ran */
+    {
+        cJSON *cj = cJSON_AddObjectToObject(summary, "criteria");
+        const char *names[4] = {"size_R", "size_e_hat", "tokens_R", "tokens_e_hat"};
+        int ran[4] = {cfg->do_size, cfg->do_size, cfg->do_tokens, cfg->do_tokens}, all = 1, any_neg = 0;
+        for (int k = 0; k < 4; k++) {
+            if (!ran[k]) continue;
+            cJSON *o = cJSON_AddObjectToObject(cj, names[k]);
+            const char *r = isnan(rho[k]) ? "NULL" : rho[k] > 0 ? "PASS" : "FAIL";
+            cJSON_AddStringToObject(o, "result", r);
+            add_num(o, "spearman", rho[k]);
+            all &= !strcmp(r, "PASS");
+            any_neg |= !strcmp(r, "FAIL");
+        }
+        (void)any_neg;
+        cJSON_AddStringToObject(summary, "verdict", all ? "PASS" : "NULL");
+    }
+    cJSON_AddStringToObject(summary, "experiment", "E3 scale (elastic scale)");
+    cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
+    cJSON_AddStringToObject(summary, "run_dir", cfg->run_dir);
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(man, "source");
+    if (cJSON_IsString(src)) cJSON_AddStringToObject(summary, "source", src->valuestring);
+    cJSON_AddNumberToObject(summary, "seeds", (double)S);
+    char hash[17];
+    alim_json_hash(config, hash);
+    cJSON_AddStringToObject(summary, "config_hash", hash);
+    cJSON_AddItemToObject(summary, "config", cJSON_Duplicate(config, 1));
+    res->wall_s = alim_lab_now() - t0;
+    cJSON *cells = cJSON_AddObjectToObject(summary, "cells");
+    cJSON_AddNumberToObject(cells, "run", (double)res->cells_run);
+    cJSON_AddNumberToObject(cells, "reused", (double)res->cells_reused);
+    cJSON_AddNumberToObject(summary, "wall_s", res->wall_s);
+    st = alim_lab_write_json(pjoin(cfg->run_dir, "summary.json", p1, sizeof p1), summary, err);
+    if (st) goto out;
+    res->summary = summary;
+    res->verdict = cJSON_GetObjectItemCaseSensitive(summary, "verdict")->valuestring;
+    summary = NULL;
+out:
+    for (size_t s = 0; s < S && s < 1000; s++) cJSON_Delete(bres[s]);
+    cJSON_Delete(summary);
+    cJSON_Delete(config);
+    cJSON_Delete(man);
+    alim_corpus_free(&pool2);
+    if (rd) alim_rundir_close(rd);
+    free(sz), free(tk);
+    return st;
+}
+
+void alim_scale_result_free(alim_scale_result *res)
+{
+    if (!res) return;
+    cJSON_Delete(res->summary);
+    res->summary = NULL;
+}
