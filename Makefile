@@ -28,7 +28,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check report demo bench interop asan clean
+.PHONY: reproduce all deps test check report demo bench interop asan clean
 all: $(BUILD)/alim $(BUILD)/libalim.a $(TEST_BIN)
 
 $(BUILD)/%.o: %.c
@@ -69,6 +69,11 @@ report: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/alim bottleneck-demo
+
+# The elasticity experiments E0-E4 at the spec's small scale (docs/results.md); resumable.
+reproduce: deps
+	@$(MAKE) --no-print-directory all
+	scripts/reproduce.sh $(if $(OUT),$(OUT),runs/reproduce)
 
 bench: deps all
 	@scripts/run-benchmarks.sh
