@@ -11,6 +11,7 @@
 #include "alim/checkpoint.h"
 #include "alim/gpt.h"
 #include "alim/io.h"
+#include "alim/lm_eval.h"
 #include "alim/optim.h"
 #include "alim/rng.h"
 #include "check.h"
@@ -328,12 +329,318 @@ static void test_small_heads(void)
     }
 }
 
+/* A model with random weights of the given shape (LayerNorm gains around 1). */
+static void random_model_cfg(alim_gpt *m, const alim_gpt_config *cfg, uint64_t seed)
+{
+    alim_error err;
+    alim_gpt_create(m, cfg, &err);
+    alim_rng r;
+    alim_rng_seed(&r, seed, 0);
+    for (size_t i = 0; i < m->num_params; i++) m->params[i] = (float)(0.3 * alim_rng_normal(&r));
+    for (size_t i = 0; i < m->tensor_size[ALIM_GPT_LN1W]; i++) m->p.ln1w[i] += 1.0f, m->p.ln2w[i] += 1.0f;
+    for (int i = 0; i < cfg->n_embd; i++) m->p.lnfw[i] += 1.0f;
+}
+
+/* max |a - b| over n floats */
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double d = 0.0;
+    for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)a[i] - b[i]));
+    return d;
+}
+
+/* The key/value cache: step-by-step log-probabilities equal the full forward's log-softmax
+ * rows at every position (batched, T = 70 > one attention block, head sizes 4 (sgemm
+ * attention in the full forward), 8 and 16 (small-head kernels)), with a prefill, after
+ * dropping rows, repeatably and for any thread count; errors leave the cache unchanged. */
+static void test_kv_cache(void)
+{
+    enum { BK = 3, TK = 70, T0 = 9 };
+    const alim_gpt_config cfgs[3] = {{2, 8, 2, 80, 13, 1e-5f}, {2, 32, 2, 80, 11, 1e-5f}, {1, 16, 2, 72, 7, 1e-5f}};
+    for (int ci = 0; ci < 3; ci++) {
+        const alim_gpt_config *cfg = &cfgs[ci];
+        const int V = cfg->vocab_size, hs = cfg->n_embd / cfg->n_head;
+        alim_gpt m;
+        alim_error err;
+        random_model_cfg(&m, cfg, 11 + ci);
+        alim_rng r;
+        alim_rng_seed(&r, 7, ci);
+        int32_t in[BK * TK], col[BK];
+        for (int i = 0; i < BK * TK; i++) in[i] = (int32_t)alim_rng_below(&r, V);
+        CHECK(alim_gpt_forward(&m, in, NULL, BK, TK, &err) == ALIM_OK, "%s", err.what);
+        float *full = malloc((size_t)BK * TK * V * sizeof(float));  // (B,T,V) reference
+        for (int b = 0; b < BK; b++)
+            for (int t = 0; t < TK; t++) alim_gpt_log_softmax_row(&m, b, t, full + ((size_t)b * TK + t) * V);
+
+        alim_gpt_cache *c = NULL;
+        CHECK(alim_gpt_cache_create(&m, BK, TK, &c, &err) == ALIM_OK, "%s", err.what);
+        float *lp = malloc((size_t)BK * V * sizeof(float)), *steps = malloc((size_t)BK * TK * V * sizeof(float));
+        double worst = 0.0;
+        int exact = 1;
+        for (int t = 0; t < TK; t++) {
+            for (int b = 0; b < BK; b++) col[b] = in[b * TK + t];
+            CHECK(alim_gpt_forward_step(&m, c, col, lp, &err) == ALIM_OK, "step %d: %s", t, err.what);
+            for (int b = 0; b < BK; b++) {
+                const float *want = full + ((size_t)b * TK + t) * V;
+                worst = fmax(worst, max_abs_diff(lp + (size_t)b * V, want, V));
+                exact &= !memcmp(lp + (size_t)b * V, want, (size_t)V * sizeof(float));
+                memcpy(steps + ((size_t)b * TK + t) * V, lp + (size_t)b * V, (size_t)V * sizeof(float));
+            }
+        }
+        CHECK(worst < 1e-5, "hs=%d: cached steps vs full forward: max |diff| of log-probs %.3g", hs, worst);
+        /* not bit for bit in general: OpenBLAS rounds a row of a product differently for
+         * M = B (step) and M = B*T (full forward) */
+        printf("kv cache hs=%d: max |step - full| = %.3g (%s)\n", hs, worst, exact ? "bit for bit" : "rounding differs");
+        CHECK(c->t == TK, "t = %d after %d steps", c->t, TK);
+        /* full: one more step is refused and changes nothing */
+        CHECK(alim_gpt_forward_step(&m, c, col, lp, &err) == ALIM_EINVAL && !strcmp(err.where, "cache") && strstr(err.what, "full"), "full cache: %s", err.what);
+        CHECK(c->t == TK, "t = %d after the refused step", c->t);
+
+        /* again from a reset cache, with one thread and then two: the same bits (products
+         * this small are not split between threads) */
+        const int nt = omp_get_max_threads();
+        for (int threads = 1; threads <= 2; threads++) {
+            omp_set_num_threads(threads);
+            alim_gpt_cache_reset(c);
+            int same = 1;
+            for (int t = 0; t < TK; t++) {
+                for (int b = 0; b < BK; b++) col[b] = in[b * TK + t];
+                alim_gpt_forward_step(&m, c, col, lp, &err);
+                for (int b = 0; b < BK; b++)
+                    same &= !memcmp(lp + (size_t)b * V, steps + ((size_t)b * TK + t) * V, (size_t)V * sizeof(float));
+            }
+            CHECK(same, "hs=%d: steps differ between two runs (%d threads)", hs, threads);
+        }
+        omp_set_num_threads(nt);
+
+        /* prefill T0 tokens in one forward, then steps; a bad token is refused in between */
+        alim_gpt_cache_reset(c);
+        int32_t pre[BK * T0];
+        for (int b = 0; b < BK; b++) memcpy(pre + b * T0, in + b * TK, T0 * sizeof(int32_t));
+        CHECK(alim_gpt_cache_prefill(&m, c, pre, T0, lp, &err) == ALIM_OK, "prefill: %s", err.what);
+        worst = 0.0;
+        for (int b = 0; b < BK; b++) worst = fmax(worst, max_abs_diff(lp + (size_t)b * V, full + ((size_t)b * TK + T0 - 1) * V, V));
+        CHECK(alim_gpt_cache_prefill(&m, c, pre, T0, lp, &err) == ALIM_EINVAL && strstr(err.what, "empty cache"), "second prefill: %s", err.what);
+        col[0] = col[1] = 0, col[2] = V;
+        CHECK(alim_gpt_forward_step(&m, c, col, lp, &err) == ALIM_EINVAL && !strcmp(err.where, "input"), "bad token: %s", err.what);
+        CHECK(c->t == T0, "t = %d after a refused step", c->t);
+        for (int t = T0; t < 30; t++) {
+            for (int b = 0; b < BK; b++) col[b] = in[b * TK + t];
+            alim_gpt_forward_step(&m, c, col, lp, &err);
+            for (int b = 0; b < BK; b++) worst = fmax(worst, max_abs_diff(lp + (size_t)b * V, full + ((size_t)b * TK + t) * V, V));
+        }
+        /* drop row 1: rows 0 and 2 go on as rows 0 and 1 */
+        const int keep[2] = {0, 2}, badkeep[2] = {2, 0};
+        CHECK(alim_gpt_cache_keep_rows(c, badkeep, 2, &err) == ALIM_EINVAL, "keep rows out of order accepted");
+        CHECK(alim_gpt_cache_keep_rows(c, keep, 2, &err) == ALIM_OK && c->B == 2, "keep rows: %s", err.what);
+        for (int t = 30; t < TK; t++) {
+            for (int k = 0; k < 2; k++) col[k] = in[keep[k] * TK + t];
+            CHECK(alim_gpt_forward_step(&m, c, col, lp, &err) == ALIM_OK, "%s", err.what);
+            for (int k = 0; k < 2; k++) worst = fmax(worst, max_abs_diff(lp + (size_t)k * V, full + ((size_t)keep[k] * TK + t) * V, V));
+        }
+        CHECK(worst < 1e-5, "hs=%d: prefill + steps + dropped row: max |diff| %.3g", hs, worst);
+        alim_gpt_cache_reset(c);
+        CHECK(c->B == BK && c->t == 0, "reset");
+        alim_gpt_cache_free(c);
+
+        /* a single row (B = 1) gives the same as its row in the batch */
+        CHECK(alim_gpt_cache_create(&m, 1, TK, &c, &err) == ALIM_OK, "%s", err.what);
+        worst = 0.0;
+        for (int t = 0; t < TK; t++) {
+            alim_gpt_forward_step(&m, c, in + 2 * TK + t, lp, &err);
+            worst = fmax(worst, max_abs_diff(lp, steps + ((size_t)2 * TK + t) * V, V));
+        }
+        CHECK(worst < 1e-5, "hs=%d: B = 1 vs B = 3: max |diff| %.3g", hs, worst);
+        alim_gpt_cache_free(c);
+        free(lp), free(steps), free(full);
+        alim_gpt_free(&m);
+    }
+    /* creation errors; a model of another shape */
+    alim_gpt m, m2;
+    alim_error err;
+    alim_gpt_cache *c = NULL;
+    random_model_cfg(&m, &CFG, 3);
+    CHECK(alim_gpt_cache_create(&m, 1, CFG.n_positions + 1, &c, &err) == ALIM_EINVAL && c == NULL, "T_max > n_positions accepted");
+    CHECK(alim_gpt_cache_create(&m, 0, 2, &c, &err) == ALIM_EINVAL, "B = 0 accepted");
+    alim_gpt_config c2 = CFG;
+    c2.n_layer = 1;
+    random_model_cfg(&m2, &c2, 3);
+    CHECK(alim_gpt_cache_create(&m, 1, 4, &c, &err) == ALIM_OK, "%s", err.what);
+    const int32_t one = 1;
+    CHECK(alim_gpt_forward_step(&m2, c, &one, NULL, &err) == ALIM_EINVAL && strstr(err.what, "another shape"), "other model: %s", err.what);
+    CHECK(alim_gpt_forward_step(&m, c, &one, NULL, &err) == ALIM_OK && c->t == 1, "step without logprobs: %s", err.what);
+    alim_gpt_cache_free(c);
+    alim_gpt_free(&m2);
+    alim_gpt_free(&m);
+}
+
+/* The sampler before the cache: the whole window through alim_gpt_forward for every token. */
+static size_t sample_reference(alim_gpt *m, int32_t *ids, size_t n_prompt, const alim_sample_options *o, alim_rng *rng)
+{
+    const int V = m->config.vocab_size, maxT = m->config.n_positions;
+    const int lim = o->vocab_limit > 0 && o->vocab_limit < V ? o->vocab_limit : V;
+    float *lp = malloc((size_t)V * sizeof(float));
+    double *w = malloc((size_t)V * sizeof(double));
+    int *idx = malloc((size_t)V * sizeof(int));
+    alim_error err;
+    size_t n = n_prompt;
+    for (int k = 0; k < o->max_new; k++) {
+        size_t start = n > (size_t)maxT ? n - (size_t)maxT : 0;
+        int TW = (int)(n - start);
+        alim_gpt_forward(m, ids + start, NULL, 1, TW, &err);
+        alim_gpt_log_softmax_row(m, 0, TW - 1, lp);
+        int next = 0;
+        if (o->temperature <= 0) {
+            for (int v = 1; v < lim; v++)
+                if (lp[v] > lp[next]) next = v;
+        } else {
+            int nc = lim;
+            for (int v = 0; v < lim; v++) idx[v] = v;
+            if (o->top_k > 0 && o->top_k < lim) {
+                for (int i = 0; i < o->top_k; i++) {
+                    int best = i;
+                    for (int j = i + 1; j < lim; j++)
+                        if (lp[idx[j]] > lp[idx[best]]) best = j;
+                    int t = idx[i];
+                    idx[i] = idx[best];
+                    idx[best] = t;
+                }
+                nc = o->top_k;
+            }
+            double mx = -INFINITY, acc = 0.0;
+            for (int i = 0; i < nc; i++) mx = lp[idx[i]] > mx ? lp[idx[i]] : mx;
+            for (int i = 0; i < nc; i++) {
+                acc += exp(((double)lp[idx[i]] - mx) / o->temperature);
+                w[i] = acc;
+            }
+            next = idx[alim_rng_discrete_cdf(rng, w, (size_t)nc)];
+        }
+        ids[n++] = next;
+        if (o->stop_at_eot && next == o->eot) break;
+    }
+    free(lp), free(w), free(idx);
+    return n;
+}
+
+/* The batched loop of the elasticity experiments before the cache (rebound.c's
+ * sample_and_label): every step re-runs the (B,t) prefix through alim_gpt_forward. */
+static void sample_batch_reference(alim_gpt *m, int32_t *rows, size_t NR, size_t L, size_t n_prompt, int eot,
+                                   double temp, int lim, alim_rng *rng, size_t *len)
+{
+    const int V = m->config.vocab_size;
+    int32_t *packed = malloc(NR * L * sizeof(int32_t));
+    float *lp = malloc((size_t)V * sizeof(float));
+    double *w = malloc((size_t)V * sizeof(double));
+    int *alive = malloc(NR * sizeof(int));
+    alim_error err;
+    for (size_t b = 0; b < NR; b++) len[b] = n_prompt, alive[b] = 1;
+    for (size_t t = n_prompt; t < L; t++) {
+        int any = 0;
+        for (size_t b = 0; b < NR; b++) any |= alive[b];
+        if (!any) break;
+        for (size_t b = 0; b < NR; b++)
+            for (size_t j = len[b]; j < t; j++) rows[b * L + j] = eot;
+        for (size_t b = 0; b < NR; b++) memcpy(packed + b * t, rows + b * L, t * sizeof(int32_t));
+        alim_gpt_forward(m, packed, NULL, (int)NR, (int)t, &err);
+        for (size_t b = 0; b < NR; b++) {
+            if (!alive[b]) continue;
+            alim_gpt_log_softmax_row(m, (int)b, (int)t - 1, lp);
+            double mx = -INFINITY, acc = 0;
+            for (int v = 0; v < lim; v++) mx = lp[v] > mx ? lp[v] : mx;
+            for (int v = 0; v < lim; v++) {
+                acc += exp(((double)lp[v] - mx) / temp);
+                w[v] = acc;
+            }
+            int tok = (int)alim_rng_discrete_cdf(&rng[b], w, (size_t)lim);
+            if (tok == eot) {
+                alive[b] = 0;
+                continue;
+            }
+            rows[b * L + t] = tok;
+            len[b] = t + 1;
+        }
+    }
+    for (size_t b = 0; b < NR; b++)
+        for (size_t j = len[b]; j < L; j++) rows[b * L + j] = eot;
+    free(packed), free(lp), free(w), free(alive);
+}
+
+/* Sampling with the cache draws the same tokens as the full-forward samplers for a fixed
+ * seed. This relies on the log-probabilities agreeing to ~1e-7: a draw could only differ
+ * if the uniform fell within that distance of a cumulative-weight boundary (probability
+ * ~1e-6 per draw); the seeds are fixed, so the test is repeatable, and the log-probs are
+ * compared directly in test_kv_cache. */
+static void test_sample_with_cache(void)
+{
+    const alim_gpt_config cfg = {2, 32, 2, 24, 12, 1e-5f};  /* hs 16, a short context */
+    alim_gpt m;
+    alim_error err;
+    random_model_cfg(&m, &cfg, 21);
+    for (size_t i = 0; i < m.tensor_size[ALIM_GPT_WTE]; i++) m.p.wte[i] *= 0.7f; /* flatter distributions: every id gets drawn */
+    const alim_sample_options opts[4] = {
+        {40, 1.0, 0, 0, -1, 0},  /* 3 + 40 > 24 positions: the sliding window after 21 tokens */
+        {15, 0.7, 3, 1, 8, 11}, /* top-k, stop at eot, vocab limit */
+        {15, 0.0, 0, 0, -1, 0},  /* greedy */
+        {1, 1.0, 0, 0, -1, 0},   /* one token: prefill only */
+    };
+    const int32_t prompt[3] = {11, 4, 7};
+    int same = 1, total = 0;
+    for (int oi = 0; oi < 4; oi++)
+        for (int seed = 0; seed < 6; seed++) {
+            int32_t a[64], b[64];
+            memcpy(a, prompt, sizeof prompt), memcpy(b, prompt, sizeof prompt);
+            alim_rng ra, rb;
+            alim_rng_seed(&ra, 99, (uint64_t)seed), alim_rng_seed(&rb, 99, (uint64_t)seed);
+            size_t na = 0;
+            CHECK(alim_lm_sample(&m, a, 3, &opts[oi], &ra, &na, &err) == ALIM_OK, "%s", err.what);
+            size_t nb = sample_reference(&m, b, 3, &opts[oi], &rb);
+            same &= na == nb && !memcmp(a, b, na * sizeof(int32_t));
+            total += (int)na - 3;
+        }
+    CHECK(same, "alim_lm_sample with the cache draws other tokens than the full-forward reference");
+    CHECK(total > 200, "only %d tokens drawn", total);
+
+    /* batched: against rebound's loop, eot ends documents (not stored), filler after */
+    enum { NB = 7, LB = 22, EOT = 5 };
+    int32_t rows[NB * LB], ref[NB * LB];
+    size_t len[NB], lref[NB];
+    alim_rng rng[NB], rng2[NB];
+    for (int oi = 0; oi < 2; oi++) {
+        const size_t np = oi ? 3 : 1;
+        const double temp = oi ? 0.8 : 1.0;
+        for (int b = 0; b < NB; b++) {
+            alim_rng_seed(&rng[b], 5, (uint64_t)b), alim_rng_seed(&rng2[b], 5, (uint64_t)b);
+            for (int j = 0; j < LB; j++) rows[b * LB + j] = ref[b * LB + j] = (b + j) % 11;
+        }
+        CHECK(alim_lm_sample_batch(&m, rows, NB, LB, np, EOT, temp, 12, rng, len, &err) == ALIM_OK, "%s", err.what);
+        sample_batch_reference(&m, ref, NB, LB, np, EOT, temp, 12, rng2, lref);
+        CHECK(!memcmp(rows, ref, sizeof rows) && !memcmp(len, lref, sizeof len), "batched sampling differs from the full-forward loop (prompt %zu)", np);
+        int ended = 0, full = 0;
+        for (int b = 0; b < NB; b++) ended += len[b] < LB, full += len[b] == LB;
+        CHECK(ended > 0 && full > 0, "want both ended and full-length rows: %d ended, %d full", ended, full);
+        printf("batched sampling (prompt %zu): %d of %d documents ended by eot, the same tokens as the full-forward loop\n", np, ended, NB);
+        /* one row alone gives the same row */
+        int32_t one[LB];
+        size_t l1;
+        alim_rng r1;
+        alim_rng_seed(&r1, 5, 4);
+        for (int j = 0; j < LB; j++) one[j] = (4 + j) % 11;
+        CHECK(alim_lm_sample_batch(&m, one, 1, LB, np, EOT, temp, 12, &r1, &l1, &err) == ALIM_OK, "%s", err.what);
+        CHECK(l1 == len[4] && !memcmp(one, rows + 4 * LB, sizeof one), "row 4 alone differs from row 4 in the batch");
+    }
+    CHECK(alim_lm_sample_batch(&m, rows, NB, 26, 1, 11, 1.0, 12, rng, len, &err) == ALIM_EINVAL && strstr(err.what, "context"), "L - 1 > n_positions: %s", err.what);
+    CHECK(alim_lm_sample_batch(&m, rows, NB, LB, 0, 11, 1.0, 12, rng, len, &err) == ALIM_EINVAL, "n_prompt = 0 accepted");
+    alim_gpt_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
     test_finite_differences();
     test_long_context();
     test_small_heads();
+    test_kv_cache();
+    test_sample_with_cache();
     test_checkpoint();
     test_adamw();
     return check_summary(argv[0]);

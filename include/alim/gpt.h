@@ -155,6 +155,72 @@ alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err);
 /* Per-position log-probabilities: writes log softmax of logits row (b,t) to out[0..V). */
 void alim_gpt_log_softmax_row(const alim_gpt *m, int b, int t, float *out);
 
+/* ---- incremental decoding with a key/value cache -------------------------------------
+ *
+ * alim_gpt_forward on a prefix of t tokens costs O(t) token-forwards (and O(t^2)
+ * attention), so generating T tokens that way costs O(T^2). The cache keeps, for every
+ * layer, row and head, the keys and values of the positions seen so far; one step then
+ * feeds one new token per row, attends over the cached positions and costs one
+ * token-forward. The math is alim_gpt_forward's (pre-LN, tanh-GELU, tied output; the same
+ * layer kernels, the attention sums in the same order; products through the same sgemm
+ * helper, sgemv for a single row), so the log-probabilities agree with alim_gpt_forward +
+ * alim_gpt_log_softmax_row to fp32 rounding: tested to 1e-5 (observed <= 5e-6), not bit
+ * for bit, because OpenBLAS rounds a row of a product differently depending on how many
+ * rows the product has (B here, B*T there; also on the thread split of large products).
+ * For a given B and thread count a step is bit-for-bit repeatable.
+ *
+ * All B rows share the position c->t: a row whose document has ended keeps being fed a
+ * filler token (its outputs are then ignored); rows never see each other.
+ * Life cycle: create (once per model, batch size and maximal length), then prefill or
+ * step, step, ...; reset to start new sequences; free. The cache holds a copy of the model
+ * configuration and refuses a model of another shape, but it does not own the model;
+ * changing the parameters invalidates the cached keys and values (reset). */
+typedef struct {
+    alim_gpt_config config; /* of the model the cache was made for                       */
+    int B;                  /* rows (sequences) in use, <= B_cap                           */
+    int B_cap;              /* rows allocated                                              */
+    int T_max;              /* positions allocated, <= n_positions                         */
+    int t;                  /* positions filled: the next token goes to position t         */
+    /* Keys are stored transposed per head so that the scores q . k_j of one query over all
+     * positions j run along contiguous memory (vectorised over j), values in position order
+     * so that sum_j s_j v_j runs along contiguous rows: */
+    float *k;               /* (L, B_cap, NH, HS, T_max)                                   */
+    float *v;               /* (L, B_cap, NH, T_max, HS)                                   */
+    float *logits;          /* (B_cap, V) after a step: logits of the next token of each row */
+    float *work;            /* scratch of one step (residual, LayerNorm, qkv, MLP, scores)  */
+} alim_gpt_cache;
+
+/* Allocates a cache for B rows of up to T_max positions (1 <= T_max <= n_positions).
+ * Memory: 2 * L * B * T_max * C floats plus O(B * (V + 4C + NH * T_max)) scratch.
+ * Errors: ALIM_EINVAL for B < 1 or T_max outside [1, n_positions], ALIM_ENOMEM. */
+alim_status alim_gpt_cache_create(const alim_gpt *m, int B, int T_max, alim_gpt_cache **out,
+                                  alim_error *err);
+/* Empties the cache (t = 0) and restores B to the allocated number of rows. */
+void alim_gpt_cache_reset(alim_gpt_cache *c);
+/* Frees the cache (NULL is fine). */
+void alim_gpt_cache_free(alim_gpt_cache *c);
+
+/* Appends tokens[b] (b < c->B) at position c->t of every row and computes the next-token
+ * distribution: c->logits (B,V) and, when logprobs is not NULL, logprobs (B,V) = log
+ * softmax of each logits row, as alim_gpt_log_softmax_row computes it. Then c->t += 1.
+ * Errors (the cache is left unchanged): the cache is full (c->t == T_max; where =
+ * "cache"), a token out of [0,V) (where = "input"), a model of another shape than the
+ * cache's. */
+alim_status alim_gpt_forward_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens,
+                                  float *logprobs, alim_error *err);
+
+/* Fills an empty cache (c->t == 0) with T0 tokens per row, tokens (B,T0) row-major, using
+ * one alim_gpt_forward (so prompts cost one batched pass; the model's activations are
+ * overwritten), and computes the distribution after the last token exactly as
+ * alim_gpt_forward_step does (c->logits, logprobs (B,V) or NULL). c->t = T0 after. */
+alim_status alim_gpt_cache_prefill(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens, int T0,
+                                   float *logprobs, alim_error *err);
+
+/* Keeps rows keep[0..n) (strictly increasing, < c->B) of the cache as rows 0..n-1 and sets
+ * c->B = n, so that later steps skip the rows of finished sequences. Cost: one copy of
+ * the kept rows' keys and values. Errors: keep not increasing or out of range. */
+alim_status alim_gpt_cache_keep_rows(alim_gpt_cache *c, const int *keep, int n, alim_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,10 +50,40 @@ typedef struct {
 
 /* Continues ids[0..n_prompt) (n_prompt >= 1) in place with up to max_new tokens drawn
  * with rng; ids must have room for n_prompt + max_new. The context is the last
- * n_positions tokens. Returns the total length in *n_out. */
+ * n_positions tokens. Returns the total length in *n_out.
+ * While the sequence fits the model's context it decodes with a key/value cache (one
+ * forward pass over the prompt, then one token-forward per new token); once it is longer
+ * than n_positions the window slides and each further token re-runs the whole window
+ * (alim_gpt_forward), as before the cache. Both give the same distributions up to fp32
+ * rounding (see alim_gpt_forward_step). */
 alim_status alim_lm_sample(alim_gpt *m, int32_t *ids, size_t n_prompt,
                            const alim_sample_options *o, alim_rng *rng, size_t *n_out,
                            alim_error *err);
+
+/* Samples B documents at once with a key/value cache. rows (B,L) row-major: each row
+ * starts with n_prompt given tokens (1 <= n_prompt <= L) and is continued in place. At
+ * position t = n_prompt, n_prompt+1, ... every live row draws its next token from the
+ * model's distribution given its own tokens 0..t-1: ids below vocab_limit (0 = all V),
+ * weights exp((lp - max lp) / temperature) accumulated in double and inverted with
+ * alim_rng_discrete_cdf(&rngs[b], ...) — exactly the draw of the elasticity experiments'
+ * batched loops — or, with temperature 0, the first most likely id (no draw). Drawing eot
+ * ends the row's document: eot is not stored. A row also ends at L tokens.
+ * On return len[b] is the length of row b (prompt included) and rows[b][len[b]..L) hold
+ * the filler eot (0 if eot is not a token id; eot < 0 means documents never end early).
+ * Row b's draws use only its own distributions and rngs[b] (one stream per row), so its
+ * tokens do not depend on the other rows, up to fp32 rounding: the log-probabilities of a
+ * row vary by ~1e-6 with the number of rows in the batch and the thread count (see
+ * alim_gpt_forward_step), which changes a draw only if its uniform falls that close to a
+ * cumulative-weight boundary. For given inputs and thread count the result is repeatable.
+ * Rows of finished documents are dropped from the batch once they are a quarter of it
+ * (alim_gpt_cache_keep_rows). Draws made: sum over rows of len[b] - n_prompt, plus one
+ * for each row with len[b] < L (its eot).
+ * Needs L - 1 <= n_positions (no sliding window). Memory: the cache, 2 * n_layer * B *
+ * (L-1) * n_embd floats, plus B * V floats. Errors: bad sizes, a prompt token out of
+ * range, out of memory; rows and len are then partially written. */
+alim_status alim_lm_sample_batch(alim_gpt *m, int32_t *rows, size_t B, size_t L, size_t n_prompt,
+                                 int eot, double temperature, int vocab_limit, alim_rng *rngs,
+                                 size_t *len, alim_error *err);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,12 @@ static inline size_t zmin(size_t a, size_t b) { return a < b ? a : b; }
 
 enum { COLBLOCK = 32, GEMM_CHUNKS = 2 };
 
+/* Elementwise and row loops touching fewer floats than this run on one thread: OpenMP's
+ * fork/join costs more than it saves there (a decoding step of one sequence has a few
+ * dozen such loops of C floats), and on a loaded machine each parallel region can wait a
+ * whole scheduler slice for the second thread. */
+enum { PAR_MIN = 1 << 14 };
+
 /* dst[c] += sum_n src[n*ld + c] for c < C; parallel over blocks of columns, each summed
  * in a fixed order (double accumulators), so the result is independent of the thread count. */
 static void colsum_add(float *dst, const float *src, size_t N, size_t C, size_t ld)
@@ -97,8 +103,8 @@ LM_CLONES static float logsumexp_row(const float *row, int V)
 }
 
 /* C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C, row-major, with the M rows (or,
- * when there are too few rows, the N columns) split into contiguous blocks handed to the
- * OpenMP threads, each block a single-threaded sgemm. OpenBLAS's own
+ * when there are fewer rows than columns or too few rows, the N columns) split into
+ * contiguous blocks handed to the OpenMP threads, each block a single-threaded sgemm. OpenBLAS's own
  * thread pool is kept out (see blas_threads_begin): its spinning threads and OpenMP's
  * compete for the same cores and made training 10x slower. The K reduction is never split,
  * so the result does not depend on timing. */
@@ -116,8 +122,13 @@ static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, fl
     int chunk = ((M + nchunks - 1) / nchunks + 15) / 16 * 16;
     if (chunk < 64) chunk = 64;
     nchunks = (M + chunk - 1) / chunk;
-    if (nchunks < nt && N >= 128) {
-        /* few rows (a weight gradient with C = 64 rows, say): split the columns instead */
+    /* Each block is a separate sgemm that packs its own copy of the operand it shares with
+     * the other blocks: B (K,N) for row blocks, A (M,K) for column blocks. With fewer rows
+     * than columns (B*T = 256 activations against GPT-2's 768..50257 columns) splitting
+     * the columns repacks the smaller operand: row blocks of the output layer packed all of
+     * wte (V*C floats) once per block. Also split the columns when there are too few rows
+     * (a weight gradient with C = 64 rows, say). */
+    if ((nchunks < nt || N > M) && N >= 128) {
         int nc = nt * ((double)M * N * K < (double)(1 << 27) ? 1 : GEMM_CHUNKS);
         int cchunk = ((N + nc - 1) / nc + 15) / 16 * 16;
         if (cchunk < 64) cchunk = 64;
@@ -144,7 +155,7 @@ static void encoder_forward(float *out, const int32_t *inp, const float *wte, co
                             int B, int T, int C)
 {
     // out (B,T,C), inp (B,T), wte (V,C), wpe (maxT,C)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PAR_MIN)
     for (int bt = 0; bt < B * T; bt++) {
         float *o = out + (size_t)bt * C;
         const float *te = wte + (size_t)inp[bt] * C, *pe = wpe + (size_t)(bt % T) * C;
@@ -202,7 +213,7 @@ static void layernorm_forward(float *out, float *mean, float *rstd, const float 
                               const float *w, const float *b, size_t N, int C, float eps)
 {
     // out (N,C), mean (N), rstd (N), inp (N,C), w (C), b (C)
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C >= PAR_MIN)
     for (size_t n = 0; n < N; n++) layernorm_row(out + n * C, mean + n, rstd + n, inp + n * C, w, b, C, eps);
 }
 
@@ -266,7 +277,7 @@ static void matmul_forward(float *out, const float *inp, const float *w, const f
 {
     // out (N,OC) = inp (N,C) @ w (C,OC) + bias (OC)
     if (bias) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * OC >= PAR_MIN)
         for (size_t n = 0; n < N; n++) memcpy(out + n * OC, bias, (size_t)OC * sizeof(float));
     }
     gemm(CblasNoTrans, CblasNoTrans, (int)N, OC, C, 1.0f, inp, C, w, OC, bias ? 1.0f : 0.0f, out, OC);
@@ -304,29 +315,43 @@ static void blas_threads_end(int n)
  * upper triangles of the diagonal blocks only). */
 enum { ATT_BLOCK = 64 };
 
-LM_CLONES static void softmax_causal_rows(float *s, int T)
+/* row[0..n) := softmax(row[0..n)); max and sum in 8 fixed lanes. One causal attention row
+ * (the full forward's rows and the cached decoding step share it, so they agree). */
+LM_CLONES static void softmax_prefix_row(float *row, int n)
 {
-    // s (T,T): row t := softmax(s[t, 0..t]), zero after t; max and sum in 8 fixed lanes
+    float mx8[8], sm8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int j = 0; j < 8; j++) mx8[j] = row[0];
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) mx8[l] = row[j + l] > mx8[l] ? row[j + l] : mx8[l];
+    float mx = row[0];
+    for (; j < n; j++) mx = row[j] > mx ? row[j] : mx;
+    for (int l = 0; l < 8; l++) mx = mx8[l] > mx ? mx8[l] : mx;
+    // exps and their sum in one pass (the same lanes and order as a separate pass)
+    for (j = 0; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) {
+            const float e = exp_fast(row[j + l] - mx);
+            row[j + l] = e;
+            sm8[l] += e;
+        }
+    float sum = 0.0f;
+    for (; j < n; j++) {
+        const float e = exp_fast(row[j] - mx);
+        row[j] = e;
+        sum += e;
+    }
+    for (int l = 0; l < 8; l++) sum += sm8[l];
+    float inv = 1.0f / sum;
+    for (j = 0; j < n; j++) row[j] *= inv;
+}
+
+static void softmax_causal_rows(float *s, int T)
+{
+    // s (T,T): row t := softmax(s[t, 0..t]), zero after t
     for (int t = 0; t < T; t++) {
         float *row = s + (size_t)t * T;
-        const int n = t + 1;
-        float mx8[8], sm8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int j = 0; j < 8; j++) mx8[j] = row[0];
-        int j = 0;
-        for (; j + 8 <= n; j += 8)
-            for (int l = 0; l < 8; l++) mx8[l] = row[j + l] > mx8[l] ? row[j + l] : mx8[l];
-        float mx = row[0];
-        for (; j < n; j++) mx = row[j] > mx ? row[j] : mx;
-        for (int l = 0; l < 8; l++) mx = mx8[l] > mx ? mx8[l] : mx;
-        for (j = 0; j < n; j++) row[j] = exp_fast(row[j] - mx);
-        for (j = 0; j + 8 <= n; j += 8)
-            for (int l = 0; l < 8; l++) sm8[l] += row[j + l];
-        float sum = 0.0f;
-        for (; j < n; j++) sum += row[j];
-        for (int l = 0; l < 8; l++) sum += sm8[l];
-        float inv = 1.0f / sum;
-        for (j = 0; j < n; j++) row[j] *= inv;
-        for (j = n; j < T; j++) row[j] = 0.0f;
+        softmax_prefix_row(row, t + 1);
+        for (int j = t + 1; j < T; j++) row[j] = 0.0f;
     }
 }
 
@@ -351,22 +376,29 @@ LM_CLONES static void softmax_backward_rows(float *ds, const float *s, int T)
 
 /* Small heads (hs = 8 or 16): the per-head products have K = hs, far too short for sgemm
  * (packing and edge handling cost more than the FMAs), so they are written out as loops
- * over a compile-time head size that gcc vectorises, four rows (or columns) at a time for
- * independent accumulators. They rely on the zero upper triangles that
+ * over a compile-time head size with gcc vector types, RB rows (or CB columns) at a time
+ * for independent accumulators. They rely on the zero upper triangles that
  * softmax_causal_rows and softmax_backward_rows leave in s and ds. Every sum runs in a
- * fixed order and each (batch, head) is one thread's, so results do not depend on the
- * thread count. */
-enum { JB = 16, RB = 4 };
+ * fixed order (over d, j or i, whatever the vector width and blocking), and each (batch,
+ * head) is one thread's, so results do not depend on the thread count, nor on which of
+ * the variants below runs (all of them use FMA except the baseline x86-64 one).
+ *
+ * One variant per vector width, chosen at run time: gcc keeps a 64-byte vector in one
+ * AVX-512 register, but without AVX-512 it keeps arrays of them in memory (every FMA then
+ * loads and stores its accumulator: 15x slower with AVX2), so AVX2 gets 32-byte vectors
+ * and the baseline 16-byte ones, with as many rows per block as fit the 16 registers. */
 
-/* gcc vector types (one AVX-512 register, two AVX2 or four SSE registers); loads and
- * stores go through memcpy, so no alignment is assumed */
+/* gcc vector types; loads and stores go through memcpy, so no alignment is assumed */
 typedef float vf16 __attribute__((vector_size(64)));
 typedef float vf8 __attribute__((vector_size(32)));
+typedef float vf4 __attribute__((vector_size(16)));
 
-#define DEFINE_SMALL_HEAD_KERNELS(HS)                                                           \
-/* s[i, j] = scale * q[i] . kt[:, j] for j <= i (and up to 3 columns past it; kt (HS,T) is   \
- * k transposed, rows of q stride ldq) */                                                       \
-LM_CLONES static void small_qkt_##HS(float *s, const float *q, int ldq, const float *kt, int T, \
+/* Kernels for head size HS with vectors VT of VW floats (VW divides HS; NV = HS / VW per
+ * row), RB rows per block in qkt and sv, CB columns in stu. */
+#define DEFINE_SMALL_HEAD_KERNELS(HS, VT, VW, RB, CB, SUF, ATTR)                                \
+/* s[i, j] = scale * q[i] . kt[:, j] for j <= i (and up to RB-1 columns past it; kt (HS,T)   \
+ * is k transposed, rows of q stride ldq) */                                                    \
+ATTR static void small_qkt_##HS##SUF(float *s, const float *q, int ldq, const float *kt, int T, \
                                      float scale)                                               \
 {                                                                                               \
     for (int i0 = 0; i0 < T; i0 += RB) {                                                        \
@@ -375,16 +407,16 @@ LM_CLONES static void small_qkt_##HS(float *s, const float *q, int ldq, const fl
         for (int r = 0; r < RB; r++)                                                            \
             for (int d = 0; d < HS; d++) qs[r][d] = r < nr ? q[(size_t)(i0 + r) * ldq + d] : 0.0f; \
         int j = 0;                                                                              \
-        for (; j + JB <= n; j += JB) {                                                          \
-            vf16 acc[RB];                                                                       \
-            for (int r = 0; r < RB; r++) acc[r] = (vf16){0};                                    \
+        for (; j + VW <= n; j += VW) {                                                          \
+            VT acc[RB];                                                                         \
+            for (int r = 0; r < RB; r++) acc[r] = (VT){0};                                      \
             for (int d = 0; d < HS; d++) {                                                      \
-                vf16 kv;                                                                        \
+                VT kv;                                                                          \
                 memcpy(&kv, kt + (size_t)d * T + j, sizeof kv);                                 \
                 for (int r = 0; r < RB; r++) acc[r] += qs[r][d] * kv;                           \
             }                                                                                   \
             for (int r = 0; r < nr; r++) {                                                      \
-                vf16 o = acc[r] * scale;                                                        \
+                VT o = acc[r] * scale;                                                          \
                 memcpy(s + (size_t)(i0 + r) * T + j, &o, sizeof o);                             \
             }                                                                                   \
         }                                                                                       \
@@ -397,48 +429,106 @@ LM_CLONES static void small_qkt_##HS(float *s, const float *q, int ldq, const fl
     }                                                                                           \
 }                                                                                               \
 /* y[i] (HS) = alpha * sum_{j <= i} s[i, j] v[j]  (s zero above the diagonal) */                \
-LM_CLONES static void small_sv_##HS(float *y, int ldy, const float *s, const float *v, int ldv, \
+ATTR static void small_sv_##HS##SUF(float *y, int ldy, const float *s, const float *v, int ldv, \
                                     int T, float alpha)                                         \
 {                                                                                               \
+    enum { NV = HS / VW };                                                                      \
     for (int i0 = 0; i0 < T; i0 += RB) {                                                        \
         const int nr = T - i0 < RB ? T - i0 : RB, n = i0 + nr;                                  \
-        vf##HS acc[RB];                                                                         \
-        for (int r = 0; r < RB; r++) acc[r] = (vf##HS){0};                                      \
+        VT acc[RB][NV];                                                                         \
+        const float *srow[RB]; /* rows past the end repeat the last one (computed, not stored): \
+                                  no branch in the inner loop */                                \
+        for (int r = 0; r < RB; r++) {                                                          \
+            srow[r] = s + (size_t)(i0 + (r < nr ? r : nr - 1)) * T;                             \
+            for (int u = 0; u < NV; u++) acc[r][u] = (VT){0};                                   \
+        }                                                                                       \
         for (int j = 0; j < n; j++) {                                                           \
-            vf##HS vj;                                                                          \
-            memcpy(&vj, v + (size_t)j * ldv, sizeof vj);                                        \
-            for (int r = 0; r < RB; r++)                                                        \
-                acc[r] += (r < nr ? s[(size_t)(i0 + r) * T + j] : 0.0f) * vj;                   \
+            VT vj[NV];                                                                          \
+            for (int u = 0; u < NV; u++) /* one load per vector: a single memcpy of the row \
+                                            went through the stack with AVX2 */                 \
+                memcpy(&vj[u], v + (size_t)j * ldv + u * VW, sizeof vj[u]);                     \
+            _Pragma("GCC unroll 16") for (int r = 0; r < RB; r++)                               \
+                _Pragma("GCC unroll 16") for (int u = 0; u < NV; u++) acc[r][u] += srow[r][j] * vj[u]; \
         }                                                                                       \
-        for (int r = 0; r < nr; r++) {                                                          \
-            vf##HS o = alpha * acc[r];                                                          \
-            memcpy(y + (size_t)(i0 + r) * ldy, &o, sizeof o);                                   \
-        }                                                                                       \
+        for (int r = 0; r < nr; r++)                                                            \
+            for (int u = 0; u < NV; u++) {                                                      \
+                VT o = alpha * acc[r][u];                                                       \
+                memcpy(y + (size_t)(i0 + r) * ldy + u * VW, &o, sizeof o);                      \
+            }                                                                                   \
     }                                                                                           \
 }                                                                                               \
 /* x[j] (HS) = alpha * sum_{i >= j} s[i, j] u[i]  (s zero above the diagonal) */                \
-LM_CLONES static void small_stu_##HS(float *x, int ldx, const float *s, const float *u, int ldu, \
+ATTR static void small_stu_##HS##SUF(float *x, int ldx, const float *s, const float *u, int ldu, \
                                      int T, float alpha)                                        \
 {                                                                                               \
-    for (int j0 = 0; j0 < T; j0 += RB) {                                                        \
-        const int nc = T - j0 < RB ? T - j0 : RB;                                               \
-        vf##HS acc[RB];                                                                         \
-        for (int c = 0; c < RB; c++) acc[c] = (vf##HS){0};                                      \
+    enum { NV = HS / VW };                                                                      \
+    for (int j0 = 0; j0 < T; j0 += CB) {                                                        \
+        const int nc = T - j0 < CB ? T - j0 : CB;                                               \
+        VT acc[CB][NV];                                                                         \
+        int col[CB]; /* columns past the end repeat the last one (computed, not stored) */      \
+        for (int c = 0; c < CB; c++) {                                                          \
+            col[c] = c < nc ? c : nc - 1;                                                       \
+            for (int w = 0; w < NV; w++) acc[c][w] = (VT){0};                                   \
+        }                                                                                       \
         for (int i = j0; i < T; i++) {                                                          \
-            vf##HS ui;                                                                          \
-            memcpy(&ui, u + (size_t)i * ldu, sizeof ui);                                        \
+            VT ui[NV];                                                                          \
+            for (int w = 0; w < NV; w++) memcpy(&ui[w], u + (size_t)i * ldu + w * VW, sizeof ui[w]); \
             const float *si = s + (size_t)i * T + j0;                                           \
-            for (int c = 0; c < RB; c++) acc[c] += (c < nc ? si[c] : 0.0f) * ui;                \
+            _Pragma("GCC unroll 16") for (int c = 0; c < CB; c++)                               \
+                _Pragma("GCC unroll 16") for (int w = 0; w < NV; w++) acc[c][w] += si[col[c]] * ui[w]; \
         }                                                                                       \
-        for (int c = 0; c < nc; c++) {                                                          \
-            vf##HS o = alpha * acc[c];                                                          \
-            memcpy(x + (size_t)(j0 + c) * ldx, &o, sizeof o);                                   \
-        }                                                                                       \
+        for (int c = 0; c < nc; c++)                                                            \
+            for (int w = 0; w < NV; w++) {                                                      \
+                VT o = alpha * acc[c][w];                                                       \
+                memcpy(x + (size_t)(j0 + c) * ldx + w * VW, &o, sizeof o);                      \
+            }                                                                                   \
     }                                                                                           \
 }
 
-DEFINE_SMALL_HEAD_KERNELS(16)
-DEFINE_SMALL_HEAD_KERNELS(8)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define SMALL_HEAD_VARIANTS 1
+#define ATTR_V4 __attribute__((target("arch=x86-64-v4")))
+#define ATTR_V3 __attribute__((target("arch=x86-64-v3")))
+/* AVX-512: one register per 16 floats, 8 accumulators (FMA latency x 2 ports) */
+DEFINE_SMALL_HEAD_KERNELS(16, vf16, 16, 8, 4, _v4, ATTR_V4)
+DEFINE_SMALL_HEAD_KERNELS(8, vf8, 8, 8, 4, _v4, ATTR_V4)
+/* AVX2: 8 floats per register, at most 8 accumulator registers */
+DEFINE_SMALL_HEAD_KERNELS(16, vf8, 8, 4, 4, _v3, ATTR_V3)
+DEFINE_SMALL_HEAD_KERNELS(8, vf8, 8, 8, 4, _v3, ATTR_V3)
+#endif
+/* baseline (SSE2, or a build without target attributes) */
+DEFINE_SMALL_HEAD_KERNELS(16, vf4, 4, 2, 2, _v0, )
+DEFINE_SMALL_HEAD_KERNELS(8, vf4, 4, 4, 4, _v0, )
+
+/* 4 = x86-64-v4 (AVX-512 F/BW/CD/DQ/VL), 3 = x86-64-v3 (AVX2, FMA), 0 = baseline */
+static int small_head_isa(void)
+{
+#ifdef SMALL_HEAD_VARIANTS
+    if (__builtin_cpu_supports("x86-64-v4")) return 4;
+    if (__builtin_cpu_supports("x86-64-v3")) return 3;
+#endif
+    return 0;
+}
+
+typedef struct {
+    void (*qkt)(float *, const float *, int, const float *, int, float);
+    void (*sv)(float *, int, const float *, const float *, int, int, float);
+    void (*stu)(float *, int, const float *, const float *, int, int, float);
+} small_head_kernels;
+
+static small_head_kernels small_head_pick(int hs)
+{
+    const int isa = small_head_isa();
+#ifdef SMALL_HEAD_VARIANTS
+    if (isa == 4) return hs == 16 ? (small_head_kernels){small_qkt_16_v4, small_sv_16_v4, small_stu_16_v4}
+                                  : (small_head_kernels){small_qkt_8_v4, small_sv_8_v4, small_stu_8_v4};
+    if (isa == 3) return hs == 16 ? (small_head_kernels){small_qkt_16_v3, small_sv_16_v3, small_stu_16_v3}
+                                  : (small_head_kernels){small_qkt_8_v3, small_sv_8_v3, small_stu_8_v3};
+#endif
+    (void)isa;
+    return hs == 16 ? (small_head_kernels){small_qkt_16_v0, small_sv_16_v0, small_stu_16_v0}
+                    : (small_head_kernels){small_qkt_8_v0, small_sv_8_v0, small_stu_8_v0};
+}
 
 static int small_head(int hs) { return (hs == 16 || hs == 8) && !getenv("ALIM_ATT_SGEMM"); }
 
@@ -454,6 +544,7 @@ static void attention_forward_small(float *out, float *att, float *tbuf, const f
 {
     const int hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
+    const small_head_kernels kern = small_head_pick(hs);
 #pragma omp parallel
     {
         float *kt = tbuf + (size_t)omp_get_thread_num() * hs * T;
@@ -465,11 +556,9 @@ static void attention_forward_small(float *out, float *att, float *tbuf, const f
             float *s = att + (size_t)bh * T * T;
             float *y = out + (size_t)b * T * C + (size_t)h * hs;
             transpose_head(kt, k, C3, T, hs);
-            if (hs == 16) small_qkt_16(s, q, C3, kt, T, scale);
-            else small_qkt_8(s, q, C3, kt, T, scale);
+            kern.qkt(s, q, C3, kt, T, scale);
             softmax_causal_rows(s, T);
-            if (hs == 16) small_sv_16(y, C, s, v, C3, T, 1.0f);
-            else small_sv_8(y, C, s, v, C3, T, 1.0f);
+            kern.sv(y, C, s, v, C3, T, 1.0f);
         }
     }
 }
@@ -479,6 +568,7 @@ static void attention_backward_small(float *dqkv, float *scratch, float *tbuf, c
 {
     const int hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
+    const small_head_kernels kern = small_head_pick(hs);
 #pragma omp parallel
     {
         float *vt = tbuf + (size_t)omp_get_thread_num() * hs * T;
@@ -492,19 +582,11 @@ static void attention_backward_small(float *dqkv, float *scratch, float *tbuf, c
             const float *dy = dout + (size_t)b * T * C + (size_t)h * hs;
             float *ds = scratch + (size_t)omp_get_thread_num() * T * T;
             transpose_head(vt, v, C3, T, hs);
-            if (hs == 16) {
-                small_qkt_16(ds, dy, C, vt, T, 1.0f);     // ds[i, j<=i] = dy[i] . v[j]
-                small_stu_16(dv, C3, s, dy, C, T, 1.0f);  // dv[j] = sum_{i>=j} s[i,j] dy[i]
-                softmax_backward_rows(ds, s, T);           // ds = d pre-softmax scores
-                small_sv_16(dq, C3, ds, k, C3, T, scale);  // dq[i] = scale sum_{j<=i} ds[i,j] k[j]
-                small_stu_16(dk, C3, ds, q, C3, T, scale); // dk[j] = scale sum_{i>=j} ds[i,j] q[i]
-            } else {
-                small_qkt_8(ds, dy, C, vt, T, 1.0f);
-                small_stu_8(dv, C3, s, dy, C, T, 1.0f);
-                softmax_backward_rows(ds, s, T);
-                small_sv_8(dq, C3, ds, k, C3, T, scale);
-                small_stu_8(dk, C3, ds, q, C3, T, scale);
-            }
+            kern.qkt(ds, dy, C, vt, T, 1.0f);      // ds[i, j<=i] = dy[i] . v[j]
+            kern.stu(dv, C3, s, dy, C, T, 1.0f);   // dv[j] = sum_{i>=j} s[i,j] dy[i]
+            softmax_backward_rows(ds, s, T);        // ds = d pre-softmax scores
+            kern.sv(dq, C3, ds, k, C3, T, scale);  // dq[i] = scale sum_{j<=i} ds[i,j] k[j]
+            kern.stu(dk, C3, ds, q, C3, T, scale); // dk[j] = scale sum_{i>=j} ds[i,j] q[i]
         }
     }
 }
@@ -617,7 +699,7 @@ enum { ELEM_CHUNK = 4096 };
 
 static void gelu_forward(float *out, const float *inp, size_t N)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= PAR_MIN)
     for (size_t i = 0; i < N; i += ELEM_CHUNK) gelu_forward_chunk(out + i, inp + i, zmin(ELEM_CHUNK, N - i));
 }
 
@@ -629,7 +711,7 @@ static void gelu_backward_inplace(float *d, const float *inp, size_t N)
 
 static void residual_forward(float *out, const float *a, const float *b, size_t N)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N >= PAR_MIN)
     for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
 }
 
@@ -897,16 +979,21 @@ static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_
     return ALIM_OK;
 }
 
-void alim_gpt_log_softmax_row(const alim_gpt *m, int b, int t, float *out)
+/* out (V) = log softmax of row (V): max, sum of exp in double, one rounding of the log-sum-exp */
+static void log_softmax_vec(float *out, const float *row, int V)
 {
-    const int V = m->config.vocab_size;
-    const float *row = m->a.logits + ((size_t)b * m->T + t) * V;
     float mx = row[0];
     for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
     double s = 0.0;
     for (int v = 0; v < V; v++) s += exp((double)(row[v] - mx));
     float lse = (float)(log(s) + mx);
     for (int v = 0; v < V; v++) out[v] = row[v] - lse;
+}
+
+void alim_gpt_log_softmax_row(const alim_gpt *m, int b, int t, float *out)
+{
+    const int V = m->config.vocab_size;
+    log_softmax_vec(out, m->a.logits + ((size_t)b * m->T + t) * V, V);
 }
 
 alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err)
@@ -1013,4 +1100,320 @@ alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err)
     alim_status st = backward_impl(m, loss_scale, err);
     blas_threads_end(saved);
     return st;
+}
+
+/* ---- incremental decoding with a key/value cache ------------------------------------ */
+
+/* Floats of one step's scratch per row: residual x, LayerNorm output, mean and rstd, qkv,
+ * attention output, projection output, MLP hidden, attention scores over T_max. */
+static size_t cache_work_per_row(const alim_gpt_config *cfg, int T_max)
+{
+    const size_t C = cfg->n_embd;
+    return C + C + 2 + 3 * C + C + C + 4 * C + (size_t)cfg->n_head * T_max;
+}
+
+alim_status alim_gpt_cache_create(const alim_gpt *m, int B, int T_max, alim_gpt_cache **out,
+                                  alim_error *err)
+{
+    *out = NULL;
+    const alim_gpt_config *cfg = &m->config;
+    if (B < 1) return alim_error_set(err, ALIM_EINVAL, "cache", "batch size %d must be >= 1", B);
+    if (T_max < 1 || T_max > cfg->n_positions)
+        return alim_error_set(err, ALIM_EINVAL, "cache", "length %d is outside [1, %d], the model's context", T_max, cfg->n_positions);
+    alim_gpt_cache *c = calloc(1, sizeof *c);
+    const size_t kv = (size_t)cfg->n_layer * B * cfg->n_embd * T_max;
+    if (c) {
+        c->k = malloc(kv * sizeof(float));
+        c->v = malloc(kv * sizeof(float));
+        c->logits = malloc((size_t)B * cfg->vocab_size * sizeof(float));
+        c->work = malloc((size_t)B * cache_work_per_row(cfg, T_max) * sizeof(float));
+    }
+    if (!c || !c->k || !c->v || !c->logits || !c->work) {
+        alim_gpt_cache_free(c);
+        return alim_error_set(err, ALIM_ENOMEM, "cache", "out of memory for a key/value cache of %d rows x %d positions (%zu floats)", B, T_max, 2 * kv);
+    }
+    c->config = *cfg;
+    c->B = c->B_cap = B;
+    c->T_max = T_max;
+    c->t = 0;
+    *out = c;
+    return ALIM_OK;
+}
+
+void alim_gpt_cache_reset(alim_gpt_cache *c)
+{
+    if (!c) return;
+    c->t = 0;
+    c->B = c->B_cap;
+}
+
+void alim_gpt_cache_free(alim_gpt_cache *c)
+{
+    if (!c) return;
+    free(c->k);
+    free(c->v);
+    free(c->logits);
+    free(c->work);
+    free(c);
+}
+
+static alim_status cache_check_model(const alim_gpt *m, const alim_gpt_cache *c, alim_error *err)
+{
+    const alim_gpt_config *a = &m->config, *b = &c->config;
+    if (a->n_layer != b->n_layer || a->n_embd != b->n_embd || a->n_head != b->n_head ||
+        a->n_positions != b->n_positions || a->vocab_size != b->vocab_size)
+        return alim_error_set(err, ALIM_EINVAL, "cache", "made for a model of another shape (L=%d C=%d NH=%d V=%d, the model has L=%d C=%d NH=%d V=%d)",
+                              b->n_layer, b->n_embd, b->n_head, b->vocab_size, a->n_layer, a->n_embd, a->n_head, a->vocab_size);
+    return ALIM_OK;
+}
+
+/* The new query of one row against its cached positions 0..n-1, all heads. The sums run
+ * in the order of the full forward's attention (small-head kernels and blocked sgemm
+ * alike): each score summed over d in order, then scaled; softmax_prefix_row; each output
+ * summed over j in order (the upper triangle the full forward multiplies by 0 adds exact
+ * zeros). Independent chains come from 4 blocks of VW positions (scores) and from up to
+ * 8 blocks of YW output columns of any heads (all heads share n), so the FMA latency is
+ * hidden without reordering any sum. Variants per vector width as for the small-head
+ * kernels (VT of VW floats for the scores, YT of YW floats for the outputs). */
+#define DEFINE_ATTENTION_STEP_ROW(VT, VW, YT, YW, SUF, ATTR)                                    \
+ATTR static void attention_step_row##SUF(float *y, float *s, const float *q, const float *kt,   \
+                                         const float *v, int n, int T_max, int NH, int hs,      \
+                                         float scale)                                           \
+{                                                                                               \
+    /* y (C), s (NH,T_max) scores, q (C), kt (NH,hs,T_max) keys transposed, v (NH,T_max,hs) */ \
+    const int C = NH * hs;                                                                      \
+    for (int h = 0; h < NH; h++) {                                                              \
+        const float *qh = q + (size_t)h * hs, *kh = kt + (size_t)h * hs * T_max;                \
+        float *sh = s + (size_t)h * T_max;                                                      \
+        int j = 0;                                                                              \
+        for (; j + 4 * VW <= n; j += 4 * VW) {                                                  \
+            VT acc[4] = {{0}, {0}, {0}, {0}};                                                   \
+            for (int d = 0; d < hs; d++) {                                                      \
+                const float *kd = kh + (size_t)d * T_max + j;                                   \
+                _Pragma("GCC unroll 4") for (int u = 0; u < 4; u++) {                           \
+                    VT kv;                                                                      \
+                    memcpy(&kv, kd + VW * u, sizeof kv);                                        \
+                    acc[u] += qh[d] * kv;                                                       \
+                }                                                                               \
+            }                                                                                   \
+            for (int u = 0; u < 4; u++) {                                                       \
+                VT o = acc[u] * scale;                                                          \
+                memcpy(sh + j + VW * u, &o, sizeof o);                                          \
+            }                                                                                   \
+        }                                                                                       \
+        for (; j + VW <= n; j += VW) {                                                          \
+            VT acc = {0};                                                                       \
+            for (int d = 0; d < hs; d++) {                                                      \
+                VT kv;                                                                          \
+                memcpy(&kv, kh + (size_t)d * T_max + j, sizeof kv);                             \
+                acc += qh[d] * kv;                                                              \
+            }                                                                                   \
+            acc *= scale;                                                                       \
+            memcpy(sh + j, &acc, sizeof acc);                                                   \
+        }                                                                                       \
+        for (; j < n; j++) {                                                                    \
+            float acc = 0.0f;                                                                   \
+            for (int d = 0; d < hs; d++) acc += qh[d] * kh[(size_t)d * T_max + j];              \
+            sh[j] = acc * scale;                                                                \
+        }                                                                                       \
+        softmax_prefix_row(sh, n);                                                              \
+    }                                                                                           \
+    if (hs % YW) { /* odd head sizes: plain loops */                                           \
+        for (int h = 0; h < NH; h++) {                                                          \
+            const float *sh = s + (size_t)h * T_max, *vh = v + (size_t)h * T_max * hs;          \
+            float *yh = y + (size_t)h * hs;                                                     \
+            for (int d = 0; d < hs; d++) yh[d] = 0.0f;                                          \
+            for (int j = 0; j < n; j++)                                                         \
+                for (int d = 0; d < hs; d++) yh[d] += sh[j] * vh[(size_t)j * hs + d];           \
+        }                                                                                       \
+        return;                                                                                 \
+    }                                                                                           \
+    /* y in column blocks of YW (each inside one head), 8 blocks at a time */                  \
+    for (int c0 = 0; c0 < C; c0 += 8 * YW) {                                                    \
+        const int nblk = C - c0 < 8 * YW ? (C - c0) / YW : 8;                                   \
+        const float *sb[8], *vb[8];                                                             \
+        for (int u = 0; u < 8; u++) { /* blocks past the end repeat the last (not stored) */  \
+            const int c = c0 + YW * (u < nblk ? u : nblk - 1), h = c / hs;                      \
+            sb[u] = s + (size_t)h * T_max;                                                      \
+            vb[u] = v + (size_t)h * T_max * hs + (c - h * hs);                                  \
+        }                                                                                       \
+        YT acc[8] = {{0}, {0}, {0}, {0}, {0}, {0}, {0}, {0}};                                   \
+        for (int j = 0; j < n; j++)                                                             \
+            _Pragma("GCC unroll 8") for (int u = 0; u < 8; u++) {                               \
+                YT vj;                                                                          \
+                memcpy(&vj, vb[u] + (size_t)j * hs, sizeof vj);                                 \
+                acc[u] += sb[u][j] * vj;                                                        \
+            }                                                                                   \
+        for (int u = 0; u < nblk; u++) memcpy(y + c0 + YW * u, &acc[u], sizeof acc[u]);        \
+    }                                                                                           \
+}
+
+#ifdef SMALL_HEAD_VARIANTS
+DEFINE_ATTENTION_STEP_ROW(vf16, 16, vf8, 8, _v4, ATTR_V4)
+DEFINE_ATTENTION_STEP_ROW(vf8, 8, vf8, 8, _v3, ATTR_V3)
+#endif
+DEFINE_ATTENTION_STEP_ROW(vf4, 4, vf4, 4, _v0, )
+
+typedef void (*attention_step_row_fn)(float *, float *, const float *, const float *, const float *,
+                                      int, int, int, int, float);
+
+static attention_step_row_fn attention_step_row_pick(void)
+{
+#ifdef SMALL_HEAD_VARIANTS
+    const int isa = small_head_isa();
+    if (isa == 4) return attention_step_row_v4;
+    if (isa == 3) return attention_step_row_v3;
+#endif
+    return attention_step_row_v0;
+}
+
+/* out (B,OC) = inp (B,C) @ w (C,OC) + bias: matmul_forward, except that one row (sampling
+ * a single sequence) goes through sgemv; sgemm with M = 1 spends most of its time packing
+ * the weights. (The two round differently, at the level of fp32 rounding.) */
+static void step_matmul(float *out, const float *inp, const float *w, const float *bias, int B,
+                        int C, int OC)
+{
+    if (B > 1) {
+        matmul_forward(out, inp, w, bias, (size_t)B, C, OC);
+        return;
+    }
+    memcpy(out, bias, (size_t)OC * sizeof(float));
+    cblas_sgemv(CblasRowMajor, CblasTrans, C, OC, 1.0f, w, OC, inp, 1, 1.0f, out, 1);
+}
+
+static void step_logprobs(float *logprobs, const float *logits, int B, int V)
+{
+    // logprobs (B,V) = log softmax of each logits row (B,V)
+#pragma omp parallel for schedule(static) if ((size_t)B * V >= PAR_MIN / 4)
+    for (int r = 0; r < B; r++) log_softmax_vec(logprobs + (size_t)r * V, logits + (size_t)r * V, V);
+}
+
+static alim_status step_impl(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens,
+                             float *logprobs, alim_error *err)
+{
+    alim_status st = cache_check_model(m, c, err);
+    if (st) return st;
+    const alim_gpt_config *cfg = &m->config;
+    const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    const int hs = C / NH, B = c->B, Bc = c->B_cap, T_max = c->T_max, pos = c->t;
+    const float scale = 1.0f / sqrtf((float)hs), eps = cfg->layer_norm_epsilon;
+    const attention_step_row_fn attention_step_row = attention_step_row_pick();
+    if (pos >= T_max)
+        return alim_error_set(err, ALIM_EINVAL, "cache", "full: %d positions are in use (the cache holds %d; the model's context is %d)", pos, T_max, cfg->n_positions);
+    for (int b = 0; b < B; b++)
+        if (tokens[b] < 0 || tokens[b] >= V)
+            return alim_error_set(err, ALIM_EINVAL, "input", "token id %d of row %d is outside the vocabulary [0, %d)", tokens[b], b, V);
+
+    const size_t BC = (size_t)B * C;
+    float *x = c->work, *ln = x + BC, *mean = ln + BC, *rstd = mean + B, *qkv = rstd + B;
+    float *atty = qkv + 3 * BC, *tmp = atty + BC, *h = tmp + BC, *att = h + 4 * BC;
+    const alim_gpt_tensors *p = &m->p;
+
+    // x (B,C) = wte[tokens] + wpe[pos]
+    for (int b = 0; b < B; b++) {
+        const float *te = p->wte + (size_t)tokens[b] * C, *pe = p->wpe + (size_t)pos * C;
+        for (int i = 0; i < C; i++) x[(size_t)b * C + i] = te[i] + pe[i];
+    }
+    for (int l = 0; l < L; l++) {
+        const size_t lc = (size_t)l * C;
+        float *kl = c->k + (size_t)l * Bc * C * T_max, *vl = c->v + (size_t)l * Bc * C * T_max;
+        layernorm_forward(ln, mean, rstd, x, p->ln1w + lc, p->ln1b + lc, B, C, eps);
+        step_matmul(qkv, ln, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, B, C, 3 * C);  // (B,3C)
+        // the new position's key and value go into the cache, then the query attends
+        // over positions 0..pos of its own row
+#pragma omp parallel for schedule(static) if ((size_t)B * C * (pos + 1) >= PAR_MIN)
+        for (int b = 0; b < B; b++) {
+            const float *qb = qkv + (size_t)b * 3 * C;
+            float *kt = kl + (size_t)b * C * T_max, *vc = vl + (size_t)b * C * T_max;
+            for (int hd = 0; hd < NH; hd++) {
+                const float *k = qb + C + (size_t)hd * hs, *v = k + C;
+                float *kth = kt + (size_t)hd * hs * T_max;
+                for (int d = 0; d < hs; d++) kth[(size_t)d * T_max + pos] = k[d];
+                memcpy(vc + ((size_t)hd * T_max + pos) * hs, v, (size_t)hs * sizeof(float));
+            }
+            attention_step_row(atty + (size_t)b * C, att + (size_t)b * NH * T_max, qb, kt, vc, pos + 1, T_max, NH, hs, scale);
+        }
+        step_matmul(tmp, atty, p->attprojw + lc * C, p->attprojb + lc, B, C, C);
+        residual_forward(x, x, tmp, BC);
+        layernorm_forward(ln, mean, rstd, x, p->ln2w + lc, p->ln2b + lc, B, C, eps);
+        step_matmul(h, ln, p->fcw + lc * 4 * C, p->fcb + lc * 4, B, C, 4 * C);  // (B,4C)
+        gelu_forward(h, h, 4 * BC);
+        step_matmul(tmp, h, p->fcprojw + lc * 4 * C, p->fcprojb + lc, B, 4 * C, C);
+        residual_forward(x, x, tmp, BC);
+    }
+    layernorm_forward(ln, mean, rstd, x, p->lnfw, p->lnfb, B, C, eps);
+    // logits (B,V) = lnf (B,C) @ wte^T
+    if (B > 1) gemm(CblasNoTrans, CblasTrans, B, V, C, 1.0f, ln, C, p->wte, C, 0.0f, c->logits, V);
+    else cblas_sgemv(CblasRowMajor, CblasNoTrans, V, C, 1.0f, p->wte, C, ln, 1, 0.0f, c->logits, 1);
+    if (logprobs) step_logprobs(logprobs, c->logits, B, V);
+    c->t = pos + 1;
+    return ALIM_OK;
+}
+
+alim_status alim_gpt_forward_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens,
+                                  float *logprobs, alim_error *err)
+{
+    int saved = blas_threads_begin();
+    alim_status st = step_impl(m, c, tokens, logprobs, err);
+    blas_threads_end(saved);
+    return st;
+}
+
+alim_status alim_gpt_cache_prefill(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens, int T0,
+                                   float *logprobs, alim_error *err)
+{
+    alim_status st = cache_check_model(m, c, err);
+    if (st) return st;
+    if (c->t != 0) return alim_error_set(err, ALIM_EINVAL, "cache", "prefill needs an empty cache (%d positions in use; reset it)", c->t);
+    if (T0 < 1 || T0 > c->T_max)
+        return alim_error_set(err, ALIM_EINVAL, "cache", "prefill of %d tokens: the cache holds 1 to %d", T0, c->T_max);
+    const int B = c->B;
+    st = alim_gpt_forward(m, tokens, NULL, B, T0, err);
+    if (st) return st;
+    const alim_gpt_config *cfg = &m->config;
+    const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    const int hs = C / NH, Bc = c->B_cap, T_max = c->T_max;
+    const size_t BT = (size_t)B * T0;
+    // keys and values from the forward's qkv (L,B,T0,3C)
+    for (int l = 0; l < L; l++) {
+        const float *qkv = m->a.qkv + (size_t)l * BT * 3 * C;
+        float *kl = c->k + (size_t)l * Bc * C * T_max, *vl = c->v + (size_t)l * Bc * C * T_max;
+#pragma omp parallel for schedule(static) if (BT * C >= PAR_MIN)
+        for (int bh = 0; bh < B * NH; bh++) {
+            const int b = bh / NH, hd = bh % NH;
+            float *kt = kl + (size_t)bh * hs * T_max, *vc = vl + (size_t)bh * T_max * hs;
+            for (int t = 0; t < T0; t++) {
+                const float *k = qkv + ((size_t)b * T0 + t) * 3 * C + C + (size_t)hd * hs, *v = k + C;
+                for (int d = 0; d < hs; d++) kt[(size_t)d * T_max + t] = k[d];
+                memcpy(vc + (size_t)t * hs, v, (size_t)hs * sizeof(float));
+            }
+        }
+    }
+    for (int b = 0; b < B; b++)
+        memcpy(c->logits + (size_t)b * V, m->a.logits + ((size_t)b * T0 + T0 - 1) * V, (size_t)V * sizeof(float));
+    if (logprobs) step_logprobs(logprobs, c->logits, B, V);
+    c->t = T0;
+    return ALIM_OK;
+}
+
+alim_status alim_gpt_cache_keep_rows(alim_gpt_cache *c, const int *keep, int n, alim_error *err)
+{
+    if (n < 0 || n > c->B) return alim_error_set(err, ALIM_EINVAL, "cache", "cannot keep %d of %d rows", n, c->B);
+    for (int i = 0; i < n; i++)
+        if (keep[i] < 0 || keep[i] >= c->B || (i > 0 && keep[i] <= keep[i - 1]))
+            return alim_error_set(err, ALIM_EINVAL, "cache", "rows to keep must increase within [0, %d): entry %d is %d", c->B, i, keep[i]);
+    const alim_gpt_config *cfg = &c->config;
+    const size_t row = (size_t)cfg->n_embd * c->T_max, V = (size_t)cfg->vocab_size;
+    // keep[i] >= i, so moving rows down in increasing order never overwrites a kept row
+    for (int i = 0; i < n; i++) {
+        if (keep[i] == i) continue;
+        for (int l = 0; l < cfg->n_layer; l++) {
+            const size_t base = (size_t)l * c->B_cap * row;
+            memmove(c->k + base + (size_t)i * row, c->k + base + (size_t)keep[i] * row, row * sizeof(float));
+            memmove(c->v + base + (size_t)i * row, c->v + base + (size_t)keep[i] * row, row * sizeof(float));
+        }
+        memmove(c->logits + (size_t)i * V, c->logits + (size_t)keep[i] * V, V * sizeof(float));
+    }
+    c->B = n;
+    return ALIM_OK;
 }

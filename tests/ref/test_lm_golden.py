@@ -69,6 +69,30 @@ if p.returncode == 0:
         ck.check(err < 1e-5, f"log-probabilities max |diff| {err:.3g} < 1e-5")
         print(f"logprobs max |diff| {err:.3g}")
 
+# ---- greedy decoding: `alim sample` (key/value cache, then the sliding window) ------------
+# The reference re-runs the float64 model on the whole (last n_positions tokens of the)
+# context for every token and takes the most likely id below 257 (the tokenizer's size;
+# the model has 260). 4 + 30 tokens > n_positions = 24: the last 10 go through the window.
+# Greedy choices could only differ on a near-tie (|gap| ~ 1e-6); the gaps are printed.
+with torch.no_grad():
+    ids = [256] + list(b"abc")
+    gaps = []
+    for _ in range(30):
+        ctx = torch.tensor([ids[-cfg["n_positions"]:]])
+        row = torch.log_softmax(R.forward(P, cfg, ctx)[0, -1], dim=-1)[:257]
+        top = torch.topk(row, 2).values
+        gaps.append(float(top[0] - top[1]))
+        nxt = int(torch.argmax(row))
+        if nxt == 256:
+            break
+        ids.append(nxt)
+p = subprocess.run([ALIM, "sample", "--model", model, "--prompt", "abc", "--temperature", "0", "--tokens", "30"], capture_output=True)
+ck.check(p.returncode == 0, f"alim sample runs: {p.stderr!r}")
+if p.returncode == 0:
+    want = bytes(ids[1:]) + b"\n"
+    ck.check(p.stdout == want, f"greedy continuation {p.stdout!r} == reference {want!r}")
+    print(f"greedy decoding: {len(ids) - 4} tokens as the reference (smallest top-2 gap {min(gaps):.3g} nats)")
+
 # ---- KL to a base model ---------------------------------------------------------------
 base_params = {k: v + 0.05 * np.random.default_rng(11).standard_normal(v.shape).astype(np.float32) for k, v in params.items()}
 base = os.path.join(tmp, "base")
