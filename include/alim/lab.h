@@ -27,6 +27,22 @@ double alim_lab_spearman(const double *x, const double *y, size_t n);
 /* Writes v as indented JSON (plus a newline) to path atomically. */
 alim_status alim_lab_write_json(const char *path, const cJSON *v, alim_error *err);
 
+/* obj[key] = v, or null when v is not finite (JSON has no NaN or infinity). */
+void alim_lab_add_num(cJSON *obj, const char *key, double v);
+/* "a/b" into buf (n bytes); an empty string when it does not fit (so opening it fails). */
+char *alim_lab_path(const char *a, const char *b, char *buf, size_t n);
+/* Copies the model files of checkpoint from_dir (config.json, model.safetensors, vocab.json,
+ * merges.txt; not the optimizer state) into to_dir, created if missing; atomic per file. */
+alim_status alim_lab_copy_model(const char *from_dir, const char *to_dir, alim_error *err);
+/* The evaluation {"model": "grid", "n_pos", "n_neg", ...} of a rebound summary's per-seed
+ * list with these sizes, NULL if absent. */
+const cJSON *alim_lab_find_eval(const cJSON *evals, double n_pos, double n_neg);
+
+/* A progress note of an experiment (one line, no newline), e.g. "s1-theta0: done, ...". */
+typedef void (*alim_lab_note_fn)(void *ctx, const char *line);
+/* printf-style note through fn (nothing when fn is NULL). */
+void alim_lab_note(alim_lab_note_fn fn, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The part of an experiment's configuration every experiment shares: the model and the
  * pretraining of theta0 (added as objects "model" and "pretrain" of cfg). */
 typedef struct {

@@ -26,6 +26,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alim/lab.h"
 #include "alim/progress.h"
 #include "alim/source.h"
 #include "alim/status.h"
@@ -104,7 +105,7 @@ typedef struct {
  * (then (e) is NULL). */
 void alim_rebound_judge(const alim_rebound_grid *g, const alim_rebound_grid *control, alim_rebound_criteria *out);
 
-typedef void (*alim_rebound_note_fn)(void *ctx, const char *line);
+typedef alim_lab_note_fn alim_rebound_note_fn;
 
 typedef struct {
     cJSON *summary;            /* RUN/summary.json; owned */

@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alim/lab.h"
 #include "alim/progress.h"
 #include "alim/status.h"
 
@@ -85,7 +86,7 @@ void alim_resist_judge(const double *gap_raw, const double *gap_corrected, size_
                        alim_resist_verdict *v);
 
 /* Optional line-by-line notes (one per cell: run or reused), e.g. for stderr. */
-typedef void (*alim_resist_note_fn)(void *ctx, const char *line);
+typedef alim_lab_note_fn alim_resist_note_fn;
 
 typedef struct {
     cJSON *summary;            /* the summary object (also RUN/summary.json); owned */

@@ -144,25 +144,6 @@ alim_status alim_coefficient_oracle(const double q[3], double k, const double *l
 
 /* ---- analysis of a rebound summary ---------------------------------------------------------- */
 
-static void add_num(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
-/* the evaluation of (n_pos, n_neg) in a seed's list, NULL if absent */
-static const cJSON *find_eval(const cJSON *evals, double n_pos, double n_neg)
-{
-    const cJSON *e;
-    cJSON_ArrayForEach(e, evals) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "model");
-        if (cJSON_IsString(m) && !strcmp(m->valuestring, "grid") && alim_lab_json_num(e, "n_pos") == n_pos &&
-            alim_lab_json_num(e, "n_neg") == n_neg)
-            return e;
-    }
-    return NULL;
-}
-
 alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want, size_t P, const size_t *n_neg_want, size_t N,
                                      double pretrain_tokens, const double *a_tokens, const double q[3], size_t n_boot, uint64_t seed,
                                      alim_coefficient_estimate *est, cJSON **out, alim_error *err)
@@ -186,10 +167,10 @@ alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want,
         for (size_t j = 0; j < N; j++) l[j] = (double)n_neg_want[j] / np;
         for (size_t s = 0; s < S && !st; s++) {
             const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
-            const cJSON *e0 = find_eval(ev, np, 0);
+            const cJSON *e0 = alim_lab_find_eval(ev, np, 0);
             if (!e0) st = alim_error_set(err, ALIM_EINVAL, "summary.json", "seed %zu has no evaluation at n_pos = %zu, n_neg = 0", s + 1, n_pos_want[i]);
             for (size_t j = 0; j < N && !st; j++) {
-                const cJSON *e = find_eval(ev, np, (double)n_neg_want[j]);
+                const cJSON *e = alim_lab_find_eval(ev, np, (double)n_neg_want[j]);
                 if (!e) {
                     st = alim_error_set(err, ALIM_EINVAL, "summary.json", "seed %zu has no evaluation at n_pos = %zu, n_neg = %zu (the run's grid lacks it)",
                                         s + 1, n_pos_want[i], n_neg_want[j]);
@@ -220,11 +201,11 @@ alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want,
             cJSON *p = cJSON_CreateObject();
             cJSON_AddNumberToObject(p, "n_neg", (double)n_neg_want[j]);
             cJSON_AddNumberToObject(p, "l", l[j]);
-            add_num(p, "dgamma_p_bits_mean", x->dgamma_p[j]);
-            add_num(p, "dgamma_p_bits_se", x->dgamma_p_se[j]);
-            add_num(p, "dgamma_a_bits_mean", x->dgamma_a[j]);
-            add_num(p, "dgamma_a_bits_se", x->dgamma_a_se[j]);
-            add_num(p, "hooke", x->hooke[j]);
+            alim_lab_add_num(p, "dgamma_p_bits_mean", x->dgamma_p[j]);
+            alim_lab_add_num(p, "dgamma_p_bits_se", x->dgamma_p_se[j]);
+            alim_lab_add_num(p, "dgamma_a_bits_mean", x->dgamma_a[j]);
+            alim_lab_add_num(p, "dgamma_a_bits_se", x->dgamma_a_se[j]);
+            alim_lab_add_num(p, "hooke", x->hooke[j]);
             cJSON *ps = cJSON_AddArrayToObject(p, "per_seed");
             for (size_t s = 0; s < S; s++) {
                 cJSON *q2 = cJSON_CreateObject();
@@ -234,13 +215,13 @@ alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want,
             }
             cJSON_AddItemToArray(pts, p);
         }
-        add_num(r, "slope_p_bits_per_l", x->slope_p);
-        add_num(r, "slope_a_bits_per_l", x->slope_a);
-        add_num(r, "e_hat", x->e_hat);
-        add_num(r, "e_hat_lo95", x->e_lo);
-        add_num(r, "e_hat_hi95", x->e_hi);
-        add_num(r, "e_hat_over_k", x->hooke_fit);
-        add_num(r, "oracle_e_hat", oe);
+        alim_lab_add_num(r, "slope_p_bits_per_l", x->slope_p);
+        alim_lab_add_num(r, "slope_a_bits_per_l", x->slope_a);
+        alim_lab_add_num(r, "e_hat", x->e_hat);
+        alim_lab_add_num(r, "e_hat_lo95", x->e_lo);
+        alim_lab_add_num(r, "e_hat_hi95", x->e_hi);
+        alim_lab_add_num(r, "e_hat_over_k", x->hooke_fit);
+        alim_lab_add_num(r, "oracle_e_hat", oe);
         cJSON_AddBoolToObject(r, "signs_ok", x->signs_ok);
         cJSON_AddItemToArray(rows, r);
     }
@@ -284,20 +265,13 @@ alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want,
 
 /* ---- the experiment ------------------------------------------------------------------------- */
 
-static char *pjoin(const char *a, const char *b, char *buf, size_t n)
-{
-    int w = snprintf(buf, n, "%s/%s", a, b);
-    if (w < 0 || (size_t)w >= n) buf[0] = '\0';
-    return buf;
-}
-
 /* |D_a| in tokens of the first n_pos[i] documents of DATA/pool_c2.txt (byte tokens plus one
  * end-of-text token per document, as the SFT stream holds them) */
 static alim_status alignment_tokens(const char *data_dir, const size_t *n_pos, size_t P, double *a, alim_error *err)
 {
     char path[4200];
     alim_corpus c = {0};
-    alim_status st = alim_corpus_read(&c, pjoin(data_dir, "pool_c2.txt", path, sizeof path), err);
+    alim_status st = alim_corpus_read(&c, alim_lab_path(data_dir, "pool_c2.txt", path, sizeof path), err);
     for (size_t i = 0; i < P && !st; i++) {
         if (n_pos[i] > c.n_docs) {
             st = alim_error_set(err, ALIM_EINVAL, path, "has %zu documents, n_pos needs %zu", c.n_docs, n_pos[i]);
@@ -326,7 +300,7 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
     char path[4200];
     const char *data_dir = rc->data_dir;
     if (cfg->from_run) {
-        st = alim_json_read_file(pjoin(cfg->from_run, "summary.json", path, sizeof path), &sum, err);
+        st = alim_json_read_file(alim_lab_path(cfg->from_run, "summary.json", path, sizeof path), &sum, err);
         if (st == ALIM_EIO) return alim_error_set(err, ALIM_EINVAL, "--from-rebound", "%s has no summary.json (not a finished 'alim elastic rebound' run)", cfg->from_run);
         if (st) return st;
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(sum, "experiment");
@@ -380,8 +354,8 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
     cJSON_AddStringToObject(out, "gamma_a", "bits/token on test_c2 (the alignment component)");
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(sum, "config_hash");
     if (cJSON_IsString(ch)) cJSON_AddStringToObject(out, "rebound_config_hash", ch->valuestring);
-    add_num(out, "num_params", alim_lab_json_num(sum, "num_params"));
-    add_num(out, "rebound_wall_s", alim_lab_json_num(sum, "wall_s"));
+    alim_lab_add_num(out, "num_params", alim_lab_json_num(sum, "num_params"));
+    alim_lab_add_num(out, "rebound_wall_s", alim_lab_json_num(sum, "wall_s"));
     cJSON_Delete(sum);
 
     /* with from_run the results directory is made only now, so a refused analysis leaves nothing */
@@ -390,7 +364,7 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
         return alim_error_set(err, ALIM_EIO, rc->run_dir, "cannot create: %s", strerror(errno));
     }
     alim_atomic_file f = {0};
-    st = alim_atomic_open(&f, pjoin(rc->run_dir, "coefficient.csv", path, sizeof path), err);
+    st = alim_atomic_open(&f, alim_lab_path(rc->run_dir, "coefficient.csv", path, sizeof path), err);
     if (!st) {
         fprintf(f.fp, "n_pos,k,n_neg,l,seeds,dgamma_p_bits_mean,dgamma_p_bits_se,dgamma_a_bits_mean,dgamma_a_bits_se,hooke,"
                       "slope_p,slope_a,e_hat,e_hat_lo95,e_hat_hi95,e_hat_over_k,oracle_e_hat\n");
@@ -405,7 +379,7 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
         }
         st = alim_atomic_commit(&f, err);
     }
-    if (!st) st = alim_lab_write_json(pjoin(rc->run_dir, "coefficient.json", path, sizeof path), out, err);
+    if (!st) st = alim_lab_write_json(alim_lab_path(rc->run_dir, "coefficient.json", path, sizeof path), out, err);
     if (st) {
         cJSON_Delete(out);
         return st;

@@ -3,10 +3,13 @@
 #include "alim/lab.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "alim/checkpoint.h"
 #include "alim/io.h"
 
 double alim_lab_now(void)
@@ -96,4 +99,56 @@ alim_status alim_lab_write_json(const char *path, const cJSON *v, alim_error *er
     alim_status st = alim_file_write_atomic(path, text, n + 1, err);
     free(text);
     return st;
+}
+
+void alim_lab_add_num(cJSON *o, const char *key, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
+    else cJSON_AddNullToObject(o, key);
+}
+
+char *alim_lab_path(const char *a, const char *b, char *buf, size_t n)
+{
+    int w = snprintf(buf, n, "%s/%s", a, b);
+    if (w < 0 || (size_t)w >= n) buf[0] = '\0';
+    return buf;
+}
+
+alim_status alim_lab_copy_model(const char *from_dir, const char *to_dir, alim_error *err)
+{
+    static const char *const files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+    char from[4400], to[4400];
+    alim_status st = alim_checkpoint_make_dir(to_dir, err);
+    for (size_t f = 0; f < 4 && !st; f++) {
+        char *buf;
+        size_t len;
+        st = alim_file_read_all(alim_lab_path(from_dir, files[f], from, sizeof from), &buf, &len, err);
+        if (st) break;
+        st = alim_file_write_atomic(alim_lab_path(to_dir, files[f], to, sizeof to), buf, len, err);
+        free(buf);
+    }
+    return st;
+}
+
+const cJSON *alim_lab_find_eval(const cJSON *evals, double n_pos, double n_neg)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, evals) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "model");
+        if (cJSON_IsString(m) && !strcmp(m->valuestring, "grid") && alim_lab_json_num(e, "n_pos") == n_pos &&
+            alim_lab_json_num(e, "n_neg") == n_neg)
+            return e;
+    }
+    return NULL;
+}
+
+void alim_lab_note(alim_lab_note_fn fn, void *ctx, const char *fmt, ...)
+{
+    if (!fn) return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fn(ctx, line);
 }

@@ -22,7 +22,7 @@
 #include "alim/rundir.h"
 #include "alim/tokenizer.h"
 
-enum { SAMPLE_CHUNK = 64, N_TEST = 4 };
+enum { SAMPLE_CHUNK = 128, N_TEST = 4 };
 static const char *const TEST_NAME[N_TEST] = {"c1", "c2", "c3", "mix"};
 
 void alim_rebound_config_default(alim_rebound_config *c)
@@ -218,12 +218,6 @@ void alim_rebound_judge(const alim_rebound_grid *g, const alim_rebound_grid *con
 
 
 
-static void add_num(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
 typedef struct {
     const alim_rebound_config *cfg;
     alim_rundir *rd;
@@ -244,17 +238,7 @@ typedef struct {
     size_t cells_run, cells_reused, cells_total;
 } rb;
 
-static void notef(rb *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void notef(rb *x, const char *fmt, ...)
-{
-    if (!x->note) return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    x->note(x->note_ctx, line);
-}
+#define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
 
 static int inner_progress(void *ctx, const char *stage, double done, double total)
 {
@@ -343,7 +327,7 @@ static cJSON *train_json(const alim_train_result *tr)
 {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "steps", (double)tr->last_step);
-    add_num(r, "loss_final_nats", tr->last_loss);
+    alim_lab_add_num(r, "loss_final_nats", tr->last_loss);
     cJSON_AddNumberToObject(r, "tokens_per_s", tr->tokens_per_s);
     cJSON_AddNumberToObject(r, "elapsed_s", tr->elapsed_s);
     cJSON_AddNumberToObject(r, "num_params", (double)tr->num_params);
@@ -401,17 +385,6 @@ static alim_status pos_cell(rb *x, void *arg, const char *dir, cJSON **result, a
     return st;
 }
 
-static alim_status copy_file(const char *from, const char *to, alim_error *err)
-{
-    char *buf;
-    size_t len;
-    alim_status st = alim_file_read_all(from, &buf, &len, err);
-    if (st) return st;
-    st = alim_file_write_atomic(to, buf, len, err);
-    free(buf);
-    return st;
-}
-
 /* steps of the n_neg prefixes: round(total * tokens(first n docs) / tokens(all)), >= 1 for n > 0 */
 static void prefix_steps(const rb *x, uint64_t total, uint64_t *steps)
 {
@@ -441,7 +414,7 @@ static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, a
 {
     const train_arg *a = arg;
     const alim_rebound_config *c = x->cfg;
-    char path[4200], tdir[4200], from[4400], to[4400];
+    char path[4200], tdir[4200], to[4400];
     snprintf(path, sizeof path, "%s/data.txt", dir);
     snprintf(tdir, sizeof tdir, "%s/train", dir);
     alim_status st = write_prefix(&x->pool3, c->n_neg[c->n_neg_count - 1], path, err);
@@ -491,13 +464,7 @@ static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, a
         }
         /* the checkpoint of this prefix: the model files of the pass at this update */
         snprintf(to, sizeof to, "%s/n%zu", dir, c->n_neg[j]);
-        st = alim_checkpoint_make_dir(to, err);
-        static const char *const files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
-        for (size_t f = 0; f < 4 && !st; f++) {
-            snprintf(from, sizeof from, "%s/%s", tdir, files[f]);
-            snprintf(to, sizeof to, "%s/n%zu/%s", dir, c->n_neg[j], files[f]);
-            st = copy_file(from, to, err);
-        }
+        st = alim_lab_copy_model(tdir, to, err);
         cJSON_AddItemToArray(sj, cJSON_CreateNumber((double)done));
     }
     if (st) {
@@ -505,7 +472,7 @@ static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, a
         return st;
     }
     cJSON_AddNumberToObject(r, "total_steps", (double)total);
-    add_num(r, "loss_final_nats", loss);
+    alim_lab_add_num(r, "loss_final_nats", loss);
     cJSON_AddNumberToObject(r, "tokens_per_s", tps);
     cJSON_AddNumberToObject(r, "elapsed_s", el);
     *result = r;
@@ -518,23 +485,21 @@ typedef struct {
     uint64_t seed, stream;
 } eval_arg;
 
-/* Draws cfg->n_samples documents from end-of-text (batched, per-document random streams
- * (seed, stream << 20 | i), so the draws do not depend on the batching) and labels them. */
+/* Draws cfg->n_samples documents from end-of-text (batched with the key/value cache,
+ * alim_lm_sample_batch; per-document random streams (seed, stream << 20 | i), so a
+ * document's draws depend only on its own stream) and labels them. */
 static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t stream, size_t counts[4], double *mean_len,
                                     double *tok_s, alim_error *err)
 {
     const alim_rebound_config *c = x->cfg;
     const size_t N = c->n_samples, L = 1 + c->sample_tokens;
     const int V = m->config.vocab_size, lim = x->tk.vocab_size < V ? x->tk.vocab_size : V;
-    int32_t *rows = malloc(SAMPLE_CHUNK * L * sizeof *rows), *packed = malloc(SAMPLE_CHUNK * L * sizeof *packed);
+    int32_t *rows = malloc(SAMPLE_CHUNK * L * sizeof *rows);
     uint8_t *text = malloc(L * 4);
-    float *lp = malloc((size_t)V * sizeof *lp);
-    double *w = malloc((size_t)V * sizeof *w);
     alim_rng rng[SAMPLE_CHUNK];
     size_t len[SAMPLE_CHUNK];
-    int alive[SAMPLE_CHUNK];
     alim_status st = ALIM_OK;
-    if (!rows || !packed || !text || !lp || !w) st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+    if (!rows || !text) st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
     size_t generated = 0, total_len = 0;
     const double t0 = alim_lab_now();
     for (size_t c0 = 0; c0 < N && !st; c0 += SAMPLE_CHUNK) {
@@ -542,41 +507,12 @@ static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t 
         for (size_t b = 0; b < nb; b++) {
             alim_rng_seed(&rng[b], seed, stream << 20 | (c0 + b));
             rows[b * L] = x->tk.eot;
-            len[b] = 1;
-            alive[b] = 1;
         }
-        for (size_t t = 1; t < L && !st; t++) {
-            int any = 0;
-            for (size_t b = 0; b < nb; b++) any |= alive[b];
-            if (!any) break;
-            /* rows are packed with stride t: move them to a (nb, t) block */
-            for (size_t b = 0; b < nb; b++)
-                for (size_t j = len[b]; j < t; j++) rows[b * L + j] = x->tk.eot; /* ended documents: filler */
-            for (size_t b = 0; b < nb; b++) memcpy(packed + b * t, rows + b * L, t * sizeof *packed);
-            st = alim_gpt_forward(m, packed, NULL, (int)nb, (int)t, err);
-            if (st) break;
-            for (size_t b = 0; b < nb; b++) {
-                if (!alive[b]) continue;
-                alim_gpt_log_softmax_row(m, (int)b, (int)t - 1, lp);
-                double mx = -INFINITY, acc = 0;
-                for (int v = 0; v < lim; v++) mx = lp[v] > mx ? lp[v] : mx;
-                for (int v = 0; v < lim; v++) {
-                    acc += exp(((double)lp[v] - mx) / c->temperature);
-                    w[v] = acc;
-                }
-                int tok = (int)alim_rng_discrete_cdf(&rng[b], w, (size_t)lim);
-                generated++;
-                if (tok == x->tk.eot) {
-                    alive[b] = 0;
-                    continue;
-                }
-                rows[b * L + t] = tok;
-                len[b] = t + 1;
-            }
-            double frac = (double)(c0 + nb * t / L) / (double)N;
-            inner_progress(x, "sampling", frac > 1 ? 1 : frac, 1);
-        }
-        for (size_t b = 0; b < nb && !st; b++) {
+        st = alim_lm_sample_batch(m, rows, nb, L, 1, x->tk.eot, c->temperature, lim, rng, len, err);
+        if (st) break;
+        for (size_t b = 0; b < nb; b++) generated += len[b] - 1 + (len[b] < L);
+        inner_progress(x, "sampling", (double)(c0 + nb) / (double)N, 1);
+        for (size_t b = 0; b < nb; b++) {
             size_t tl = 0;
             for (size_t j = 1; j < len[b]; j++) {
                 size_t bl;
@@ -597,7 +533,7 @@ static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t 
     const double el = alim_lab_now() - t0;
     *mean_len = N ? (double)total_len / (double)N : 0;
     *tok_s = el > 0 ? (double)generated / el : 0;
-    free(rows), free(packed), free(text), free(lp), free(w);
+    free(rows), free(text);
     return st;
 }
 
@@ -617,11 +553,11 @@ static alim_status eval_cell(rb *x, void *arg, const char *dir, cJSON **result, 
         if (st) break;
         char key[32];
         snprintf(key, sizeof key, "gamma_%s_bits", TEST_NAME[k]);
-        add_num(r, key, er.n_tokens ? er.total_nats / (double)er.n_tokens / log(2.0) : NAN);
+        alim_lab_add_num(r, key, er.n_tokens ? er.total_nats / (double)er.n_tokens / log(2.0) : NAN);
         if (k == N_TEST - 1) {
             const double kl = a->base && er.n_tokens ? er.kl_nats_sum / (double)er.n_tokens : 0.0;
-            add_num(r, "kl_to_base_nats", kl);
-            add_num(r, "kl_to_base_bits", kl / log(2.0));
+            alim_lab_add_num(r, "kl_to_base_nats", kl);
+            alim_lab_add_num(r, "kl_to_base_bits", kl / log(2.0));
             cJSON_AddNumberToObject(r, "mix_tokens", (double)er.n_tokens);
         }
     }
@@ -778,9 +714,9 @@ static cJSON *aggregate(cJSON *const *per_seed, size_t S, double n_pos, double n
         mse m = mean_se(v, S);
         char key[64];
         snprintf(key, sizeof key, "%s_mean", METRIC[k]);
-        add_num(o, key, m.mean);
+        alim_lab_add_num(o, key, m.mean);
         snprintf(key, sizeof key, "%s_se", METRIC[k]);
-        add_num(o, key, m.se);
+        alim_lab_add_num(o, key, m.se);
         fprintf(csv, ",%.9g,%.9g", m.mean, m.se);
     }
     fputc('\n', csv);
@@ -822,13 +758,6 @@ static int grid_from_summary(const cJSON *sum, grid_store *gs)
     return 1;
 }
 
-static char *pjoin(const char *a, const char *b, char *buf, size_t n)
-{
-    int w = snprintf(buf, n, "%s/%s", a, b);
-    if (w < 0 || (size_t)w >= n) buf[0] = '\0'; /* too long: an empty path fails to open */
-    return buf;
-}
-
 alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
                              void *note_ctx, alim_rebound_result *res, alim_error *err)
 {
@@ -850,7 +779,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     const size_t P = cfg->n_pos_count, N = cfg->n_neg_count, S = cfg->n_seeds, G = 1 + P * N;
     double shares[3] = {NAN, NAN, NAN}, nb_acc = NAN;
 
-    st = alim_json_read_file(pjoin(cfg->data_dir, "manifest.json", p1, sizeof p1), &man, err);
+    st = alim_json_read_file(alim_lab_path(cfg->data_dir, "manifest.json", p1, sizeof p1), &man, err);
     if (st) {
         if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
         goto out;
@@ -872,27 +801,27 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     if (st) goto out;
     char data_hash[17];
     alim_json_hash(man, data_hash);
-    if (!x->natural) st = load_chains(x, pjoin(cfg->data_dir, "chains.json", p1, sizeof p1), err);
+    if (!x->natural) st = load_chains(x, alim_lab_path(cfg->data_dir, "chains.json", p1, sizeof p1), err);
     else {
-        st = alim_nb_load(&x->nb, pjoin(cfg->data_dir, "classifier.nb", p1, sizeof p1), err);
+        st = alim_nb_load(&x->nb, alim_lab_path(cfg->data_dir, "classifier.nb", p1, sizeof p1), err);
         if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, p1, "no classifier: natural/text data need one (alim data text --classifier-docs N)");
         x->have_nb = !st;
         nb_acc = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
     }
     if (!st) st = alim_tokenizer_init_bytes(&x->tk, err);
-    if (!st) st = alim_corpus_read(&x->pool2, pjoin(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
+    if (!st) st = alim_corpus_read(&x->pool2, alim_lab_path(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
     if (!st && x->pool2.n_docs < cfg->n_pos[P - 1])
         st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_pos needs %zu (use a larger --pool-docs)", x->pool2.n_docs, cfg->n_pos[P - 1]);
-    if (!st) st = alim_corpus_read(&x->pool3, pjoin(cfg->data_dir, "pool_c3.txt", p1, sizeof p1), err);
+    if (!st) st = alim_corpus_read(&x->pool3, alim_lab_path(cfg->data_dir, "pool_c3.txt", p1, sizeof p1), err);
     if (!st && x->pool3.n_docs < cfg->n_neg[N - 1])
         st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_neg needs %zu (use a larger --pool-docs)", x->pool3.n_docs, cfg->n_neg[N - 1]);
     for (int k = 0; k < N_TEST && !st; k++) {
         snprintf(p2, sizeof p2, "test_%s.txt", TEST_NAME[k]);
-        const char *paths[1] = {pjoin(cfg->data_dir, p2, p1, sizeof p1)};
+        const char *paths[1] = {alim_lab_path(cfg->data_dir, p2, p1, sizeof p1)};
         st = alim_dataset_load(&x->test[k], paths, 1, ALIM_DATA_TEXT, NULL, &x->tk, err);
     }
     if (!st && cfg->control_run) {
-        st = alim_json_read_file(pjoin(cfg->control_run, "summary.json", p1, sizeof p1), &ctl_sum, err);
+        st = alim_json_read_file(alim_lab_path(cfg->control_run, "summary.json", p1, sizeof p1), &ctl_sum, err);
         if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, "--control-run", "%s has no summary.json (run the control first)", cfg->control_run);
         if (!st && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ctl_sum, "config"), "control")))
             st = alim_error_set(err, ALIM_EINVAL, "--control-run", "%s is not a control run (made without --control)", cfg->control_run);
@@ -941,7 +870,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
             snprintf(d0, sizeof d0, "%s", cfg->theta0_dirs[s - 1]);
             cJSON_AddStringToObject(sj, "theta0_dir", d0);
         } else {
-            train_arg ta = {s, 0, NULL, pjoin(cfg->data_dir, "pretrain.txt", p1, sizeof p1)};
+            train_arg ta = {s, 0, NULL, alim_lab_path(cfg->data_dir, "pretrain.txt", p1, sizeof p1)};
             st = cell(x, cellname, c_pre, theta0_cell, &ta, &r, &reused, err);
             if (st) break;
             num_params = alim_lab_json_num(r, "num_params");
@@ -1020,7 +949,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
 
     /* the grid: seed means */
     alim_atomic_file f = {0};
-    st = alim_atomic_open(&f, pjoin(cfg->run_dir, "grid.csv", p1, sizeof p1), err);
+    st = alim_atomic_open(&f, alim_lab_path(cfg->run_dir, "grid.csv", p1, sizeof p1), err);
     if (st) {
         free(steps);
         goto out;
@@ -1066,8 +995,8 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     for (size_t i = 0; i < P; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "n_pos", npos[i]);
-        add_num(o, "kl_after_alignment_nats", kl[i * N]);
-        add_num(o, "n_star", alim_rebound_nstar(nneg, kl + i * N, N, cfg->epsilon_nats));
+        alim_lab_add_num(o, "kl_after_alignment_nats", kl[i * N]);
+        alim_lab_add_num(o, "n_star", alim_rebound_nstar(nneg, kl + i * N, N, cfg->epsilon_nats));
         cJSON_AddItemToArray(ns, o);
     }
     alim_rebound_grid g = {P, N, npos, nneg, sc, gm, g2, alim_lab_json_num(baseline, "gamma_mix_bits_mean")};
@@ -1087,14 +1016,14 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     cJSON_AddBoolToObject(summary, "control", cfg->control);
     if (cfg->control_run) cJSON_AddStringToObject(summary, "control_run", cfg->control_run);
     cJSON_AddStringToObject(summary, "labels", x->natural ? "naive-Bayes classifier (classifier.nb)" : "exact class under the true chains (chains.json)");
-    if (x->natural) add_num(summary, "classifier_accuracy", nb_acc);
+    if (x->natural) alim_lab_add_num(summary, "classifier_accuracy", nb_acc);
     char hash[17];
     alim_json_hash(config, hash);
     cJSON_AddStringToObject(summary, "config_hash", hash);
     cJSON_AddItemToObject(summary, "config", cJSON_Duplicate(config, 1));
     cJSON_AddNumberToObject(summary, "seeds", (double)S);
     cJSON_AddNumberToObject(summary, "epsilon_nats", cfg->epsilon_nats);
-    add_num(summary, "num_params", num_params);
+    alim_lab_add_num(summary, "num_params", num_params);
     cJSON *cells = cJSON_AddObjectToObject(summary, "cells");
     cJSON_AddNumberToObject(cells, "total", (double)res->cells_total);
     cJSON_AddNumberToObject(cells, "run", (double)res->cells_run);
@@ -1129,7 +1058,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         else {
             size_t tl = strlen(text);
             text[tl] = '\n';
-            st = alim_file_write_atomic(pjoin(cfg->run_dir, "summary.json", p1, sizeof p1), text, tl + 1, err);
+            st = alim_file_write_atomic(alim_lab_path(cfg->run_dir, "summary.json", p1, sizeof p1), text, tl + 1, err);
             free(text);
         }
         if (st) goto out;

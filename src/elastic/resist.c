@@ -23,7 +23,7 @@
 #include "alim/rundir.h"
 #include "alim/tokenizer.h"
 
-enum { N_SLICES = 3, N_PAIRS = 3, SAMPLE_CHUNK = 64 };
+enum { N_SLICES = 3, N_PAIRS = 3, SAMPLE_CHUNK = 128 };
 static const int PAIR_K[N_PAIRS] = {1, 2, 1}, PAIR_L[N_PAIRS] = {2, 3, 3};
 
 void alim_resist_config_default(alim_resist_config *c)
@@ -141,17 +141,7 @@ typedef struct {
     double train_tokens, train_s;
 } runctx;
 
-static void notef(runctx *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void notef(runctx *rc, const char *fmt, ...)
-{
-    if (!rc->note) return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    rc->note(rc->note_ctx, line);
-}
+#define notef(rc, ...) alim_lab_note((rc)->note, (rc)->note_ctx, __VA_ARGS__)
 
 /* inner progress (done/total of the current cell) -> the experiment's progress */
 static int inner_progress(void *ctx, const char *stage, double done, double total)
@@ -305,16 +295,13 @@ static alim_status sample_cell(runctx *rc, const exper *x, const char *model_dir
     int32_t *rows = malloc(N * L * sizeof *rows), *packed = malloc((size_t)SAMPLE_CHUNK * L * sizeof *packed);
     size_t *len = calloc(N, sizeof *len), *pending = malloc(N * sizeof *pending);
     alim_rng *rngs = malloc(N * sizeof *rngs);
-    float *lp = malloc((size_t)V * sizeof *lp);
-    double *w = malloc((size_t)V * sizeof *w);
-    if (!rows || !packed || !len || !pending || !rngs || !lp || !w) st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+    if (!rows || !packed || !len || !pending || !rngs) st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
     size_t n_pending = N, redrawn = 0, generated = 0;
     for (size_t i = 0; i < N && !st; i++) {
         pending[i] = i;
         alim_rng_seed(&rngs[i], seed, ((uint64_t)0x45310000u + (uint64_t)k) << 24 | i);
     }
     const double t0 = alim_lab_now();
-    const double total_work = (double)N * (double)(L * L) / 2.0;
     double work = 0;
     for (int round = 0; n_pending && !st; round++) {
         if (round >= 50) {
@@ -324,51 +311,31 @@ static alim_status sample_cell(runctx *rc, const exper *x, const char *model_dir
         size_t next_pending = 0;
         for (size_t c0 = 0; c0 < n_pending && !st; c0 += SAMPLE_CHUNK) {
             const size_t nb = n_pending - c0 < SAMPLE_CHUNK ? n_pending - c0 : SAMPLE_CHUNK;
-            int alive[SAMPLE_CHUNK];
+            /* the chunk's rows side by side, each with its own stream (continued on a redraw) */
+            alim_rng crng[SAMPLE_CHUNK];
+            size_t clen[SAMPLE_CHUNK];
             for (size_t b = 0; b < nb; b++) {
                 size_t i = pending[c0 + b];
-                int32_t *r = rows + i * L;
-                for (size_t j = 0; j < L; j++) r[j] = tk.eot; /* positions after an early end stay defined */
+                int32_t *r = packed + b * L;
+                for (size_t j = 0; j < L; j++) r[j] = tk.eot;
                 if (P) {
                     size_t pl;
                     const uint8_t *pd = alim_corpus_doc(x->prompts, i, &pl);
                     for (size_t j = 0; j < P; j++) r[1 + j] = tk.byte_id[pd[j]];
                 }
-                len[i] = 1 + P;
-                alive[b] = 1;
+                crng[b] = rngs[i];
             }
-            for (size_t t = 1 + P; t < L && !st; t++) {
-                int any = 0;
-                for (size_t b = 0; b < nb; b++) any |= alive[b];
-                if (!any) break;
-                for (size_t b = 0; b < nb; b++) memcpy(packed + b * t, rows + pending[c0 + b] * L, t * sizeof *packed);
-                st = alim_gpt_forward(&m, packed, NULL, (int)nb, (int)t, err);
-                if (st) break;
-                for (size_t b = 0; b < nb; b++) {
-                    if (!alive[b]) continue;
-                    size_t i = pending[c0 + b];
-                    alim_gpt_log_softmax_row(&m, (int)b, (int)t - 1, lp);
-                    double mx = -INFINITY, acc = 0.0;
-                    for (int v = 0; v < lim; v++) mx = lp[v] > mx ? lp[v] : mx;
-                    for (int v = 0; v < lim; v++) {
-                        acc += exp(((double)lp[v] - mx) / cfg->temperature);
-                        w[v] = acc;
-                    }
-                    int tok = (int)alim_rng_discrete_cdf(&rngs[i], w, (size_t)lim);
-                    generated++;
-                    if (tok == tk.eot) {
-                        alive[b] = 0;
-                        continue;
-                    }
-                    rows[i * L + t] = tok;
-                    len[i] = t + 1;
-                }
-                work += (double)nb * (double)t;
-                if (round == 0) {
-                    double frac = work / total_work;
-                    inner_progress(rc, "sampling", frac > 1 ? 1 : frac, 1);
-                }
+            st = alim_lm_sample_batch(&m, packed, nb, L, 1 + P, tk.eot, cfg->temperature, lim, crng, clen, err);
+            if (st) break;
+            for (size_t b = 0; b < nb; b++) {
+                size_t i = pending[c0 + b];
+                memcpy(rows + i * L, packed + b * L, L * sizeof *rows);
+                len[i] = clen[b];
+                rngs[i] = crng[b];
+                generated += clen[b] - (1 + P) + (clen[b] < L);
             }
+            work += (double)nb;
+            if (round == 0) inner_progress(rc, "sampling", work / (double)N > 1 ? 1 : work / (double)N, 1);
             /* a document that cannot be stored is drawn again with the sample's stream */
             for (size_t b = 0; b < nb && !st; b++) {
                 size_t i = pending[c0 + b];
@@ -449,7 +416,7 @@ static alim_status sample_cell(runctx *rc, const exper *x, const char *model_dir
         *result = r;
     }
     alim_dataset_free(&ds);
-    free(rows), free(packed), free(len), free(pending), free(rngs), free(lp), free(w);
+    free(rows), free(packed), free(len), free(pending), free(rngs);
     alim_tokenizer_free(&tk);
     alim_gpt_free(&m);
     return st;

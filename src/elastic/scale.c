@@ -82,19 +82,6 @@ void alim_scale_config_quick(alim_scale_config *c)
     c->quick = 1;
 }
 
-static void add_num(cJSON *o, const char *key, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
-}
-
-static char *pjoin(const char *a, const char *b, char *buf, size_t n)
-{
-    int w = snprintf(buf, n, "%s/%s", a, b);
-    if (w < 0 || (size_t)w >= n) buf[0] = '\0';
-    return buf;
-}
-
 static alim_status check_grid(const char *what, const size_t *v, size_t n, int first_zero, alim_error *err)
 {
     if (n < (first_zero ? 2u : 1u) || n > ALIM_REBOUND_MAX_GRID) return alim_error_set(err, ALIM_EINVAL, what, "needs %d..%d values", first_zero ? 2 : 1, ALIM_REBOUND_MAX_GRID);
@@ -168,17 +155,7 @@ typedef struct {
     char label[96];
 } sc;
 
-static void notef(const sc *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void notef(const sc *x, const char *fmt, ...)
-{
-    if (!x->note) return;
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    x->note(x->note_ctx, line);
-}
+#define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
 
 /* progress of a sub-run, labelled with the part and level */
 static int sub_progress(void *ctx, const char *stage, double done, double total)
@@ -214,17 +191,6 @@ static void level_config(const alim_scale_config *c, size_t shape, alim_rebound_
 
 /* ---- the budget pretraining: one run per seed, checkpoints at the budgets ------------------ */
 
-static alim_status copy_file(const char *from, const char *to, alim_error *err)
-{
-    char *buf;
-    size_t len;
-    alim_status st = alim_file_read_all(from, &buf, &len, err);
-    if (st) return st;
-    st = alim_file_write_atomic(to, buf, len, err);
-    free(buf);
-    return st;
-}
-
 static uint64_t budget_steps(const alim_scale_config *c, uint64_t tokens)
 {
     const uint64_t per = (uint64_t)c->pretrain_batch * (uint64_t)c->context;
@@ -234,7 +200,7 @@ static uint64_t budget_steps(const alim_scale_config *c, uint64_t tokens)
 static alim_status budget_cell(sc *x, alim_rundir *rd, size_t seed, cJSON **result, alim_error *err)
 {
     const alim_scale_config *c = x->cfg;
-    char cell[64], dir[4200], tdir[4300], from[4400], to[4400], data[4200];
+    char cell[64], dir[4200], tdir[4300], to[4400], data[4200];
     snprintf(cell, sizeof cell, "s%zu-budgets", seed);
     alim_status st = alim_rundir_cell_dir(rd, cell, dir, sizeof dir, err);
     if (st) return st;
@@ -260,7 +226,7 @@ static alim_status budget_cell(sc *x, alim_rundir *rd, size_t seed, cJSON **resu
             o.tokenizer = "byte";
             o.format = ALIM_DATA_TEXT;
             o.clip = 1.0;
-            const char *paths[1] = {pjoin(c->data_dir, "pretrain.txt", data, sizeof data)};
+            const char *paths[1] = {alim_lab_path(c->data_dir, "pretrain.txt", data, sizeof data)};
             o.data = paths;
             o.n_data = 1;
             o.out_dir = tdir;
@@ -285,13 +251,7 @@ static alim_status budget_cell(sc *x, alim_rundir *rd, size_t seed, cJSON **resu
                   (unsigned long long)(done * (uint64_t)c->pretrain_batch * (uint64_t)c->context), tr.last_loss, tr.tokens_per_s);
         }
         snprintf(to, sizeof to, "%s/t%llu", dir, (unsigned long long)c->budgets[b]);
-        st = alim_checkpoint_make_dir(to, err);
-        static const char *const files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
-        for (size_t f = 0; f < 4 && !st; f++) {
-            snprintf(from, sizeof from, "%s/%s", tdir, files[f]);
-            snprintf(to, sizeof to, "%s/t%llu/%s", dir, (unsigned long long)c->budgets[b], files[f]);
-            st = copy_file(from, to, err);
-        }
+        if (!st) st = alim_lab_copy_model(tdir, to, err);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "budget", (double)c->budgets[b]);
         cJSON_AddNumberToObject(o, "steps", (double)done);
@@ -319,17 +279,6 @@ typedef struct {
     double params;
 } level;
 
-static const cJSON *find_eval(const cJSON *evals, double n_pos, double n_neg)
-{
-    const cJSON *e;
-    cJSON_ArrayForEach(e, evals) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "model");
-        if (cJSON_IsString(m) && !strcmp(m->valuestring, "grid") && alim_lab_json_num(e, "n_pos") == n_pos && alim_lab_json_num(e, "n_neg") == n_neg)
-            return e;
-    }
-    return NULL;
-}
-
 static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, const alim_rebound_config *rc, double pre_tokens, double a_tokens,
                                  const double q[3], level *lv, alim_error *err)
 {
@@ -337,7 +286,7 @@ static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, c
     const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(sum, "per_seed");
     for (size_t s = 0; s < S; s++) {
         const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
-        const cJSON *e0 = find_eval(ev, (double)np, 0), *e1 = find_eval(ev, (double)np, (double)n1);
+        const cJSON *e0 = alim_lab_find_eval(ev, (double)np, 0), *e1 = alim_lab_find_eval(ev, (double)np, (double)n1);
         if (!e0 || !e1) return alim_error_set(err, ALIM_EINVAL, rc->run_dir, "seed %zu lacks the evaluations at n_pos = %zu", s + 1, np);
         lv->R[s] = (alim_lab_json_num(e0, "score") - alim_lab_json_num(e1, "score")) / (double)n1;
     }
@@ -356,9 +305,9 @@ static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, c
         alim_coefficient_estimate one;
         double dgp[ALIM_REBOUND_MAX_GRID], dga[ALIM_REBOUND_MAX_GRID], l[ALIM_REBOUND_MAX_GRID];
         const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
-        const cJSON *e0 = find_eval(ev, (double)np, 0);
+        const cJSON *e0 = alim_lab_find_eval(ev, (double)np, 0);
         for (size_t j = 0; j < N; j++) {
-            const cJSON *e = find_eval(ev, (double)np, (double)nneg[j]);
+            const cJSON *e = alim_lab_find_eval(ev, (double)np, (double)nneg[j]);
             l[j] = (double)nneg[j] / (double)np;
             dgp[j] = alim_lab_json_num(e, "gamma_mix_bits") - alim_lab_json_num(e0, "gamma_mix_bits");
             dga[j] = alim_lab_json_num(e, "gamma_c2_bits") - alim_lab_json_num(e0, "gamma_c2_bits");
@@ -401,29 +350,29 @@ static cJSON *part_json(const char *part, const level *lv, size_t n, size_t S, d
     for (size_t i = 0; i < n; i++) {
         cJSON *l = cJSON_CreateObject();
         cJSON_AddStringToObject(l, "level", lv[i].name);
-        add_num(l, strcmp(part, "size") ? "pretrain_tokens" : "params", lv[i].value);
-        add_num(l, "params", lv[i].params);
-        add_num(l, "k", lv[i].est.k);
-        add_num(l, "R_mean", lv[i].R_mean);
-        add_num(l, "R_se", lv[i].R_se);
-        add_num(l, "e_hat", lv[i].est.e_hat);
-        add_num(l, "e_hat_lo95", lv[i].est.e_lo);
-        add_num(l, "e_hat_hi95", lv[i].est.e_hi);
-        add_num(l, "oracle_e_hat", lv[i].oracle_e);
+        alim_lab_add_num(l, strcmp(part, "size") ? "pretrain_tokens" : "params", lv[i].value);
+        alim_lab_add_num(l, "params", lv[i].params);
+        alim_lab_add_num(l, "k", lv[i].est.k);
+        alim_lab_add_num(l, "R_mean", lv[i].R_mean);
+        alim_lab_add_num(l, "R_se", lv[i].R_se);
+        alim_lab_add_num(l, "e_hat", lv[i].est.e_hat);
+        alim_lab_add_num(l, "e_hat_lo95", lv[i].est.e_lo);
+        alim_lab_add_num(l, "e_hat_hi95", lv[i].est.e_hi);
+        alim_lab_add_num(l, "oracle_e_hat", lv[i].oracle_e);
         cJSON *ps = cJSON_AddArrayToObject(l, "per_seed");
         for (size_t s = 0; s < S; s++) {
             cJSON *p = cJSON_CreateObject();
             cJSON_AddNumberToObject(p, "seed", (double)(s + 1));
-            add_num(p, "R", lv[i].R[s]);
-            add_num(p, "e_hat", lv[i].E[s]);
+            alim_lab_add_num(p, "R", lv[i].R[s]);
+            alim_lab_add_num(p, "e_hat", lv[i].E[s]);
             cJSON_AddItemToArray(ps, p);
         }
         cJSON_AddItemToArray(levels, l);
     }
     *rho_r = rho_of(lv, n, S, 0);
     *rho_e = rho_of(lv, n, S, 1);
-    add_num(o, "spearman_R", *rho_r);
-    add_num(o, "spearman_e_hat", *rho_e);
+    alim_lab_add_num(o, "spearman_R", *rho_r);
+    alim_lab_add_num(o, "spearman_e_hat", *rho_e);
     return o;
 }
 
@@ -446,14 +395,14 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
         free(sz), free(tk);
         return alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory");
     }
-    st = alim_json_read_file(pjoin(cfg->data_dir, "manifest.json", p1, sizeof p1), &man, err);
+    st = alim_json_read_file(alim_lab_path(cfg->data_dir, "manifest.json", p1, sizeof p1), &man, err);
     if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
     if (st) goto out;
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(man, "shares");
     for (int i = 0; i < 3 && cJSON_GetArraySize(sh) == 3; i++) q[i] = cJSON_GetArrayItem(sh, i)->valuedouble;
     char data_hash[17];
     alim_json_hash(man, data_hash);
-    st = alim_corpus_read(&pool2, pjoin(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
+    st = alim_corpus_read(&pool2, alim_lab_path(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
     if (st) goto out;
     config = make_config(cfg, data_hash);
     st = alim_rundir_open(cfg->run_dir, "elastic-scale", config, &rd, err);
@@ -539,7 +488,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     /* files */
     {
         alim_atomic_file f = {0};
-        st = alim_atomic_open(&f, pjoin(cfg->run_dir, "scale.csv", p1, sizeof p1), err);
+        st = alim_atomic_open(&f, alim_lab_path(cfg->run_dir, "scale.csv", p1, sizeof p1), err);
         if (st) goto out;
         fprintf(f.fp, "part,level,params,pretrain_tokens,k,seed,R,e_hat\n");
         for (int part = 0; part < 2; part++) {
@@ -552,7 +501,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
         }
         st = alim_atomic_commit(&f, err);
         if (st) goto out;
-        st = alim_atomic_open(&f, pjoin(cfg->run_dir, "levels.csv", p1, sizeof p1), err);
+        st = alim_atomic_open(&f, alim_lab_path(cfg->run_dir, "levels.csv", p1, sizeof p1), err);
         if (st) goto out;
         fprintf(f.fp, "part,level,params,pretrain_tokens,k,seeds,R_mean,R_se,e_hat,e_hat_lo95,e_hat_hi95,oracle_e_hat\n");
         for (int part = 0; part < 2; part++) {
@@ -576,7 +525,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             cJSON *o = cJSON_AddObjectToObject(cj, names[k]);
             const char *r = isnan(rho[k]) ? "NULL" : rho[k] > 0 ? "PASS" : "FAIL";
             cJSON_AddStringToObject(o, "result", r);
-            add_num(o, "spearman", rho[k]);
+            alim_lab_add_num(o, "spearman", rho[k]);
             all &= !strcmp(r, "PASS");
             any_neg |= !strcmp(r, "FAIL");
         }
@@ -598,7 +547,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     cJSON_AddNumberToObject(cells, "run", (double)res->cells_run);
     cJSON_AddNumberToObject(cells, "reused", (double)res->cells_reused);
     cJSON_AddNumberToObject(summary, "wall_s", res->wall_s);
-    st = alim_lab_write_json(pjoin(cfg->run_dir, "summary.json", p1, sizeof p1), summary, err);
+    st = alim_lab_write_json(alim_lab_path(cfg->run_dir, "summary.json", p1, sizeof p1), summary, err);
     if (st) goto out;
     res->summary = summary;
     res->verdict = cJSON_GetObjectItemCaseSensitive(summary, "verdict")->valuestring;

@@ -135,4 +135,27 @@ expect_one_line_error "compress protocol"
 expect_exit 2 "compress no data" -- "$ALIM" compress
 expect_one_line_error "compress no data"
 
+# ---- compress with a model: eval's total_bits, a real arithmetic code, round trip ----
+expect_exit 0 "tiny model" -- "$ALIM" train --data "$S/test_c2.txt" --format text --out "$TMP/cm" --layers 1 --dim 16 --heads 2 --context 32 --batch 4 --steps 20 --threads 1
+expect_exit 0 "compress --model" -- "$ALIM" compress --model "$TMP/cm" --data "$S/test_c1.txt" --code "$TMP/c1.code" --threads 1 --json
+expect_json "j['model']['arithmetic']['round_trip'] is True and j['model']['context']==32 and j['model']['vocab_size']==257" "model code round trip"
+expect_json "abs(j['model']['arithmetic']['code_bits']-j['model']['arithmetic']['shannon_bits'])<2.01+1e-9*j['model']['arithmetic']['shannon_bits']" "code within 2 bits of the Shannon length"
+expect_json "abs(j['model']['arithmetic']['shannon_bits']-(j['model']['total_bits']+math.log2(257)))<1e-4*j['model']['total_bits']" "Shannon length = eval total_bits + log2 V (first token)"
+expect_json "j['model']['arithmetic']['stream_tokens']==j['model']['n_tokens']+1 and j['model']['n_bytes']==j['n_tokens']" "token counts"
+[ -f "$TMP/c1.code" ] && [ "$(stat -c %s "$TMP/c1.code")" = "$("$PYTHON" -c "import json;print(json.load(open('$TMP/stdout'))['model']['arithmetic']['code_bytes'])")" ] && ok || bad "--code writes the code"
+"$ALIM" eval --model "$TMP/cm" --data "$S/test_c1.txt" --format text --threads 1 --json >"$TMP/eval.json" 2>/dev/null
+"$PYTHON" -c "
+import json,sys
+a=json.load(open('$TMP/eval.json')); b=json.load(open('$TMP/stdout'))['model']
+sys.exit(0 if abs(a['total_bits']-b['total_bits'])<=1e-9*a['total_bits'] and a['n_tokens']==b['n_tokens'] else 1)" && ok || bad "compress total_bits = alim eval total_bits"
+expect_exit 0 "compress --model table" -- "$ALIM" compress --model "$TMP/cm" --data "$S/test_c1.txt" --threads 1
+grep -q "decoded token for token" "$TMP/stdout" && grep -q "Thm 3.4, both ceilings" "$TMP/stdout" && ok || bad "compress --model table"
+expect_exit 2 "compress --code without --model" -- "$ALIM" compress --data "$S/test_c1.txt" --code "$TMP/x.code"
+expect_one_line_error "compress --code without --model"
+expect_exit 2 "compress --model missing" -- "$ALIM" compress --model "$TMP/nomodel" --data "$S/test_c1.txt"
+expect_one_line_error "compress --model missing"
+expect_exit 2 "compress --context too long" -- "$ALIM" compress --model "$TMP/cm" --data "$S/test_c1.txt" --context 64
+expect_one_line_error "compress --context too long"
+[ ! -e "$TMP/x.code" ] && ok || bad "a refused compress wrote a code"
+
 finish
