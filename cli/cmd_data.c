@@ -1,23 +1,16 @@
 /* cmd_data.c — `alim data`: data directories of the elasticity lab (synthetic, natural, text)
- * and the behaviour classifier (classify). */
-#define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
+ * and the behaviour classifier (classify). The builders are in the library (alim/datadir.h);
+ * this file parses, calls and prints. */
 #include <getopt.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "alim/classifier.h"
 #include "alim/corpus.h"
-#include "alim/info.h"
-#include "alim/io.h"
-#include "alim/source.h"
+#include "alim/datadir.h"
 #include "cli.h"
 
 const char cmd_data_help[] =
@@ -144,500 +137,116 @@ static int parse_opts(const char *sub, int argc, char **argv, data_opts *o)
     return 0;
 }
 
-static int check_shares(const double *q, size_t n, size_t want)
+static double num(const cJSON *o, const char *key)
 {
-    if (n != want) return cli_error("--shares", "need %zu shares, got %zu", want, n);
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!(q[i] >= 0) || !isfinite(q[i])) return cli_error("--shares", "share %zu is not a number >= 0", i + 1);
-        s += q[i];
-    }
-    if (fabs(s - 1) > 1e-6) return cli_error("--shares", "shares sum to %g, not 1", s);
-    return 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* ---- manifest ------------------------------------------------------------------------- */
-
-static cJSON *manifest_base(const char *source, const data_opts *o, const alim_splits *sp, const alim_split_config *cfg)
+static const char *str(const cJSON *o, const char *key)
 {
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "format", "alim-elastic-data/1");
-    cJSON_AddStringToObject(m, "source", source);
-    cli_json_add_number(m, "seed", (double)o->seed);
-    cJSON_AddStringToObject(m, "delimiter", ALIM_CORPUS_DELIM);
-    cli_json_add_number(m, "n_components", (double)sp->n_components);
-    cli_json_add_array(m, "shares", cfg->shares, sp->n_components);
-    cJSON *f = cJSON_AddObjectToObject(m, "files");
-    cJSON_AddStringToObject(f, "pretrain", "pretrain.txt");
-    cJSON_AddStringToObject(f, "pretrain_components", "pretrain_components.txt");
-    cJSON_AddStringToObject(f, "test_mix", "test_mix.txt");
-    cJSON_AddStringToObject(f, "test_mix_components", "test_mix_components.txt");
-    if (!strcmp(source, "synthetic")) cJSON_AddStringToObject(f, "chains", "chains.json");
-    cJSON *s = cJSON_AddObjectToObject(m, "sizes");
-    cli_json_add_number(s, "pretrain_docs", (double)sp->pretrain.n_docs);
-    cli_json_add_number(s, "pretrain_tokens", (double)alim_corpus_bytes(&sp->pretrain));
-    cli_json_add_number(s, "test_mix_docs", (double)sp->test_mix.n_docs);
-    cJSON *comps = cJSON_AddArrayToObject(m, "components");
-    for (size_t i = 0; i < sp->n_components; i++) {
-        cJSON *c = cJSON_CreateObject();
-        char buf[64];
-        snprintf(buf, sizeof buf, "c%zu", i + 1);
-        cJSON_AddStringToObject(c, "name", buf);
-        cli_json_add_number(c, "share", cfg->shares[i]);
-        size_t np = 0;
-        for (size_t d = 0; d < sp->pretrain.n_docs; d++) np += sp->pretrain_comp[d] == i;
-        cli_json_add_number(c, "pretrain_docs", (double)np);
-        cli_json_add_number(c, "pool_docs", (double)sp->pool[i].n_docs);
-        cli_json_add_number(c, "test_docs", (double)sp->test[i].n_docs);
-        cli_json_add_number(c, "classifier_docs", (double)sp->classifier[i].n_docs);
-        snprintf(buf, sizeof buf, "pool_c%zu.txt", i + 1);
-        cJSON_AddStringToObject(c, "pool_file", buf);
-        snprintf(buf, sizeof buf, "test_c%zu.txt", i + 1);
-        cJSON_AddStringToObject(c, "test_file", buf);
-        if (sp->classifier[i].n_docs) {
-            snprintf(buf, sizeof buf, "classifier_c%zu.txt", i + 1);
-            cJSON_AddStringToObject(c, "classifier_file", buf);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* the library's options from the command line */
+static void datadir_options(const char *sub, const data_opts *o, alim_datadir_options *d)
+{
+    alim_datadir_options_default(d);
+    d->seed = o->seed;
+    d->shares = o->shares;
+    d->n_shares = o->n_shares;
+    d->have_pretrain = o->have_pretrain;
+    /* --pretrain-tokens and --pretrain-bytes name the same size (a token is a byte); when both
+     * are given, the source's own unit wins */
+    if (!strcmp(sub, "synthetic")) d->pretrain_size = o->pretrain_tokens ? o->pretrain_tokens : o->pretrain_bytes;
+    else d->pretrain_size = o->pretrain_bytes ? o->pretrain_bytes : o->pretrain_tokens;
+    d->pool_docs = o->pool_docs;
+    d->test_docs = o->test_docs;
+    d->have_classifier_docs = o->have_clf;
+    d->classifier_docs = o->classifier_docs;
+    d->window = o->window;
+    d->doc_len = o->doc_len;
+    d->symbols = o->symbols;
+    d->classifier_order = o->clf_order;
+    d->classifier_alpha = o->clf_alpha;
+    d->fortunes_dir = o->fortunes_dir;
+    d->jargon = o->jargon;
+}
+
+/* --json: the manifest as written; otherwise a table of what was written */
+static int print_synthetic(const data_opts *o, cJSON *m)
+{
+    if (o->json) return cli_print_json(m);
+    const cJSON *comps = cJSON_GetObjectItemCaseSensitive(m, "components"), *c;
+    const cJSON *mx = cJSON_GetObjectItemCaseSensitive(m, "mixture"), *sz = cJSON_GetObjectItemCaseSensitive(m, "sizes");
+    printf("wrote %s: synthetic source S, seed %llu\n", o->out, (unsigned long long)o->seed);
+    printf("%-4s %-24s %7s %10s %10s %10s %12s %14s\n", "comp", "label", "share", "pretrain", "pool", "test",
+           "rate b/tok", "doc bits");
+    size_t i = 0;
+    cJSON_ArrayForEach(c, comps) {
+        printf("c%-3zu %-24s %7.3f %10.0f %10.0f %10.0f %12.6f %14.4f\n", ++i, str(c, "label"), num(c, "share"),
+               num(c, "pretrain_docs"), num(c, "pool_docs"), num(c, "test_docs"), num(c, "entropy_rate_bits"),
+               num(c, "doc_entropy_bits"));
+    }
+    printf("mixture: rate %.6f bits/token; document entropy %.4f bits (bounds %.4f .. %.4f), %.6f bits/token\n",
+           num(mx, "entropy_rate_bits"), num(mx, "doc_entropy_bits"), num(mx, "doc_entropy_bits_lower"),
+           num(mx, "doc_entropy_bits_upper"), num(mx, "doc_entropy_bits_per_token"));
+    printf("D_p: %.0f documents, %.0f tokens; test_mix %.0f documents\n", num(sz, "pretrain_docs"),
+           num(sz, "pretrain_tokens"), num(sz, "test_mix_docs"));
+    cJSON_Delete(m);
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+}
+
+static int print_windows(const data_opts *o, cJSON *m)
+{
+    if (o->json) return cli_print_json(m);
+    const cJSON *comps = cJSON_GetObjectItemCaseSensitive(m, "components"), *c;
+    const cJSON *sz = cJSON_GetObjectItemCaseSensitive(m, "sizes"), *clf = cJSON_GetObjectItemCaseSensitive(m, "classifier");
+    printf("wrote %s: %s source, seed %llu, %zu-byte windows\n", o->out, str(m, "source"), (unsigned long long)o->seed,
+           o->window);
+    printf("%-4s %-12s %7s %10s %10s %10s %10s %10s\n", "comp", "label", "share", "windows", "pretrain", "pool", "test",
+           "classifier");
+    size_t i = 0;
+    cJSON_ArrayForEach(c, comps) {
+        printf("c%-3zu %-12s %7.3f %10.0f %10.0f %10.0f %10.0f %10.0f\n", ++i, str(c, "label"), num(c, "share"),
+               num(c, "available_windows"), num(c, "pretrain_docs"), num(c, "pool_docs"), num(c, "test_docs"),
+               num(c, "classifier_docs"));
+    }
+    printf("D_p: %.0f windows, %.0f bytes; test_mix %.0f windows\n", num(sz, "pretrain_docs"), num(sz, "pretrain_tokens"),
+           num(sz, "test_mix_docs"));
+    if (clf) {
+        printf("classifier (%.0f-gram naive Bayes, alpha %g): accuracy %.4f on clean test windows (", num(clf, "order"),
+               num(clf, "alpha"), num(clf, "accuracy"));
+        const cJSON *per = cJSON_GetObjectItemCaseSensitive(clf, "accuracy_per_class");
+        i = 0;
+        cJSON_ArrayForEach(c, comps) {
+            const cJSON *a = cJSON_GetArrayItem(per, (int)i);
+            printf("%s%s %.4f", i ? ", " : "", str(c, "label"), cJSON_IsNumber(a) ? a->valuedouble : NAN);
+            i++;
         }
-        if (sp->available[i] != SIZE_MAX) cli_json_add_number(c, "available_windows", (double)sp->available[i]);
-        cJSON_AddItemToArray(comps, c);
+        printf(")\n");
     }
-    return m;
+    cJSON_Delete(m);
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 }
 
-static int finish(alim_outdir *od, cJSON *manifest, int json, alim_error *err)
+static int data_build(const char *sub, data_opts *o)
 {
-    char *txt = cJSON_Print(manifest);
-    alim_status st = txt ? ALIM_OK : alim_error_set(err, ALIM_ENOMEM, "manifest", "out of memory");
-    if (!st) {
-        size_t n = strlen(txt);
-        txt[n] = '\n';
-        st = alim_file_write_atomic(alim_outdir_file(od, "manifest.json"), txt, n + 1, err);
-        txt[n] = '\0';
-    }
-    if (!st) st = alim_outdir_commit(od, err);
-    else alim_outdir_abort(od);
-    free(txt);
-    if (st) {
-        cJSON_Delete(manifest);
-        return cli_fail(err);
-    }
-    if (json) return cli_print_json(manifest);
-    cJSON_Delete(manifest);
-    return CLI_EXIT_OK;
-}
-
-/* ---- synthetic ------------------------------------------------------------------------ */
-
-/* the true chains, for exact labels and independent checks */
-static alim_status write_chains(const alim_source *s, const char *path, alim_error *err)
-{
-    size_t n = s->cfg.n_symbols;
-    cJSON *o = cJSON_CreateObject();
-    cli_json_add_number(o, "symbols", (double)n);
-    cli_json_add_number(o, "doc_len", (double)s->cfg.doc_len);
-    cJSON *arr = cJSON_AddArrayToObject(o, "components");
-    for (size_t i = 0; i < s->cfg.n_components; i++) {
-        cJSON *c = cJSON_CreateObject();
-        cli_json_add_array(c, "init", s->comp[i].init, n);
-        cJSON *P = cJSON_AddArrayToObject(c, "P");
-        for (size_t r = 0; r < n; r++) {
-            cJSON *row = cJSON_CreateArray();
-            for (size_t j = 0; j < n; j++) cJSON_AddItemToArray(row, cJSON_CreateNumber(s->comp[i].P[r * n + j]));
-            cJSON_AddItemToArray(P, row);
-        }
-        cJSON_AddItemToArray(arr, c);
-    }
-    char *txt = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!txt) return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
-    alim_status st = alim_file_write_atomic(path, txt, strlen(txt), err);
-    free(txt);
-    return st;
-}
-
-static int data_synthetic(data_opts *o)
-{
-    alim_source_config scfg;
-    alim_source_config_default(&scfg);
-    scfg.seed = o->seed;
-    scfg.doc_len = o->doc_len;
-    scfg.n_symbols = o->symbols;
-    alim_split_config cfg;
-    alim_split_config_default(&cfg);
-    cfg.seed = o->seed;
-    if (o->shares) {
-        int rc = check_shares(o->shares, o->n_shares, 3);
-        if (rc) return rc;
-        memcpy(cfg.shares, o->shares, 3 * sizeof(double));
-    }
-    if (o->doc_len == 0) return cli_error("--doc-len", "must be at least 1");
-    uint64_t tokens = o->have_pretrain ? (o->pretrain_tokens ? o->pretrain_tokens : o->pretrain_bytes) : 2000000;
-    cfg.pretrain_docs = (size_t)((tokens + o->doc_len - 1) / o->doc_len);
-    if (cfg.pretrain_docs == 0) return cli_error("--pretrain-tokens", "must be at least one document");
-    if (tokens > (1ULL << 32) || (uint64_t)o->pool_docs * o->doc_len > (1ULL << 32) ||
-        (uint64_t)o->test_docs * o->doc_len > (1ULL << 32))
-        return cli_error("--pretrain-tokens", "at most 2^32 tokens per split");
-    cfg.pool_docs = o->pool_docs;
-    cfg.test_docs = o->test_docs;
-    cfg.classifier_docs = o->classifier_docs;
+    alim_datadir_options d;
+    datadir_options(sub, o, &d);
     alim_error err;
     alim_error_clear(&err);
-    alim_source src;
-    if (alim_source_build(&src, &scfg, &err)) return cli_fail(&err);
-    alim_source_entropy ent;
-    double lo, ex, up;
-    alim_outdir od;
-    alim_splits sp;
-    memset(&sp, 0, sizeof sp);
-    alim_status st = alim_source_entropies(&src, &ent, &err);
-    if (!st) st = alim_source_mixture_doc_entropy(&src, cfg.shares, &lo, &ex, &up, &err);
-    if (!st) st = alim_outdir_begin(&od, o->out, &err);
-    if (st) {
-        alim_source_free(&src);
-        return cli_fail(&err);
+    cJSON *m = NULL;
+    alim_status st;
+    if (!strcmp(sub, "synthetic")) st = alim_datadir_synthetic(&d, o->out, &m, &err);
+    else if (!strcmp(sub, "natural")) st = alim_datadir_natural(&d, o->out, &m, &err);
+    else {
+        if (o->n_files == 0) return cli_usage_error("data", "text needs at least one FILE");
+        st = alim_datadir_text(&d, (const char *const *)o->files, o->n_files, o->out, &m, &err);
     }
-    st = alim_source_make_splits(&src, &cfg, &sp, &err);
-    if (!st) st = alim_splits_write(&sp, &od, &err);
-    if (!st) st = write_chains(&src, alim_outdir_file(&od, "chains.json"), &err);
-    if (st) {
-        alim_outdir_abort(&od);
-        alim_source_free(&src);
-        alim_splits_free(&sp);
-        return cli_fail(&err);
-    }
-    cJSON *m = manifest_base("synthetic", o, &sp, &cfg);
-    cJSON_AddStringToObject(m, "tokenization", "symbol s is the byte '0'+s (ASCII 48..48+symbols-1); one document = doc_len symbols after BOS");
-    cli_json_add_number(m, "doc_len", (double)scfg.doc_len);
-    cJSON *sc = cJSON_AddObjectToObject(m, "synthetic");
-    cli_json_add_number(sc, "symbols", (double)scfg.n_symbols);
-    cli_json_add_number(sc, "decision_rows", (double)scfg.n_decision);
-    cli_json_add_number(sc, "branching", (double)scfg.branching);
-    cli_json_add_number(sc, "zipf_exponent", scfg.zipf_s);
-    cJSON_AddStringToObject(sc, "bos_row", "uniform over the symbols, shared by all components");
-    cli_json_add_number(sc, "stationary_residual", ent.stationary_residual);
-    static const char *labels[] = {"neutral", "positive (aligned)", "negative (perturbation)"};
-    cJSON *comps = cJSON_GetObjectItem(m, "components");
-    for (size_t i = 0; i < 3; i++) {
-        cJSON *c = cJSON_GetArrayItem(comps, (int)i);
-        cJSON_AddStringToObject(c, "label", labels[i]);
-        cli_json_add_number(c, "entropy_rate_bits", alim_bits(ent.rate_nats[i]));
-        cli_json_add_number(c, "doc_entropy_bits", alim_bits(ent.doc_nats[i]));
-        cli_json_add_number(c, "doc_entropy_bits_per_token", alim_bits(ent.doc_nats[i]) / (double)scfg.doc_len);
-    }
-    cJSON *mx = cJSON_AddObjectToObject(m, "mixture");
-    double rate = 0;
-    for (size_t i = 0; i < 3; i++) rate += cfg.shares[i] * ent.rate_nats[i];
-    cli_json_add_number(mx, "entropy_rate_bits", alim_bits(rate));
-    cli_json_add_number(mx, "doc_entropy_bits_lower", alim_bits(lo));
-    cli_json_add_number(mx, "doc_entropy_bits", alim_bits(ex));
-    cli_json_add_number(mx, "doc_entropy_bits_upper", alim_bits(up));
-    cli_json_add_number(mx, "doc_entropy_bits_per_token", alim_bits(ex) / (double)scfg.doc_len);
-    cJSON_AddStringToObject(mx, "method",
-                            "H(X) = sum q_i H_i(X) + H(q) * P(no transition out of a decision row in X_1..X_{len-1}); "
-                            "exact because decision rows have pairwise disjoint supports and all other rows are shared");
-    int json = o->json;
-    if (!json) {
-        printf("wrote %s: synthetic source S, seed %llu\n", o->out, (unsigned long long)o->seed);
-        printf("%-4s %-24s %7s %10s %10s %10s %12s %14s\n", "comp", "label", "share", "pretrain", "pool", "test",
-               "rate b/tok", "doc bits");
-        for (size_t i = 0; i < 3; i++) {
-            size_t np = 0;
-            for (size_t d = 0; d < sp.pretrain.n_docs; d++) np += sp.pretrain_comp[d] == i;
-            printf("c%-3zu %-24s %7.3f %10zu %10zu %10zu %12.6f %14.4f\n", i + 1, labels[i], cfg.shares[i], np,
-                   sp.pool[i].n_docs, sp.test[i].n_docs, alim_bits(ent.rate_nats[i]), alim_bits(ent.doc_nats[i]));
-        }
-        printf("mixture: rate %.6f bits/token; document entropy %.4f bits (bounds %.4f .. %.4f), %.6f bits/token\n",
-               alim_bits(rate), alim_bits(ex), alim_bits(lo), alim_bits(up), alim_bits(ex) / (double)scfg.doc_len);
-        printf("D_p: %zu documents, %zu tokens; test_mix %zu documents\n", sp.pretrain.n_docs, alim_corpus_bytes(&sp.pretrain),
-               sp.test_mix.n_docs);
-    }
-    alim_source_free(&src);
-    alim_splits_free(&sp);
-    return finish(&od, m, json, &err);
-}
-
-/* ---- natural and text ------------------------------------------------------------------ */
-
-static int run_capture(const char *cmd, char **out, size_t *len)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t cap = 1 << 20, n = 0;
-    char *b = malloc(cap);
-    if (!b) {
-        pclose(p);
-        return -1;
-    }
-    for (;;) {
-        if (n + 65536 + 1 > cap) {
-            char *nb = realloc(b, cap *= 2);
-            if (!nb) {
-                free(b);
-                pclose(p);
-                return -1;
-            }
-            b = nb;
-        }
-        size_t got = fread(b + n, 1, 65536, p);
-        n += got;
-        if (!got) break;
-    }
-    int status = pclose(p);
-    b[n] = '\0';
-    *out = b;
-    *len = n;
-    return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : 1;
-}
-
-static int in_path(const char *prog)
-{
-    const char *path = getenv("PATH");
-    if (!path) path = "/usr/bin:/bin";
-    char *copy = strdup(path), *save = NULL, buf[4096];
-    int found = 0;
-    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-        snprintf(buf, sizeof buf, "%s/%s", d, prog);
-        if (access(buf, X_OK) == 0) found = 1;
-    }
-    free(copy);
-    return found;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static int ends_with(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    return n >= k && !strcmp(s + n - k, suf);
-}
-
-/* all fortune files of dir (sorted; not .dat, not .u8, regular files) concatenated */
-static int read_fortunes(const char *dir, char **text, size_t *len, size_t *n_files)
-{
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' || ends_with(e->d_name, ".dat") || ends_with(e->d_name, ".u8")) continue;
-        char p[4096];
-        struct stat sb;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (lstat(p, &sb) || !S_ISREG(sb.st_mode)) continue;
-        names = realloc(names, (n + 1) * sizeof *names);
-        names[n++] = strdup(p);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
-    size_t cap = 1 << 20, k = 0;
-    char *b = malloc(cap);
-    for (size_t i = 0; i < n; i++) {
-        char *buf;
-        size_t l;
-        alim_error err;
-        if (alim_file_read_all(names[i], &buf, &l, &err) == ALIM_OK) {
-            while (k + l + 2 > cap) b = realloc(b, cap *= 2);
-            memcpy(b + k, buf, l);
-            k += l;
-            if (l && buf[l - 1] != '\n') b[k++] = '\n';
-            b[k++] = '%', b[k++] = '\n';
-            while (k + 2 > cap) b = realloc(b, cap *= 2);
-            free(buf);
-        }
-        free(names[i]);
-    }
-    free(names);
-    b[k] = '\0';
-    *text = b;
-    *len = k;
-    *n_files = n;
-    return n ? 0 : -1;
-}
-
-static int build_from_windows(const char *source, data_opts *o, alim_corpus *win, size_t K, const char *const *names,
-                              const char *const *origins, int default_clf)
-{
-    alim_split_config cfg;
-    alim_split_config_default(&cfg);
-    cfg.n_components = K;
-    cfg.seed = o->seed;
-    if (o->shares) {
-        int rc = check_shares(o->shares, o->n_shares, K);
-        if (rc) return rc;
-        memcpy(cfg.shares, o->shares, K * sizeof(double));
-    } else if (strcmp(source, "natural")) {
-        for (size_t i = 0; i < K; i++) cfg.shares[i] = 1.0 / (double)K;
-    }
-    uint64_t bytes = o->have_pretrain ? (o->pretrain_bytes ? o->pretrain_bytes : o->pretrain_tokens) : 0;
-    if (o->have_pretrain) cfg.pretrain_docs = (size_t)((bytes + o->window - 1) / o->window);
-    else if (!strcmp(source, "natural")) cfg.pretrain_docs = (size_t)((2000000 + o->window - 1) / o->window);
-    else cfg.pretrain_docs = SIZE_MAX;
-    cfg.pool_docs = o->pool_docs;
-    cfg.test_docs = o->test_docs;
-    cfg.classifier_docs = o->have_clf ? o->classifier_docs : (size_t)default_clf;
-    alim_error err;
-    alim_error_clear(&err);
-    size_t dups[ALIM_CORPUS_MAX_COMPONENTS] = {0};
-    if (alim_corpus_dedup(win, K, dups, &err)) return cli_fail(&err);
-    const alim_corpus *wp[ALIM_CORPUS_MAX_COMPONENTS];
-    for (size_t i = 0; i < K; i++) wp[i] = &win[i];
-    alim_splits sp;
-    alim_status st = alim_splits_from_windows(&sp, wp, &cfg, &err);
     if (st) return cli_fail(&err);
-    alim_outdir od;
-    st = alim_outdir_begin(&od, o->out, &err);
-    if (st) {
-        alim_splits_free(&sp);
-        return cli_fail(&err);
-    }
-    st = alim_splits_write(&sp, &od, &err);
-    /* the behaviour classifier */
-    alim_nb nb;
-    memset(&nb, 0, sizeof nb);
-    double acc = NAN, per[ALIM_CORPUS_MAX_COMPONENTS];
-    int have_clf = cfg.classifier_docs > 0 && K >= 2;
-    if (!st && have_clf) {
-        st = alim_nb_init(&nb, K, o->clf_order, o->clf_alpha, &err);
-        for (size_t i = 0; i < K && !st; i++) {
-            snprintf(nb.names[i], ALIM_NB_NAME_MAX, "%s", names[i]);
-            st = alim_nb_add_corpus(&nb, i, &sp.classifier[i], &err);
-        }
-        if (!st) {
-            const alim_corpus *tp[ALIM_CORPUS_MAX_COMPONENTS];
-            for (size_t i = 0; i < K; i++) tp[i] = &sp.test[i];
-            acc = alim_nb_accuracy(&nb, tp, per);
-            st = alim_nb_save(&nb, alim_outdir_file(&od, "classifier.nb"), &err);
-        }
-    }
-    if (st) {
-        alim_nb_free(&nb);
-        alim_outdir_abort(&od);
-        alim_splits_free(&sp);
-        return cli_fail(&err);
-    }
-    cJSON *m = manifest_base(source, o, &sp, &cfg);
-    cli_json_add_number(m, "window", (double)o->window);
-    cJSON_AddStringToObject(m, "tokenization", "bytes (each document is one window of raw text)");
-    cJSON *comps = cJSON_GetObjectItem(m, "components");
-    for (size_t i = 0; i < K; i++) {
-        cJSON *c = cJSON_GetArrayItem(comps, (int)i);
-        cJSON_AddStringToObject(c, "label", names[i]);
-        cJSON_AddStringToObject(c, "origin", origins[i]);
-        cli_json_add_number(c, "duplicate_windows_removed", (double)dups[i]);
-    }
-    if (have_clf) {
-        cJSON *c = cJSON_AddObjectToObject(m, "classifier");
-        cJSON_AddStringToObject(c, "file", "classifier.nb");
-        cJSON_AddStringToObject(c, "kind", "character n-gram multinomial naive Bayes, add-alpha smoothing, uniform prior");
-        cli_json_add_number(c, "order", (double)o->clf_order);
-        cli_json_add_number(c, "alpha", o->clf_alpha);
-        cli_json_add_number(c, "train_docs_per_class", (double)cfg.classifier_docs);
-        cli_json_add_number(c, "accuracy", acc);
-        cli_json_add_array(c, "accuracy_per_class", per, K);
-    }
-    if (!o->json) {
-        printf("wrote %s: %s source, seed %llu, %zu-byte windows\n", o->out, source, (unsigned long long)o->seed, o->window);
-        printf("%-4s %-12s %7s %10s %10s %10s %10s %10s\n", "comp", "label", "share", "windows", "pretrain", "pool", "test",
-               "classifier");
-        for (size_t i = 0; i < K; i++) {
-            size_t np = 0;
-            for (size_t d = 0; d < sp.pretrain.n_docs; d++) np += sp.pretrain_comp[d] == i;
-            printf("c%-3zu %-12s %7.3f %10zu %10zu %10zu %10zu %10zu\n", i + 1, names[i], cfg.shares[i], sp.available[i], np,
-                   sp.pool[i].n_docs, sp.test[i].n_docs, sp.classifier[i].n_docs);
-        }
-        printf("D_p: %zu windows, %zu bytes; test_mix %zu windows\n", sp.pretrain.n_docs, alim_corpus_bytes(&sp.pretrain),
-               sp.test_mix.n_docs);
-        if (have_clf) {
-            printf("classifier (%zu-gram naive Bayes, alpha %g): accuracy %.4f on clean test windows (", o->clf_order, o->clf_alpha, acc);
-            for (size_t i = 0; i < K; i++) printf("%s%s %.4f", i ? ", " : "", names[i], per[i]);
-            printf(")\n");
-        }
-    }
-    alim_nb_free(&nb);
-    alim_splits_free(&sp);
-    return finish(&od, m, o->json, &err);
-}
-
-static int data_natural(data_opts *o)
-{
-    struct stat sb;
-    if (stat(o->fortunes_dir, &sb) || !S_ISDIR(sb.st_mode))
-        return cli_error("natural", "%s not found: the Debian package 'fortunes' is missing (apt-get install fortunes)",
-                         o->fortunes_dir);
-    if (!in_path("bible")) return cli_error("natural", "no 'bible' program: the Debian package 'bible-kjv' is missing (apt-get install bible-kjv)");
-    if (access(o->jargon, R_OK))
-        return cli_error("natural", "%s not found: the Debian package 'jargon-text' is missing (apt-get install jargon-text)", o->jargon);
-    char *raw = NULL, *txt[3] = {0};
-    size_t rawlen, len[3], nfiles = 0, cookies = 0;
-    alim_error err;
-    alim_error_clear(&err);
-    if (read_fortunes(o->fortunes_dir, &raw, &rawlen, &nfiles)) {
-        free(raw);
-        return cli_error(o->fortunes_dir, "no fortune files to read");
-    }
-    alim_status st = alim_text_fortunes(raw, rawlen, &txt[0], &len[0], &cookies, &err);
-    free(raw);
-    if (st) return cli_fail(&err);
-    if (run_capture("bible -f 'Gen1:1-Rev22:21' 2>/dev/null", &raw, &rawlen)) {
-        free(raw), free(txt[0]);
-        return cli_error("bible", "'bible -f Gen1:1-Rev22:21' failed (is bible-kjv installed completely?)");
-    }
-    st = alim_text_strip_verse_refs(raw, rawlen, &txt[1], &len[1], &err);
-    free(raw);
-    if (st) return free(txt[0]), cli_fail(&err);
-    char cmd[4200];
-    if (strchr(o->jargon, '\'')) return free(txt[0]), free(txt[1]), cli_error("--jargon", "path must not contain a quote");
-    snprintf(cmd, sizeof cmd, "zcat -f '%s' 2>/dev/null", o->jargon);
-    if (run_capture(cmd, &txt[2], &len[2])) {
-        free(txt[0]), free(txt[1]), free(txt[2]);
-        return cli_error(o->jargon, "cannot decompress the Jargon File");
-    }
-    alim_corpus win[3];
-    memset(win, 0, sizeof win);
-    for (int i = 0; i < 3 && !st; i++) st = alim_corpus_add_windows(&win[i], txt[i], len[i], o->window, &err);
-    for (int i = 0; i < 3; i++) free(txt[i]);
-    if (st) {
-        for (int i = 0; i < 3; i++) alim_corpus_free(&win[i]);
-        return cli_fail(&err);
-    }
-    static const char *names[] = {"fortunes", "bible-kjv", "jargon"};
-    char o1[512];
-    snprintf(o1, sizeof o1, "%zu fortune files in %s, %zu cookies, '%%' lines removed", nfiles, o->fortunes_dir, cookies);
-    const char *origins[] = {o1, "bible -f 'Gen1:1-Rev22:21', verse references removed", o->jargon};
-    int rc = build_from_windows("natural", o, win, 3, names, origins, 2000);
-    for (int i = 0; i < 3; i++) alim_corpus_free(&win[i]);
-    return rc;
-}
-
-static int data_text(data_opts *o)
-{
-    if (o->n_files == 0) return cli_usage_error("data", "text needs at least one FILE");
-    if (o->n_files > ALIM_CORPUS_MAX_COMPONENTS) return cli_error("data text", "at most %d files (components)", ALIM_CORPUS_MAX_COMPONENTS);
-    alim_corpus win[ALIM_CORPUS_MAX_COMPONENTS];
-    memset(win, 0, sizeof win);
-    alim_error err;
-    alim_error_clear(&err);
-    alim_status st = ALIM_OK;
-    for (size_t i = 0; i < o->n_files && !st; i++) {
-        char *buf;
-        size_t len;
-        st = alim_file_read_all(o->files[i], &buf, &len, &err);
-        if (!st) st = alim_corpus_add_windows(&win[i], buf, len, o->window, &err);
-        if (!st) free(buf);
-    }
-    if (st) {
-        for (size_t i = 0; i < o->n_files; i++) alim_corpus_free(&win[i]);
-        return cli_fail(&err);
-    }
-    const char *names[ALIM_CORPUS_MAX_COMPONENTS];
-    for (size_t i = 0; i < o->n_files; i++) {
-        const char *b = strrchr(o->files[i], '/');
-        names[i] = b ? b + 1 : o->files[i];
-    }
-    int rc = build_from_windows("text", o, win, o->n_files, names, (const char *const *)o->files, 0);
-    for (size_t i = 0; i < o->n_files; i++) alim_corpus_free(&win[i]);
-    return rc;
+    return strcmp(sub, "synthetic") ? print_windows(o, m) : print_synthetic(o, m);
 }
 
 static int data_classify(data_opts *o)
@@ -710,10 +319,8 @@ int cmd_data(int argc, char **argv)
         return cli_print_help("data");
     }
     if (!rc) {
-        if (!strcmp(sub, "synthetic")) rc = data_synthetic(&o);
-        else if (!strcmp(sub, "natural")) rc = data_natural(&o);
-        else if (!strcmp(sub, "text")) rc = data_text(&o);
-        else rc = data_classify(&o);
+        if (!strcmp(sub, "classify")) rc = data_classify(&o);
+        else rc = data_build(sub, &o);
     }
     free(o.shares);
     return rc;

@@ -1,14 +1,18 @@
 /* cmd_report.c — `alim report`: the main job, one command for the whole HTML report. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "alim/io.h"
 #include "alim/report.h"
 #include "cli.h"
 
 const char cmd_report_help[] =
-    "usage: alim report [--config FILE.json] [--quick] [--out DIR] [--json]\n"
+    "usage: alim report [--config FILE.json] [--quick] [--out DIR] [--cache DIR] [--threads N]\n"
+    "                   [--json]\n"
     "\n"
     "Runs alim's analyses on built-in defaults (or on your configuration) and writes a\n"
     "self-contained report: DIR/index.html, every figure as PNG and SVG, and every table as\n"
@@ -24,7 +28,11 @@ const char cmd_report_help[] =
     "               best-of-N for n-token sequences (N = e^{n Delta}), KL(best-of-N || RL optimum)\n"
     "               versus n, and the exact KL of best-of-N against log N - (N-1)/N\n"
     "  elasticity   E0: the exact count-weighted learner's ratio of rate changes versus the\n"
-    "               perturbation size (Hooke's law and where it ends)\n"
+    "               perturbation size (Hooke's law and where it ends); E1: forward versus\n"
+    "               inverse fine-tuning loss curves of small GPTs; E2: rebound, the behaviour\n"
+    "               score and the KL to theta0 versus the number of negative documents\n"
+    "               (a reduced version of the spec's run by default; about 7 minutes the first\n"
+    "               time, seconds when the cache has it)\n"
     "\n"
     "options:\n"
     "  --config FILE  JSON overriding any part of the defaults; unknown keys are errors:\n"
@@ -33,20 +41,85 @@ const char cmd_report_help[] =
     "                   \"eps\": [0.1, 0.01], \"log2M_max\": 32, \"seed\": 1},\n"
     "                  \"asymptotics\": {\"p\": [0.5, 0.3, 0.2], \"r\": [0, 1, 2],\n"
     "                   \"delta_nats\": 0.5, \"lengths\": [1, 4, 16, 64, 256, 1024],\n"
-    "                   \"log10_N_max\": 8}}\n"
+    "                   \"log10_N_max\": 8},\n"
+    "                  \"elasticity\": {\"cache\": \"DIR\", \"experiments\": [\"resist\", \"rebound\"],\n"
+    "                   \"data\": {\"source\": \"synthetic\", \"seed\": 1, \"pretrain_tokens\": 2000000,\n"
+    "                            \"pool_docs\": 4096, \"test_docs\": 256, \"doc_len\": 128},\n"
+    "                   \"model\": {\"layers\": 2, \"dim\": 64, \"heads\": 4, \"context\": 128},\n"
+    "                   \"pretrain_tokens\": 2000000,\n"
+    "                   \"resist\": {\"seeds\": 3, \"sft_docs\": 200, \"samples\": 300,\n"
+    "                              \"sample_tokens\": 128, \"prompt_bytes\": 16},\n"
+    "                   \"rebound\": {\"seeds\": 2, \"n_pos\": [200, 400, 1000],\n"
+    "                               \"n_neg\": [0, 20, 40, 100, 400], \"samples\": 128,\n"
+    "                               \"sample_tokens\": 128, \"epsilon_nats\": 0.01}}}\n"
     "  --quick        reduced sweeps (for tests; well under a minute)\n"
     "  --out DIR      output directory (default alim-report), created if missing\n"
-    "  --json         print a JSON summary (directory, seconds, figures, tables)\n"
+    "  --cache DIR    where the elasticity runs keep their data and cells (default: the\n"
+    "                 config's elasticity.cache, else DIR/cache); a re-run reuses them\n"
+    "  --threads N    threads for training and sampling (default 1: robust when other jobs\n"
+    "                 share the cores; 2 is faster on an idle 2-core machine)\n"
+    "  --json         print a JSON summary (directory, seconds, figures, tables, cells)\n"
+    "\n"
+    "Progress (stderr, when it is a terminal or ALIM_PROGRESS=1): a progress line, and one line\n"
+    "per elasticity cell computed or reused.\n"
     "\n"
     "example:\n"
     "  alim report --out alim-report && xdg-open alim-report/index.html\n";
+
+/* The progress line. Like cli_progress, but the ETA restarts with each stage's own total
+ * (the elasticity runs report in their own units after the fast sections). */
+static struct {
+    int enabled, drawn;
+    double start, last, total;
+} prog;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int progress_draw(void *ctx, const char *stage, double done, double total)
+{
+    (void)ctx;
+    if (!prog.enabled) return 0;
+    double t = now_s();
+    if (prog.start == 0.0 || total != prog.total) prog.start = t, prog.total = total;
+    if (t - prog.last < 0.25 && done < total) return 0;
+    prog.last = t;
+    double frac = total > 0 ? done / total : 0.0, el = t - prog.start;
+    char eta[32] = "";
+    if (frac > 0.01 && frac < 1.0) snprintf(eta, sizeof eta, ", ETA %.0f s", el * (1.0 - frac) / frac);
+    fprintf(stderr, "\r%s: %.0f/%.0f (%3.0f%%%s)   ", stage, done, total, 100.0 * frac, eta);
+    fflush(stderr);
+    prog.drawn = 1;
+    return 0;
+}
+
+static void progress_end(void)
+{
+    if (prog.drawn) fputc('\n', stderr);
+    prog.drawn = 0;
+}
+
+static void note_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    if (!prog.enabled) return;
+    if (prog.drawn) fputs("\r\033[K", stderr);
+    prog.drawn = 0;
+    fprintf(stderr, "%s\n", line);
+}
 
 int cmd_report(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {"quick", no_argument, 0, 'q'},
                                          {"out", required_argument, 0, 'o'},    {"json", no_argument, 0, 'j'},
+                                         {"cache", required_argument, 0, 'C'},  {"threads", required_argument, 0, 't'},
                                          {0, 0, 0, 0}};
-    const char *config_path = NULL, *out = "alim-report";
+    const char *config_path = NULL, *out = "alim-report", *cache = NULL;
+    const char *threads = NULL;
     int quick = 0, json = 0, c;
     opterr = 0;
     optind = 1;
@@ -56,19 +129,29 @@ int cmd_report(int argc, char **argv)
         case 'q': quick = 1; break;
         case 'o': out = optarg; break;
         case 'j': json = 1; break;
+        case 'C': cache = optarg; break;
+        case 't': threads = optarg; break;
         default: return cli_usage_error("report", "unknown option or missing value '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc) return cli_usage_error("report", "unexpected argument '%s'", argv[optind]);
     if (!*out) return cli_error("--out", "empty directory name");
+    if (cache && !*cache) return cli_error("--cache", "empty directory name");
+    /* One thread unless asked: the report's models are small, and when other jobs share the
+     * cores, waiting OpenMP threads spin (measured with the default configuration while other
+     * jobs kept both cores busy: 646 s with 2 threads, 111 s with 1; docs/report.md). */
+    int rc = cli_lm_set_threads(threads ? threads : "1");
+    if (rc) return rc;
     alim_error err;
     cJSON *config = NULL;
     if (config_path && alim_json_read_file(config_path, &config, &err)) return cli_fail(&err);
-    alim_report_options o = {out, config, config_path, quick};
+    alim_report_options o = {out, config, config_path, quick, cache, note_line, NULL};
     alim_report_summary sum;
-    alim_progress prog = cli_progress();
-    alim_status st = alim_report_run(&o, &prog, &sum, &err);
-    cli_progress_done();
+    const char *e = getenv("ALIM_PROGRESS");
+    prog.enabled = e ? strcmp(e, "0") != 0 : isatty(STDERR_FILENO);
+    alim_progress pg = {progress_draw, NULL};
+    alim_status st = alim_report_run(&o, &pg, &sum, &err);
+    progress_end();
     cJSON_Delete(config);
     if (st) return cli_fail(&err);
     if (json) {
@@ -77,9 +160,15 @@ int cmd_report(int argc, char **argv)
         cJSON_AddNumberToObject(j, "seconds", sum.seconds);
         cJSON_AddNumberToObject(j, "figures", sum.n_figures);
         cJSON_AddNumberToObject(j, "tables", sum.n_tables);
+        cJSON *el = cJSON_AddObjectToObject(j, "elasticity_cells");
+        cJSON_AddNumberToObject(el, "total", (double)sum.cells_total);
+        cJSON_AddNumberToObject(el, "run", (double)sum.cells_run);
+        cJSON_AddNumberToObject(el, "reused", (double)sum.cells_reused);
+        cJSON_AddBoolToObject(el, "data_reused", sum.data_reused);
         return cli_print_json(j);
     }
-    printf("report written to %s/index.html (%d figures, %d tables, %.1f s)\n", out, sum.n_figures, sum.n_tables,
-           sum.seconds);
+    printf("report written to %s/index.html (%d figures, %d tables, %.1f s; elasticity cells: %zu computed, %zu "
+           "reused)\n",
+           out, sum.n_figures, sum.n_tables, sum.seconds, sum.cells_run, sum.cells_reused);
     return CLI_EXIT_OK;
 }

@@ -71,7 +71,7 @@ static alim_status render(const alim_plot *p, const char *dev, const char *path,
     plinit();
     plfontld(1);
     pladv(0);
-    plvpor(outside ? 0.08 : 0.11, outside ? 0.6 : 0.97, 0.12, 0.91);
+    plvpor(outside ? 0.08 : 0.11, outside ? 0.6 : 0.97, 0.12, 0.89);
     plwind(x0, x1, y0, y1);
     plcol0(1);
     plschr(0, 0.95);
@@ -85,7 +85,7 @@ static alim_status render(const alim_plot *p, const char *dev, const char *path,
     plbox(p->logx ? "bcnstl" : "bcnst", 0, 0, p->logy ? "bcnstvl" : "bcnstv", 0, 0);
     pllab(p->xlabel ? p->xlabel : "", p->ylabel ? p->ylabel : "", "");
     plschr(0, 1.15);
-    plmtex("t", 1.6, 0.5, 0.5, p->title ? p->title : "");
+    plmtex("t", 2.1, 0.5, 0.5, p->title ? p->title : ""); /* above the axis exponent label */
     plschr(0, 0.95);
     /* series */
     PLINT nleg = 0;

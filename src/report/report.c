@@ -1,5 +1,6 @@
 /* report.c — the HTML report: runs the engines, draws the figures, writes the tables
- * (see alim/report.h). Sections so far: the alignment bottleneck. */
+ * (see alim/report.h). Sections: the alignment bottleneck, KL-RL versus best-of-N, elasticity
+ * (E0 exact; E1 and E2 trained, with their runs cached). */
 #define _POSIX_C_SOURCE 200809L
 #include "alim/report.h"
 
@@ -15,12 +16,17 @@
 #include "alim/blas.h"
 #include "alim/bon.h"
 #include "alim/bounds.h"
+#include "alim/datadir.h"
 #include "alim/info.h"
 #include "alim/interval.h"
 #include "alim/io.h"
+#include "alim/lab.h"
 #include "alim/oracle.h"
 #include "alim/plot.h"
 #include "alim/rdist.h"
+#include "alim/rebound.h"
+#include "alim/resist.h"
+#include "alim/rundir.h"
 #include "alim/seqpmf.h"
 #include "alim/simulate.h"
 #include "alim/tilt.h"
@@ -70,6 +76,10 @@ typedef struct {
     int quick;
     const alim_progress *progress;
     alim_error *err;
+    alim_report_note_fn note;
+    void *note_ctx;
+    size_t cells_total, cells_run, cells_reused; /* elasticity runs */
+    int data_reused;
 } report;
 
 static char *path_in(const report *r, const char *name)
@@ -376,7 +386,7 @@ out:
 /* E0 (elasticity spec §1.6, §4.4): the exact count-weighted learner on three disjoint Zipf
  * components. The figure shows ratio/k (secant: the changes from l = 0) against the perturbation
  * size l for several k, at equal pretraining shares and at the data shares (0.9, 0.05, 0.05). */
-static alim_status section_elasticity(report *r)
+static alim_status section_e0(report *r)
 {
     static const double ks[] = {10, 100, 1000};
     enum { NL = 25 };
@@ -411,9 +421,9 @@ static alim_status section_elasticity(report *r)
               "<section><h2>3. Elasticity</h2>\n"
               "<p>Language models resist alignment: perturbing an aligned model moves its fit to the alignment data "
               "about k = |D<sub>p</sub>|/|D<sub>a</sub>| times faster than its fit to the pretraining data "
-              "(Ji et al. 2025, Theorem 4.2). E0 checks this with the exact count-weighted learner; the transformer "
-              "experiments (E1 resistance so far) are run with <code>alim elastic</code> and reported in the "
-              "project's <code>docs/results.md</code>.</p>\n");
+              "(Ji et al. 2025, Theorem 4.2). E0 checks this with the exact count-weighted learner; E1 (resistance) "
+              "and E2 (rebound) below test the paper's two predictions on small transformers. The full-scale runs "
+              "(<code>alim elastic</code>) are reported in the project's <code>docs/results.md</code>.</p>\n");
     alim_plot_series se[] = {
         {ls, y[0], NL, "equal shares, k = 10", ALIM_PLOT_LINE, 0},
         {ls, y[1], NL, "equal shares, k = 100", ALIM_PLOT_LINE, 1},
@@ -430,7 +440,6 @@ static alim_status section_elasticity(report *r)
                     "long as l is small against the perturbation component's pretraining share, and grows beyond "
                     "that: at the shares (0.9, 0.05, 0.05) the theorem's regime ends near l = 0.01 (elasticity spec "
                     "§1.6, §4.4).");
-    if (!st) sb_printf(&r->html, "</section>\n");
     return st;
 }
 
@@ -644,13 +653,934 @@ out:
     return st;
 }
 
-alim_status alim_report_check_config(const cJSON *config, const char *where, alim_error *err)
+/* ---- the elasticity section: E1 and E2 on a data directory in the cache ------------------------ */
+
+/* E1 (resistance) and E2 (rebound) of the elasticity lab (alim/resist.h, alim/rebound.h) run
+ * through the library on a synthetic data directory the report builds itself
+ * (alim/datadir.h). The data directory and the run directories live in a cache directory
+ * (default OUT/cache) under names that carry a hash of their configuration (seeds excluded),
+ * so a re-run reuses every finished cell, a changed configuration gets directories of its own,
+ * and more seeds extend the existing runs. */
+
+typedef struct {
+    char cache[4096];          /* from the config; "" = not given */
+    int run_resist, run_rebound;
+    int natural;               /* data source: 0 synthetic, 1 natural */
+    alim_datadir_options data; /* seed, pretrain_size, pool_docs, test_docs, doc_len */
+    alim_resist_config e1;     /* data_dir and run_dir are set when run */
+    alim_rebound_config e2;
+    /* set by lab_section when it ran (empty otherwise) */
+    char cache_used[4096];     /* the cache directory */
+    char data_used[4200];      /* the data directory in it */
+} elasticity_config;
+
+/* The report's default E2: the spec's model, data and training, but 2 seeds, n_pos {200, 400,
+ * 1000}, n_neg {0, 20, 40, 100, 400} and 128 samples per evaluation. Without the sampler's KV
+ * cache the spec's 3 x 25 evaluations of 256 samples took ~25 minutes on the 2-core machine and
+ * this reduced grid ~5; with it the spec's grid takes ~1.5 minutes (docs/report.md), so the
+ * spec's grid could become the default. */
+static void rebound_config_report(alim_rebound_config *c)
+{
+    alim_rebound_config_default(c);
+    static const size_t P[] = {200, 400, 1000}, N[] = {0, 20, 40, 100, 400};
+    c->n_seeds = 2;
+    c->n_pos_count = 3;
+    c->n_neg_count = 5;
+    memcpy(c->n_pos, P, sizeof P);
+    memcpy(c->n_neg, N, sizeof N);
+    c->n_samples = 128;
+}
+
+static void elasticity_defaults(int quick, elasticity_config *ec)
+{
+    memset(ec, 0, sizeof *ec);
+    ec->run_resist = ec->run_rebound = 1;
+    alim_datadir_options_default(&ec->data);
+    ec->data.have_pretrain = 1;
+    ec->data.pretrain_size = 2000000;
+    if (quick) {
+        /* the size the elasticity CLI tests use: seconds in all */
+        ec->data.pretrain_size = 20000;
+        ec->data.pool_docs = 80;
+        ec->data.test_docs = 8;
+        ec->data.doc_len = 32;
+        alim_resist_config_quick(&ec->e1);
+        alim_rebound_config_quick(&ec->e2);
+    } else {
+        alim_resist_config_default(&ec->e1);
+        rebound_config_report(&ec->e2);
+    }
+}
+
+/* An optional integer obj[key] in [lo, hi]; *given set when present. */
+static alim_status get_integer(const cJSON *obj, const char *key, const char *where, double lo, double hi, double *x,
+                               int *given, alim_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (given) *given = v != NULL;
+    if (!v) return ALIM_OK;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi) || v->valuedouble != floor(v->valuedouble))
+        return alim_error_set(err, ALIM_EINVAL, where, "\"%s\" must be an integer in [%.15g, %.15g]", key, lo, hi);
+    *x = v->valuedouble;
+    return ALIM_OK;
+}
+
+/* An optional sub-object obj[key] (NULL if absent); error if present and not an object. */
+static alim_status get_object(const cJSON *obj, const char *key, const char *where, const cJSON **out, alim_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = NULL;
+    if (!v) return ALIM_OK;
+    if (!cJSON_IsObject(v)) return alim_error_set(err, ALIM_EINVAL, where, "\"%s\" must be an object", key);
+    *out = v;
+    return ALIM_OK;
+}
+
+static alim_status read_grid(const cJSON *obj, const char *key, const char *where, size_t *out, size_t *n,
+                             int first_zero, alim_error *err)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!a) return ALIM_OK;
+    double v[ALIM_REBOUND_MAX_GRID];
+    size_t k;
+    alim_status st = read_number_array(a, where, key, v, ALIM_REBOUND_MAX_GRID, &k, first_zero ? 0 : 1, 1e7, 1, err);
+    if (st) return st;
+    if (first_zero && (k < 2 || v[0] != 0))
+        return alim_error_set(err, ALIM_EINVAL, where, "\"%s\" needs at least 2 values, the first 0 (theta_pos itself)", key);
+    for (size_t i = 1; i < k; i++)
+        if (!(v[i] > v[i - 1])) return alim_error_set(err, ALIM_EINVAL, where, "\"%s\" must be increasing", key);
+    for (size_t i = 0; i < k; i++) out[i] = (size_t)v[i];
+    *n = k;
+    return ALIM_OK;
+}
+
+static alim_status elasticity_config_read(const cJSON *c, const char *where, int quick, elasticity_config *ec,
+                                          alim_error *err)
+{
+    elasticity_defaults(quick, ec);
+    if (!c) return ALIM_OK;
+    static const char *const keys[] = {"cache", "experiments", "data", "model", "pretrain_tokens", "resist", "rebound", NULL};
+    alim_status st = alim_json_check_keys(c, keys, where, err);
+    if (st) return st;
+    char w[ALIM_ERROR_WHERE_MAX];
+    double x;
+    int given;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "cache");
+    if (v) {
+        if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) >= sizeof ec->cache - 64)
+            return alim_error_set(err, ALIM_EINVAL, where, "\"cache\" must be a directory name (a non-empty string)");
+        snprintf(ec->cache, sizeof ec->cache, "%s", v->valuestring);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(c, "experiments"))) {
+        if (!cJSON_IsArray(v))
+            return alim_error_set(err, ALIM_EINVAL, where, "\"experiments\" must be an array of \"resist\", \"rebound\"");
+        ec->run_resist = ec->run_rebound = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, v) {
+            if (cJSON_IsString(e) && !strcmp(e->valuestring, "resist")) ec->run_resist = 1;
+            else if (cJSON_IsString(e) && !strcmp(e->valuestring, "rebound")) ec->run_rebound = 1;
+            else
+                return alim_error_set(err, ALIM_EINVAL, where,
+                                      "\"experiments\": unknown experiment (known: \"resist\" = E1, \"rebound\" = E2)");
+        }
+    }
+    /* the data directory */
+    const cJSON *d;
+    if ((st = get_object(c, "data", where, &d, err))) return st;
+    if (d) {
+        snprintf(w, sizeof w, "%.200s.data", where);
+        static const char *const dkeys[] = {"source", "seed", "pretrain_tokens", "pool_docs", "test_docs", "doc_len", NULL};
+        if ((st = alim_json_check_keys(d, dkeys, w, err))) return st;
+        if ((v = cJSON_GetObjectItemCaseSensitive(d, "source"))) {
+            if (cJSON_IsString(v) && !strcmp(v->valuestring, "synthetic")) ec->natural = 0;
+            else if (cJSON_IsString(v) && !strcmp(v->valuestring, "natural")) ec->natural = 1;
+            else return alim_error_set(err, ALIM_EINVAL, w, "\"source\" must be \"synthetic\" or \"natural\"");
+        }
+        x = (double)ec->data.seed;
+        if ((st = get_integer(d, "seed", w, 0, 9007199254740992.0, &x, NULL, err))) return st;
+        ec->data.seed = (uint64_t)x;
+        x = (double)ec->data.pretrain_size;
+        if ((st = get_integer(d, "pretrain_tokens", w, 1000, 4294967296.0, &x, NULL, err))) return st;
+        ec->data.pretrain_size = (uint64_t)x;
+        x = (double)ec->data.pool_docs;
+        if ((st = get_integer(d, "pool_docs", w, 1, 1e6, &x, NULL, err))) return st;
+        ec->data.pool_docs = (size_t)x;
+        x = (double)ec->data.test_docs;
+        if ((st = get_integer(d, "test_docs", w, 1, 1e5, &x, NULL, err))) return st;
+        ec->data.test_docs = (size_t)x;
+        x = (double)ec->data.doc_len;
+        if ((st = get_integer(d, "doc_len", w, 2, 4096, &x, NULL, err))) return st;
+        ec->data.doc_len = (size_t)x;
+    }
+    /* the model and theta0's pretraining, shared by E1 and E2 */
+    if ((st = get_object(c, "model", where, &d, err))) return st;
+    if (d) {
+        snprintf(w, sizeof w, "%.200s.model", where);
+        static const char *const mkeys[] = {"layers", "dim", "heads", "context", NULL};
+        if ((st = alim_json_check_keys(d, mkeys, w, err))) return st;
+        x = ec->e1.n_layer;
+        if ((st = get_integer(d, "layers", w, 1, 64, &x, NULL, err))) return st;
+        ec->e1.n_layer = ec->e2.n_layer = (int)x;
+        x = ec->e1.n_embd;
+        if ((st = get_integer(d, "dim", w, 1, 4096, &x, NULL, err))) return st;
+        ec->e1.n_embd = ec->e2.n_embd = (int)x;
+        x = ec->e1.n_head;
+        if ((st = get_integer(d, "heads", w, 1, 256, &x, NULL, err))) return st;
+        ec->e1.n_head = ec->e2.n_head = (int)x;
+        x = ec->e1.context;
+        if ((st = get_integer(d, "context", w, 2, 4096, &x, NULL, err))) return st;
+        ec->e1.context = ec->e2.context = (int)x;
+        if (ec->e1.n_embd % ec->e1.n_head)
+            return alim_error_set(err, ALIM_EINVAL, w, "\"dim\" (%d) must be a multiple of \"heads\" (%d)", ec->e1.n_embd,
+                                  ec->e1.n_head);
+    }
+    x = (double)ec->e1.pretrain_tokens;
+    if ((st = get_integer(c, "pretrain_tokens", where, 1, 1e11, &x, NULL, err))) return st;
+    ec->e1.pretrain_tokens = ec->e2.pretrain_tokens = (uint64_t)x;
+    /* a shorter context shortens the generated documents unless they are given (as in `alim elastic`) */
+    if (ec->e1.sample_tokens > (size_t)ec->e1.context) ec->e1.sample_tokens = (size_t)ec->e1.context;
+    if (ec->e2.sample_tokens > (size_t)ec->e2.context) ec->e2.sample_tokens = (size_t)ec->e2.context;
+    /* E1 */
+    if ((st = get_object(c, "resist", where, &d, err))) return st;
+    if (d) {
+        snprintf(w, sizeof w, "%.200s.resist", where);
+        static const char *const rkeys[] = {"seeds", "sft_docs", "samples", "sample_tokens", "prompt_bytes", NULL};
+        if ((st = alim_json_check_keys(d, rkeys, w, err))) return st;
+        x = (double)ec->e1.n_seeds;
+        if ((st = get_integer(d, "seeds", w, 1, 100, &x, NULL, err))) return st;
+        ec->e1.n_seeds = (size_t)x;
+        x = (double)ec->e1.sft_docs;
+        if ((st = get_integer(d, "sft_docs", w, 1, 1e6, &x, NULL, err))) return st;
+        ec->e1.sft_docs = (size_t)x;
+        x = (double)ec->e1.n_samples;
+        if ((st = get_integer(d, "samples", w, 1, 1e6, &x, NULL, err))) return st;
+        ec->e1.n_samples = (size_t)x;
+        x = (double)ec->e1.sample_tokens;
+        if ((st = get_integer(d, "sample_tokens", w, 2, 4096, &x, &given, err))) return st;
+        ec->e1.sample_tokens = (size_t)x;
+        if (given && x > ec->e1.context)
+            return alim_error_set(err, ALIM_EINVAL, w, "\"sample_tokens\" (%.0f) must not exceed the context (%d)", x,
+                                  ec->e1.context);
+        x = (double)ec->e1.prompt_bytes;
+        if ((st = get_integer(d, "prompt_bytes", w, 1, 4096, &x, NULL, err))) return st;
+        ec->e1.prompt_bytes = (size_t)x;
+    }
+    snprintf(w, sizeof w, "%.200s.resist", where);
+    if (ec->run_resist && 3 * ec->e1.sft_docs > ec->data.pool_docs)
+        return alim_error_set(err, ALIM_EINVAL, w,
+                              "\"sft_docs\": 3 slices of %zu documents need a pool of %zu, the data has %zu (data.pool_docs)",
+                              ec->e1.sft_docs, 3 * ec->e1.sft_docs, ec->data.pool_docs);
+    if (ec->run_resist && ec->natural && ec->e1.prompt_bytes >= ec->e1.sample_tokens)
+        return alim_error_set(err, ALIM_EINVAL, w, "\"prompt_bytes\" (%zu) leaves no continuation of %zu sample tokens",
+                              ec->e1.prompt_bytes, ec->e1.sample_tokens);
+    /* E2 */
+    if ((st = get_object(c, "rebound", where, &d, err))) return st;
+    if (d) {
+        snprintf(w, sizeof w, "%.200s.rebound", where);
+        static const char *const bkeys[] = {"seeds", "n_pos", "n_neg", "samples", "sample_tokens", "epsilon_nats", NULL};
+        if ((st = alim_json_check_keys(d, bkeys, w, err))) return st;
+        x = (double)ec->e2.n_seeds;
+        if ((st = get_integer(d, "seeds", w, 1, 100, &x, NULL, err))) return st;
+        ec->e2.n_seeds = (size_t)x;
+        if ((st = read_grid(d, "n_pos", w, ec->e2.n_pos, &ec->e2.n_pos_count, 0, err))) return st;
+        if ((st = read_grid(d, "n_neg", w, ec->e2.n_neg, &ec->e2.n_neg_count, 1, err))) return st;
+        x = (double)ec->e2.n_samples;
+        if ((st = get_integer(d, "samples", w, 1, 1e6, &x, NULL, err))) return st;
+        ec->e2.n_samples = (size_t)x;
+        x = (double)ec->e2.sample_tokens;
+        if ((st = get_integer(d, "sample_tokens", w, 2, 4096, &x, &given, err))) return st;
+        ec->e2.sample_tokens = (size_t)x;
+        if (given && x > ec->e2.context)
+            return alim_error_set(err, ALIM_EINVAL, w, "\"sample_tokens\" (%.0f) must not exceed the context (%d)", x,
+                                  ec->e2.context);
+        if ((st = alim_json_get_number(d, "epsilon_nats", 0, w, &ec->e2.epsilon_nats, err))) return st;
+        if (!(ec->e2.epsilon_nats > 0)) return alim_error_set(err, ALIM_EINVAL, w, "\"epsilon_nats\" must be positive");
+    }
+    snprintf(w, sizeof w, "%.200s.rebound", where);
+    if (ec->run_rebound && (ec->e2.n_pos[ec->e2.n_pos_count - 1] > ec->data.pool_docs ||
+                            ec->e2.n_neg[ec->e2.n_neg_count - 1] > ec->data.pool_docs))
+        return alim_error_set(err, ALIM_EINVAL, w, "the largest n_pos (%zu) and n_neg (%zu) must not exceed data.pool_docs (%zu)",
+                              ec->e2.n_pos[ec->e2.n_pos_count - 1], ec->e2.n_neg[ec->e2.n_neg_count - 1],
+                              ec->data.pool_docs);
+    return ALIM_OK;
+}
+
+/* ---- running E1 and E2 ------------------------------------------------------------------------ */
+
+static void html_escaped(strbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': sb_printf(b, "&lt;"); break;
+        case '>': sb_printf(b, "&gt;"); break;
+        case '&': sb_printf(b, "&amp;"); break;
+        case '"': sb_printf(b, "&quot;"); break;
+        default: sb_printf(b, "%c", *s); break;
+        }
+    }
+}
+
+static void size_list(strbuf *b, const size_t *v, size_t n)
+{
+    sb_printf(b, "{");
+    for (size_t i = 0; i < n; i++) sb_printf(b, "%s%zu", i ? ", " : "", v[i]);
+    sb_printf(b, "}");
+}
+
+/* mkdir -p */
+static alim_status make_dirs(const char *path, alim_error *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return alim_error_set(err, ALIM_EINVAL, path, "path too long");
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return alim_error_set(err, ALIM_EIO, buf, "cannot create the directory: %s", strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return alim_error_set(err, ALIM_EIO, buf, "cannot create the directory: %s", strerror(errno));
+    return ALIM_OK;
+}
+
+/* NAME-<hash of key> */
+static void hashed_name(const char *name, const cJSON *key, char *out, size_t n)
+{
+    char h[17];
+    alim_json_hash(key, h);
+    snprintf(out, n, "%s-%s", name, h);
+}
+
+static void add_base_key(cJSON *k, int layers, int dim, int heads, int context, uint64_t tokens, int batch, double lr,
+                         double min_lr, double wd, uint64_t warmup)
+{
+    cJSON_AddNumberToObject(k, "layers", layers);
+    cJSON_AddNumberToObject(k, "dim", dim);
+    cJSON_AddNumberToObject(k, "heads", heads);
+    cJSON_AddNumberToObject(k, "context", context);
+    cJSON_AddNumberToObject(k, "pretrain_tokens", (double)tokens);
+    cJSON_AddNumberToObject(k, "pretrain_batch", batch);
+    cJSON_AddNumberToObject(k, "pretrain_lr", lr);
+    cJSON_AddNumberToObject(k, "pretrain_min_lr", min_lr);
+    cJSON_AddNumberToObject(k, "pretrain_weight_decay", wd);
+    cJSON_AddNumberToObject(k, "pretrain_warmup", (double)warmup);
+}
+
+static void lab_note(void *ctx, const char *line)
+{
+    const report *r = ctx;
+    if (r->note) r->note(r->note_ctx, line);
+}
+
+/* Copies a run's output file into the report directory as `name`. */
+static alim_status copy_into_report(report *r, const char *from, const char *name)
+{
+    char *buf;
+    size_t len;
+    alim_status st = alim_file_read_all(from, &buf, &len, r->err);
+    if (st) return st;
+    char *to = path_in(r, name);
+    st = to ? alim_file_write_atomic(to, buf, len, r->err) : alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+    free(to);
+    free(buf);
+    if (!st) r->n_tab++;
+    return st;
+}
+
+/* Builds (or finds in the cache) the data directory; its path goes to dir. */
+static alim_status lab_data(report *r, const elasticity_config *ec, const char *cache, char *dir, size_t n,
+                            char name[64])
+{
+    cJSON *key = cJSON_CreateObject();
+    if (!key) return alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+    cJSON_AddStringToObject(key, "source", ec->natural ? "natural" : "synthetic");
+    cJSON_AddNumberToObject(key, "seed", (double)ec->data.seed);
+    cJSON_AddNumberToObject(key, "pretrain_tokens", (double)ec->data.pretrain_size);
+    cJSON_AddNumberToObject(key, "pool_docs", (double)ec->data.pool_docs);
+    cJSON_AddNumberToObject(key, "test_docs", (double)ec->data.test_docs);
+    if (!ec->natural) cJSON_AddNumberToObject(key, "doc_len", (double)ec->data.doc_len);
+    hashed_name("data", key, name, 64);
+    cJSON_Delete(key);
+    snprintf(dir, n, "%s/%s", cache, name);
+    char man[4400];
+    snprintf(man, sizeof man, "%.4200s/manifest.json", dir);
+    struct stat sb;
+    if (stat(man, &sb) == 0) { /* a manifest means the directory is complete (it is renamed into place) */
+        r->data_reused = 1;
+        if (r->note) {
+            char line[4300];
+            snprintf(line, sizeof line, "data: reused %s", dir);
+            r->note(r->note_ctx, line);
+        }
+        return ALIM_OK;
+    }
+    alim_progress_report(r->progress, "elasticity: building the data directory", 0, 1);
+    alim_status st = ec->natural ? alim_datadir_natural(&ec->data, dir, NULL, r->err)
+                                 : alim_datadir_synthetic(&ec->data, dir, NULL, r->err);
+    alim_progress_report(r->progress, "elasticity: building the data directory", 1, 1);
+    if (!st && r->note) {
+        char line[4300];
+        snprintf(line, sizeof line, "data: built %s", dir);
+        r->note(r->note_ctx, line);
+    }
+    return st;
+}
+
+/* ---- E1 figures ---- */
+
+typedef struct {
+    int pair, seed, dir, step; /* pair 0..2 = (1,2), (2,3), (1,3); dir 0 forward, 1 inverse */
+    double loss;
+} curve_point;
+
+static alim_status read_curves(const char *path, curve_point **out, size_t *n, alim_error *err)
+{
+    char *buf;
+    size_t len;
+    alim_status st = alim_file_read_all(path, &buf, &len, err);
+    if (st) return st;
+    size_t cap = 0, k = 0;
+    curve_point *pts = NULL;
+    char *save = NULL;
+    int first = 1;
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (first) { /* header */
+            first = 0;
+            continue;
+        }
+        char pair[16], dir[16];
+        int seed, step;
+        double loss;
+        if (sscanf(line, "%15[^,],%d,%15[^,],%d,%lf", pair, &seed, dir, &step, &loss) != 5) {
+            st = alim_error_set(err, ALIM_EFORMAT, path, "unexpected line \"%.60s\"", line);
+            break;
+        }
+        int p = !strcmp(pair, "1-2") ? 0 : !strcmp(pair, "2-3") ? 1 : !strcmp(pair, "1-3") ? 2 : -1;
+        if (p < 0 || step < 1 || seed < 1) continue;
+        if (k == cap) {
+            cap = cap ? 2 * cap : 256;
+            curve_point *np = realloc(pts, cap * sizeof *np);
+            if (!np) {
+                st = alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+                break;
+            }
+            pts = np;
+        }
+        pts[k++] = (curve_point){p, seed, strcmp(dir, "forward") ? 1 : 0, step, loss};
+    }
+    free(buf);
+    if (st) {
+        free(pts);
+        return st;
+    }
+    *out = pts;
+    *n = k;
+    return ALIM_OK;
+}
+
+static alim_status e1_figures(report *r, const alim_resist_config *cfg)
+{
+    static const char *const pair_name[3] = {"12", "23", "13"};
+    static const int PK[3] = {1, 2, 1}, PL[3] = {2, 3, 3};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/curves.csv", cfg->run_dir);
+    curve_point *pts = NULL;
+    size_t np = 0;
+    alim_status st = read_curves(path, &pts, &np, r->err);
+    if (st) return st;
+    const size_t S = cfg->n_seeds;
+    double *tab = NULL, *xs = NULL, *ys = NULL;
+    for (int p = 0; p < 3 && !st; p++) {
+        size_t T = 0, m[2] = {0, 0};
+        for (size_t i = 0; i < np; i++)
+            if (pts[i].pair == p && (size_t)pts[i].seed <= S) {
+                if ((size_t)pts[i].step > T) T = (size_t)pts[i].step;
+                m[pts[i].dir]++;
+            }
+        if (T == 0) continue;
+        /* columns: step, forward mean, inverse mean, forward seed 1..S, inverse seed 1..S */
+        const size_t cols = 3 + 2 * S;
+        free(tab), free(xs), free(ys);
+        tab = malloc(T * cols * sizeof *tab);
+        xs = malloc((T + np) * sizeof *xs);
+        ys = malloc((4 * T + np) * sizeof *ys);
+        if (!tab || !xs || !ys) {
+            st = alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+            break;
+        }
+        for (size_t t = 0; t < T; t++) {
+            tab[t * cols] = (double)(t + 1);
+            for (size_t j = 1; j < cols; j++) tab[t * cols + j] = NAN;
+        }
+        for (size_t i = 0; i < np; i++)
+            if (pts[i].pair == p && (size_t)pts[i].seed <= S)
+                tab[(size_t)(pts[i].step - 1) * cols + 3 + (size_t)pts[i].dir * S + (size_t)(pts[i].seed - 1)] = pts[i].loss;
+        /* the mean over the seeds that have the step */
+        double *mean[2] = {ys, ys + T};
+        for (size_t t = 0; t < T; t++) {
+            xs[t] = (double)(t + 1);
+            for (int d = 0; d < 2; d++) {
+                double s = 0;
+                size_t c = 0;
+                for (size_t q = 0; q < S; q++) {
+                    double v = tab[t * cols + 3 + (size_t)d * S + q];
+                    if (isfinite(v)) s += v, c++;
+                }
+                mean[d][t] = tab[t * cols + 1 + (size_t)d] = c ? s / (double)c : NAN;
+            }
+        }
+        /* the single seeds as points */
+        double *px = xs + T, *py[2] = {ys + 2 * T, ys + 2 * T + m[0]};
+        size_t k[2] = {0, 0};
+        for (size_t i = 0; i < np; i++)
+            if (pts[i].pair == p && (size_t)pts[i].seed <= S) {
+                int d = pts[i].dir;
+                /* x of forward points first, then inverse points */
+                px[(d ? m[0] : 0) + k[d]] = (double)pts[i].step;
+                py[d][k[d]] = pts[i].loss;
+                k[d]++;
+            }
+        char name[64], header[4096], title[160], fl[96], il[96], caption[1024];
+        snprintf(name, sizeof name, "elasticity_e1_pair%s", pair_name[p]);
+        strbuf hb = {0};
+        sb_printf(&hb, "step,forward_mean_nats,inverse_mean_nats");
+        for (int d = 0; d < 2; d++)
+            for (size_t q = 1; q <= S; q++) sb_printf(&hb, ",%s_seed%zu_nats", d ? "inverse" : "forward", q);
+        snprintf(header, sizeof header, "%s", hb.s ? hb.s : "");
+        free(hb.s);
+        if ((st = write_csv(r, name, header, tab, T, cols))) break;
+        snprintf(title, sizeof title, "E1 pair (%d, %d): forward versus inverse fine-tuning", PK[p], PL[p]);
+        snprintf(fl, sizeof fl, "forward: theta%d on D%d, mean of %zu seed%s", PK[p], PL[p], S, S == 1 ? "" : "s");
+        snprintf(il, sizeof il, "inverse: theta%d on D%d, mean of %zu seed%s", PL[p], PK[p], S, S == 1 ? "" : "s");
+        alim_plot_series se[] = {
+            {px, py[0], m[0], "forward, single seeds", ALIM_PLOT_POINTS, 0},
+            {px + m[0], py[1], m[1], "inverse, single seeds", ALIM_PLOT_POINTS, 1},
+            {xs, mean[0], T, fl, ALIM_PLOT_LINE, 0},
+            {xs, mean[1], T, il, ALIM_PLOT_LINE, 1},
+        };
+        alim_plot pl = {title, "update step (one batch of the fine-tuning epoch)",
+                        "training loss before the update (nats/token)", 0, 0, NAN, NAN, NAN, NAN, se, 4, 4, 0, 0};
+        snprintf(caption, sizeof caption,
+                 "Pair (%d, %d): the forward run fine-tunes the less-aligned model &theta;<sub>%d</sub> on the "
+                 "samples D<sub>%d</sub> of the more-aligned &theta;<sub>%d</sub>; the inverse run fine-tunes "
+                 "&theta;<sub>%d</sub> on D<sub>%d</sub>. Each point is one batch's mean cross-entropy before its "
+                 "update; lines are the means over the seeds that reached the step. The paper's claim is that the inverse direction is "
+                 "easier (lower loss).",
+                 PK[p], PL[p], PK[p], PL[p], PL[p], PL[p], PK[p]);
+        if ((st = add_figure(r, name, &pl, caption))) break;
+    }
+    free(tab), free(xs), free(ys), free(pts);
+    return st;
+}
+
+/* Describes the run's configuration against the spec's (the library's defaults). */
+static void describe_model(strbuf *b, int layers, int dim, int heads, int context, uint64_t tokens)
+{
+    sb_printf(b, "GPT %d&times;%d&times;%d, context %d, &theta;<sub>0</sub> pretrained on %llu tokens", layers, dim,
+              heads, context, (unsigned long long)tokens);
+}
+
+static alim_status e1_section(report *r, const alim_resist_config *cfg, const alim_resist_result *res)
+{
+    const alim_resist_verdict *v = &res->verdict;
+    const cJSON *sm = res->summary;
+    alim_resist_config spec;
+    alim_resist_config_default(&spec);
+    const int is_spec = !r->quick && cfg->n_seeds >= spec.n_seeds && cfg->n_layer == spec.n_layer &&
+                        cfg->n_embd == spec.n_embd && cfg->n_head == spec.n_head && cfg->context == spec.context &&
+                        cfg->pretrain_tokens == spec.pretrain_tokens && cfg->sft_docs == spec.sft_docs &&
+                        cfg->n_samples == spec.n_samples && cfg->sample_tokens == spec.sample_tokens;
+    sb_printf(&r->html, "<h3>E1: resistance (forward versus inverse alignment)</h3>\n<p>Configuration: ");
+    describe_model(&r->html, cfg->n_layer, cfg->n_embd, cfg->n_head, cfg->context, cfg->pretrain_tokens);
+    sb_printf(&r->html,
+              "; &theta;<sub>1</sub>, &theta;<sub>2</sub>, &theta;<sub>3</sub> after SFT on 3 slices of %zu "
+              "positive (C2) documents; D<sub>k</sub> = %zu documents of up to %zu tokens sampled from "
+              "&theta;<sub>k</sub>; %zu seed%s (%.0f parameters). ",
+              cfg->sft_docs, cfg->n_samples, cfg->sample_tokens, cfg->n_seeds, cfg->n_seeds == 1 ? "" : "s",
+              alim_lab_json_num(sm, "num_params"));
+    if (is_spec) sb_printf(&r->html, "This is the spec's configuration (&sect;4.5).</p>\n");
+    else {
+        sb_printf(&r->html, "This is a reduced version of the spec's run (&sect;4.5: ");
+        describe_model(&r->html, spec.n_layer, spec.n_embd, spec.n_head, spec.context, spec.pretrain_tokens);
+        sb_printf(&r->html,
+                  ", 3 &times; %zu SFT documents, %zu samples, %zu seeds); run the full one with <code>alim data "
+                  "synthetic --out syn &amp;&amp; alim elastic resist --data syn --run e1-syn</code>.</p>\n",
+                  spec.sft_docs, spec.n_samples, spec.n_seeds);
+    }
+    /* per-pair table from the summary (means over seeds) */
+    sb_printf(&r->html, "<table><tr><th>pair (k, l)</th><th>forward mean loss</th><th>inverse mean loss</th>"
+                        "<th>gap = forward &minus; inverse</th><th>entropy-corrected gap</th>"
+                        "<th>inverse lower</th></tr>\n");
+    static const char *const names[3] = {"1-2", "2-3", "1-3"};
+    const size_t S = cfg->n_seeds;
+    double *g = malloc(4 * S * sizeof *g);
+    if (!g) return alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+    for (int p = 0; p < 3; p++) {
+        size_t n = 0, lower = 0;
+        double *fw = g, *iv = g + S, *gap = g + 2 * S, *gc = g + 3 * S;
+        const cJSON *pj;
+        cJSON_ArrayForEach(pj, cJSON_GetObjectItemCaseSensitive(sm, "pairs")) {
+            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(pj, "pair");
+            if (!cJSON_IsString(nm) || strcmp(nm->valuestring, names[p]) || n >= S) continue;
+            fw[n] = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(pj, "forward"), "mean_nats");
+            iv[n] = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(pj, "inverse"), "mean_nats");
+            gap[n] = alim_lab_json_num(pj, "gap_nats");
+            gc[n] = alim_lab_json_num(pj, "gap_corrected_nats");
+            lower += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower"));
+            n++;
+        }
+        double mf, mi, mg, sg, mc, sc, dummy;
+        alim_lab_mean_se(fw, n, &mf, &dummy);
+        alim_lab_mean_se(iv, n, &mi, &dummy);
+        alim_lab_mean_se(gap, n, &mg, &sg);
+        alim_lab_mean_se(gc, n, &mc, &sc);
+        sb_printf(&r->html,
+                  "<tr><td>(%c, %c)</td><td>%.4f nats</td><td>%.4f nats</td><td>%+.4f &plusmn; %.4f nats</td>"
+                  "<td>%+.4f &plusmn; %.4f nats</td><td>%zu of %zu seeds</td></tr>\n",
+                  names[p][0], names[p][2], mf, mi, mg, sg, mc, sc, lower, n);
+    }
+    free(g);
+    sb_printf(&r->html,
+              "</table>\n<p>Means over seeds &plusmn; standard error; the gap is positive when the inverse direction "
+              "is easier, as the paper predicts. The entropy correction subtracts H<sub>l</sub> &minus; "
+              "H<sub>k</sub>, the difference in the models' own entropies on their samples. Sign test over all %zu "
+              "cases (pairs &times; seeds): inverse lower in %zu (one-sided p = %.3g), mean gap %+.4f nats (SE "
+              "%.4f); after the correction %zu (p = %.3g), %+.4f nats (SE %.4f). <b>Verdict of this run: %s</b> (",
+              v->n, v->count_raw, v->p_raw, v->mean_raw, v->se_raw, v->count_corrected, v->p_corrected,
+              v->mean_corrected, v->se_corrected, v->verdict);
+    html_escaped(&r->html, v->reason);
+    sb_printf(&r->html,
+              "). Data: <a href=\"elasticity_e1_summary.csv\">per pair and seed (CSV)</a>, "
+              "<a href=\"elasticity_e1_curves.csv\">every step of every run (CSV)</a>.</p>\n");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.csv", cfg->run_dir);
+    alim_status st = copy_into_report(r, path, "elasticity_e1_summary.csv");
+    snprintf(path, sizeof path, "%s/curves.csv", cfg->run_dir);
+    if (!st) st = copy_into_report(r, path, "elasticity_e1_curves.csv");
+    if (!st) st = e1_figures(r, cfg);
+    return st;
+}
+
+/* ---- E2 figures ---- */
+
+static alim_status e2_section(report *r, const alim_rebound_config *cfg, const alim_rebound_result *res,
+                              int theta0_from_e1)
+{
+    const cJSON *sm = res->summary;
+    const alim_rebound_criteria *cr = &res->criteria;
+    const size_t P = cfg->n_pos_count, N = cfg->n_neg_count, S = cfg->n_seeds;
+    alim_rebound_config spec;
+    alim_rebound_config_default(&spec);
+    const int is_spec = !r->quick && S >= spec.n_seeds && cfg->n_layer == spec.n_layer && cfg->n_embd == spec.n_embd &&
+                        cfg->n_head == spec.n_head && cfg->context == spec.context &&
+                        cfg->pretrain_tokens == spec.pretrain_tokens && P == spec.n_pos_count &&
+                        !memcmp(cfg->n_pos, spec.n_pos, P * sizeof *cfg->n_pos) && N == spec.n_neg_count &&
+                        !memcmp(cfg->n_neg, spec.n_neg, N * sizeof *cfg->n_neg) && cfg->n_samples == spec.n_samples &&
+                        cfg->sample_tokens == spec.sample_tokens;
+    sb_printf(&r->html, "<h3>E2: rebound</h3>\n<p>After aligning &theta;<sub>0</sub> on n<sub>pos</sub> positive (C2) "
+                        "documents, the model is fine-tuned on the first n<sub>neg</sub> negative (C3) documents. The "
+                        "paper predicts a fast drop of the aligned behaviour over the first few negatives, faster the "
+                        "more it was aligned, then a slow decline (the model springs back toward its pretraining "
+                        "distribution). Configuration: ");
+    describe_model(&r->html, cfg->n_layer, cfg->n_embd, cfg->n_head, cfg->context, cfg->pretrain_tokens);
+    sb_printf(&r->html, "%s; n<sub>pos</sub> &isin; ", theta0_from_e1 ? " (the same &theta;<sub>0</sub> as E1)" : "");
+    size_list(&r->html, cfg->n_pos, P);
+    sb_printf(&r->html, ", n<sub>neg</sub> &isin; ");
+    size_list(&r->html, cfg->n_neg, N);
+    sb_printf(&r->html, "; %zu samples of up to %zu tokens per evaluation; %zu seed%s. ", cfg->n_samples,
+              cfg->sample_tokens, S, S == 1 ? "" : "s");
+    if (is_spec) sb_printf(&r->html, "This is the spec's configuration (&sect;4.6).</p>\n");
+    else {
+        sb_printf(&r->html, "This is a reduced version of the spec's run (&sect;4.6: %zu seeds, n<sub>pos</sub> &isin; ",
+                  spec.n_seeds);
+        size_list(&r->html, spec.n_pos, spec.n_pos_count);
+        sb_printf(&r->html, ", n<sub>neg</sub> &isin; ");
+        size_list(&r->html, spec.n_neg, spec.n_neg_count);
+        sb_printf(&r->html,
+                  ", %zu samples); run the full one with <code>alim data synthetic "
+                  "--out syn &amp;&amp; alim elastic rebound --data syn --run e2-syn</code>.</p>\n",
+                  spec.n_samples);
+    }
+    /* the grid from the summary */
+    double *buf = calloc(13 * P * N + 8, sizeof *buf);
+    alim_plot_series *se = calloc(2 * P * N + P + 4, sizeof *se);
+    char(*labels)[64] = calloc(P, sizeof *labels);
+    if (!buf || !se || !labels) {
+        free(buf), free(se), free(labels);
+        return alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+    }
+    double *xn = buf, *score = buf + P * N, *score_se = score + P * N, *kl = score_se + P * N, *kl_se = kl + P * N;
+    double *bars = kl_se + P * N; /* 4 per grid point and figure: x, x, lo, hi (8 P N in all) */
+    for (size_t i = 0; i < P * N; i++) score[i] = score_se[i] = kl[i] = kl_se[i] = NAN;
+    for (size_t j = 0; j < N; j++) xn[j] = (double)cfg->n_neg[j];
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(sm, "grid")) {
+        double np_ = alim_lab_json_num(row, "n_pos"), nn_ = alim_lab_json_num(row, "n_neg");
+        for (size_t i = 0; i < P; i++)
+            for (size_t j = 0; j < N; j++)
+                if (np_ == (double)cfg->n_pos[i] && nn_ == (double)cfg->n_neg[j]) {
+                    score[i * N + j] = alim_lab_json_num(row, "score_mean");
+                    score_se[i * N + j] = alim_lab_json_num(row, "score_se");
+                    kl[i * N + j] = alim_lab_json_num(row, "kl_to_base_nats_mean");
+                    kl_se[i * N + j] = alim_lab_json_num(row, "kl_to_base_nats_se");
+                }
+    }
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(sm, "baseline");
+    double bx[2] = {xn[0], xn[N - 1]}, by[2];
+    by[0] = by[1] = alim_lab_json_num(base, "score_mean");
+    double ex[2] = {xn[0], xn[N - 1]}, ey[2] = {cfg->epsilon_nats, cfg->epsilon_nats};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/grid.csv", cfg->run_dir);
+    alim_status st = copy_into_report(r, path, "elasticity_e2_grid.csv");
+    for (int fig = 0; fig < 2 && !st; fig++) {
+        const double *y = fig ? kl : score, *ys = fig ? kl_se : score_se;
+        double *bb = bars + (size_t)fig * 4 * P * N;
+        size_t ns = 0;
+        for (size_t i = 0; i < P; i++) {
+            snprintf(labels[i], sizeof labels[i], "n_pos = %zu", cfg->n_pos[i]);
+            se[ns++] = (alim_plot_series){xn, y + i * N, N, labels[i], ALIM_PLOT_LINE_POINTS, (int)i};
+        }
+        /* +- 1 SE as vertical bars (none with one seed) */
+        for (size_t i = 0; i < P; i++)
+            for (size_t j = 0; j < N; j++) {
+                const double m = y[i * N + j], s = ys[i * N + j];
+                if (!isfinite(m) || !isfinite(s) || !(s > 0)) continue;
+                double *b = bb + 4 * (i * N + j);
+                b[0] = b[1] = xn[j];
+                b[2] = m - s, b[3] = m + s;
+                se[ns++] = (alim_plot_series){b, b + 2, 2, NULL, ALIM_PLOT_LINE, (int)i};
+            }
+        if (fig == 0) se[ns++] = (alim_plot_series){bx, by, 2, "theta0 (before alignment)", ALIM_PLOT_DASHED, 7};
+        else se[ns++] = (alim_plot_series){ex, ey, 2, "epsilon (for n*)", ALIM_PLOT_DASHED, 7};
+        strbuf cap = {0};
+        if (fig == 0) {
+            alim_plot p = {"E2: aligned behaviour under negative fine-tuning",
+                           "negative (C3) documents fine-tuned on, n_neg",
+                           "behaviour score = positive rate - negative rate", 0, 0, NAN, NAN, NAN, NAN, se, ns, 4, 0,
+                           0};
+            sb_printf(&cap,
+                      "Behaviour score of %zu samples per model (share classified C2 minus share classified C3; "
+                      "labels: %s) against the number of negative documents; one line per n<sub>pos</sub>%s. "
+                      "Criteria of the spec (&sect;4.6) on this run: ",
+                      cfg->n_samples,
+                      cJSON_IsString(cJSON_GetObjectItemCaseSensitive(sm, "labels"))
+                          ? cJSON_GetObjectItemCaseSensitive(sm, "labels")->valuestring
+                          : "",
+                      S > 1 ? ", bars &plusmn; 1 SE over the seeds" : " (one seed: no error bars)");
+            const char *res5[5] = {cr->a, cr->b, cr->c, cr->d, cr->e};
+            for (int k = 0; k < 5; k++) sb_printf(&cap, "%s(%c) %s", k ? ", " : "", 'a' + k, res5[k]);
+            sb_printf(&cap, "; <b>verdict of this run: %s</b> (table below).", cr->verdict);
+            st = cap.oom ? alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory")
+                         : add_figure_csv(r, "elasticity_e2_score", "elasticity_e2_grid", &p, cap.s);
+        } else {
+            alim_plot p = {"E2: distance from theta0 under negative fine-tuning",
+                           "negative (C3) documents fine-tuned on, n_neg",
+                           "KL(model || theta0) per token (nats, log scale)", 0, 1, NAN, NAN, NAN, NAN, se, ns, 4, 0,
+                           0};
+            sb_printf(&cap,
+                      "KL divergence of each model from &theta;<sub>0</sub> per position on the mixture test set; "
+                      "one line per n<sub>pos</sub>%s. A rebound toward the pretrained model would bring the KL down "
+                      "quickly. n*(&epsilon; = %g nats), the first n<sub>neg</sub> with KL &lt; &epsilon;: ",
+                      S > 1 ? ", bars &plusmn; 1 SE over the seeds" : "", cfg->epsilon_nats);
+            const cJSON *ns_j;
+            int first = 1;
+            cJSON_ArrayForEach(ns_j, cJSON_GetObjectItemCaseSensitive(sm, "n_star")) {
+                const double nstar = alim_lab_json_num(ns_j, "n_star");
+                sb_printf(&cap, "%sn<sub>pos</sub> = %.0f: ", first ? "" : ", ", alim_lab_json_num(ns_j, "n_pos"));
+                if (isfinite(nstar)) sb_printf(&cap, "%.3g", nstar);
+                else sb_printf(&cap, "not reached");
+                first = 0;
+            }
+            sb_printf(&cap, ".");
+            st = cap.oom ? alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory")
+                         : add_figure_csv(r, "elasticity_e2_kl", "elasticity_e2_grid", &p, cap.s);
+        }
+        free(cap.s);
+    }
+    free(buf), free(se), free(labels);
+    if (st) return st;
+    static const char *const what[5] = {
+        "score at n<sub>neg</sub> = 0 rises with n<sub>pos</sub>",
+        "the drop over the first negatives grows with n<sub>pos</sub>",
+        "early slope &ge; 3 &times; late slope (fast, then slow)",
+        "&gamma;<sub>mix</sub> returns toward &theta;<sub>0</sub> while &gamma;<sub>C2</sub> rises",
+        "a control without C3 in pretraining rebounds less (needs a control run; the report runs none)"};
+    const char *res5[5] = {cr->a, cr->b, cr->c, cr->d, cr->e};
+    sb_printf(&r->html, "<table><tr><th>criterion (spec &sect;4.6)</th><th>result</th><th>why</th></tr>\n");
+    for (int k = 0; k < 5; k++) {
+        sb_printf(&r->html, "<tr><td>(%c) %s</td><td>%s</td><td>", 'a' + k, what[k], res5[k]);
+        html_escaped(&r->html, cr->why[k]);
+        sb_printf(&r->html, "</td></tr>\n");
+    }
+    sb_printf(&r->html,
+              "</table>\n<p><b>Verdict of this run: %s</b> (PASS needs all five). Data: "
+              "<a href=\"elasticity_e2_grid.csv\">the grid, means and SEs over seeds (CSV)</a>.</p>\n",
+              cr->verdict);
+    return ALIM_OK;
+}
+
+/* Runs E1 and E2 (as configured) and adds their parts of the section. */
+static alim_status lab_section(report *r, elasticity_config *ec, const char *cache_override)
+{
+    if (!ec->run_resist && !ec->run_rebound) {
+        sb_printf(&r->html, "<p>The transformer experiments E1 and E2 were not run (configuration "
+                            "<code>\"experiments\": []</code>).</p>\n");
+        return ALIM_OK;
+    }
+    char cache[4096], data_dir[4200], e1_dir[4300], e2_dir[4300];
+    if (cache_override) snprintf(cache, sizeof cache, "%s", cache_override);
+    else if (ec->cache[0]) snprintf(cache, sizeof cache, "%s", ec->cache);
+    else snprintf(cache, sizeof cache, "%s/cache", r->dir);
+    alim_status st = make_dirs(cache, r->err);
+    char data_name[64];
+    if (!st) st = lab_data(r, ec, cache, data_dir, sizeof data_dir, data_name);
+    if (st) return st;
+    snprintf(ec->cache_used, sizeof ec->cache_used, "%s", cache);
+    snprintf(ec->data_used, sizeof ec->data_used, "%s", data_dir);
+    sb_printf(&r->html,
+              "<p>E1 and E2 below train small GPT models (byte tokenizer) on the CPU, on a data directory the report "
+              "built: %s, seed %llu, pretraining data of %llu %s at the shares 0.9, 0.05, 0.05. "
+              "Data and runs are kept in the cache <code>",
+              ec->natural ? "the natural source of <code>alim data natural</code> (C1 fortunes, C2 the KJV Bible as "
+                            "the positive behaviour, C3 the Jargon File as the negative one)"
+                          : "the synthetic Markov-mixture source S (C1 neutral, C2 positive, C3 negative)",
+              (unsigned long long)ec->data.seed, (unsigned long long)ec->data.pretrain_size,
+              ec->natural ? "bytes" : "tokens");
+    html_escaped(&r->html, cache);
+    sb_printf(&r->html, "</code>; a re-run reuses every finished cell.</p>\n");
+
+    /* E1 */
+    alim_resist_result r1;
+    memset(&r1, 0, sizeof r1);
+    int have_r1 = 0;
+    char e1_name[64] = "";
+    if (ec->run_resist) {
+        alim_resist_config *c = &ec->e1;
+        cJSON *key = cJSON_CreateObject();
+        if (!key) return alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+        cJSON_AddStringToObject(key, "data", data_name);
+        add_base_key(key, c->n_layer, c->n_embd, c->n_head, c->context, c->pretrain_tokens, c->pretrain_batch,
+                     c->pretrain_lr, c->pretrain_min_lr, c->pretrain_weight_decay, c->pretrain_warmup);
+        cJSON_AddNumberToObject(key, "sft_docs", (double)c->sft_docs);
+        cJSON_AddNumberToObject(key, "sft_batch", c->sft_batch);
+        cJSON_AddNumberToObject(key, "sft_lr", c->sft_lr);
+        cJSON_AddNumberToObject(key, "samples", (double)c->n_samples);
+        cJSON_AddNumberToObject(key, "sample_tokens", (double)c->sample_tokens);
+        cJSON_AddNumberToObject(key, "prompt_bytes", (double)c->prompt_bytes);
+        cJSON_AddNumberToObject(key, "temperature", c->temperature);
+        cJSON_AddBoolToObject(key, "quick", c->quick);
+        hashed_name("resist", key, e1_name, sizeof e1_name);
+        cJSON_Delete(key);
+        snprintf(e1_dir, sizeof e1_dir, "%s/%s", cache, e1_name);
+        c->data_dir = data_dir;
+        c->run_dir = e1_dir;
+        st = alim_resist_run(c, r->progress, lab_note, r, &r1, r->err);
+        if (st) return st;
+        have_r1 = 1;
+        r->cells_total += r1.cells_total;
+        r->cells_run += r1.cells_run;
+        r->cells_reused += r1.cells_reused;
+        st = e1_section(r, c, &r1);
+    }
+    /* E2, with E1's theta0 when E1 trained one for every seed (same data, model and pretraining) */
+    alim_rebound_result r2;
+    memset(&r2, 0, sizeof r2);
+    int have_r2 = 0;
+    char **t0 = NULL;
+    if (!st && ec->run_rebound) {
+        alim_rebound_config *c = &ec->e2;
+        const int from_e1 = ec->run_resist && c->n_seeds <= ec->e1.n_seeds;
+        char origin[160] = "";
+        if (from_e1) {
+            t0 = calloc(c->n_seeds, sizeof *t0);
+            if (!t0) st = alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+            for (size_t s = 0; s < c->n_seeds && !st; s++) {
+                t0[s] = malloc(4400);
+                if (!t0[s]) st = alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+                else snprintf(t0[s], 4400, "%s/cells/s%zu-theta0", e1_dir, s + 1);
+            }
+            snprintf(origin, sizeof origin, "theta0 of the report's E1 run %s (cells s<seed>-theta0)", e1_name);
+            c->theta0_dirs = (const char *const *)t0;
+            c->theta0_origin = origin;
+        }
+        cJSON *key = st ? NULL : cJSON_CreateObject();
+        if (!st && !key) st = alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+        if (!st) {
+            cJSON_AddStringToObject(key, "data", data_name);
+            cJSON_AddStringToObject(key, "theta0", from_e1 ? e1_name : "own");
+            add_base_key(key, c->n_layer, c->n_embd, c->n_head, c->context, c->pretrain_tokens, c->pretrain_batch,
+                         c->pretrain_lr, c->pretrain_min_lr, c->pretrain_weight_decay, c->pretrain_warmup);
+            double gv[ALIM_REBOUND_MAX_GRID];
+            for (size_t i = 0; i < c->n_pos_count; i++) gv[i] = (double)c->n_pos[i];
+            cJSON_AddItemToObject(key, "n_pos", cJSON_CreateDoubleArray(gv, (int)c->n_pos_count));
+            for (size_t i = 0; i < c->n_neg_count; i++) gv[i] = (double)c->n_neg[i];
+            cJSON_AddItemToObject(key, "n_neg", cJSON_CreateDoubleArray(gv, (int)c->n_neg_count));
+            cJSON_AddNumberToObject(key, "sft_batch", c->sft_batch);
+            cJSON_AddNumberToObject(key, "sft_lr", c->sft_lr);
+            cJSON_AddNumberToObject(key, "samples", (double)c->n_samples);
+            cJSON_AddNumberToObject(key, "sample_tokens", (double)c->sample_tokens);
+            cJSON_AddNumberToObject(key, "temperature", c->temperature);
+            cJSON_AddBoolToObject(key, "quick", c->quick);
+            char e2_name[64];
+            hashed_name("rebound", key, e2_name, sizeof e2_name);
+            cJSON_Delete(key);
+            snprintf(e2_dir, sizeof e2_dir, "%s/%s", cache, e2_name);
+            c->data_dir = data_dir;
+            c->run_dir = e2_dir;
+            st = alim_rebound_run(c, r->progress, lab_note, r, &r2, r->err);
+            if (!st) {
+                have_r2 = 1;
+                r->cells_total += r2.cells_total;
+                r->cells_run += r2.cells_run;
+                r->cells_reused += r2.cells_reused;
+                st = e2_section(r, c, &r2, from_e1);
+            }
+        }
+        c->theta0_dirs = NULL;
+        c->theta0_origin = NULL;
+    }
+    if (t0)
+        for (size_t s = 0; s < ec->e2.n_seeds; s++) free(t0[s]);
+    free(t0);
+    if (have_r1) alim_resist_result_free(&r1);
+    if (have_r2) alim_rebound_result_free(&r2);
+    if (!st)
+        sb_printf(&r->html, "<p class=\"meta\">Elasticity runs: %zu cells, %zu computed now, %zu reused from the "
+                            "cache.</p>\n",
+                  r->cells_total, r->cells_run, r->cells_reused);
+    return st;
+}
+
+static alim_status section_elasticity(report *r, const cJSON *c, const char *where, const char *cache_override)
+{
+    elasticity_config ec;
+    alim_status st = elasticity_config_read(c, where, r->quick, &ec, r->err);
+    if (!st) st = section_e0(r);
+    if (!st) st = lab_section(r, &ec, cache_override);
+    /* ==== E3 (elasticity versus scale, elasticity spec §4) goes here ====
+     * Its figure comes after E1 and E2 and before the section is closed. The cache directory
+     * and the data directory E1/E2 used are ec.cache_used and ec.data_used (empty when no
+     * experiment ran); name E3's run directory <cache>/scale-<hash> as lab_section does
+     * (hashed_name), add its config keys to elasticity_config_read (unknown keys are errors)
+     * and to "experiments", and add its cells to r->cells_total/run/reused. */
+    if (!st) sb_printf(&r->html, "</section>\n");
+    return st;
+}
+
+/* The whole config against the schema, for the mode (quick or not) the report runs in. */
+static alim_status check_config(const cJSON *config, const char *where, int quick, alim_error *err)
 {
     if (!config) return ALIM_OK;
-    static const char *const keys[] = {"bottleneck", "asymptotics", "description", NULL};
+    static const char *const keys[] = {"bottleneck", "asymptotics", "elasticity", "description", NULL};
     alim_status st = alim_json_check_keys(config, keys, where, err);
     if (st) return st;
     char w[ALIM_ERROR_WHERE_MAX];
+    elasticity_config ec;
+    snprintf(w, sizeof w, "%.200s: elasticity", where);
+    if ((st = elasticity_config_read(cJSON_GetObjectItemCaseSensitive(config, "elasticity"), w, quick, &ec, err)))
+        return st;
     asymptotics_config ac;
     snprintf(w, sizeof w, "%.200s: asymptotics", where);
     if ((st = asymptotics_config_read(cJSON_GetObjectItemCaseSensitive(config, "asymptotics"), w, 0, &ac, err)))
@@ -665,6 +1595,11 @@ alim_status alim_report_check_config(const cJSON *config, const char *where, ali
     if (!st) alim_scenario_free(&s);
     cJSON_Delete(bc.scenario_json);
     return st;
+}
+
+alim_status alim_report_check_config(const cJSON *config, const char *where, alim_error *err)
+{
+    return check_config(config, where, 0, err);
 }
 
 /* ---- the report ------------------------------------------------------------------------------- */
@@ -689,11 +1624,11 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
 {
     const double t0 = now_seconds();
     const char *where = opt->config_name ? opt->config_name : "config";
-    alim_status st = alim_report_check_config(opt->config, where, err);
+    alim_status st = check_config(opt->config, where, opt->quick, err);
     if (st) return st;
     if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST)
         return alim_error_set(err, ALIM_EIO, opt->out_dir, "cannot create the output directory: %s", strerror(errno));
-    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err};
+    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, opt->note, opt->note_ctx, 0, 0, 0, 0};
     /* a stale index.html must not pass for the result of this run */
     char *index = path_in(&r, "index.html");
     if (!index) return alim_error_set(err, ALIM_ENOMEM, "report", "out of memory");
@@ -718,7 +1653,9 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     st = section_bottleneck(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "bottleneck") : NULL, w);
     snprintf(w, sizeof w, "%.200s: asymptotics", where);
     if (!st) st = section_asymptotics(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "asymptotics") : NULL, w);
-    if (!st) st = section_elasticity(&r);
+    snprintf(w, sizeof w, "%.200s: elasticity", where);
+    if (!st)
+        st = section_elasticity(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "elasticity") : NULL, w, opt->cache_dir);
     double seconds = now_seconds() - t0;
     if (!st) {
         sb_printf(&r.html,
@@ -735,6 +1672,11 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
         cJSON_AddNumberToObject(meta, "figures", r.n_fig);
         cJSON_AddNumberToObject(meta, "tables", r.n_tab);
         cJSON_AddStringToObject(meta, "blas_kernel", alim_blas_corename());
+        cJSON *el = cJSON_AddObjectToObject(meta, "elasticity_cells");
+        cJSON_AddNumberToObject(el, "total", (double)r.cells_total);
+        cJSON_AddNumberToObject(el, "run", (double)r.cells_run);
+        cJSON_AddNumberToObject(el, "reused", (double)r.cells_reused);
+        cJSON_AddBoolToObject(el, "data_reused", r.data_reused);
         if (opt->config) cJSON_AddItemToObject(meta, "config", cJSON_Duplicate(opt->config, 1));
         char *text = cJSON_Print(meta);
         cJSON_Delete(meta);
@@ -752,6 +1694,10 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
         summary->seconds = seconds;
         summary->n_figures = r.n_fig;
         summary->n_tables = r.n_tab;
+        summary->cells_total = r.cells_total;
+        summary->cells_run = r.cells_run;
+        summary->cells_reused = r.cells_reused;
+        summary->data_reused = r.data_reused;
     }
     return st;
 }

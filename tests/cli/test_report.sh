@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end tests of `alim report`: the quick report renders, every figure is a valid PNG and
-# SVG of plausible size, the HTML references only files that exist, and a bad config leaves no
-# index.html behind.
+# SVG of plausible size, the HTML references only files that exist, the elasticity runs (E1, E2)
+# are cached and reused, and a bad config leaves no index.html behind.
 . "$(dirname "$0")/lib.sh"
+# tiny models on a shared machine: idle OpenMP threads must not spin
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 expect_exit 0 "quick report" -- "$ALIM" report --quick --out "$TMP/r" --json
-expect_json "j['figures'] >= 5 and j['tables'] >= 5" "summary counts"
+expect_json "j['figures'] >= 11 and j['tables'] >= 12" "summary counts"
+expect_json "j['elasticity_cells']['total'] == 92 and j['elasticity_cells']['run'] == 92 and j['elasticity_cells']['reused'] == 0 and not j['elasticity_cells']['data_reused']" "first run computes every cell"
+cp "$TMP/stdout" "$TMP/first.json"
 cat >"$TMP/check.py" <<'PY'
 import os, re, sys, struct, xml.etree.ElementTree as ET
 d = sys.argv[1]
@@ -31,9 +35,58 @@ for c in [r for r in refs if r.endswith(".csv")]:
     n = len(lines[0].split(","))
     assert all(len(l.split(",")) == n for l in lines[1:]), f"{c}: ragged"
 assert not [f for f in os.listdir(d) if ".tmp." in f], "temporary files left behind"
+# the elasticity figures and tables (E1 per pair, E2 score and KL), referenced from the HTML
+want = [f"elasticity_e1_pair{p}.{e}" for p in ("12", "23", "13") for e in ("png", "svg", "csv")]
+want += [f"elasticity_e2_{n}.{e}" for n in ("score", "kl") for e in ("png", "svg")]
+want += ["elasticity_e2_grid.csv", "elasticity_e1_curves.csv", "elasticity_e1_summary.csv"]
+missing = [w for w in want if w not in refs]
+assert not missing, f"not referenced by the HTML: {missing}"
+assert html.count("Verdict of this run: ") == 2 and re.search(r"Verdict of this run: (PASS|NULL|FAIL)</b>", html), "verdicts"
+if len(sys.argv) > 2:  # the quick grid: theta0 + 4 n_pos x 6 n_neg, 2 seeds; 3 pairs x 2 directions x 2 seeds
+    import csv
+    g = list(csv.DictReader(open(os.path.join(d, "elasticity_e2_grid.csv"))))
+    assert len(g) == 25 and g[0]["row"] == "theta0" and all(r["seeds"] == "2" for r in g), "E2 grid"
+    c = list(csv.DictReader(open(os.path.join(d, "elasticity_e1_curves.csv"))))
+    assert {(r["pair"], r["seed"], r["direction"]) for r in c} == {(p, s, x) for p in ("1-2", "2-3", "1-3") for s in ("1", "2") for x in ("forward", "inverse")}, "E1 curves"
+    t = list(csv.DictReader(open(os.path.join(d, "elasticity_e1_pair12.csv"))))
+    assert t and list(t[0])[:3] == ["step", "forward_mean_nats", "inverse_mean_nats"] and len(t[0]) == 7, "E1 pair table"
+    cache = os.path.join(d, "cache")
+    names = sorted(os.listdir(cache))
+    assert [n.split("-")[0] for n in names] == ["data", "rebound", "resist"], f"cache holds {names}"
+    assert os.path.isfile(os.path.join(cache, names[0], "manifest.json")), "data directory incomplete"
 print("ok")
 PY
-if "$PYTHON" "$TMP/check.py" "$TMP/r" >"$TMP/py.out" 2>&1; then ok; else bad "report files: $(tail -3 "$TMP/py.out")"; fi
+if "$PYTHON" "$TMP/check.py" "$TMP/r" quick >"$TMP/py.out" 2>&1; then ok; else bad "report files: $(tail -3 "$TMP/py.out")"; fi
+
+# a second run into the same directory reuses the cache: no cell is computed again and the
+# numbers are the same
+cp "$TMP/r/elasticity_e2_grid.csv" "$TMP/grid1.csv"; cp "$TMP/r/elasticity_e1_summary.csv" "$TMP/sum1.csv"
+expect_exit 0 "quick report again" -- "$ALIM" report --quick --out "$TMP/r" --json
+expect_json "j['elasticity_cells']['run'] == 0 and j['elasticity_cells']['reused'] == 92 and j['elasticity_cells']['data_reused']" "re-run reuses every cell and the data"
+if cmp -s "$TMP/grid1.csv" "$TMP/r/elasticity_e2_grid.csv" && cmp -s "$TMP/sum1.csv" "$TMP/r/elasticity_e1_summary.csv"; then ok; else bad "re-run changed the elasticity numbers"; fi
+if "$PYTHON" "$TMP/check.py" "$TMP/r" quick >"$TMP/py.out" 2>&1; then ok; else bad "re-run report files: $(tail -3 "$TMP/py.out")"; fi
+# progress: one line per cell (reused) on stderr when asked for
+expect_exit 0 "quick report with progress" -- env ALIM_PROGRESS=1 "$ALIM" report --quick --out "$TMP/r"
+if [ "$(grep -cE 's[0-9]+-[^ ]*: reused' "$TMP/stderr")" -eq 92 ] && grep -q "data: reused" "$TMP/stderr"; then ok; else bad "progress notes: $(grep -cE 's[0-9]+-[^ ]*: reused' "$TMP/stderr") reused lines"; fi
+# --cache: another output directory with the first one's cache
+expect_exit 0 "--cache" -- "$ALIM" report --quick --out "$TMP/r2" --cache "$TMP/r/cache" --json
+expect_json "j['elasticity_cells']['run'] == 0 and j['elasticity_cells']['data_reused']" "--cache reuses the given cache"
+if [ ! -e "$TMP/r2/cache" ] && cmp -s "$TMP/grid1.csv" "$TMP/r2/elasticity_e2_grid.csv"; then ok; else bad "--cache not used"; fi
+# the elasticity config: fewer seeds and another grid reuse the data and E1's cells (seeds are
+# not part of a run's identity) and run only the new E2 grid
+cat >"$TMP/ecfg.json" <<JSON
+{"elasticity": {"cache": "$TMP/r/cache", "resist": {"seeds": 1},
+                "rebound": {"seeds": 1, "n_pos": [10, 20], "n_neg": [0, 8, 16, 24]}}}
+JSON
+expect_exit 0 "elasticity config" -- "$ALIM" report --quick --config "$TMP/ecfg.json" --out "$TMP/re" --json
+expect_json "j['elasticity_cells']['total'] == 13 + 1 + 2 * 2 + 2 * 4 and j['elasticity_cells']['reused'] == 13 and j['elasticity_cells']['run'] == 13" "config: E1 reused, the new E2 grid computed"
+if [ "$(wc -l <"$TMP/re/elasticity_e2_grid.csv")" -eq 10 ] && grep -q "1 seed" "$TMP/re/index.html"; then ok; else bad "config grid not applied"; fi
+if "$PYTHON" "$TMP/check.py" "$TMP/re" >"$TMP/py.out" 2>&1; then ok; else bad "config report files: $(tail -3 "$TMP/py.out")"; fi
+# no transformer runs at all
+printf '{"elasticity": {"experiments": []}}' >"$TMP/none.json"
+expect_exit 0 "no experiments" -- "$ALIM" report --quick --config "$TMP/none.json" --out "$TMP/rn" --json
+expect_json "j['figures'] == 6 and j['elasticity_cells']['total'] == 0" "experiments [] runs no cells"
+if [ ! -e "$TMP/rn/cache" ]; then ok; else bad "experiments [] made a cache"; fi
 
 # the asymptotics rows at n = 16, 64 reproduce the spec's table T5 (real N = e^{n Delta})
 if "$PYTHON" - "$TMP/r/asymptotics_bon_vs_rl.csv" <<'PY'
@@ -54,7 +107,7 @@ cat >"$TMP/cfg.json" <<'JSON'
   "scenario": {"M": 2, "m": 100, "contexts": [{"weight": 1, "cognitive": {"type": "bsc", "p": 0.1},
                                                "articulation": {"type": "bsc", "p": 0.2}}]}}}
 JSON
-expect_exit 0 "report with config" -- "$ALIM" report --config "$TMP/cfg.json" --out "$TMP/rc"
+expect_exit 0 "report with config" -- "$ALIM" report --quick --config "$TMP/cfg.json" --out "$TMP/rc" --cache "$TMP/r/cache"
 if [ "$(wc -l <"$TMP/rc/bottleneck_risk_vs_m.csv")" -eq 3 ] && [ "$(wc -l <"$TMP/rc/bottleneck_required_capacity.csv")" -eq 9 ]; then ok; else bad "config sizes not applied"; fi
 
 # bad configs: clear error, exit 2; the config is checked before anything is written, so the
@@ -66,16 +119,40 @@ for case in '{"bottlenek": {}}|unknown key "bottlenek"' \
             '{"asymptotics": {"p": [0.5, 0.6], "r": [0, 1]}}|sum to' \
             '{"asymptotics": {"p": [0.5, 0.5]}}|together' \
             '{"asymptotics": {"delta_nats": -1}}|delta_nats' \
-            '{"bottleneck": |invalid JSON'; do
+            '{"bottleneck": |invalid JSON' \
+            '{"elasticity": {"sed": 1}}|elasticity: unknown key "sed"' \
+            '{"elasticity": {"rebound": {"n_neg": [5, 10]}}}|elasticity.rebound: "n_neg" needs at least 2 values, the first 0' \
+            '{"elasticity": {"rebound": {"n_pos": [20, 10]}}}|"n_pos" must be increasing' \
+            '{"elasticity": {"model": {"dim": 30, "heads": 4}}}|multiple of "heads"' \
+            '{"elasticity": {"model": {"layerz": 2}}}|elasticity.model: unknown key "layerz"' \
+            '{"elasticity": {"resist": {"seeds": 0}}}|"seeds" must be an integer' \
+            '{"elasticity": {"resist": {"sft_docs": 5000}}}|pool' \
+            '{"elasticity": {"rebound": {"sample_tokens": 500}}}|must not exceed the context' \
+            '{"elasticity": {"experiments": ["E9"]}}|unknown experiment' \
+            '{"elasticity": {"data": {"source": "web"}}}|"source" must be' \
+            '{"elasticity": {"cache": 3}}|"cache" must be'; do
   json=${case%%|*}; want=${case#*|}
   printf '%s' "$json" >"$TMP/bad.json"
-  cp -r "$TMP/r" "$TMP/stale"
+  mkdir "$TMP/stale" && cp "$TMP/r"/*.* "$TMP/stale/"  # the report without its cache
   expect_exit 2 "bad config $want" -- "$ALIM" report --config "$TMP/bad.json" --out "$TMP/stale"
   expect_stderr "$want" "message for $want"
   expect_one_line_error "one line for $want"
   if cmp -s "$TMP/r/index.html" "$TMP/stale/index.html"; then ok; else bad "previous report changed by a rejected config"; fi
   rm -rf "$TMP/stale"
 done
+# a bad elasticity config on a fresh directory: nothing is written, no index.html
+printf '{"elasticity": {"rebound": {"seedz": 2}}}' >"$TMP/bad.json"
+expect_exit 2 "bad elasticity key, fresh dir" -- "$ALIM" report --quick --config "$TMP/bad.json" --out "$TMP/fresh"
+expect_stderr 'unknown key "seedz"' "names the key"
+if [ ! -e "$TMP/fresh/index.html" ]; then ok; else bad "index.html left by a rejected config"; fi
+# a failure while running (the cache cannot be made) removes the previous index.html
+mkdir "$TMP/stale" && cp "$TMP/r"/*.* "$TMP/stale/"  # the report without its cache
+expect_exit 1 "cache cannot be created" -- "$ALIM" report --quick --out "$TMP/stale" --cache /proc/alim-no/such
+expect_one_line_error "cache failure is one line"
+if [ ! -e "$TMP/stale/index.html" ]; then ok; else bad "a failed run left index.html"; fi
 expect_exit 2 "missing config file" -- "$ALIM" report --config "$TMP/nope.json" --out "$TMP/x"
 expect_exit 2 "unknown option" -- "$ALIM" report --bogus
+expect_exit 2 "bad --threads" -- "$ALIM" report --quick --threads 0 --out "$TMP/x"
+expect_exit 0 "help" -- "$ALIM" report --help
+if grep -q -- "--cache DIR" "$TMP/stdout" && grep -q '"rebound"' "$TMP/stdout"; then ok; else bad "help lacks --cache / elasticity config"; fi
 finish
