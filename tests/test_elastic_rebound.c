@@ -1,9 +1,14 @@
 /* test_elastic_rebound.c — the pure functions of E2 (alim/rebound.h): n*(eps) interpolation,
- * the criteria on hand-made grids, the Bayes labels on known chains, the configurations. */
+ * the criteria on hand-made grids, the Bayes labels on known chains, the configurations; and
+ * a tiny run from an external theta0 (E3's budgets), refused for a checkpoint of another shape. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alim/datadir.h"
+#include "alim/lm_train.h"
 #include "alim/rebound.h"
 #include "alim/source.h"
 #include "check.h"
@@ -184,9 +189,92 @@ static void test_configs(void)
     CHECK(c.quick && c.n_seeds == 2 && c.context == 32 && c.n_neg_count == 6 && c.n_pos_count == 4, "quick");
 }
 
+/* theta0 from a checkpoint made elsewhere: a wrong shape is refused naming the checkpoint,
+ * the right one is used instead of pretraining (no theta0 cell) and recorded */
+static void test_external_theta0(void)
+{
+    char root[] = "/tmp/alim-test-rebound-XXXXXX", data[256], model[256], run1[256], run2[256];
+    if (!mkdtemp(root)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(model, sizeof model, "%s/theta0", root);
+    snprintf(run1, sizeof run1, "%s/run-bad", root);
+    snprintf(run2, sizeof run2, "%s/run", root);
+    alim_error err;
+    alim_error_clear(&err);
+    alim_datadir_options dopt;
+    alim_datadir_options_default(&dopt);
+    dopt.have_pretrain = 1;
+    dopt.pretrain_size = 4096;
+    dopt.pool_docs = 50;
+    dopt.test_docs = 4;
+    dopt.doc_len = 16;
+    cJSON *man = NULL;
+    CHECK(alim_datadir_synthetic(&dopt, data, &man, &err) == ALIM_OK, "data: %s", err.what);
+    cJSON_Delete(man);
+    alim_train_options o;
+    alim_train_options_default(&o);
+    char pre[300];
+    snprintf(pre, sizeof pre, "%s/pretrain.txt", data);
+    const char *paths[1] = {pre};
+    o.data = paths;
+    o.n_data = 1;
+    o.out_dir = model;
+    o.model.n_layer = 1, o.model.n_embd = 8, o.model.n_head = 2, o.model.n_positions = 16;
+    o.context = 16;
+    o.format = ALIM_DATA_TEXT;
+    o.steps = 4;
+    o.batch = 4;
+    alim_train_result tr;
+    CHECK(alim_train(&o, NULL, &tr, &err) == ALIM_OK, "theta0: %s", err.what);
+
+    alim_rebound_config c;
+    alim_rebound_config_quick(&c);
+    c.data_dir = data;
+    c.n_seeds = 1;
+    c.context = 16;
+    c.sample_tokens = 16;
+    c.n_samples = 4;
+    c.n_pos_count = 2, c.n_pos[0] = 5, c.n_pos[1] = 10;
+    c.n_neg_count = 3, c.n_neg[0] = 0, c.n_neg[1] = 4, c.n_neg[2] = 8;
+    const char *dirs[1] = {model};
+    c.theta0_dirs = dirs;
+    alim_rebound_result r;
+    c.run_dir = run1;
+    CHECK(alim_rebound_run(&c, NULL, NULL, NULL, &r, &err) == ALIM_EINVAL && strstr(err.what, "theta0_origin"), "no origin: %s", err.what);
+    c.theta0_origin = "test: 4 steps";
+    c.n_layer = 1, c.n_embd = 16, c.n_head = 2; /* another shape */
+    alim_error_clear(&err);
+    CHECK(alim_rebound_run(&c, NULL, NULL, NULL, &r, &err) == ALIM_EINVAL && !strcmp(err.where, model) && strstr(err.what, "1x8x2") &&
+              strstr(err.what, "1x16x2"),
+          "wrong shape refused naming the checkpoint: %s: %s", err.where, err.what);
+    FILE *fp = fopen(run1, "r");
+    CHECK(!fp, "a refused run leaves no run directory");
+    if (fp) fclose(fp);
+    c.n_embd = 8;
+    c.run_dir = run2;
+    alim_error_clear(&err);
+    CHECK(alim_rebound_run(&c, NULL, NULL, NULL, &r, &err) == ALIM_OK, "run from the external theta0: %s", err.what);
+    CHECK(r.cells_total == 1 + 2 * 2 + 2 * 3 && r.cells_run == r.cells_total, "cells: theta0-eval, 2 x (pos, negpass), 6 evaluations: %zu",
+          r.cells_total);
+    const cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.summary, "per_seed"), 0);
+    const cJSON *td = cJSON_GetObjectItemCaseSensitive(s0, "theta0_dir");
+    CHECK(cJSON_IsString(td) && !strcmp(td->valuestring, model) && !cJSON_GetObjectItemCaseSensitive(s0, "theta0"), "theta0_dir recorded, no theta0 cell");
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(r.summary, "config");
+    const cJSON *orig = cJSON_GetObjectItemCaseSensitive(cfg, "theta0_origin");
+    CHECK(cJSON_IsString(orig) && !strcmp(orig->valuestring, "test: 4 steps"), "origin in the configuration");
+    alim_rebound_result_free(&r);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK(system(cmd) == 0, "clean up");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
+    test_external_theta0();
     test_nstar();
     test_judge();
     test_labels();

@@ -758,6 +758,26 @@ static int grid_from_summary(const cJSON *sum, grid_store *gs)
     return 1;
 }
 
+/* An external theta0 must have this run's shape and the byte vocabulary: checked for every
+ * seed before the run directory is touched. */
+static alim_status check_theta0_dirs(const alim_rebound_config *cfg, int vocab, alim_error *err)
+{
+    for (size_t s = 0; s < cfg->n_seeds; s++) {
+        alim_gpt m = {0};
+        alim_status st = alim_checkpoint_load(cfg->theta0_dirs[s], &m, NULL, NULL, err);
+        if (st) return st;
+        const alim_gpt_config mc = m.config;
+        alim_gpt_free(&m);
+        if (mc.n_layer != cfg->n_layer || mc.n_embd != cfg->n_embd || mc.n_head != cfg->n_head || mc.n_positions < cfg->context ||
+            mc.vocab_size != vocab)
+            return alim_error_set(err, ALIM_EINVAL, cfg->theta0_dirs[s],
+                                  "theta0 is %dx%dx%d, context %d, vocabulary %d; this run needs %dx%dx%d, context %d, vocabulary %d",
+                                  mc.n_layer, mc.n_embd, mc.n_head, mc.n_positions, mc.vocab_size, cfg->n_layer, cfg->n_embd, cfg->n_head,
+                                  cfg->context, vocab);
+    }
+    return ALIM_OK;
+}
+
 alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
                              void *note_ctx, alim_rebound_result *res, alim_error *err)
 {
@@ -828,6 +848,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     }
     if (st) goto out;
 
+    if (cfg->theta0_dirs && (st = check_theta0_dirs(cfg, x->tk.vocab_size, err))) goto out;
     config = make_config(cfg, source, data_hash);
     st = alim_rundir_open(cfg->run_dir, "elastic-rebound", config, &x->rd, err);
     if (st) goto out;
@@ -883,17 +904,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         memset(&base, 0, sizeof base);
         st = alim_checkpoint_load(d0, &base, NULL, NULL, err);
         if (st) break;
-        if (cfg->theta0_dirs) {
-            const alim_gpt_config *mc = &base.config;
-            if (mc->n_layer != cfg->n_layer || mc->n_embd != cfg->n_embd || mc->n_head != cfg->n_head || mc->n_positions < cfg->context ||
-                mc->vocab_size != x->tk.vocab_size) {
-                st = alim_error_set(err, ALIM_EINVAL, d0, "theta0 is %dx%dx%d, context %d, vocabulary %d; this run needs %dx%dx%d, context %d, vocabulary %d",
-                                    mc->n_layer, mc->n_embd, mc->n_head, mc->n_positions, mc->vocab_size, cfg->n_layer, cfg->n_embd, cfg->n_head,
-                                    cfg->context, x->tk.vocab_size);
-                break;
-            }
-            num_params = (double)base.num_params;
-        }
+        if (cfg->theta0_dirs) num_params = (double)base.num_params;
         /* theta0's evaluation */
         snprintf(cellname, sizeof cellname, "s%zu-theta0-eval", s);
         eval_arg ea = {d0, NULL, s, 0};
