@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alim/checkpoint.h"
+#include "alim/gpt.h"
 #include "alim/io.h"
 #include "alim/oracle.h"
 #include "alim/rebound.h"
@@ -153,6 +155,12 @@ const char cmd_elastic_help[] =
     "  --epsilon E            n*(eps) threshold in nats (default 0.01)\n"
     "  --control              the data directory is the control (C3 share 0)\n"
     "  --control-run DIR      a finished control run directory, for criterion (e)\n"
+    "  --theta0 DIR           start every seed from this checkpoint instead of pretraining:\n"
+    "                         any GPT-2-format model (e.g. `alim train` output or a Hugging\n"
+    "                         Face GPT-2 directory) with its tokenizer (vocab.json +\n"
+    "                         merges.txt), which then tokenizes the data; the shape comes from\n"
+    "                         it, the context is capped at its n_positions; give the tokens\n"
+    "                         it was pretrained on with --pretrain-tokens (for E4's k)\n"
     "  --quick                tests: 1 x 16 x 2, context 32, 16384 pretraining tokens,\n"
     "                         n_pos 10,20,30,40, n_neg 0,8,16,24,32,40, 16 samples of 32\n"
     "                         tokens, 2 seeds; options given with it override it\n"
@@ -216,7 +224,7 @@ const char cmd_elastic_help[] =
     "  --from-rebound E2RUN   analyse a finished E2 run (results go to --run DIR)\n"
     "  --bootstrap B          resamples (default 10000; 0 = no interval)\n"
     "  --seeds N, --pretrain-tokens N, --layers N --dim N --heads N --context N,\n"
-    "  --samples N, --sample-tokens N, --threads N   as for rebound\n"
+    "  --theta0 DIR, --samples N, --sample-tokens N, --threads N   as for rebound\n"
     "  --quick                tests: rebound's quick model, n_pos 10,40, n_neg 0,8,16,24\n"
     "  --json (print RUN/coefficient.json), --csv FILE (copy RUN/coefficient.csv)\n"
     "\n"
@@ -503,6 +511,27 @@ void cli_elastic_note(void *ctx, const char *line)
     fprintf(stderr, "%s\n", line);
 }
 
+int cli_elastic_use_theta0(alim_rebound_config *c, const char *dir, int context_given, const char ***dirs, char *origin, size_t origin_size)
+{
+    alim_gpt m = {0};
+    alim_error err;
+    alim_error_clear(&err);
+    if (alim_checkpoint_load(dir, &m, NULL, NULL, &err)) return cli_fail(&err);
+    const alim_gpt_config g = m.config;
+    alim_gpt_free(&m);
+    c->n_layer = g.n_layer, c->n_embd = g.n_embd, c->n_head = g.n_head;
+    if (!context_given && c->context > g.n_positions) c->context = g.n_positions;
+    if (c->sample_tokens > (size_t)c->context) c->sample_tokens = (size_t)c->context;
+    *dirs = malloc(c->n_seeds * sizeof **dirs);
+    if (!*dirs) return cli_error("--theta0", "out of memory"), CLI_EXIT_RUNTIME;
+    for (size_t s = 0; s < c->n_seeds; s++) (*dirs)[s] = dir;
+    snprintf(origin, origin_size, "--theta0 %s (%dx%dx%d, vocabulary %d; pretrained on %llu tokens as stated by --pretrain-tokens)", dir,
+             g.n_layer, g.n_embd, g.n_head, g.vocab_size, (unsigned long long)c->pretrain_tokens);
+    c->theta0_dirs = *dirs;
+    c->theta0_origin = origin;
+    return 0;
+}
+
 int cli_elastic_copy_file(const char *from, const char *to)
 {
     char *buf;
@@ -679,7 +708,7 @@ int cli_elastic_parse_grid(const char *opt, const char *s, size_t *out, size_t *
 static int rebound(int argc, char **argv)
 {
     enum { B_DATA = 256, B_RUN, B_SEEDS, B_PRE, B_LAYERS, B_DIM, B_HEADS, B_CONTEXT, B_NPOS, B_NNEG, B_SAMPLES, B_STOK, B_EPS,
-           B_CONTROL, B_CRUN, B_QUICK, B_THREADS, B_JSON, B_CSV, B_HELP };
+           B_CONTROL, B_CRUN, B_QUICK, B_THREADS, B_JSON, B_CSV, B_THETA0, B_HELP };
     static const struct option opts[] = {
         {"data", required_argument, 0, B_DATA},        {"run", required_argument, 0, B_RUN},
         {"seeds", required_argument, 0, B_SEEDS},      {"pretrain-tokens", required_argument, 0, B_PRE},
@@ -690,13 +719,16 @@ static int rebound(int argc, char **argv)
         {"epsilon", required_argument, 0, B_EPS},      {"control", no_argument, 0, B_CONTROL},
         {"control-run", required_argument, 0, B_CRUN}, {"quick", no_argument, 0, B_QUICK},
         {"threads", required_argument, 0, B_THREADS},  {"json", no_argument, 0, B_JSON},
-        {"csv", required_argument, 0, B_CSV},          {"help", no_argument, 0, B_HELP},
+        {"csv", required_argument, 0, B_CSV},          {"theta0", required_argument, 0, B_THETA0},
+        {"help", no_argument, 0, B_HELP},
         {0, 0, 0, 0}};
     alim_rebound_config cfg;
     alim_rebound_config_default(&cfg);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) alim_rebound_config_quick(&cfg);
-    int json = 0, rc = 0, c, sample_tokens_given = 0;
+    int json = 0, rc = 0, c, sample_tokens_given = 0, shape_given = 0, context_given = 0;
+    const char *theta0 = NULL, **theta0_dirs = NULL;
+    char origin[600];
     const char *csv = NULL;
     uint64_t u;
     optind = 1;
@@ -707,10 +739,11 @@ static int rebound(int argc, char **argv)
         case B_RUN: cfg.run_dir = optarg; break;
         case B_SEEDS: rc = cli_elastic_parse_pos_size("--seeds", optarg, &cfg.n_seeds); if (!rc && cfg.n_seeds > 1000) rc = cli_error("--seeds", "at most 1000"); break;
         case B_PRE: rc = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc && u < 1) rc = cli_error("--pretrain-tokens", "must be >= 1"); cfg.pretrain_tokens = u; break;
-        case B_LAYERS: rc = cli_elastic_parse_pos_int("--layers", optarg, &cfg.n_layer); break;
-        case B_DIM: rc = cli_elastic_parse_pos_int("--dim", optarg, &cfg.n_embd); break;
-        case B_HEADS: rc = cli_elastic_parse_pos_int("--heads", optarg, &cfg.n_head); break;
-        case B_CONTEXT: rc = cli_elastic_parse_pos_int("--context", optarg, &cfg.context); break;
+        case B_LAYERS: rc = cli_elastic_parse_pos_int("--layers", optarg, &cfg.n_layer); shape_given = 1; break;
+        case B_DIM: rc = cli_elastic_parse_pos_int("--dim", optarg, &cfg.n_embd); shape_given = 1; break;
+        case B_HEADS: rc = cli_elastic_parse_pos_int("--heads", optarg, &cfg.n_head); shape_given = 1; break;
+        case B_CONTEXT: rc = cli_elastic_parse_pos_int("--context", optarg, &cfg.context); context_given = 1; break;
+        case B_THETA0: theta0 = optarg; break;
         case B_NPOS: rc = cli_elastic_parse_grid("--n-pos", optarg, cfg.n_pos, &cfg.n_pos_count); break;
         case B_NNEG: rc = cli_elastic_parse_grid("--n-neg", optarg, cfg.n_neg, &cfg.n_neg_count); break;
         case B_SAMPLES: rc = cli_elastic_parse_pos_size("--samples", optarg, &cfg.n_samples); break;
@@ -731,8 +764,11 @@ static int rebound(int argc, char **argv)
     if (!rc && !cfg.data_dir) rc = cli_usage_error("elastic", "rebound needs --data DIR (from 'alim data synthetic --out DIR')");
     if (!rc && !cfg.run_dir) rc = cli_usage_error("elastic", "rebound needs --run DIR (the run directory, created or resumed)");
     if (!rc && cfg.control && cfg.control_run) rc = cli_usage_error("elastic", "--control-run goes with the main run, not with --control");
+    if (!rc && theta0 && shape_given) rc = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
+    if (!rc && theta0 && cfg.control) rc = cli_usage_error("elastic", "--theta0 with --control: the control needs a theta0 pretrained without C3");
     if (!rc && !sample_tokens_given && cfg.sample_tokens > (size_t)cfg.context) cfg.sample_tokens = (size_t)cfg.context;
-    if (rc) return rc;
+    if (!rc && theta0) rc = cli_elastic_use_theta0(&cfg, theta0, context_given, &theta0_dirs, origin, sizeof origin);
+    if (rc) return free(theta0_dirs), rc;
 
     alim_progress pg = cli_progress();
     alim_rebound_result res;
@@ -740,6 +776,7 @@ static int rebound(int argc, char **argv)
     alim_error_clear(&err);
     alim_status st = alim_rebound_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
     cli_progress_done();
+    free(theta0_dirs);
     if (st) return cli_fail(&err);
     char path[4200];
     if (csv) {

@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "alim/rebound.h"
+
 /* A progress note of an experiment: ends the progress line, then prints the note on stderr. */
 void cli_elastic_note(void *ctx, const char *line);
 /* Copies a file atomically; prints the error and returns the exit status on failure. */
@@ -20,6 +22,14 @@ int cli_elastic_parse_grid(const char *opt, const char *s, size_t *out, size_t *
 double cli_elastic_num(const cJSON *o, const char *key);
 /* obj[key] as a string, "?" if missing. */
 const char *cli_elastic_str(const cJSON *o, const char *key);
+
+/* --theta0 DIR (applied after option parsing): every seed of the rebound run starts from this
+ * checkpoint (any GPT-2-format model with its tokenizer) instead of pretraining; the model
+ * shape comes from it, the context is capped at its n_positions unless given. Fills
+ * *dirs (n_seeds copies of dir; free() it) and origin. Prints the error and returns the
+ * exit status on failure. */
+int cli_elastic_use_theta0(alim_rebound_config *c, const char *dir, int context_given, const char ***dirs, char *origin,
+                           size_t origin_size);
 
 int cli_elastic_scale(int argc, char **argv);
 int cli_elastic_coefficient(int argc, char **argv);

@@ -12,7 +12,7 @@
 int cli_elastic_coefficient(int argc, char **argv)
 {
     enum { C_DATA = 256, C_RUN, C_FROM, C_SEEDS, C_PRE, C_LAYERS, C_DIM, C_HEADS, C_CONTEXT, C_NPOS, C_NNEG, C_SAMPLES, C_STOK,
-           C_BOOT, C_QUICK, C_THREADS, C_JSON, C_CSV, C_HELP };
+           C_BOOT, C_QUICK, C_THREADS, C_JSON, C_CSV, C_THETA0, C_HELP };
     static const struct option opts[] = {
         {"data", required_argument, 0, C_DATA},         {"run", required_argument, 0, C_RUN},
         {"from-rebound", required_argument, 0, C_FROM}, {"seeds", required_argument, 0, C_SEEDS},
@@ -23,13 +23,16 @@ int cli_elastic_coefficient(int argc, char **argv)
         {"sample-tokens", required_argument, 0, C_STOK}, {"bootstrap", required_argument, 0, C_BOOT},
         {"quick", no_argument, 0, C_QUICK},             {"threads", required_argument, 0, C_THREADS},
         {"json", no_argument, 0, C_JSON},               {"csv", required_argument, 0, C_CSV},
-        {"help", no_argument, 0, C_HELP},               {0, 0, 0, 0}};
+        {"theta0", required_argument, 0, C_THETA0},     {"help", no_argument, 0, C_HELP},
+        {0, 0, 0, 0}};
     alim_coefficient_config cfg;
     alim_coefficient_config_default(&cfg);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) alim_coefficient_config_quick(&cfg);
     alim_rebound_config *rc = &cfg.rebound;
-    int json = 0, rc_ = 0, c, sample_tokens_given = 0, run_opts = 0;
+    int json = 0, rc_ = 0, c, sample_tokens_given = 0, run_opts = 0, shape_given = 0, context_given = 0;
+    const char *theta0 = NULL, **theta0_dirs = NULL;
+    char origin[600];
     const char *csv = NULL;
     uint64_t u;
     optind = 1;
@@ -41,10 +44,11 @@ int cli_elastic_coefficient(int argc, char **argv)
         case C_FROM: cfg.from_run = optarg; break;
         case C_SEEDS: rc_ = cli_elastic_parse_pos_size("--seeds", optarg, &rc->n_seeds); if (!rc_ && rc->n_seeds > 1000) rc_ = cli_error("--seeds", "at most 1000"); run_opts = 1; break;
         case C_PRE: rc_ = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc_ && u < 1) rc_ = cli_error("--pretrain-tokens", "must be >= 1"); rc->pretrain_tokens = u; run_opts = 1; break;
-        case C_LAYERS: rc_ = cli_elastic_parse_pos_int("--layers", optarg, &rc->n_layer); run_opts = 1; break;
-        case C_DIM: rc_ = cli_elastic_parse_pos_int("--dim", optarg, &rc->n_embd); run_opts = 1; break;
-        case C_HEADS: rc_ = cli_elastic_parse_pos_int("--heads", optarg, &rc->n_head); run_opts = 1; break;
-        case C_CONTEXT: rc_ = cli_elastic_parse_pos_int("--context", optarg, &rc->context); run_opts = 1; break;
+        case C_LAYERS: rc_ = cli_elastic_parse_pos_int("--layers", optarg, &rc->n_layer); run_opts = shape_given = 1; break;
+        case C_DIM: rc_ = cli_elastic_parse_pos_int("--dim", optarg, &rc->n_embd); run_opts = shape_given = 1; break;
+        case C_HEADS: rc_ = cli_elastic_parse_pos_int("--heads", optarg, &rc->n_head); run_opts = shape_given = 1; break;
+        case C_CONTEXT: rc_ = cli_elastic_parse_pos_int("--context", optarg, &rc->context); run_opts = context_given = 1; break;
+        case C_THETA0: theta0 = optarg; run_opts = 1; break;
         case C_NPOS: rc_ = cli_elastic_parse_grid("--n-pos", optarg, rc->n_pos, &rc->n_pos_count); break;
         case C_NNEG: rc_ = cli_elastic_parse_grid("--n-neg", optarg, rc->n_neg, &rc->n_neg_count); break;
         case C_SAMPLES: rc_ = cli_elastic_parse_pos_size("--samples", optarg, &rc->n_samples); run_opts = 1; break;
@@ -65,8 +69,10 @@ int cli_elastic_coefficient(int argc, char **argv)
     if (!rc_ && cfg.from_run && run_opts)
         rc_ = cli_usage_error("elastic", "with --from-rebound nothing is trained: model, seed and sampling options belong to the rebound run");
     if (!rc_ && (rc->n_neg_count < 2 || rc->n_neg[0] != 0)) rc_ = cli_error("--n-neg", "needs 0 first and at least one perturbation size");
+    if (!rc_ && theta0 && shape_given) rc_ = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
     if (!rc_ && !sample_tokens_given && rc->sample_tokens > (size_t)rc->context) rc->sample_tokens = (size_t)rc->context;
-    if (rc_) return rc_;
+    if (!rc_ && theta0) rc_ = cli_elastic_use_theta0(rc, theta0, context_given, &theta0_dirs, origin, sizeof origin);
+    if (rc_) return free(theta0_dirs), rc_;
 
     alim_progress pg = cli_progress();
     alim_coefficient_result res;
@@ -74,6 +80,7 @@ int cli_elastic_coefficient(int argc, char **argv)
     alim_error_clear(&err);
     alim_status st = alim_coefficient_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
     cli_progress_done();
+    free(theta0_dirs);
     if (st) return cli_fail(&err);
     char path[4200];
     if (csv) {

@@ -334,7 +334,16 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
     double a_tok[ALIM_REBOUND_MAX_GRID];
     alim_coefficient_estimate est[ALIM_REBOUND_MAX_GRID];
     if (!(pre > 0)) st = alim_error_set(err, ALIM_EFORMAT, "summary.json", "config.pretrain.tokens missing");
-    if (!st) st = alignment_tokens(data_dir, rc->n_pos, rc->n_pos_count, a_tok, err);
+    /* |D_a| as the rebound run counted it with its tokenizer; older summaries: from the data */
+    size_t have = 0;
+    const cJSON *atj = cJSON_GetObjectItemCaseSensitive(sum, "alignment_tokens");
+    for (size_t i = 0; i < rc->n_pos_count; i++) {
+        const cJSON *e;
+        a_tok[i] = NAN;
+        cJSON_ArrayForEach(e, atj) if (alim_lab_json_num(e, "n_pos") == (double)rc->n_pos[i]) a_tok[i] = alim_lab_json_num(e, "tokens");
+        have += a_tok[i] > 0;
+    }
+    if (!st && have < rc->n_pos_count) st = alignment_tokens(data_dir, rc->n_pos, rc->n_pos_count, a_tok, err);
     if (!st)
         st = alim_coefficient_analyse(sum, rc->n_pos, rc->n_pos_count, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, cfg->n_boot,
                                       cfg->boot_seed, est, &out, err);

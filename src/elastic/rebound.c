@@ -385,29 +385,41 @@ static alim_status pos_cell(rb *x, void *arg, const char *dir, cJSON **result, a
     return st;
 }
 
+/* tokens of document d of c in the training stream: its tokens under the run's tokenizer
+ * plus the end-of-text token that follows it (bytes + 1 for the byte tokenizer) */
+static double doc_tokens(const rb *x, const alim_corpus *c, size_t d)
+{
+    size_t l;
+    const uint8_t *p = alim_corpus_doc(c, d, &l);
+    if (x->tk.n_merges == 0) return (double)l + 1;
+    int32_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    alim_error e;
+    alim_error_clear(&e);
+    if (alim_tokenizer_encode(&x->tk, (const char *)p, l, &ids, &n, &cap, "pool", &e)) n = l; /* cannot happen for text the loader read */
+    free(ids);
+    return (double)n + 1;
+}
+
 /* steps of the n_neg prefixes: round(total * tokens(first n docs) / tokens(all)), >= 1 for n > 0 */
 static void prefix_steps(const rb *x, uint64_t total, uint64_t *steps)
 {
     const alim_rebound_config *c = x->cfg;
     const size_t nmax = c->n_neg[c->n_neg_count - 1];
-    double all = 0;
-    for (size_t d = 0; d < nmax; d++) {
-        size_t l;
-        alim_corpus_doc(&x->pool3, d, &l);
-        all += (double)l + 1;
+    double *cum = malloc((nmax + 1) * sizeof *cum);
+    if (!cum) { /* proportional to documents instead */
+        for (size_t j = 0; j < c->n_neg_count; j++) steps[j] = j == c->n_neg_count - 1 ? total : (uint64_t)llround((double)total * (double)c->n_neg[j] / (double)nmax);
+        return;
     }
+    cum[0] = 0;
+    for (size_t d = 0; d < nmax; d++) cum[d + 1] = cum[d] + doc_tokens(x, &x->pool3, d);
     for (size_t j = 0; j < c->n_neg_count; j++) {
-        double tok = 0;
-        for (size_t d = 0; d < c->n_neg[j]; d++) {
-            size_t l;
-            alim_corpus_doc(&x->pool3, d, &l);
-            tok += (double)l + 1;
-        }
-        uint64_t s = (uint64_t)llround((double)total * tok / all);
+        uint64_t s = (uint64_t)llround((double)total * cum[c->n_neg[j]] / cum[nmax]);
         if (c->n_neg[j] > 0 && s < 1) s = 1;
         if (j == c->n_neg_count - 1) s = total;
         steps[j] = s;
     }
+    free(cum);
 }
 
 static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
@@ -495,7 +507,9 @@ static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t 
     const size_t N = c->n_samples, L = 1 + c->sample_tokens;
     const int V = m->config.vocab_size, lim = x->tk.vocab_size < V ? x->tk.vocab_size : V;
     int32_t *rows = malloc(SAMPLE_CHUNK * L * sizeof *rows);
-    uint8_t *text = malloc(L * 4);
+    size_t maxtok = 4;
+    for (int v = 0; v < x->tk.vocab_size; v++) maxtok = x->tk.token_len[v] > maxtok ? x->tk.token_len[v] : maxtok;
+    uint8_t *text = malloc(L * maxtok);
     alim_rng rng[SAMPLE_CHUNK];
     size_t len[SAMPLE_CHUNK];
     alim_status st = ALIM_OK;
@@ -587,7 +601,7 @@ static alim_status eval_cell(rb *x, void *arg, const char *dir, cJSON **result, 
 
 /* ---- the experiment --------------------------------------------------------------------- */
 
-static cJSON *make_config(const alim_rebound_config *c, const char *source, const char *data_hash)
+static cJSON *make_config(const alim_rebound_config *c, const char *source, const char *data_hash, const alim_tokenizer *tk)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "data_source", source);
@@ -597,6 +611,11 @@ static cJSON *make_config(const alim_rebound_config *c, const char *source, cons
     const alim_lab_base base = {c->n_layer, c->n_embd, c->n_head, c->context, c->pretrain_tokens, c->pretrain_batch,
                                 c->pretrain_lr, c->pretrain_min_lr, c->pretrain_weight_decay, c->pretrain_warmup};
     alim_lab_add_base_config(o, &base);
+    if (tk->n_merges) { /* an external theta0 with a BPE: name its size instead of "byte" */
+        char d[64];
+        snprintf(d, sizeof d, "bpe, %d ids, %zu merges", tk->vocab_size, tk->n_merges);
+        cJSON_ReplaceItemInObject(cJSON_GetObjectItemCaseSensitive(o, "model"), "tokenizer", cJSON_CreateString(d));
+    }
     cJSON *g = cJSON_AddObjectToObject(o, "grid");
     double v[ALIM_REBOUND_MAX_GRID];
     for (size_t i = 0; i < c->n_pos_count; i++) v[i] = (double)c->n_pos[i];
@@ -760,16 +779,22 @@ static int grid_from_summary(const cJSON *sum, grid_store *gs)
 
 /* An external theta0 must have this run's shape and the byte vocabulary: checked for every
  * seed before the run directory is touched. */
-static alim_status check_theta0_dirs(const alim_rebound_config *cfg, int vocab, alim_error *err)
+static alim_status check_theta0_dirs(const alim_rebound_config *cfg, const alim_tokenizer *tk0, alim_error *err)
 {
+    const int vocab = tk0->vocab_size;
     for (size_t s = 0; s < cfg->n_seeds; s++) {
         alim_gpt m = {0};
-        alim_status st = alim_checkpoint_load(cfg->theta0_dirs[s], &m, NULL, NULL, err);
+        alim_tokenizer tk = {0};
+        alim_status st = alim_checkpoint_load(cfg->theta0_dirs[s], &m, &tk, NULL, err);
         if (st) return st;
         const alim_gpt_config mc = m.config;
+        const int same_tk = tk.vocab_size == tk0->vocab_size && tk.n_merges == tk0->n_merges && tk.eot == tk0->eot;
         alim_gpt_free(&m);
+        alim_tokenizer_free(&tk);
+        if (!same_tk)
+            return alim_error_set(err, ALIM_EINVAL, cfg->theta0_dirs[s], "has another tokenizer than %s (all seeds' theta0 must share one)", cfg->theta0_dirs[0]);
         if (mc.n_layer != cfg->n_layer || mc.n_embd != cfg->n_embd || mc.n_head != cfg->n_head || mc.n_positions < cfg->context ||
-            mc.vocab_size != vocab)
+            mc.vocab_size < vocab)
             return alim_error_set(err, ALIM_EINVAL, cfg->theta0_dirs[s],
                                   "theta0 is %dx%dx%d, context %d, vocabulary %d; this run needs %dx%dx%d, context %d, vocabulary %d",
                                   mc.n_layer, mc.n_embd, mc.n_head, mc.n_positions, mc.vocab_size, cfg->n_layer, cfg->n_embd, cfg->n_head,
@@ -828,7 +853,8 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         x->have_nb = !st;
         nb_acc = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
     }
-    if (!st) st = alim_tokenizer_init_bytes(&x->tk, err);
+    /* the byte tokenizer, or an external theta0's own (vocab.json + merges.txt) */
+    if (!st) st = cfg->theta0_dirs ? alim_tokenizer_load(&x->tk, cfg->theta0_dirs[0], err) : alim_tokenizer_init_bytes(&x->tk, err);
     if (!st) st = alim_corpus_read(&x->pool2, alim_lab_path(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
     if (!st && x->pool2.n_docs < cfg->n_pos[P - 1])
         st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_pos needs %zu (use a larger --pool-docs)", x->pool2.n_docs, cfg->n_pos[P - 1]);
@@ -848,8 +874,8 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     }
     if (st) goto out;
 
-    if (cfg->theta0_dirs && (st = check_theta0_dirs(cfg, x->tk.vocab_size, err))) goto out;
-    config = make_config(cfg, source, data_hash);
+    if (cfg->theta0_dirs && (st = check_theta0_dirs(cfg, &x->tk, err))) goto out;
+    config = make_config(cfg, source, data_hash, &x->tk);
     st = alim_rundir_open(cfg->run_dir, "elastic-rebound", config, &x->rd, err);
     if (st) goto out;
 
@@ -1034,6 +1060,18 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     cJSON_AddItemToObject(summary, "config", cJSON_Duplicate(config, 1));
     cJSON_AddNumberToObject(summary, "seeds", (double)S);
     cJSON_AddNumberToObject(summary, "epsilon_nats", cfg->epsilon_nats);
+    {   /* |D_a| per n_pos in the run's tokens (E4's k = |D_p| / |D_a|) */
+        cJSON *at = cJSON_AddArrayToObject(summary, "alignment_tokens");
+        double t = 0;
+        size_t d = 0;
+        for (size_t i = 0; i < P; i++) {
+            for (; d < cfg->n_pos[i]; d++) t += doc_tokens(x, &x->pool2, d);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "n_pos", (double)cfg->n_pos[i]);
+            cJSON_AddNumberToObject(o, "tokens", t);
+            cJSON_AddItemToArray(at, o);
+        }
+    }
     alim_lab_add_num(summary, "num_params", num_params);
     cJSON *cells = cJSON_AddObjectToObject(summary, "cells");
     cJSON_AddNumberToObject(cells, "total", (double)res->cells_total);

@@ -161,6 +161,35 @@ expect_exit 2 "coefficient: n_neg without 0" -- "$ALIM" elastic coefficient --da
 expect_one_line_error "coefficient: n_neg without 0"
 for d in x1 x2 x3 x4 x5 x6 e4c e4d e4e; do [ ! -e "$TMP/$d" ] || { bad "a refused run left $d"; break; }; done; ok
 
+# ---- a user's checkpoint as theta0 (--theta0), with its own BPE tokenizer ----
+py "
+import random
+r=random.Random(7)
+words=[['alpha','beta','gamma','delta'],['one','two','three','four'],['red','green','blue','cyan']]
+for i,w in enumerate(words):
+    open('$TMP/w%d.txt'%i,'w').write(' '.join(r.choice(w) for _ in range(6000)))
+"
+expect_exit 0 "text data" -- "$ALIM" data text "$TMP/w0.txt" "$TMP/w1.txt" "$TMP/w2.txt" --out "$TMP/txt" --window 32 --pretrain-bytes 16000 --pool-docs 80 --test-docs 8 --classifier-docs 40
+expect_exit 0 "bpe" -- "$ALIM" tokenizer train --vocab 300 --out "$TMP/tok" "$TMP/txt/pretrain.txt"
+expect_exit 0 "user model" -- "$ALIM" train --data "$TMP/txt/pretrain.txt" --format text --tokenizer "$TMP/tok" --out "$TMP/um" --layers 1 --dim 16 --heads 2 --context 32 --batch 4 --steps 10 --threads 1
+expect_exit 0 "rebound --theta0" -- "$ALIM" elastic rebound --theta0 "$TMP/um" --data "$TMP/txt" --run "$TMP/rt" --quick --seeds 2 --pretrain-tokens 4096 --threads 1 --json
+expect_json "j['config']['model']['tokenizer'].startswith('bpe') and j['config']['model']['dim']==16 and 'theta0' not in j['per_seed'][0] and j['per_seed'][1]['theta0_dir'].endswith('/um') and j['cells']['total']==2*(1+2*4+4*6)" "theta0 from the user's checkpoint, no pretraining cells"
+expect_json "all(a['tokens']<a['n_pos']*33 for a in j['alignment_tokens'])" "alignment tokens counted with the BPE (fewer than bytes + 1)"
+expect_exit 0 "coefficient from the --theta0 run" -- "$ALIM" elastic coefficient --from-rebound "$TMP/rt" --run "$TMP/rtc" --n-pos 10,40 --n-neg 0,8,16 --json
+if py "
+import json
+c=json.load(open('$TMP/stdout')); s=json.load(open('$TMP/rt/summary.json'))
+a={x['n_pos']:x['tokens'] for x in s['alignment_tokens']}
+for r in c['per_n_pos']: assert r['a_tokens']==a[r['n_pos']] and abs(r['k']-4096/a[r['n_pos']])<1e-12, r
+"; then ok; else bad "E4 uses the run's token counts: $(tail -c 300 "$TMP/pyerr")"; fi
+expect_exit 2 "--theta0 with a shape" -- "$ALIM" elastic rebound --theta0 "$TMP/um" --data "$TMP/txt" --run "$TMP/x7" --quick --layers 2
+expect_one_line_error "--theta0 with a shape"
+expect_exit 2 "--theta0 missing" -- "$ALIM" elastic rebound --theta0 "$TMP/none" --data "$TMP/txt" --run "$TMP/x8" --quick
+expect_one_line_error "--theta0 missing"
+expect_exit 2 "--theta0 context too long" -- "$ALIM" elastic rebound --theta0 "$TMP/um" --data "$TMP/txt" --run "$TMP/x9" --quick --context 64 --sample-tokens 32
+expect_one_line_error "--theta0 context too long"; expect_stderr "context 32" "names the checkpoint's context"
+for d in x7 x8 x9; do [ ! -e "$TMP/$d" ] || { bad "a refused run left $d"; break; }; done; ok
+
 # ---- help ----
 expect_exit 0 "help" -- "$ALIM" elastic --help
 if grep -qE "^  scale " "$TMP/stdout" && grep -qE "^  coefficient( |$)" "$TMP/stdout" && grep -q "alim elastic scale --data DIR --run DIR" "$TMP/stdout" \
