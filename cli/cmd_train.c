@@ -57,6 +57,9 @@ const char cmd_train_help[] =
     "  --weight-decay X     decoupled weight decay of matrices and embeddings (default 0.1)\n"
     "  --clip X             max global gradient norm, 0 = off (default 1)\n"
     "  --seed N             initialisation and data order (default 1)\n"
+    "  --in-order           visit the windows in file order every epoch instead of a\n"
+    "                       shuffled order (then the first k updates see exactly the first\n"
+    "                       k*batch windows: checkpoints at nested prefixes of the data)\n"
     "output:\n"
     "  --out DIR            checkpoint directory (created)\n"
     "  --save-every N       also save every N updates (default: only at the end)\n"
@@ -75,7 +78,7 @@ const char cmd_train_help[] =
 enum {
     O_DATA = 256, O_OUT, O_INIT, O_RESUME, O_LAYERS, O_DIM, O_HEADS, O_CONTEXT, O_VOCAB,
     O_TOKENIZER, O_STEPS, O_EPOCHS, O_TOKENS, O_BATCH, O_ACCUM, O_LR, O_MINLR, O_SCHEDULE,
-    O_WARMUP, O_BETA1, O_BETA2, O_EPS, O_WD, O_CLIP, O_SEED, O_EVAL, O_EVAL_EVERY,
+    O_WARMUP, O_BETA1, O_BETA2, O_EPS, O_WD, O_CLIP, O_SEED, O_IN_ORDER, O_EVAL, O_EVAL_EVERY,
     O_SAVE_EVERY, O_LOG, O_FORMAT, O_DELIM, O_STOP, O_THREADS, O_JSON
 };
 
@@ -114,7 +117,7 @@ int cmd_train(int argc, char **argv)
         {"warmup", required_argument, 0, O_WARMUP}, {"beta1", required_argument, 0, O_BETA1},
         {"beta2", required_argument, 0, O_BETA2}, {"eps", required_argument, 0, O_EPS},
         {"weight-decay", required_argument, 0, O_WD}, {"clip", required_argument, 0, O_CLIP},
-        {"seed", required_argument, 0, O_SEED}, {"eval-data", required_argument, 0, O_EVAL},
+        {"seed", required_argument, 0, O_SEED}, {"in-order", no_argument, 0, O_IN_ORDER}, {"eval-data", required_argument, 0, O_EVAL},
         {"eval-every", required_argument, 0, O_EVAL_EVERY}, {"save-every", required_argument, 0, O_SAVE_EVERY},
         {"log", required_argument, 0, O_LOG}, {"format", required_argument, 0, O_FORMAT},
         {"delimiter", required_argument, 0, O_DELIM}, {"stop-at", required_argument, 0, O_STOP},
@@ -163,6 +166,7 @@ int cmd_train(int argc, char **argv)
         case O_WD: rc = parse_float("--weight-decay", optarg, &o.adamw.weight_decay); break;
         case O_CLIP: rc = cli_parse_double("--clip", optarg, &o.clip); break;
         case O_SEED: rc = cli_parse_u64("--seed", optarg, &o.seed); break;
+        case O_IN_ORDER: o.in_order = 1; break;
         case O_EVAL_EVERY: rc = cli_parse_u64("--eval-every", optarg, &o.eval_every); break;
         case O_SAVE_EVERY: rc = cli_parse_u64("--save-every", optarg, &o.save_every); break;
         case O_LOG: o.log_path = optarg; break;

@@ -54,12 +54,14 @@ void alim_dataset_free(alim_token_stream *ds);
 /* Batches for training: the stream is cut into W = ceil((n-1)/T) windows of T+1 tokens that
  * overlap by one (window k starts at k*T; the last one starts at n-1-T, so that every
  * token is a target in some window, the tail ones possibly twice per epoch). Each epoch visits the windows in a fresh random
- * order (seeded by (seed, epoch)), B windows per batch; the last batch of an epoch takes
- * its missing windows from the next epoch. */
+ * order (seeded by (seed, epoch)), or with in_order set in stream order (so the first k
+ * updates see exactly the first k*B windows: nested prefixes of the data), B windows per
+ * batch; the last batch of an epoch takes its missing windows from the next epoch. */
 typedef struct {
     const alim_token_stream *ds;
     int B, T;
     uint64_t seed;
+    int in_order;        /* 1: windows in stream order (set with alim_loader_set_order) */
     size_t n_windows;
     size_t *perm;        /* (n_windows) order of the current epoch, owned */
     uint64_t epoch;      /* current epoch, from 0                          */
@@ -71,6 +73,9 @@ typedef struct {
 /* Errors: the stream has fewer than T+1 tokens (where = "data"). */
 alim_status alim_loader_init(alim_loader *ld, const alim_token_stream *ds, int B, int T,
                              uint64_t seed, alim_error *err);
+/* Windows in stream order (in_order = 1) or shuffled per epoch (0, the default); restarts
+ * the current epoch's order. */
+void alim_loader_set_order(alim_loader *ld, int in_order);
 /* Moves to (epoch, pos), e.g. when resuming. */
 void alim_loader_seek(alim_loader *ld, uint64_t epoch, size_t pos);
 /* Fills inputs and targets with the next batch. */

@@ -51,6 +51,7 @@ typedef struct {
     alim_adamw_config adamw;
     double clip;                  /* max global gradient norm; 0 = no clipping */
     uint64_t seed;                /* initialisation and data order */
+    int in_order;                 /* windows in stream order, not shuffled (alim_loader) */
     uint64_t eval_every, save_every; /* 0 = only at the end */
     const char *log_path;         /* NULL = out_dir/log.csv */
 } alim_train_options;

@@ -459,6 +459,7 @@ static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, a
             o.out_dir = tdir;
             o.seed = a->seed;
             o.stop_at = steps[j];
+            o.in_order = 1; /* the n_neg checkpoint has read exactly the first n_neg documents */
             if (done == 0) o.init_dir = a->init_dir;
             else o.resume = 1;
             alim_train_result tr;
@@ -622,7 +623,7 @@ static cJSON *make_config(const alim_rebound_config *c, const char *source, cons
     cJSON_AddItemToObject(g, "n_pos", cJSON_CreateDoubleArray(v, (int)c->n_pos_count));
     for (size_t i = 0; i < c->n_neg_count; i++) v[i] = (double)c->n_neg[i];
     cJSON_AddItemToObject(g, "n_neg", cJSON_CreateDoubleArray(v, (int)c->n_neg_count));
-    cJSON_AddStringToObject(g, "negatives", "one pass per n_pos, checkpoints at the prefixes (stop_at + resume)");
+    cJSON_AddStringToObject(g, "negatives", "one pass per n_pos in document order, checkpoints at the prefixes (stop_at + resume)");
     cJSON *s = cJSON_AddObjectToObject(o, "sft");
     cJSON_AddNumberToObject(s, "batch", c->sft_batch);
     cJSON_AddNumberToObject(s, "lr", c->sft_lr);

@@ -264,6 +264,91 @@ static alim_status train_cell(runctx *rc, alim_train_options *o, int with_losses
     return ALIM_OK;
 }
 
+/* E1's SFT: one in-order pass over data (the first N_SLICES * sft_docs documents of pool),
+ * stopped where it has read the first k * sft_docs documents (to the nearest update; the
+ * last stop is the end of the pass), the model of stop k copied to DIR/theta<k>. Result
+ * {total_steps, slices: [{first_step, steps, loss_final_nats, losses_nats, ...}]}. */
+static alim_status sft_pass(runctx *rc, const exper *x, const alim_corpus *pool, const char *data, const char *dir, const char *theta0,
+                            uint64_t seed, cJSON **result, alim_error *err)
+{
+    const alim_resist_config *cfg = x->cfg;
+    char tdir[4300], to[4300];
+    snprintf(tdir, sizeof tdir, "%s/train", dir);
+    /* the pass's updates, from the loader's windows, and the cumulative tokens per document */
+    alim_tokenizer tk = {0};
+    alim_token_stream ds = {0};
+    const char *paths[1] = {data};
+    alim_status st = alim_tokenizer_init_bytes(&tk, err);
+    if (!st) st = alim_dataset_load(&ds, paths, 1, ALIM_DATA_TEXT, NULL, &tk, err);
+    const size_t T = (size_t)cfg->context, W = !st && ds.n > 1 ? (ds.n - 1 + T - 1) / T : 0;
+    alim_dataset_free(&ds);
+    alim_tokenizer_free(&tk);
+    if (st) return st;
+    uint64_t total = (W + (size_t)cfg->sft_batch - 1) / (size_t)cfg->sft_batch;
+    if (!total) total = 1;
+    double all = 0, upto[N_SLICES];
+    for (size_t d = 0; d < N_SLICES * cfg->sft_docs; d++) {
+        size_t l;
+        alim_corpus_doc(pool, d, &l);
+        all += (double)l + 1;
+        if ((d + 1) % cfg->sft_docs == 0) upto[(d + 1) / cfg->sft_docs - 1] = all;
+    }
+    cJSON *r = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(r, "slices");
+    uint64_t done = 0;
+    for (int k = 0; k < N_SLICES && !st; k++) {
+        uint64_t stop = k == N_SLICES - 1 ? total : (uint64_t)llround((double)total * upto[k] / all);
+        if (stop <= done) stop = done + 1; /* every slice trains at least one update */
+        if (stop > total) stop = total;
+        alim_train_options o;
+        base_train_options(x, &o);
+        o.data = paths;
+        o.n_data = 1;
+        o.format = ALIM_DATA_TEXT;
+        o.out_dir = tdir;
+        o.init_dir = done ? NULL : theta0;
+        o.resume = done > 0;
+        o.epochs = 1;
+        o.stop_at = stop;
+        o.in_order = 1;
+        o.batch = cfg->sft_batch;
+        o.lr = cfg->sft_lr;
+        o.schedule = ALIM_LR_CONSTANT;
+        o.adamw.weight_decay = 0;
+        o.seed = seed;
+        cJSON *one = NULL;
+        st = train_cell(rc, &o, 1, &one, err);
+        if (st) break;
+        /* the log holds every update of the pass so far: keep this slice's */
+        cJSON *ls = cJSON_DetachItemFromObjectCaseSensitive(one, "losses_nats");
+        const int n = cJSON_GetArraySize(ls);
+        double *l = malloc(((size_t)n + 1) * sizeof *l);
+        size_t m = 0;
+        for (int i = (int)done; i < n && l; i++) l[m++] = cJSON_GetArrayItem(ls, i)->valuedouble;
+        cJSON_Delete(ls);
+        if (!l) {
+            cJSON_Delete(one);
+            st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+            break;
+        }
+        cJSON_AddItemToObject(one, "losses_nats", cJSON_CreateDoubleArray(l, (int)m));
+        free(l);
+        cJSON_AddNumberToObject(one, "first_step", (double)done);
+        cJSON_AddNumberToObject(one, "documents", (double)((size_t)(k + 1) * cfg->sft_docs));
+        cJSON_AddItemToArray(arr, one);
+        done = (uint64_t)alim_lab_json_num(one, "steps");
+        snprintf(to, sizeof to, "%s/theta%d", dir, k + 1);
+        st = alim_lab_copy_model(tdir, to, err);
+    }
+    if (st) {
+        cJSON_Delete(r);
+        return st;
+    }
+    cJSON_AddNumberToObject(r, "total_steps", (double)total);
+    cJSON_AddStringToObject(r, "order", "documents 1..3n in order, one pass, stops after n, 2n, 3n documents");
+    *result = r;
+    return ALIM_OK;
+}
+
 /* Writes documents [from, from+n) of c to path in the corpus format. */
 static alim_status write_slice(const alim_corpus *c, size_t from, size_t n, const char *path, alim_error *err)
 {
@@ -439,7 +524,7 @@ static cJSON *make_config(const alim_resist_config *c, const char *source, const
     cJSON_AddNumberToObject(s, "lr", c->sft_lr);
     cJSON_AddStringToObject(s, "schedule", "constant");
     cJSON_AddNumberToObject(s, "weight_decay", 0);
-    cJSON_AddStringToObject(s, "moments", "fresh AdamW per slice");
+    cJSON_AddStringToObject(s, "moments", "one pass in document order, AdamW carried across the slices");
     cJSON *g = cJSON_AddObjectToObject(o, "samples");
     cJSON_AddNumberToObject(g, "n", (double)c->n_samples);
     cJSON_AddNumberToObject(g, "tokens", (double)c->sample_tokens);
@@ -550,10 +635,10 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         snprintf(cell, sizeof cell, "s%zu-theta0", s);
         res->cells_total++;
         if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_pre;
+        snprintf(cell, sizeof cell, "s%zu-sft", s);
+        res->cells_total++;
+        if (!alim_rundir_cell_done(x.rd, cell)) rc.total += N_SLICES * c_sft;
         for (int k = 1; k <= N_SLICES; k++) {
-            snprintf(cell, sizeof cell, "s%zu-theta%d", s, k);
-            res->cells_total++;
-            if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_sft;
             snprintf(cell, sizeof cell, "s%zu-D%d", s, k);
             res->cells_total++;
             if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_smp;
@@ -647,40 +732,34 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
             cJSON_AddItemToObject(sj, "theta0", result);
             snprintf(prev_dir, sizeof prev_dir, "%s", dir_buf);
         } while (0);
-        /* theta1..3 */
-        for (int k = 1; k <= N_SLICES && !st; k++) {
-            rc.cell_cost = c_sft;
-            CELL_BEGIN("s%zu-theta%d", s, k)
-            snprintf(path_buf, sizeof path_buf, "%s/slice.txt", dir_buf);
-            st = write_slice(&pool2, (size_t)(k - 1) * cfg->sft_docs, cfg->sft_docs, path_buf, err);
-            alim_train_options o;
-            base_train_options(&x, &o);
-            const char *data[1] = {path_buf};
-            o.data = data;
-            o.n_data = 1;
-            o.format = ALIM_DATA_TEXT;
-            o.out_dir = dir_buf;
-            o.init_dir = prev_dir;
-            o.epochs = 1;
-            o.batch = cfg->sft_batch;
-            o.lr = cfg->sft_lr;
-            o.schedule = ALIM_LR_CONSTANT;
-            o.adamw.weight_decay = 0;
-            o.seed = s;
-            if (!st) st = train_cell(&rc, &o, 1, &result, err);
-            CELL_END(c_sft)
-            notef(&rc, "%s: %s, %.0f steps on pool_c2 documents %zu..%zu, final loss %.4f nats", cell, reused ? "reused" : "done",
-                  alim_lab_json_num(result, "steps"), (size_t)(k - 1) * cfg->sft_docs + 1, (size_t)k * cfg->sft_docs,
-                  alim_lab_json_num(result, "loss_final_nats"));
-            char key[32];
-            snprintf(key, sizeof key, "theta%d", k);
-            cJSON_AddItemToObject(sj, key, result);
-            snprintf(prev_dir, sizeof prev_dir, "%s", dir_buf);
-        }
+        /* theta1..3: ONE pass over pool_c2 documents 1..3n in document order (fresh AdamW once,
+         * lr constant), stopped and resumed bit for bit where it has read the first n, 2n, 3n
+         * documents; theta_k = the model at the k-th stop (spec §4.5: "save theta1..3 after
+         * 200, 400 and 600 documents") */
+        do {
+            rc.cell_cost = N_SLICES * c_sft;
+            CELL_BEGIN("s%zu-sft", s)
+            snprintf(path_buf, sizeof path_buf, "%s/data.txt", dir_buf);
+            st = write_slice(&pool2, 0, N_SLICES * cfg->sft_docs, path_buf, err);
+            if (!st) st = sft_pass(&rc, &x, &pool2, path_buf, dir_buf, prev_dir, s, &result, err);
+            CELL_END(N_SLICES * c_sft)
+            const cJSON *sl = cJSON_GetObjectItemCaseSensitive(result, "slices");
+            for (int k = 1; k <= N_SLICES; k++) {
+                const cJSON *r = cJSON_GetArrayItem(sl, k - 1);
+                notef(&rc, "s%zu-theta%d: %s, updates %.0f..%.0f on pool_c2 documents %zu..%zu in order, final loss %.4f nats", s, k,
+                      reused ? "reused" : "done", alim_lab_json_num(r, "first_step") + 1, alim_lab_json_num(r, "steps"),
+                      (size_t)(k - 1) * cfg->sft_docs + 1, (size_t)k * cfg->sft_docs, alim_lab_json_num(r, "loss_final_nats"));
+                char key[32];
+                snprintf(key, sizeof key, "theta%d", k);
+                cJSON_AddItemToObject(sj, key, cJSON_Duplicate(r, 1));
+            }
+            cJSON_Delete(result);
+            result = NULL;
+        } while (0);
         /* D1..D3 and H_k */
         for (int k = 1; k <= N_SLICES && !st; k++) {
             rc.cell_cost = c_smp;
-            snprintf(path_buf2, sizeof path_buf2, "%s/cells/s%zu-theta%d", cfg->run_dir, s, k);
+            snprintf(path_buf2, sizeof path_buf2, "%s/cells/s%zu-sft/theta%d", cfg->run_dir, s, k);
             CELL_BEGIN("s%zu-D%d", s, k)
             snprintf(path_buf, sizeof path_buf, "%s/D.jsonl", dir_buf);
             st = sample_cell(&rc, &x, path_buf2, s, k, path_buf, &result, err);
@@ -710,7 +789,7 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
                 const int from = dir ? l : k, to = dir ? k : l;
                 const char *dname = dir ? "inverse" : "forward";
                 rc.cell_cost = c_ft;
-                snprintf(prev_dir, sizeof prev_dir, "%s/cells/s%zu-theta%d", cfg->run_dir, s, from);
+                snprintf(prev_dir, sizeof prev_dir, "%s/cells/s%zu-sft/theta%d", cfg->run_dir, s, from);
                 snprintf(path_buf2, sizeof path_buf2, "%s/cells/s%zu-D%d/D.jsonl", cfg->run_dir, s, to);
                 CELL_BEGIN("s%zu-ft%d%d-%s", s, k, l, dname)
                 alim_train_options o;

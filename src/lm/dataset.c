@@ -167,6 +167,7 @@ alim_status alim_dataset_load(alim_token_stream *ds, const char *const *paths, s
 static void shuffle(alim_loader *ld)
 {
     for (size_t i = 0; i < ld->n_windows; i++) ld->perm[i] = i;
+    if (ld->in_order) return;
     alim_rng r;
     alim_rng_seed(&r, ld->seed, 0x64617461u + ld->epoch);
     for (size_t i = ld->n_windows; i > 1; i--) {
@@ -197,6 +198,12 @@ alim_status alim_loader_init(alim_loader *ld, const alim_token_stream *ds, int B
     }
     shuffle(ld);
     return ALIM_OK;
+}
+
+void alim_loader_set_order(alim_loader *ld, int in_order)
+{
+    ld->in_order = in_order != 0;
+    shuffle(ld);
 }
 
 void alim_loader_seek(alim_loader *ld, uint64_t epoch, size_t pos)

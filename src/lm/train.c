@@ -76,6 +76,7 @@ static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
     put_u64(s, "context", (uint64_t)T);
     put_u64(s, "grad_accum", (uint64_t)o->grad_accum);
     put_u64(s, "seed", o->seed);
+    put_u64(s, "data_in_order", (uint64_t)(o->in_order != 0));
     /* the data order is the only randomness of training: it is drawn from (seed, epoch) */
     cJSON_AddStringToObject(s, "rng", "alim_rng(seed, 0x64617461 + data_epoch)");
     st = alim_checkpoint_save_optimizer(o->out_dir, opt, s, err);
@@ -159,6 +160,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     if (!st) st = alim_dataset_load(&data, o->data, o->n_data, o->format, o->delimiter, &tk, err);
     if (!st && o->n_eval) st = alim_dataset_load(&evdata, o->eval_data, o->n_eval, o->format, o->delimiter, &tk, err);
     if (!st) st = alim_loader_init(&ld, &data, o->batch, T, o->seed, err);
+    if (!st && o->in_order) alim_loader_set_order(&ld, 1);
     if (!st && o->resume) {
         st = alim_checkpoint_load_optimizer(o->out_dir, m.num_params, &opt, &state, err);
         uint64_t ep = 0, pos = 0, b = 0, ctx = 0, acc = 0, seed = 0;
@@ -169,6 +171,9 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         if (!st && ctx != (uint64_t)T) st = alim_error_set(err, ALIM_EINVAL, "--context", "%d differs from the resumed run's %" PRIu64, T, ctx);
         if (!st && acc != (uint64_t)o->grad_accum) st = alim_error_set(err, ALIM_EINVAL, "--grad-accum", "%d differs from the resumed run's %" PRIu64, o->grad_accum, acc);
         if (!st && seed != o->seed) st = alim_error_set(err, ALIM_EINVAL, "--seed", "%" PRIu64 " differs from the resumed run's %" PRIu64, o->seed, seed);
+        uint64_t in_order = 0; /* absent in states written before the option: shuffled */
+        if (!st && !get_u64(state, "data_in_order", &in_order) && in_order != (uint64_t)(o->in_order != 0))
+            st = alim_error_set(err, ALIM_EINVAL, "--in-order", "the resumed run visited the data %s", in_order ? "in order" : "shuffled");
         /* the model file must be from the same update as the optimizer state */
         if (!st && model_step != opt.step)
             st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "model.safetensors is from update %" PRIu64 " but optimizer.safetensors from %" PRIu64 " (interrupted save?)", model_step, opt.step);

@@ -15,7 +15,7 @@ expect_exit 0 "quick run" -- "$ALIM" elastic resist --data "$S" --run "$R" --qui
 t1=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')
 cp "$TMP/stdout" "$TMP/first.json"
 expect_json "j['verdict'] in ('PASS','NULL','FAIL') and isinstance(j['verdict_reason'], str)" "verdict"
-expect_json "j['cells']=={'total':26,'run':26,'reused':0}" "26 cells for 2 seeds, all run"
+expect_json "j['cells']=={'total':22,'run':22,'reused':0}" "22 cells for 2 seeds (theta0, one SFT pass, 3 samples, 6 fine-tunings each), all run"
 expect_json "set(j['sign_test'])>={'n','inverse_lower','p_value','inverse_lower_corrected','p_value_corrected','mean_gap_nats','se_gap_nats','mean_gap_corrected_nats','se_gap_corrected_nats'} and j['sign_test']['n']==6" "sign-test keys"
 expect_json "0<=j['sign_test']['inverse_lower']<=6 and 0<j['sign_test']['p_value']<=1" "sign-test values"
 expect_json "len(j['criteria'])==6 and all(v in ('PASS','FAIL') for v in j['criteria'].values())" "criteria"
@@ -75,15 +75,26 @@ for k in (1,2,3):
     L=[json.loads(l) for l in open('$R/cells/s1-D%d/D.jsonl'%k,encoding='latin-1')]
     assert len(L)==24 and all(x['prompt']=='' and 0<len(x['response'].encode('latin-1','replace'))<=32 for x in L)
 "; then ok; else bad "D_k files: $(tail -c 300 "$TMP/pyerr")"; fi
-for f in manifest.json cells/s1-theta0/model.safetensors cells/s2-theta3/model.safetensors cells/s1-theta1/slice.txt cells/s2-ft13-inverse/log.csv; do
+for f in manifest.json cells/s1-theta0/model.safetensors cells/s2-sft/theta3/model.safetensors cells/s1-sft/theta1/model.safetensors cells/s1-sft/data.txt cells/s2-ft13-inverse/log.csv; do
   [ -f "$R/$f" ] && ok || bad "missing $R/$f"
 done
+# theta1..3 are three stops of ONE in-order pass: contiguous updates, one log, the last stop = the end
+if py "
+import json
+j=json.load(open('$TMP/first.json'))
+for sd in j['per_seed'] if 'per_seed' in j else j['seeds']:
+    t=[sd['theta%d'%k] for k in (1,2,3)]
+    assert t[0]['first_step']==0 and all(t[k]['first_step']==t[k-1]['steps'] for k in (1,2)), t
+    assert all(len(x['losses_nats'])==x['steps']-x['first_step']>=1 for x in t)
+steps=[int(l.split(',')[0]) for l in open('$R/cells/s1-sft/train/log.csv').read().split('\n')[1:] if l]
+assert steps==list(range(1,len(steps)+1)), steps
+"; then ok; else bad "SFT pass: $(tail -c 300 "$TMP/pyerr")"; fi
 
 # ---- the same command again: every cell reused, same numbers ----
 start=$(date +%s.%N)
 expect_exit 0 "second run" -- "$ALIM" elastic resist --data "$S" --run "$R" --quick --json
 t2=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')
-expect_json "j['cells']=={'total':26,'run':0,'reused':26}" "second run reuses every cell"
+expect_json "j['cells']=={'total':22,'run':0,'reused':22}" "second run reuses every cell"
 expect_stderr "s2-ft13-inverse: reused" "reuse noted on stderr"
 if py "
 import json
@@ -95,12 +106,12 @@ if awk -v a="$t1" -v b="$t2" 'BEGIN{exit !(b < a)}'; then ok; else bad "second r
 # ---- an interrupted cell (no result.json) is redone, and only it ----
 rm "$R/cells/s1-ft23-forward/result.json"
 expect_exit 0 "redo one cell" -- "$ALIM" elastic resist --data "$S" --run "$R" --quick --json
-expect_json "j['cells']=={'total':26,'run':1,'reused':25}" "only the unfinished cell runs"
+expect_json "j['cells']=={'total':22,'run':1,'reused':21}" "only the unfinished cell runs"
 expect_stderr "s1-ft23-forward: done" "redone cell noted"
 
 # ---- more seeds on the same run directory ----
 expect_exit 0 "--seeds 3" -- "$ALIM" elastic resist --data "$S" --run "$R" --quick --seeds 3 --json
-expect_json "j['cells']=={'total':39,'run':13,'reused':26} and j['sign_test']['n']==9 and len(j['pairs'])==9" "a third seed adds 13 cells"
+expect_json "j['cells']=={'total':33,'run':11,'reused':22} and j['sign_test']['n']==9 and len(j['pairs'])==9" "a third seed adds 11 cells"
 
 # ---- another configuration on the same run directory: refused, nothing changed ----
 before=$(cat "$R/manifest.json")
@@ -126,7 +137,7 @@ for i,w in enumerate(words):
 "
 expect_exit 0 "text data" -- "$ALIM" data text "$TMP/comp0.txt" "$TMP/comp1.txt" "$TMP/comp2.txt" --out "$TMP/txt" --window 32 --pretrain-bytes 16000 --pool-docs 80 --test-docs 8
 expect_exit 0 "prompted run" -- "$ALIM" elastic resist --data "$TMP/txt" --run "$TMP/run-txt" --quick --seeds 1 --json
-expect_json "j['source']=='text' and j['cells']['run']==13 and j['config']['samples']['prompt_bytes']==8" "prompted run summary"
+expect_json "j['source']=='text' and j['cells']['run']==11 and j['config']['samples']['prompt_bytes']==8" "prompted run summary"
 if py "
 import json
 pool=[d for d in open('$TMP/txt/pool_c1.txt','rb').read().split(b'<|endoftext|>') if d.strip()]
@@ -157,7 +168,7 @@ expect_stderr "unknown option" "unknown option message"
 # ---- one quick seed under AddressSanitizer + UBSan (when that build is there and current) ----
 if [ -z "${ALIM_SKIP_ASAN:-}" ] && [ -x "${ALIM_ASAN:-}" ] && "$ALIM_ASAN" elastic --help 2>/dev/null | grep -q "^  resist "; then
   expect_exit 0 "asan quick run" -- "$ALIM_ASAN" elastic resist --data "$TMP/txt" --run "$TMP/run-asan" --quick --seeds 1 --json
-  expect_json "j['cells']['run']==13 and j['verdict'] in ('PASS','NULL','FAIL')" "asan quick run summary"
+  expect_json "j['cells']['run']==11 and j['verdict'] in ('PASS','NULL','FAIL')" "asan quick run summary"
   if grep -qE "ERROR: AddressSanitizer|runtime error" "$TMP/stderr"; then bad "sanitizer report: $(head -c 300 "$TMP/stderr")"; else ok; fi
 fi
 
