@@ -91,6 +91,12 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
                                  alim_error *err);
 void alim_coefficient_result_free(alim_coefficient_result *res);
 
+/* |D_a| in tokens for each n_pos[i]: the rebound summary's "alignment_tokens" (counted with
+ * the run's tokenizer) when it has them, else from DATA/pool_c2.txt with the byte rule (each
+ * document's bytes plus its end-of-text token). Errors: too few documents, unreadable pool. */
+alim_status alim_coefficient_alignment_tokens(const cJSON *rebound_summary, const char *data_dir, const size_t *n_pos,
+                                              size_t n, double *a_tokens, alim_error *err);
+
 /* The E4 analysis of a rebound summary (as alim_coefficient_run writes it, without files):
  * n_pos_want/n_neg_want select the grid points (n_neg > 0 only); pretrain_tokens = |D_p|;
  * a_tokens[i] = |D_a| of n_pos_want[i] in tokens. Returns a JSON object (caller frees) and

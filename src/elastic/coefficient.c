@@ -289,6 +289,21 @@ static alim_status alignment_tokens(const char *data_dir, const size_t *n_pos, s
     return st;
 }
 
+alim_status alim_coefficient_alignment_tokens(const cJSON *sum, const char *data_dir, const size_t *n_pos, size_t n, double *a,
+                                              alim_error *err)
+{
+    /* as the rebound run counted them with its tokenizer; older summaries: from the data */
+    size_t have = 0;
+    const cJSON *atj = cJSON_GetObjectItemCaseSensitive(sum, "alignment_tokens");
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *e;
+        a[i] = NAN;
+        cJSON_ArrayForEach(e, atj) if (alim_lab_json_num(e, "n_pos") == (double)n_pos[i]) a[i] = alim_lab_json_num(e, "tokens");
+        have += a[i] > 0;
+    }
+    return have == n ? ALIM_OK : alignment_tokens(data_dir, n_pos, n, a, err);
+}
+
 alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
                                  void *note_ctx, alim_coefficient_result *res, alim_error *err)
 {
@@ -334,16 +349,7 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
     double a_tok[ALIM_REBOUND_MAX_GRID];
     alim_coefficient_estimate est[ALIM_REBOUND_MAX_GRID];
     if (!(pre > 0)) st = alim_error_set(err, ALIM_EFORMAT, "summary.json", "config.pretrain.tokens missing");
-    /* |D_a| as the rebound run counted it with its tokenizer; older summaries: from the data */
-    size_t have = 0;
-    const cJSON *atj = cJSON_GetObjectItemCaseSensitive(sum, "alignment_tokens");
-    for (size_t i = 0; i < rc->n_pos_count; i++) {
-        const cJSON *e;
-        a_tok[i] = NAN;
-        cJSON_ArrayForEach(e, atj) if (alim_lab_json_num(e, "n_pos") == (double)rc->n_pos[i]) a_tok[i] = alim_lab_json_num(e, "tokens");
-        have += a_tok[i] > 0;
-    }
-    if (!st && have < rc->n_pos_count) st = alignment_tokens(data_dir, rc->n_pos, rc->n_pos_count, a_tok, err);
+    if (!st) st = alim_coefficient_alignment_tokens(sum, data_dir, rc->n_pos, rc->n_pos_count, a_tok, err);
     if (!st)
         st = alim_coefficient_analyse(sum, rc->n_pos, rc->n_pos_count, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, cfg->n_boot,
                                       cfg->boot_seed, est, &out, err);

@@ -10,7 +10,6 @@
 
 #include "alim/checkpoint.h"
 #include "alim/coefficient.h"
-#include "alim/corpus.h"
 #include "alim/io.h"
 #include "alim/lab.h"
 #include "alim/lm_train.h"
@@ -320,17 +319,6 @@ static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, c
     return ALIM_OK;
 }
 
-static double doc_tokens(const alim_corpus *c, size_t n)
-{
-    double t = 0;
-    for (size_t d = 0; d < n && d < c->n_docs; d++) {
-        size_t len;
-        alim_corpus_doc(c, d, &len);
-        t += (double)len + 1;
-    }
-    return t;
-}
-
 /* rho of (level index, metric) over levels x seeds */
 static double rho_of(const level *lv, size_t n, size_t S, int use_e)
 {
@@ -387,7 +375,6 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     sc x = {cfg, progress, note, note_ctx, ""};
     cJSON *man = NULL, *config = NULL, *summary = NULL, *bres[1000] = {0};
     alim_rundir *rd = NULL;
-    alim_corpus pool2 = {0};
     level *sz = calloc(ALIM_SCALE_MAX_LEVELS, sizeof *sz), *tk = calloc(ALIM_SCALE_MAX_LEVELS, sizeof *tk);
     char p1[4200], sub[4200];
     double q[3] = {NAN, NAN, NAN};
@@ -402,8 +389,6 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     for (int i = 0; i < 3 && cJSON_GetArraySize(sh) == 3; i++) q[i] = cJSON_GetArrayItem(sh, i)->valuedouble;
     char data_hash[17];
     alim_json_hash(man, data_hash);
-    st = alim_corpus_read(&pool2, alim_lab_path(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
-    if (st) goto out;
     config = make_config(cfg, data_hash);
     st = alim_rundir_open(cfg->run_dir, "elastic-scale", config, &rd, err);
     if (st) goto out;
@@ -431,7 +416,9 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             res->cells_run += rr.cells_run;
             res->cells_reused += rr.cells_reused;
             sz[g].part = "size";
-            st = level_metrics(cfg, rr.summary, &rc, (double)rc.pretrain_tokens, doc_tokens(&pool2, rc.n_pos[rc.n_pos_count - 1]), q, &sz[g], err);
+            double a_tok = NAN;
+            st = alim_coefficient_alignment_tokens(rr.summary, cfg->data_dir, &rc.n_pos[rc.n_pos_count - 1], 1, &a_tok, err);
+            if (!st) st = level_metrics(cfg, rr.summary, &rc, (double)rc.pretrain_tokens, a_tok, q, &sz[g], err);
             sz[g].value = sz[g].params;
             alim_rebound_result_free(&rr);
         }
@@ -477,7 +464,9 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             res->cells_run += rr.cells_run;
             res->cells_reused += rr.cells_reused;
             tk[b].part = "tokens";
-            st = level_metrics(cfg, rr.summary, &rc, tokens, doc_tokens(&pool2, rc.n_pos[rc.n_pos_count - 1]), q, &tk[b], err);
+            double a_tok = NAN;
+            st = alim_coefficient_alignment_tokens(rr.summary, cfg->data_dir, &rc.n_pos[rc.n_pos_count - 1], 1, &a_tok, err);
+            if (!st) st = level_metrics(cfg, rr.summary, &rc, tokens, a_tok, q, &tk[b], err);
             tk[b].value = tokens;
             alim_rebound_result_free(&rr);
         }
@@ -557,7 +546,6 @@ out:
     cJSON_Delete(summary);
     cJSON_Delete(config);
     cJSON_Delete(man);
-    alim_corpus_free(&pool2);
     if (rd) alim_rundir_close(rd);
     free(sz), free(tk);
     return st;

@@ -73,6 +73,9 @@ static alim_status render(const alim_plot *p, const char *dev, const char *path,
     pladv(0);
     plvpor(outside ? 0.08 : 0.11, outside ? 0.6 : 0.97, 0.12, 0.89);
     plwind(x0, x1, y0, y1);
+    /* up to 7 digits before PLplot moves a scale factor "(x10^n)" above the axis, where it would
+     * collide with a long title (e.g. changes of a few hundredths of a bit) */
+    plsyax(7, 0);
     plcol0(1);
     plschr(0, 0.95);
     plwidth(1.0);

@@ -1,6 +1,6 @@
 /* report.c — the HTML report: runs the engines, draws the figures, writes the tables
  * (see alim/report.h). Sections: the alignment bottleneck, KL-RL versus best-of-N, elasticity
- * (E0 exact; E1 and E2 trained, with their runs cached). */
+ * (E0 exact; E1, E2 and E3 trained, with their runs cached; E4 from E2's cells). */
 #define _POSIX_C_SOURCE 200809L
 #include "alim/report.h"
 
@@ -27,6 +27,9 @@
 #include "alim/rebound.h"
 #include "alim/resist.h"
 #include "alim/rundir.h"
+#include "alim/scale.h"
+#include "alim/coefficient.h"
+#include "alim/corpus.h"
 #include "alim/seqpmf.h"
 #include "alim/simulate.h"
 #include "alim/tilt.h"
@@ -664,40 +667,60 @@ out:
 
 typedef struct {
     char cache[4096];          /* from the config; "" = not given */
-    int run_resist, run_rebound;
+    int run_resist, run_rebound, run_coefficient, run_scale;
     int natural;               /* data source: 0 synthetic, 1 natural */
     alim_datadir_options data; /* seed, pretrain_size, pool_docs, test_docs, doc_len */
     alim_resist_config e1;     /* data_dir and run_dir are set when run */
     alim_rebound_config e2;
+    size_t e4_max_n_neg;       /* E4 uses E2's n_neg in (0, e4_max_n_neg] */
+    size_t e4_boot;            /* bootstrap resamples of E4 */
+    alim_scale_config e3;      /* data_dir and run_dir are set when run */
     /* set by lab_section when it ran (empty otherwise) */
     char cache_used[4096];     /* the cache directory */
     char data_used[4200];      /* the data directory in it */
 } elasticity_config;
 
-/* The report's default E2: the spec's model, data and training, but 2 seeds, n_pos {200, 400,
- * 1000}, n_neg {0, 20, 40, 100, 400} and 128 samples per evaluation. Without the sampler's KV
- * cache the spec's 3 x 25 evaluations of 256 samples took ~25 minutes on the 2-core machine and
- * this reduced grid ~5; with it the spec's grid takes ~1.5 minutes (docs/report.md), so the
- * spec's grid could become the default. */
+/* The report's default E2 is the spec's (alim_rebound_config_default: 3 seeds, n_pos {200, 400,
+ * 1000, 2000}, n_neg {0, 20, 40, 100, 200, 400}, 256 samples). With the sampler's KV cache an
+ * evaluation cell costs about a second, so the whole E2 takes ~1.5 minutes here
+ * (docs/report.md "Times"). */
 static void rebound_config_report(alim_rebound_config *c)
 {
     alim_rebound_config_default(c);
-    static const size_t P[] = {200, 400, 1000}, N[] = {0, 20, 40, 100, 400};
+}
+
+/* The report's default E3: a reduced version of the spec's (alim_scale_config_default, ~25
+ * minutes here) that keeps the whole default report within ~10 minutes: 2 seeds (the fewest
+ * that give error bars), the three shapes G0, G1, G2 pretrained on 500,000 tokens instead of
+ * 2M, budgets 125k..1M tokens of G1 instead of 0.25M..4M, n_pos {400} instead of {400, 2000} /
+ * {2000} and n_neg {0, 20, 40, 100} (E_hat's l grid; no 400), 128 samples per evaluation. */
+static void scale_config_report(alim_scale_config *c)
+{
+    alim_scale_config_default(c);
     c->n_seeds = 2;
-    c->n_pos_count = 3;
-    c->n_neg_count = 5;
-    memcpy(c->n_pos, P, sizeof P);
-    memcpy(c->n_neg, N, sizeof N);
+    c->size_pretrain_tokens = 500000;
+    static const size_t P[] = {400}, N[] = {0, 20, 40, 100};
+    c->size_n_pos_count = c->tok_n_pos_count = 1;
+    c->size_n_neg_count = c->tok_n_neg_count = 4;
+    memcpy(c->size_n_pos, P, sizeof P);
+    memcpy(c->tok_n_pos, P, sizeof P);
+    memcpy(c->size_n_neg, N, sizeof N);
+    memcpy(c->tok_n_neg, N, sizeof N);
+    static const uint64_t B[] = {125000, 250000, 500000, 1000000};
+    c->n_budgets = 4;
+    memcpy(c->budgets, B, sizeof B);
     c->n_samples = 128;
 }
 
 static void elasticity_defaults(int quick, elasticity_config *ec)
 {
     memset(ec, 0, sizeof *ec);
-    ec->run_resist = ec->run_rebound = 1;
+    ec->run_resist = ec->run_rebound = ec->run_coefficient = ec->run_scale = 1;
     alim_datadir_options_default(&ec->data);
     ec->data.have_pretrain = 1;
     ec->data.pretrain_size = 2000000;
+    ec->e4_max_n_neg = 100;
+    ec->e4_boot = 10000;
     if (quick) {
         /* the size the elasticity CLI tests use: seconds in all */
         ec->data.pretrain_size = 20000;
@@ -706,9 +729,12 @@ static void elasticity_defaults(int quick, elasticity_config *ec)
         ec->data.doc_len = 32;
         alim_resist_config_quick(&ec->e1);
         alim_rebound_config_quick(&ec->e2);
+        alim_scale_config_quick(&ec->e3);
+        ec->e4_boot = 2000;
     } else {
         alim_resist_config_default(&ec->e1);
         rebound_config_report(&ec->e2);
+        scale_config_report(&ec->e3);
     }
 }
 
@@ -754,12 +780,109 @@ static alim_status read_grid(const cJSON *obj, const char *key, const char *wher
     return ALIM_OK;
 }
 
+/* elasticity.scale: E3's settings (alim/scale.h); "budget_model" is 1-based as in the CLI */
+static alim_status scale_config_read(const cJSON *d, const char *w, alim_scale_config *e3, alim_error *err)
+{
+    static const char *const skeys[] = {"seeds",        "sizes",         "pretrain_tokens", "size_n_pos", "size_n_neg",
+                                        "budgets",      "budget_model",  "budget_lr",       "tokens_n_pos",
+                                        "tokens_n_neg", "max_n_neg",     "context",         "samples",
+                                        "sample_tokens", NULL};
+    alim_status st = alim_json_check_keys(d, skeys, w, err);
+    if (st) return st;
+    double x;
+    int given;
+    x = (double)e3->n_seeds;
+    if ((st = get_integer(d, "seeds", w, 1, 100, &x, NULL, err))) return st;
+    e3->n_seeds = (size_t)x;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(d, "sizes");
+    if (a) {
+        const int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : 0;
+        if (n < 1 || n > ALIM_SCALE_MAX_LEVELS)
+            return alim_error_set(err, ALIM_EINVAL, w, "\"sizes\" must be an array of 1 to %d shapes [layers, dim, heads]",
+                                  ALIM_SCALE_MAX_LEVELS);
+        size_t i = 0;
+        const cJSON *sh;
+        cJSON_ArrayForEach(sh, a) {
+            double v[3];
+            size_t k = 0;
+            if ((st = read_number_array(sh, w, "sizes", v, 3, &k, 1, 4096, 1, err))) return st;
+            if (k != 3 || (int)v[1] % (int)v[2])
+                return alim_error_set(err, ALIM_EINVAL, w,
+                                      "\"sizes\" entries must be [layers, dim, heads] with dim a multiple of heads");
+            e3->layers[i] = (int)v[0], e3->dim[i] = (int)v[1], e3->heads[i] = (int)v[2];
+            i++;
+        }
+        e3->n_sizes = i;
+    }
+    x = (double)e3->size_pretrain_tokens;
+    if ((st = get_integer(d, "pretrain_tokens", w, 1, 1e11, &x, NULL, err))) return st;
+    e3->size_pretrain_tokens = (uint64_t)x;
+    if ((st = read_grid(d, "size_n_pos", w, e3->size_n_pos, &e3->size_n_pos_count, 0, err))) return st;
+    if ((st = read_grid(d, "size_n_neg", w, e3->size_n_neg, &e3->size_n_neg_count, 1, err))) return st;
+    if ((st = read_grid(d, "tokens_n_pos", w, e3->tok_n_pos, &e3->tok_n_pos_count, 0, err))) return st;
+    if ((st = read_grid(d, "tokens_n_neg", w, e3->tok_n_neg, &e3->tok_n_neg_count, 1, err))) return st;
+    if ((a = cJSON_GetObjectItemCaseSensitive(d, "budgets"))) {
+        double v[ALIM_SCALE_MAX_LEVELS];
+        size_t k = 0;
+        if ((st = read_number_array(a, w, "budgets", v, ALIM_SCALE_MAX_LEVELS, &k, 1, 1e11, 1, err))) return st;
+        if (k < 2) return alim_error_set(err, ALIM_EINVAL, w, "\"budgets\" needs at least 2 values");
+        for (size_t i = 0; i < k; i++) {
+            if (i && !(v[i] > v[i - 1])) return alim_error_set(err, ALIM_EINVAL, w, "\"budgets\" must be increasing");
+            e3->budgets[i] = (uint64_t)v[i];
+        }
+        e3->n_budgets = k;
+    }
+    x = (double)e3->budget_model + 1;
+    if ((st = get_integer(d, "budget_model", w, 1, ALIM_SCALE_MAX_LEVELS, &x, NULL, err))) return st;
+    e3->budget_model = (size_t)x - 1;
+    if ((st = alim_json_get_number(d, "budget_lr", 0, w, &e3->budget_lr, err))) return st;
+    if (!(e3->budget_lr > 0 && e3->budget_lr < 1)) return alim_error_set(err, ALIM_EINVAL, w, "\"budget_lr\" must be in (0, 1)");
+    x = (double)e3->max_l_neg;
+    if ((st = get_integer(d, "max_n_neg", w, 1, 1e7, &x, NULL, err))) return st;
+    e3->max_l_neg = (size_t)x;
+    x = (double)e3->context;
+    if ((st = get_integer(d, "context", w, 2, 4096, &x, NULL, err))) return st;
+    e3->context = (int)x;
+    if (e3->sample_tokens > (size_t)e3->context) e3->sample_tokens = (size_t)e3->context;
+    x = (double)e3->n_samples;
+    if ((st = get_integer(d, "samples", w, 1, 1e6, &x, NULL, err))) return st;
+    e3->n_samples = (size_t)x;
+    x = (double)e3->sample_tokens;
+    if ((st = get_integer(d, "sample_tokens", w, 2, 4096, &x, &given, err))) return st;
+    e3->sample_tokens = (size_t)x;
+    if (given && x > e3->context)
+        return alim_error_set(err, ALIM_EINVAL, w, "\"sample_tokens\" (%.0f) must not exceed the context (%d)", x, e3->context);
+    return ALIM_OK;
+}
+
+/* What alim_scale_run would refuse, and what the data directory cannot hold. */
+static alim_status scale_config_check(const alim_scale_config *e3, const char *w, size_t pool_docs, alim_error *err)
+{
+    if (e3->budget_model >= e3->n_sizes)
+        return alim_error_set(err, ALIM_EINVAL, w, "\"budget_model\" (%zu) must name one of the %zu sizes (1-based)",
+                              e3->budget_model + 1, e3->n_sizes);
+    if (e3->max_l_neg < e3->size_n_neg[1] || e3->max_l_neg < e3->tok_n_neg[1])
+        return alim_error_set(err, ALIM_EINVAL, w, "\"max_n_neg\" (%zu) is below the first n_neg > 0 of a grid",
+                              e3->max_l_neg);
+    const size_t mp = e3->size_n_pos[e3->size_n_pos_count - 1] > e3->tok_n_pos[e3->tok_n_pos_count - 1]
+                          ? e3->size_n_pos[e3->size_n_pos_count - 1]
+                          : e3->tok_n_pos[e3->tok_n_pos_count - 1];
+    const size_t mn = e3->size_n_neg[e3->size_n_neg_count - 1] > e3->tok_n_neg[e3->tok_n_neg_count - 1]
+                          ? e3->size_n_neg[e3->size_n_neg_count - 1]
+                          : e3->tok_n_neg[e3->tok_n_neg_count - 1];
+    if (mp > pool_docs || mn > pool_docs)
+        return alim_error_set(err, ALIM_EINVAL, w, "the largest n_pos (%zu) and n_neg (%zu) must not exceed data.pool_docs (%zu)",
+                              mp, mn, pool_docs);
+    return ALIM_OK;
+}
+
 static alim_status elasticity_config_read(const cJSON *c, const char *where, int quick, elasticity_config *ec,
                                           alim_error *err)
 {
     elasticity_defaults(quick, ec);
     if (!c) return ALIM_OK;
-    static const char *const keys[] = {"cache", "experiments", "data", "model", "pretrain_tokens", "resist", "rebound", NULL};
+    static const char *const keys[] = {"cache",   "experiments", "data",        "model", "pretrain_tokens",
+                                       "resist", "rebound",     "coefficient", "scale", NULL};
     alim_status st = alim_json_check_keys(c, keys, where, err);
     if (st) return st;
     char w[ALIM_ERROR_WHERE_MAX];
@@ -772,17 +895,20 @@ static alim_status elasticity_config_read(const cJSON *c, const char *where, int
         snprintf(ec->cache, sizeof ec->cache, "%s", v->valuestring);
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(c, "experiments"))) {
-        if (!cJSON_IsArray(v))
-            return alim_error_set(err, ALIM_EINVAL, where, "\"experiments\" must be an array of \"resist\", \"rebound\"");
-        ec->run_resist = ec->run_rebound = 0;
+        static const char known[] = "(known: \"resist\" = E1, \"rebound\" = E2, \"coefficient\" = E4, \"scale\" = E3)";
+        if (!cJSON_IsArray(v)) return alim_error_set(err, ALIM_EINVAL, where, "\"experiments\" must be an array %s", known);
+        ec->run_resist = ec->run_rebound = ec->run_coefficient = ec->run_scale = 0;
         const cJSON *e;
         cJSON_ArrayForEach(e, v) {
             if (cJSON_IsString(e) && !strcmp(e->valuestring, "resist")) ec->run_resist = 1;
             else if (cJSON_IsString(e) && !strcmp(e->valuestring, "rebound")) ec->run_rebound = 1;
-            else
-                return alim_error_set(err, ALIM_EINVAL, where,
-                                      "\"experiments\": unknown experiment (known: \"resist\" = E1, \"rebound\" = E2)");
+            else if (cJSON_IsString(e) && !strcmp(e->valuestring, "coefficient")) ec->run_coefficient = 1;
+            else if (cJSON_IsString(e) && !strcmp(e->valuestring, "scale")) ec->run_scale = 1;
+            else return alim_error_set(err, ALIM_EINVAL, where, "\"experiments\": unknown experiment %s", known);
         }
+        if (ec->run_coefficient && !ec->run_rebound)
+            return alim_error_set(err, ALIM_EINVAL, where,
+                                  "\"experiments\": \"coefficient\" (E4) needs \"rebound\" (it is computed from E2's cells)");
     }
     /* the data directory */
     const cJSON *d;
@@ -902,6 +1028,27 @@ static alim_status elasticity_config_read(const cJSON *c, const char *where, int
         return alim_error_set(err, ALIM_EINVAL, w, "the largest n_pos (%zu) and n_neg (%zu) must not exceed data.pool_docs (%zu)",
                               ec->e2.n_pos[ec->e2.n_pos_count - 1], ec->e2.n_neg[ec->e2.n_neg_count - 1],
                               ec->data.pool_docs);
+    /* E4 (from E2's cells) */
+    if ((st = get_object(c, "coefficient", where, &d, err))) return st;
+    snprintf(w, sizeof w, "%.200s.coefficient", where);
+    if (d) {
+        static const char *const ckeys[] = {"max_n_neg", "bootstrap", NULL};
+        if ((st = alim_json_check_keys(d, ckeys, w, err))) return st;
+        x = (double)ec->e4_max_n_neg;
+        if ((st = get_integer(d, "max_n_neg", w, 1, 1e7, &x, NULL, err))) return st;
+        ec->e4_max_n_neg = (size_t)x;
+        x = (double)ec->e4_boot;
+        if ((st = get_integer(d, "bootstrap", w, 0, 1e6, &x, NULL, err))) return st;
+        ec->e4_boot = (size_t)x;
+    }
+    if (ec->run_coefficient && !(ec->e2.n_neg_count > 1 && ec->e2.n_neg[1] <= ec->e4_max_n_neg))
+        return alim_error_set(err, ALIM_EINVAL, w, "\"max_n_neg\" (%zu) leaves no n_neg of the rebound grid for E4 (the first > 0 is %zu)",
+                              ec->e4_max_n_neg, ec->e2.n_neg[1]);
+    /* E3 */
+    if ((st = get_object(c, "scale", where, &d, err))) return st;
+    snprintf(w, sizeof w, "%.200s.scale", where);
+    if (d && (st = scale_config_read(d, w, &ec->e3, err))) return st;
+    if (ec->run_scale && (st = scale_config_check(&ec->e3, w, ec->data.pool_docs, err))) return st;
     return ALIM_OK;
 }
 
@@ -1421,11 +1568,360 @@ static alim_status e2_section(report *r, const alim_rebound_config *cfg, const a
     return ALIM_OK;
 }
 
-/* Runs E1 and E2 (as configured) and adds their parts of the section. */
+/* ---- E4: the elasticity coefficient from E2's cells ------------------------------------------ */
+
+static void criteria_text(strbuf *b, const cJSON *criteria)
+{
+    const cJSON *cr;
+    int first = 1;
+    cJSON_ArrayForEach(cr, criteria) {
+        const cJSON *res = cJSON_GetObjectItemCaseSensitive(cr, "result"), *why = cJSON_GetObjectItemCaseSensitive(cr, "why");
+        sb_printf(b, "%s", first ? "" : "; ");
+        html_escaped(b, cr->string ? cr->string : "?");
+        sb_printf(b, " %s", cJSON_IsString(res) ? res->valuestring : "?");
+        if (cJSON_IsString(why)) {
+            sb_printf(b, " (");
+            html_escaped(b, why->valuestring);
+            sb_printf(b, ")");
+        }
+        first = 0;
+    }
+}
+
+static const char *json_str(const cJSON *o, const char *key, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static void num_or_dash(strbuf *b, const char *fmt, double v)
+{
+    if (isfinite(v)) sb_printf(b, fmt, v);
+    else sb_printf(b, "&ndash;");
+}
+
+static alim_status e4_section(report *r, const elasticity_config *ec, const alim_rebound_config *c, const cJSON *sum,
+                              const char *data_dir)
+{
+    const size_t P = c->n_pos_count;
+    size_t nneg[ALIM_REBOUND_MAX_GRID], N = 0;
+    for (size_t j = 0; j < c->n_neg_count; j++)
+        if (c->n_neg[j] > 0 && c->n_neg[j] <= ec->e4_max_n_neg) nneg[N++] = c->n_neg[j];
+    const double pre = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sum, "config"), "pretrain"),
+                                         "tokens");
+    if (!(pre > 0)) return alim_error_set(r->err, ALIM_EFORMAT, "E2 summary.json", "config.pretrain.tokens missing");
+    double q[3];
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(sum, "shares");
+    for (int i = 0; i < 3; i++) q[i] = cJSON_IsNumber(cJSON_GetArrayItem(sh, i)) ? cJSON_GetArrayItem(sh, i)->valuedouble : NAN;
+    double a_tok[ALIM_REBOUND_MAX_GRID];
+    alim_coefficient_estimate est[ALIM_REBOUND_MAX_GRID];
+    cJSON *out = NULL;
+    alim_status st = alim_coefficient_alignment_tokens(sum, data_dir, c->n_pos, P, a_tok, r->err);
+    if (!st)
+        st = alim_coefficient_analyse(sum, c->n_pos, P, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, ec->e4_boot, 1, est, &out,
+                                      r->err);
+    if (st) return st;
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(out, "per_n_pos");
+    double oracle[ALIM_REBOUND_MAX_GRID];
+    for (size_t i = 0; i < P; i++) oracle[i] = alim_lab_json_num(cJSON_GetArrayItem(rows, (int)i), "oracle_e_hat");
+    /* the CSV: one row per n_pos and l */
+    enum { COLS = 17, FIT = 24 };
+    double *tab = malloc(P * N * COLS * sizeof *tab), *fx = malloc(P * FIT * sizeof *fx), *fy = malloc(2 * P * FIT * sizeof *fy);
+    double *bars = malloc(2 * P * N * 4 * sizeof *bars);
+    alim_plot_series *se = calloc(2 * P * N + 4 * P + 2, sizeof *se);
+    char(*labels)[96] = calloc(2 * P, sizeof *labels);
+    if (!tab || !fx || !fy || !bars || !se || !labels) st = alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+    for (size_t i = 0; i < P && !st; i++)
+        for (size_t j = 0; j < N; j++) {
+            const alim_coefficient_estimate *e = &est[i];
+            double row[COLS] = {(double)c->n_pos[i], a_tok[i], e->k, (double)nneg[j], e->l[j], e->dgamma_p[j], e->dgamma_p_se[j],
+                                e->dgamma_a[j], e->dgamma_a_se[j], e->hooke[j], e->slope_p, e->slope_a, e->e_hat, e->e_lo,
+                                e->e_hi, e->hooke_fit, oracle[i]};
+            memcpy(tab + (i * N + j) * COLS, row, sizeof row);
+        }
+    if (!st)
+        st = write_csv(r, "elasticity_e4_coefficient",
+                       "n_pos,a_tokens,k,n_neg,l,dgamma_p_bits_mean,dgamma_p_bits_se,dgamma_a_bits_mean,dgamma_a_bits_se,hooke,"
+                       "slope_p_bits_per_l,slope_a_bits_per_l,e_hat,e_hat_lo95,e_hat_hi95,e_hat_over_k,oracle_e_hat",
+                       tab, P * N, COLS);
+    if (!st) {
+        /* the analysis as JSON next to it (per-seed changes, criteria) */
+        char *text = cJSON_Print(out);
+        char *p = path_in(r, "elasticity_e4_coefficient.json");
+        st = (text && p) ? alim_file_write_atomic(p, text, strlen(text), r->err)
+                         : alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+        free(text), free(p);
+    }
+    size_t ns = 0;
+    double lmin = INFINITY, lmax = 0;
+    for (size_t i = 0; i < P && !st; i++)
+        for (size_t j = 0; j < N; j++) lmin = fmin(lmin, est[i].l[j]), lmax = fmax(lmax, est[i].l[j]);
+    for (size_t i = 0; i < P && !st; i++) {
+        const alim_coefficient_estimate *e = &est[i];
+        double *x = fx + i * FIT, *ya = fy + 2 * i * FIT, *yp = ya + FIT;
+        const double l0 = e->l[0] / 1.25, l1 = e->l[N - 1] * 1.25;
+        for (int t = 0; t < FIT; t++) {
+            x[t] = l0 * pow(l1 / l0, (double)t / (FIT - 1));
+            ya[t] = e->slope_a * x[t];
+            yp[t] = e->slope_p * x[t];
+        }
+        snprintf(labels[2 * i], sizeof labels[0], "n_pos = %zu: Delta gamma_a (alignment)", c->n_pos[i]);
+        snprintf(labels[2 * i + 1], sizeof labels[0], "n_pos = %zu: Delta gamma_p (pretraining)", c->n_pos[i]);
+        se[ns++] = (alim_plot_series){x, ya, FIT, labels[2 * i], ALIM_PLOT_LINE, (int)i};
+        se[ns++] = (alim_plot_series){x, yp, FIT, labels[2 * i + 1], ALIM_PLOT_DASHED, (int)i};
+        se[ns++] = (alim_plot_series){e->l, e->dgamma_a, N, NULL, ALIM_PLOT_POINTS, (int)i};
+        se[ns++] = (alim_plot_series){e->l, e->dgamma_p, N, NULL, ALIM_PLOT_POINTS, (int)i};
+        for (size_t j = 0; j < N; j++)
+            for (int w = 0; w < 2; w++) {
+                const double m = w ? e->dgamma_p[j] : e->dgamma_a[j], s = w ? e->dgamma_p_se[j] : e->dgamma_a_se[j];
+                if (!isfinite(m) || !(s > 0)) continue;
+                double *b = bars + 4 * ((i * N + j) * 2 + (size_t)w);
+                b[0] = b[1] = e->l[j];
+                b[2] = m - s, b[3] = m + s;
+                se[ns++] = (alim_plot_series){b, b + 2, 2, NULL, ALIM_PLOT_LINE, (int)i};
+            }
+    }
+    /* whole decades on the log axis, so that it always has labelled ticks */
+    double zx[2] = {pow(10, floor(log10(lmin / 1.3))), pow(10, ceil(log10(lmax * 1.3)))}, zy[2] = {0, 0};
+    if (!st) se[ns++] = (alim_plot_series){zx, zy, 2, "no change", ALIM_PLOT_DASHED, 7};
+    strbuf cap = {0};
+    if (!st) {
+        sb_printf(&r->html, "<h3>E4: the elasticity coefficient</h3>\n<p>No new training: the points are cells of the E2 run "
+                            "above. &theta;<sub>pos</sub> (n<sub>pos</sub> positive documents, |D<sub>a</sub>| tokens) "
+                            "perturbed by n<sub>neg</sub> negative documents, l = n<sub>neg</sub>/n<sub>pos</sub>; "
+                            "&Delta;&gamma; = change of bits/token from n<sub>neg</sub> = 0, &gamma;<sub>p</sub> on the "
+                            "pretraining mixture (test_mix), &gamma;<sub>a</sub> on the alignment component (test_c2); "
+                            "&Ecirc; = &minus;slope<sub>a</sub>/slope<sub>p</sub> of the least-squares fits through the "
+                            "origin, k = |D<sub>p</sub>|/|D<sub>a</sub>|. The theorem says slope<sub>p</sub> &lt; 0 &lt; "
+                            "slope<sub>a</sub> and &Ecirc; = &Theta;(k); the count-weighted learner (the oracle) gives "
+                            "&Ecirc; &rarr; k as l &rarr; 0 (docs/elastic.md &ldquo;E4&rdquo;).</p>\n");
+        sb_printf(&r->html, "<table><tr><th>n<sub>pos</sub></th><th>|D<sub>a</sub>| (tokens)</th><th>k</th>"
+                            "<th>&Ecirc; [95%% interval]</th><th>&Ecirc;/k</th><th>oracle &Ecirc;</th><th>signs</th></tr>\n");
+        for (size_t i = 0; i < P; i++) {
+            sb_printf(&r->html, "<tr><td>%zu</td><td>%.0f</td><td>%.3g</td><td>", c->n_pos[i], a_tok[i], est[i].k);
+            num_or_dash(&r->html, "%.3g", est[i].e_hat);
+            sb_printf(&r->html, " [");
+            num_or_dash(&r->html, "%.3g", est[i].e_lo);
+            sb_printf(&r->html, ", ");
+            num_or_dash(&r->html, "%.3g", est[i].e_hi);
+            sb_printf(&r->html, "]</td><td>");
+            num_or_dash(&r->html, "%.3g", est[i].hooke_fit);
+            sb_printf(&r->html, "</td><td>");
+            num_or_dash(&r->html, "%.3g", oracle[i]);
+            sb_printf(&r->html, "</td><td>%s</td></tr>\n", est[i].signs_ok ? "as the theorem says" : "not as the theorem says");
+        }
+        sb_printf(&r->html, "</table>\n");
+        alim_plot p = {"E4: rate changes under negative fine-tuning",
+                       "perturbation size l = n_neg / n_pos (log scale)",
+                       "change of bits/token from n_neg = 0", 1, 0, zx[0], zx[1], NAN, NAN, se, ns, 4, 0, 0};
+        sb_printf(&cap,
+                  "&Delta;&gamma;<sub>a</sub> (solid fits) and &Delta;&gamma;<sub>p</sub> (dashed fits) against l, one "
+                  "colour per n<sub>pos</sub>, for n<sub>neg</sub> &isin; ");
+        size_list(&cap, nneg, N);
+        sb_printf(&cap,
+                  "; points are the means over %zu seed%s%s, lines the least-squares fits through the origin "
+                  "(&Delta;&gamma; = slope &times; l, curved on the log axis). ",
+                  est[0].n_seeds, est[0].n_seeds == 1 ? "" : "s", est[0].n_seeds > 1 ? " &plusmn; 1 SE" : "");
+        for (size_t i = 0; i < P; i++) {
+            sb_printf(&cap, "n<sub>pos</sub> = %zu (k = %.3g): &Ecirc; = ", c->n_pos[i], est[i].k);
+            num_or_dash(&cap, "%.3g", est[i].e_hat);
+            if (isfinite(est[i].e_lo)) sb_printf(&cap, " [%.3g, %.3g]", est[i].e_lo, est[i].e_hi);
+            sb_printf(&cap, ", &Ecirc;/k = ");
+            num_or_dash(&cap, "%.3g", est[i].hooke_fit);
+            sb_printf(&cap, ", oracle &Ecirc; = ");
+            num_or_dash(&cap, "%.3g", oracle[i]);
+            sb_printf(&cap, "%s", i + 1 < P ? "; " : ". ");
+        }
+        sb_printf(&cap, "Criteria (docs/elastic.md &ldquo;E4&rdquo;): ");
+        criteria_text(&cap, cJSON_GetObjectItemCaseSensitive(out, "criteria"));
+        sb_printf(&cap, "; <b>verdict of this analysis: %s</b>. <a href=\"elasticity_e4_coefficient.json\">The analysis with "
+                        "the per-seed changes (JSON)</a>.",
+                  json_str(out, "verdict", "?"));
+        st = cap.oom ? alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory")
+                     : add_figure(r, "elasticity_e4_coefficient", &p, cap.s);
+    }
+    free(cap.s);
+    free(tab), free(fx), free(fy), free(bars), free(se), free(labels);
+    cJSON_Delete(out);
+    return st;
+}
+
+/* ---- E3: elasticity versus scale -------------------------------------------------------------- */
+
+static int scale_is_spec(const alim_scale_config *c)
+{
+    alim_scale_config s;
+    alim_scale_config_default(&s);
+    return !c->quick && c->n_seeds >= s.n_seeds && c->n_sizes == s.n_sizes &&
+           !memcmp(c->layers, s.layers, sizeof s.layers) && !memcmp(c->dim, s.dim, sizeof s.dim) &&
+           !memcmp(c->heads, s.heads, sizeof s.heads) && c->size_pretrain_tokens == s.size_pretrain_tokens &&
+           c->size_n_pos_count == s.size_n_pos_count && !memcmp(c->size_n_pos, s.size_n_pos, sizeof s.size_n_pos) &&
+           c->size_n_neg_count == s.size_n_neg_count && !memcmp(c->size_n_neg, s.size_n_neg, sizeof s.size_n_neg) &&
+           c->n_budgets == s.n_budgets && !memcmp(c->budgets, s.budgets, sizeof s.budgets) &&
+           c->budget_model == s.budget_model && c->budget_lr == s.budget_lr &&
+           c->tok_n_pos_count == s.tok_n_pos_count && !memcmp(c->tok_n_pos, s.tok_n_pos, sizeof s.tok_n_pos) &&
+           c->tok_n_neg_count == s.tok_n_neg_count && !memcmp(c->tok_n_neg, s.tok_n_neg, sizeof s.tok_n_neg) &&
+           c->context == s.context && c->max_l_neg == s.max_l_neg && c->n_samples == s.n_samples &&
+           c->sample_tokens == s.sample_tokens;
+}
+
+/* Two figures for one part (size or tokens): R and E_hat against the level's scale (log x). */
+static alim_status e3_part_figures(report *r, const cJSON *part, const char *pname, const char *verdict, int reduced)
+{
+    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(part, "levels");
+    const size_t n = (size_t)cJSON_GetArraySize(levels);
+    if (!cJSON_IsArray(levels) || n < 1) return alim_error_set(r->err, ALIM_EFORMAT, "E3 summary.json", "no %s levels", pname);
+    const int is_size = !strcmp(pname, "size");
+    size_t S = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(levels, 0), "per_seed"));
+    double *v = calloc(8 * n + 2 * n * (S + 1) + 8 * n, sizeof *v);
+    alim_plot_series *se = calloc(2 * n + 8, sizeof *se);
+    if (!v || !se) {
+        free(v), free(se);
+        return alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+    }
+    double *x = v, *rm = v + n, *rs = v + 2 * n, *em = v + 3 * n, *elo = v + 4 * n, *ehi = v + 5 * n, *orc = v + 6 * n;
+    double *px = v + 8 * n, *pr = px + n * (S + 1), *bars = pr + n * (S + 1); /* per-seed points; error bars */
+    size_t k = 0;
+    const cJSON *lv;
+    int i = 0;
+    cJSON_ArrayForEach(lv, levels) {
+        x[i] = alim_lab_json_num(lv, is_size ? "params" : "pretrain_tokens");
+        rm[i] = alim_lab_json_num(lv, "R_mean");
+        rs[i] = alim_lab_json_num(lv, "R_se");
+        em[i] = alim_lab_json_num(lv, "e_hat");
+        elo[i] = alim_lab_json_num(lv, "e_hat_lo95");
+        ehi[i] = alim_lab_json_num(lv, "e_hat_hi95");
+        orc[i] = alim_lab_json_num(lv, "oracle_e_hat");
+        i++;
+    }
+    alim_status st = ALIM_OK;
+    const double rho[2] = {alim_lab_json_num(part, "spearman_R"), alim_lab_json_num(part, "spearman_e_hat")};
+    for (int fig = 0; fig < 2 && !st; fig++) {
+        size_t ns = 0;
+        /* single seeds */
+        k = 0;
+        cJSON_ArrayForEach(lv, levels) {
+            const double xv = alim_lab_json_num(lv, is_size ? "params" : "pretrain_tokens");
+            const cJSON *ps;
+            cJSON_ArrayForEach(ps, cJSON_GetObjectItemCaseSensitive(lv, "per_seed")) {
+                if (k >= n * (S + 1)) break;
+                px[k] = xv;
+                pr[k++] = alim_lab_json_num(ps, fig ? "e_hat" : "R");
+            }
+        }
+        const double *m = fig ? em : rm;
+        se[ns++] = (alim_plot_series){x, m, n, fig ? "E_hat on the seed means" : "mean over seeds", ALIM_PLOT_LINE_POINTS, 0};
+        se[ns++] = (alim_plot_series){px, pr, k, "single seeds", ALIM_PLOT_POINTS, 1};
+        int have_bar = 0;
+        for (size_t j = 0; j < n; j++) {
+            const double lo = fig ? elo[j] : rm[j] - rs[j], hi = fig ? ehi[j] : rm[j] + rs[j];
+            if (!isfinite(lo) || !isfinite(hi) || !(hi > lo)) continue;
+            double *b = bars + 4 * j;
+            b[0] = b[1] = x[j];
+            b[2] = lo, b[3] = hi;
+            se[ns++] = (alim_plot_series){b, b + 2, 2, have_bar ? NULL : fig ? "95% bootstrap interval" : "+- 1 SE", ALIM_PLOT_LINE, 0};
+            have_bar = 1;
+        }
+        if (fig) se[ns++] = (alim_plot_series){x, orc, n, "count-weighted learner (oracle)", ALIM_PLOT_DASHED, 7};
+        char name[64], title[128], xl[96];
+        snprintf(name, sizeof name, "elasticity_e3_%s_%s", pname, fig ? "ehat" : "R");
+        snprintf(title, sizeof title, "E3: %s versus %s", fig ? "elasticity coefficient E_hat" : "rebound rate R",
+                 is_size ? "model size" : "pretraining tokens");
+        snprintf(xl, sizeof xl, "%s (log scale)", is_size ? "model parameters" : "pretraining tokens of theta0");
+        double xlo = INFINITY, xhi = 0; /* whole decades on the log axis */
+        for (size_t j = 0; j < n; j++)
+            if (x[j] > 0) xlo = fmin(xlo, x[j]), xhi = fmax(xhi, x[j]);
+        if (!(xhi > 0)) xlo = xhi = NAN;
+        else xlo = pow(10, floor(log10(xlo / 1.2))), xhi = pow(10, ceil(log10(xhi * 1.2)));
+        alim_plot p = {title, xl, fig ? "E_hat = -slope_a / slope_p" : "R = (score(0) - score(n1)) / n1, per document",
+                       1, 0, xlo, xhi, NAN, NAN, se, ns, 4, 0, 0};
+        strbuf cap = {0};
+        if (fig)
+            sb_printf(&cap, "The elasticity coefficient &Ecirc; (as in E4, k = pretraining tokens / |D<sub>a</sub>|) "
+                            "against %s; bars: 95%% bootstrap interval over seeds (none with one seed); dashed: the "
+                            "count-weighted learner's &Ecirc; at the same k. ",
+                      is_size ? "the number of parameters" : "the pretraining tokens of &theta;<sub>0</sub>");
+        else
+            sb_printf(&cap, "The rebound rate R, the drop of the behaviour score per negative document over the first "
+                            "negative prefix, against %s; bars &plusmn; 1 SE over seeds (none with one seed). ",
+                      is_size ? "the number of parameters" : "the pretraining tokens of &theta;<sub>0</sub>");
+        sb_printf(&cap, "Spearman &rho; over (level, seed): ");
+        num_or_dash(&cap, "%.3g", rho[fig]);
+        sb_printf(&cap, " (the %s part, %s: PASS needs &rho; &gt; 0); <b>verdict of this run: %s</b>.%s", pname,
+                  fig ? "&Ecirc;" : "R", verdict,
+                  reduced ? " A reduced version of the spec's E3 (see the text)." : "");
+        st = cap.oom ? alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory")
+                     : add_figure_csv(r, name, "elasticity_e3_levels", &p, cap.s);
+        free(cap.s);
+    }
+    free(v), free(se);
+    return st;
+}
+
+static alim_status e3_section(report *r, const alim_scale_config *c, const alim_scale_result *res)
+{
+    const cJSON *sm = res->summary;
+    const int spec = scale_is_spec(c);
+    alim_scale_config s;
+    alim_scale_config_default(&s);
+    sb_printf(&r->html, "<h3>E3: elasticity versus scale</h3>\n<p>Does the rebound get stronger with model size and with "
+                        "pretraining? Two parts, each a set of E2 rebound runs: <b>size</b>, one run per shape ");
+    for (size_t i = 0; i < c->n_sizes; i++)
+        sb_printf(&r->html, "%s%d&times;%d&times;%d", i ? ", " : "", c->layers[i], c->dim[i], c->heads[i]);
+    sb_printf(&r->html, " (layers &times; dim &times; heads, context %d), &theta;<sub>0</sub> pretrained on %llu tokens, "
+                        "n<sub>pos</sub> &isin; ",
+              c->context, (unsigned long long)c->size_pretrain_tokens);
+    size_list(&r->html, c->size_n_pos, c->size_n_pos_count);
+    sb_printf(&r->html, ", n<sub>neg</sub> &isin; ");
+    size_list(&r->html, c->size_n_neg, c->size_n_neg_count);
+    sb_printf(&r->html, "; <b>tokens</b>, one pretraining run per seed of the %d&times;%d&times;%d shape at lr %g constant, "
+                        "stopped at the budgets {",
+              c->layers[c->budget_model], c->dim[c->budget_model], c->heads[c->budget_model], c->budget_lr);
+    for (size_t i = 0; i < c->n_budgets; i++) sb_printf(&r->html, "%s%llu", i ? ", " : "", (unsigned long long)c->budgets[i]);
+    sb_printf(&r->html, "} tokens, each followed by n<sub>pos</sub> &isin; ");
+    size_list(&r->html, c->tok_n_pos, c->tok_n_pos_count);
+    sb_printf(&r->html, ", n<sub>neg</sub> &isin; ");
+    size_list(&r->html, c->tok_n_neg, c->tok_n_neg_count);
+    sb_printf(&r->html, "; %zu samples per evaluation, %zu seed%s. Per level and seed, at the largest n<sub>pos</sub>: "
+                        "R = (score(0) &minus; score(n<sub>1</sub>))/n<sub>1</sub> with n<sub>1</sub> the first "
+                        "n<sub>neg</sub> &gt; 0, and &Ecirc; as in E4 on n<sub>neg</sub> &le; %zu. The spec's success: R "
+                        "and &Ecirc; rise with size and with tokens (Spearman &rho; &gt; 0 in all four). ",
+              c->n_samples, c->n_seeds, c->n_seeds == 1 ? "" : "s", c->max_l_neg);
+    if (spec) sb_printf(&r->html, "This is the spec's configuration (&sect;4.7).</p>\n");
+    else
+        sb_printf(&r->html,
+                  "<b>This is a reduced version</b> of the spec's run (&sect;4.7: shapes G0, G1, G2 on %llu tokens, "
+                  "budgets 0.25M to 4M tokens, n<sub>pos</sub> {400, 2000} and {2000}, %zu samples, %zu seeds; about 25 "
+                  "minutes on 2 cores); run the full one with <code>alim data synthetic --out syn &amp;&amp; alim "
+                  "elastic scale --data syn --run e3-syn</code> (<code>alim elastic scale --data DIR --run DIR</code>).</p>\n",
+                  (unsigned long long)s.size_pretrain_tokens, s.n_samples, s.n_seeds);
+    const char *verdict = res->verdict ? res->verdict : "?";
+    char path[4400];
+    snprintf(path, sizeof path, "%s/levels.csv", c->run_dir);
+    alim_status st = copy_into_report(r, path, "elasticity_e3_levels.csv");
+    snprintf(path, sizeof path, "%s/scale.csv", c->run_dir);
+    if (!st) st = copy_into_report(r, path, "elasticity_e3_scale.csv");
+    const cJSON *part;
+    if (!st && c->do_size && (part = cJSON_GetObjectItemCaseSensitive(sm, "size")))
+        st = e3_part_figures(r, part, "size", verdict, !spec);
+    if (!st && c->do_tokens && (part = cJSON_GetObjectItemCaseSensitive(sm, "tokens")))
+        st = e3_part_figures(r, part, "tokens", verdict, !spec);
+    if (st) return st;
+    sb_printf(&r->html, "<p>Criteria (docs/elastic.md &ldquo;E3&rdquo;): ");
+    criteria_text(&r->html, cJSON_GetObjectItemCaseSensitive(sm, "criteria"));
+    sb_printf(&r->html,
+              ". <b>Verdict of this run: %s</b> (PASS needs all four &rho; &gt; 0). Data: <a "
+              "href=\"elasticity_e3_levels.csv\">per level, means over seeds (CSV)</a>, <a "
+              "href=\"elasticity_e3_scale.csv\">per level and seed (CSV)</a>.</p>\n",
+              verdict);
+    return ALIM_OK;
+}
+
+/* Runs E1, E2 (with E4 from its cells) and E3 (as configured) and adds their parts of the section. */
 static alim_status lab_section(report *r, elasticity_config *ec, const char *cache_override)
 {
-    if (!ec->run_resist && !ec->run_rebound) {
-        sb_printf(&r->html, "<p>The transformer experiments E1 and E2 were not run (configuration "
+    if (!ec->run_resist && !ec->run_rebound && !ec->run_scale) {
+        sb_printf(&r->html, "<p>The transformer experiments E1&ndash;E4 were not run (configuration "
                             "<code>\"experiments\": []</code>).</p>\n");
         return ALIM_OK;
     }
@@ -1440,7 +1936,7 @@ static alim_status lab_section(report *r, elasticity_config *ec, const char *cac
     snprintf(ec->cache_used, sizeof ec->cache_used, "%s", cache);
     snprintf(ec->data_used, sizeof ec->data_used, "%s", data_dir);
     sb_printf(&r->html,
-              "<p>E1 and E2 below train small GPT models (byte tokenizer) on the CPU, on a data directory the report "
+              "<p>E1, E2 and E3 below train small GPT models (byte tokenizer) on the CPU, on a data directory the report "
               "built: %s, seed %llu, pretraining data of %llu %s at the shares 0.9, 0.05, 0.05. "
               "Data and runs are kept in the cache <code>",
               ec->natural ? "the natural source of <code>alim data natural</code> (C1 fortunes, C2 the KJV Bible as "
@@ -1536,6 +2032,7 @@ static alim_status lab_section(report *r, elasticity_config *ec, const char *cac
                 r->cells_run += r2.cells_run;
                 r->cells_reused += r2.cells_reused;
                 st = e2_section(r, c, &r2, from_e1);
+                if (!st && ec->run_coefficient) st = e4_section(r, ec, c, r2.summary, data_dir);
             }
         }
         c->theta0_dirs = NULL;
@@ -1546,6 +2043,58 @@ static alim_status lab_section(report *r, elasticity_config *ec, const char *cac
     free(t0);
     if (have_r1) alim_resist_result_free(&r1);
     if (have_r2) alim_rebound_result_free(&r2);
+    /* E3: its own rebound runs (sizes, budgets) in one run directory of the cache */
+    if (!st && ec->run_scale) {
+        alim_scale_config *c = &ec->e3;
+        cJSON *key = cJSON_CreateObject();
+        if (!key) return alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
+        cJSON_AddStringToObject(key, "data", data_name);
+        cJSON *sz = cJSON_AddArrayToObject(key, "sizes");
+        for (size_t i = 0; i < c->n_sizes; i++) {
+            int v[3] = {c->layers[i], c->dim[i], c->heads[i]};
+            cJSON_AddItemToArray(sz, cJSON_CreateIntArray(v, 3));
+        }
+        double gv[ALIM_REBOUND_MAX_GRID];
+#define KEY_GRID(k, arr, n)                                                                                            \
+    do {                                                                                                               \
+        for (size_t i_ = 0; i_ < (n); i_++) gv[i_] = (double)(arr)[i_];                                                \
+        cJSON_AddItemToObject(key, k, cJSON_CreateDoubleArray(gv, (int)(n)));                                          \
+    } while (0)
+        cJSON_AddNumberToObject(key, "size_pretrain_tokens", (double)c->size_pretrain_tokens);
+        KEY_GRID("size_n_pos", c->size_n_pos, c->size_n_pos_count);
+        KEY_GRID("size_n_neg", c->size_n_neg, c->size_n_neg_count);
+        KEY_GRID("budgets", c->budgets, c->n_budgets);
+        KEY_GRID("tokens_n_pos", c->tok_n_pos, c->tok_n_pos_count);
+        KEY_GRID("tokens_n_neg", c->tok_n_neg, c->tok_n_neg_count);
+#undef KEY_GRID
+        cJSON_AddNumberToObject(key, "budget_model", (double)c->budget_model);
+        cJSON_AddNumberToObject(key, "budget_lr", c->budget_lr);
+        cJSON_AddNumberToObject(key, "context", c->context);
+        cJSON_AddNumberToObject(key, "pretrain_batch", c->pretrain_batch);
+        cJSON_AddNumberToObject(key, "pretrain_warmup", (double)c->pretrain_warmup);
+        cJSON_AddNumberToObject(key, "max_l_neg", (double)c->max_l_neg);
+        cJSON_AddNumberToObject(key, "samples", (double)c->n_samples);
+        cJSON_AddNumberToObject(key, "sample_tokens", (double)c->sample_tokens);
+        cJSON_AddBoolToObject(key, "parts_size", c->do_size);
+        cJSON_AddBoolToObject(key, "parts_tokens", c->do_tokens);
+        cJSON_AddBoolToObject(key, "quick", c->quick);
+        char e3_name[64], e3_dir[4300];
+        hashed_name("scale", key, e3_name, sizeof e3_name);
+        cJSON_Delete(key);
+        snprintf(e3_dir, sizeof e3_dir, "%s/%s", cache, e3_name);
+        c->data_dir = data_dir;
+        c->run_dir = e3_dir;
+        alim_scale_result r3;
+        st = alim_scale_run(c, r->progress, lab_note, r, &r3, r->err);
+        if (!st) {
+            r->cells_total += r3.cells_run + r3.cells_reused;
+            r->cells_run += r3.cells_run;
+            r->cells_reused += r3.cells_reused;
+            st = e3_section(r, c, &r3);
+            alim_scale_result_free(&r3);
+        }
+        c->data_dir = c->run_dir = NULL;
+    }
     if (!st)
         sb_printf(&r->html, "<p class=\"meta\">Elasticity runs: %zu cells, %zu computed now, %zu reused from the "
                             "cache.</p>\n",
@@ -1559,12 +2108,6 @@ static alim_status section_elasticity(report *r, const cJSON *c, const char *whe
     alim_status st = elasticity_config_read(c, where, r->quick, &ec, r->err);
     if (!st) st = section_e0(r);
     if (!st) st = lab_section(r, &ec, cache_override);
-    /* ==== E3 (elasticity versus scale, elasticity spec §4) goes here ====
-     * Its figure comes after E1 and E2 and before the section is closed. The cache directory
-     * and the data directory E1/E2 used are ec.cache_used and ec.data_used (empty when no
-     * experiment ran); name E3's run directory <cache>/scale-<hash> as lab_section does
-     * (hashed_name), add its config keys to elasticity_config_read (unknown keys are errors)
-     * and to "experiments", and add its cells to r->cells_total/run/reused. */
     if (!st) sb_printf(&r->html, "</section>\n");
     return st;
 }
