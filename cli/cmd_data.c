@@ -89,16 +89,18 @@ static int parse_opts(const char *sub, int argc, char **argv, data_opts *o)
         {"classifier-alpha", required_argument, 0, 'a'}, {"classifier-order", required_argument, 0, 'n'},
         {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
-    o->seed = 1;
-    o->pool_docs = 4096;
-    o->test_docs = 256;
-    o->window = 128;
-    o->doc_len = 128;
-    o->symbols = 64;
-    o->clf_alpha = 0.1;
-    o->clf_order = 5;
-    o->fortunes_dir = "/usr/share/games/fortunes";
-    o->jargon = "/usr/share/doc/jargon-text/jargon.txt.gz";
+    alim_datadir_options d; /* the library's defaults, one place */
+    alim_datadir_options_default(&d);
+    o->seed = d.seed;
+    o->pool_docs = d.pool_docs;
+    o->test_docs = d.test_docs;
+    o->window = d.window;
+    o->doc_len = d.doc_len;
+    o->symbols = d.symbols;
+    o->clf_alpha = d.classifier_alpha;
+    o->clf_order = d.classifier_order;
+    o->fortunes_dir = d.fortunes_dir;
+    o->jargon = d.jargon;
     optind = 1;
     opterr = 0;
     int c, rc = 0;
