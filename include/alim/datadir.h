@@ -64,7 +64,10 @@ alim_status alim_datadir_synthetic(const alim_datadir_options *o, const char *ou
 alim_status alim_datadir_natural(const alim_datadir_options *o, const char *out_dir, cJSON **manifest,
                                  alim_error *err);
 
-/* The same from your own files: files[i] is component i + 1 (1..ALIM_CORPUS_MAX_COMPONENTS). */
+/* The same from your own files: files[i] is component i + 1 (1..ALIM_CORPUS_MAX_COMPONENTS).
+ * A file whose name ends in ".jsonl" holds {"prompt", "response"} records (one per line,
+ * either field may be absent but not both): its text is each record's prompt + response +
+ * "\n" in file order (a malformed line: EFORMAT, where = "FILE:LINE"). */
 alim_status alim_datadir_text(const alim_datadir_options *o, const char *const *files, size_t n_files,
                               const char *out_dir, cJSON **manifest, alim_error *err);
 

@@ -540,6 +540,58 @@ alim_status alim_datadir_natural(const alim_datadir_options *o, const char *out_
     return st;
 }
 
+/* A JSONL file of {"prompt": ..., "response": ...} records (either may be absent, not both)
+ * as text: each record's prompt and response, then a newline, in file order. Malformed
+ * lines are refused with the file and line number. */
+static alim_status jsonl_text(const char *path, char *buf, size_t len, char **out, size_t *out_len, alim_error *err)
+{
+    char *t = malloc(len + 1);
+    if (!t) return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+    size_t n = 0, line = 0, records = 0;
+    for (size_t a = 0; a < len;) {
+        size_t b = a;
+        while (b < len && buf[b] != '\n') b++;
+        line++;
+        size_t e = b;
+        while (e > a && (buf[e - 1] == '\r' || buf[e - 1] == ' ' || buf[e - 1] == '\t')) e--;
+        if (e > a) {
+            cJSON *j = cJSON_ParseWithLength(buf + a, e - a);
+            const cJSON *pr = cJSON_GetObjectItemCaseSensitive(j, "prompt"), *rs = cJSON_GetObjectItemCaseSensitive(j, "response");
+            if (!cJSON_IsObject(j) || (pr && !cJSON_IsString(pr)) || (rs && !cJSON_IsString(rs)) || (!pr && !rs)) {
+                cJSON_Delete(j);
+                free(t);
+                char where[4200];
+                snprintf(where, sizeof where, "%.4000s:%zu", path, line);
+                return alim_error_set(err, ALIM_EFORMAT, where, "expected a JSON object with string \"prompt\" and/or \"response\"");
+            }
+            /* the record's text is never longer than its JSON line, so t (len + 1 bytes) suffices */
+            const char *parts[2] = {pr ? pr->valuestring : "", rs ? rs->valuestring : ""};
+            for (int k = 0; k < 2; k++) {
+                size_t pl = strlen(parts[k]);
+                memcpy(t + n, parts[k], pl);
+                n += pl;
+            }
+            t[n++] = '\n';
+            records++;
+            cJSON_Delete(j);
+        }
+        a = b + 1;
+    }
+    if (!records) {
+        free(t);
+        return alim_error_set(err, ALIM_EINVAL, path, "has no records");
+    }
+    *out = t;
+    *out_len = n;
+    return ALIM_OK;
+}
+
+static int ends_with_jsonl(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 6 && !strcmp(s + n - 6, ".jsonl");
+}
+
 alim_status alim_datadir_text(const alim_datadir_options *o, const char *const *files, size_t n_files,
                               const char *out_dir, cJSON **manifest, alim_error *err)
 {
@@ -555,6 +607,14 @@ alim_status alim_datadir_text(const alim_datadir_options *o, const char *const *
         char *buf;
         size_t len;
         st = alim_file_read_all(files[i], &buf, &len, err);
+        if (!st && ends_with_jsonl(files[i])) {
+            char *t;
+            size_t tl;
+            st = jsonl_text(files[i], buf, len, &t, &tl, err);
+            free(buf);
+            buf = st ? NULL : t;
+            len = st ? 0 : tl;
+        }
         if (!st) {
             st = alim_corpus_add_windows(&win[i], buf, len, o->window, err);
             free(buf);

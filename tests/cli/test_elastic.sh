@@ -135,6 +135,22 @@ expect_one_line_error "compress protocol"
 expect_exit 2 "compress no data" -- "$ALIM" compress
 expect_one_line_error "compress no data"
 
+# ---- alim data text with a JSONL component ({"prompt","response"} records) ----
+"$PYTHON" -c "
+import json,random
+r=random.Random(3)
+with open('$TMP/pr.jsonl','w') as f:
+    for i in range(400): f.write(json.dumps({'prompt':'Q%d: '%i+r.choice(['why','how','what']), 'response':' '+' '.join(r.choice(['yes','no','maybe']) for _ in range(8))})+'\n')
+open('$TMP/plain.txt','w').write(' '.join(r.choice(['alpha','beta','gamma']) for _ in range(4000)))
+open('$TMP/plain2.txt','w').write(' '.join(r.choice(['red','green','blue']) for _ in range(4000)))
+"
+expect_exit 0 "data text with jsonl" -- "$ALIM" data text "$TMP/plain.txt" "$TMP/pr.jsonl" "$TMP/plain2.txt" --out "$TMP/tj" --window 32 --pretrain-bytes 8000 --pool-docs 40 --test-docs 8 --json
+if grep -q '"response"' "$TMP/tj/pool_c2.txt" || ! grep -q "Q[0-9]*: " "$TMP/tj/pool_c2.txt"; then bad "jsonl read as records (no JSON syntax left)"; else ok; fi
+printf '{"prompt": "a", "response": "b"}\n{"prompt": 3}\n' >"$TMP/bad.jsonl"
+expect_exit 2 "data text bad jsonl" -- "$ALIM" data text "$TMP/plain.txt" "$TMP/bad.jsonl" --out "$TMP/tj2" --window 32
+expect_one_line_error "data text bad jsonl"; expect_stderr "bad.jsonl:2" "names file and line"
+[ ! -e "$TMP/tj2" ] && ok || bad "a refused data text left its directory"
+
 # ---- compress with a model: eval's total_bits, a real arithmetic code, round trip ----
 expect_exit 0 "tiny model" -- "$ALIM" train --data "$S/test_c2.txt" --format text --out "$TMP/cm" --layers 1 --dim 16 --heads 2 --context 32 --batch 4 --steps 20 --threads 1
 expect_exit 0 "compress --model" -- "$ALIM" compress --model "$TMP/cm" --data "$S/test_c1.txt" --code "$TMP/c1.code" --threads 1 --json
