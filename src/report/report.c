@@ -1665,8 +1665,8 @@ static alim_status e4_section(report *r, const elasticity_config *ec, const alim
             ya[t] = e->slope_a * x[t];
             yp[t] = e->slope_p * x[t];
         }
-        snprintf(labels[2 * i], sizeof labels[0], "n_pos = %zu: Delta gamma_a (alignment)", c->n_pos[i]);
-        snprintf(labels[2 * i + 1], sizeof labels[0], "n_pos = %zu: Delta gamma_p (pretraining)", c->n_pos[i]);
+        snprintf(labels[2 * i], sizeof labels[0], "n_pos %zu: Delta gamma_a", c->n_pos[i]);
+        snprintf(labels[2 * i + 1], sizeof labels[0], "n_pos %zu: Delta gamma_p", c->n_pos[i]);
         se[ns++] = (alim_plot_series){x, ya, FIT, labels[2 * i], ALIM_PLOT_LINE, (int)i};
         se[ns++] = (alim_plot_series){x, yp, FIT, labels[2 * i + 1], ALIM_PLOT_DASHED, (int)i};
         se[ns++] = (alim_plot_series){e->l, e->dgamma_a, N, NULL, ALIM_PLOT_POINTS, (int)i};
