@@ -65,6 +65,11 @@ void alim_scale_config_default(alim_scale_config *c);
 /* Tests (seconds): sizes 1x8x2 and 1x16x2, context 32, budgets 4096, 8192, 16384. */
 void alim_scale_config_quick(alim_scale_config *c);
 
+/* The configuration as the run directory records it (every field that changes a result;
+ * not the seeds, not the directories), caller frees; NULL on OOM. A cache key for callers
+ * that keep several E3 runs (the report). */
+cJSON *alim_scale_config_json(const alim_scale_config *c);
+
 typedef struct {
     cJSON *summary;  /* RUN/summary.json; owned */
     const char *verdict;

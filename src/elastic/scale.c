@@ -114,10 +114,10 @@ static alim_status check_config(const alim_scale_config *c, alim_error *err)
     return st;
 }
 
-static cJSON *make_config(const alim_scale_config *c, const char *data_hash)
+cJSON *alim_scale_config_json(const alim_scale_config *c)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
+    if (!o) return NULL;
     cJSON_AddBoolToObject(o, "size_part", c->do_size);
     cJSON_AddBoolToObject(o, "tokens_part", c->do_tokens);
     cJSON *sz = cJSON_AddArrayToObject(o, "sizes");
@@ -143,6 +143,13 @@ static cJSON *make_config(const alim_scale_config *c, const char *data_hash)
     cJSON_AddNumberToObject(o, "samples", (double)c->n_samples);
     cJSON_AddNumberToObject(o, "sample_tokens", (double)c->sample_tokens);
     cJSON_AddBoolToObject(o, "quick", c->quick);
+    return o;
+}
+
+static cJSON *make_config(const alim_scale_config *c, const char *data_hash)
+{
+    cJSON *o = alim_scale_config_json(c);
+    if (o) cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
     return o;
 }
 

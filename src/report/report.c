@@ -2046,38 +2046,9 @@ static alim_status lab_section(report *r, elasticity_config *ec, const char *cac
     /* E3: its own rebound runs (sizes, budgets) in one run directory of the cache */
     if (!st && ec->run_scale) {
         alim_scale_config *c = &ec->e3;
-        cJSON *key = cJSON_CreateObject();
+        cJSON *key = alim_scale_config_json(c); /* the library's own record of what changes a result */
         if (!key) return alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
         cJSON_AddStringToObject(key, "data", data_name);
-        cJSON *sz = cJSON_AddArrayToObject(key, "sizes");
-        for (size_t i = 0; i < c->n_sizes; i++) {
-            int v[3] = {c->layers[i], c->dim[i], c->heads[i]};
-            cJSON_AddItemToArray(sz, cJSON_CreateIntArray(v, 3));
-        }
-        double gv[ALIM_REBOUND_MAX_GRID];
-#define KEY_GRID(k, arr, n)                                                                                            \
-    do {                                                                                                               \
-        for (size_t i_ = 0; i_ < (n); i_++) gv[i_] = (double)(arr)[i_];                                                \
-        cJSON_AddItemToObject(key, k, cJSON_CreateDoubleArray(gv, (int)(n)));                                          \
-    } while (0)
-        cJSON_AddNumberToObject(key, "size_pretrain_tokens", (double)c->size_pretrain_tokens);
-        KEY_GRID("size_n_pos", c->size_n_pos, c->size_n_pos_count);
-        KEY_GRID("size_n_neg", c->size_n_neg, c->size_n_neg_count);
-        KEY_GRID("budgets", c->budgets, c->n_budgets);
-        KEY_GRID("tokens_n_pos", c->tok_n_pos, c->tok_n_pos_count);
-        KEY_GRID("tokens_n_neg", c->tok_n_neg, c->tok_n_neg_count);
-#undef KEY_GRID
-        cJSON_AddNumberToObject(key, "budget_model", (double)c->budget_model);
-        cJSON_AddNumberToObject(key, "budget_lr", c->budget_lr);
-        cJSON_AddNumberToObject(key, "context", c->context);
-        cJSON_AddNumberToObject(key, "pretrain_batch", c->pretrain_batch);
-        cJSON_AddNumberToObject(key, "pretrain_warmup", (double)c->pretrain_warmup);
-        cJSON_AddNumberToObject(key, "max_l_neg", (double)c->max_l_neg);
-        cJSON_AddNumberToObject(key, "samples", (double)c->n_samples);
-        cJSON_AddNumberToObject(key, "sample_tokens", (double)c->sample_tokens);
-        cJSON_AddBoolToObject(key, "parts_size", c->do_size);
-        cJSON_AddBoolToObject(key, "parts_tokens", c->do_tokens);
-        cJSON_AddBoolToObject(key, "quick", c->quick);
         char e3_name[64], e3_dir[4300];
         hashed_name("scale", key, e3_name, sizeof e3_name);
         cJSON_Delete(key);
