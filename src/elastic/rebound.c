@@ -784,6 +784,9 @@ static alim_status check_theta0_dirs(const alim_rebound_config *cfg, const alim_
 {
     const int vocab = tk0->vocab_size;
     for (size_t s = 0; s < cfg->n_seeds; s++) {
+        int seen = 0; /* `--theta0 DIR` gives every seed the same directory: check it once */
+        for (size_t u = 0; u < s && !seen; u++) seen = !strcmp(cfg->theta0_dirs[u], cfg->theta0_dirs[s]);
+        if (seen) continue;
         alim_gpt m = {0};
         alim_tokenizer tk = {0};
         alim_status st = alim_checkpoint_load(cfg->theta0_dirs[s], &m, &tk, NULL, err);
