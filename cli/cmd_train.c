@@ -223,6 +223,7 @@ int cmd_train(int argc, char **argv)
         else cli_json_add_number(j, "eval_loss_nats", r.last_eval_loss);
         cJSON_AddNumberToObject(j, "tokens_per_s", r.tokens_per_s);
         cJSON_AddNumberToObject(j, "elapsed_s", r.elapsed_s);
+        cJSON_AddNumberToObject(j, "data_parallel_shards", r.shards);
         return cli_print_json(j);
     }
     printf("trained %s: steps %llu..%llu of %llu, %zu parameters, %zu training tokens\n", o.out_dir,
@@ -230,6 +231,8 @@ int cmd_train(int argc, char **argv)
            r.num_params, r.train_tokens);
     printf("last loss  %.4f nats/token%s", r.last_loss, isnan(r.last_eval_loss) ? "\n" : "");
     if (!isnan(r.last_eval_loss)) printf(", eval loss %.4f\n", r.last_eval_loss);
-    printf("speed      %.0f tokens/s (%.1f s)\n", r.tokens_per_s, r.elapsed_s);
+    printf("speed      %.0f tokens/s (%.1f s)", r.tokens_per_s, r.elapsed_s);
+    if (r.shards > 1) printf(", %d data-parallel shards", r.shards);
+    printf("\n");
     return CLI_EXIT_OK;
 }

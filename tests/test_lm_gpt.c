@@ -633,12 +633,88 @@ static void test_sample_with_cache(void)
     alim_gpt_free(&m);
 }
 
+/* Data parallelism (alim_gpt_shard_count > 1): each thread runs whole passes on its part
+ * of the batch. Gradients, loss and log-probabilities against the operation-parallel
+ * path, repeatability, and accumulation across backward calls. */
+static void test_shards(void)
+{
+    const alim_gpt_config cfg = {2, 32, 2, 64, 257, 1e-5f};
+    enum { SB = 8, ST = 64 };
+    alim_gpt m;
+    alim_error err;
+    CHECK(alim_gpt_create(&m, &cfg, &err) == ALIM_OK, "create");
+    alim_gpt_init_params(&m, 5);
+    alim_rng r;
+    alim_rng_seed(&r, 77, 0);
+    int32_t in[SB * ST], tg[SB * ST];
+    for (int i = 0; i < SB * ST; i++) {
+        in[i] = (int32_t)alim_rng_below(&r, 257);
+        tg[i] = i % 13 == 0 ? -1 : (int32_t)alim_rng_below(&r, 257);  // some positions not counted
+    }
+    const int nt = omp_get_max_threads();
+    omp_set_num_threads(2);
+    CHECK(alim_gpt_shard_count(&m, SB, ST) == 2, "2 threads, small model: 2 shards (got %d)", alim_gpt_shard_count(&m, SB, ST));
+    CHECK(alim_gpt_shard_count(&m, 1, ST) == 1, "one sequence: no shards");
+    const size_t np = m.num_params, nlp = (size_t)SB * ST;
+    float *g[3], *lse[2];
+    double loss[2];
+    for (int run = 0; run < 3; run++) {
+        if (run == 2) setenv("ALIM_LM_NO_SHARDS", "1", 1);
+        if (run == 2) CHECK(alim_gpt_shard_count(&m, SB, ST) == 1, "ALIM_LM_NO_SHARDS turns shards off");
+        alim_gpt_zero_grad(&m, &err);
+        CHECK(alim_gpt_forward(&m, in, tg, SB, ST, &err) == ALIM_OK, "forward");
+        if (run != 1) {
+            lse[run / 2] = malloc(nlp * sizeof(float));
+            memcpy(lse[run / 2], m.a.lse, nlp * sizeof(float));
+            loss[run / 2] = m.loss_sum;
+        }
+        CHECK(alim_gpt_backward(&m, 1.0f, &err) == ALIM_OK, "backward");
+        g[run] = malloc(np * sizeof(float));
+        memcpy(g[run], m.grads, np * sizeof(float));
+    }
+    unsetenv("ALIM_LM_NO_SHARDS");
+    CHECK(memcmp(g[0], g[1], np * sizeof(float)) == 0, "sharded gradients differ between two runs");
+    double worst = 0.0;
+    for (int t = 0; t < ALIM_GPT_NUM_TENSORS; t++)
+        for (int l = 0; l < (alim_gpt_tensor_is_per_layer(t) ? cfg.n_layer : 1); l++) {
+            size_t n;
+            const float *a = alim_gpt_tensor_slice(&m, g[0], t, l, &n), *b = alim_gpt_tensor_slice(&m, g[2], t, l, &n);
+            double mx = 1e-30, d = 0.0;
+            for (size_t i = 0; i < n; i++) {
+                mx = fmax(mx, fabs(b[i]));
+                d = fmax(d, fabs((double)a[i] - b[i]));
+            }
+            worst = fmax(worst, d / mx);
+        }
+    CHECK(worst < 1e-5, "sharded vs operation-parallel gradients: max |diff| / max |grad| = %.3g", worst);
+    double dl = 0.0;
+    for (size_t i = 0; i < nlp; i++)
+        if (tg[i] >= 0) dl = fmax(dl, fabs((double)lse[0][i] - lse[1][i]));
+    CHECK(dl < 1e-5, "sharded vs operation-parallel log-sum-exp: %.3g", dl);
+    CHECK_REL(loss[0], loss[1], 1e-6, "sharded vs operation-parallel loss sum");
+    /* a second sharded backward adds to the gradients */
+    CHECK(alim_gpt_forward(&m, in, tg, SB, ST, &err) == ALIM_OK, "forward");
+    CHECK(alim_gpt_backward(&m, 1.0f, &err) == ALIM_OK, "backward");  // on top of run 2's
+    double da = 0.0, ma = 1e-30;
+    for (size_t i = 0; i < np; i++) {
+        da = fmax(da, fabs((double)m.grads[i] - ((double)g[2][i] + g[0][i])));
+        ma = fmax(ma, fabs(g[0][i]));
+    }
+    CHECK(da / ma < 1e-5, "sharded backward accumulates: %.3g", da / ma);
+    omp_set_num_threads(nt);
+    for (int i = 0; i < 3; i++) free(g[i]);
+    free(lse[0]);
+    free(lse[1]);
+    alim_gpt_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
     test_finite_differences();
     test_long_context();
     test_small_heads();
+    test_shards();
     test_kv_cache();
     test_sample_with_cache();
     test_checkpoint();

@@ -152,6 +152,14 @@ alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err);
  * them). Overwrites a.logits with d loss/d logits. */
 alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err);
 
+/* How alim_gpt_forward and alim_gpt_backward share a (B,T) batch between the current
+ * OpenMP threads: 1 = every operation is split between them; S > 1 = data parallel, each
+ * of S threads runs the whole pass on its B/S sequences, with its own gradient buffer
+ * summed into the gradients at the end (in a fixed order: results repeat for a given
+ * thread count). Chosen when the S-1 extra gradient copies are at most 1/8 of the
+ * activations (small models); the environment variable ALIM_LM_NO_SHARDS turns it off. */
+int alim_gpt_shard_count(const alim_gpt *m, int B, int T);
+
 /* Per-position log-probabilities: writes log softmax of logits row (b,t) to out[0..V). */
 void alim_gpt_log_softmax_row(const alim_gpt *m, int b, int t, float *out);
 

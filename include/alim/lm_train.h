@@ -68,6 +68,7 @@ typedef struct {
     double tokens_per_s;              /* of this run */
     double elapsed_s;
     size_t num_params, train_tokens;
+    int shards;                       /* alim_gpt_shard_count of the training batch */
 } alim_train_result;
 
 /* Runs the training. progress gets stage "step ... loss ..." with done/total = steps;

@@ -41,9 +41,24 @@ void alim_adamw_free(alim_adamw *opt);
 void alim_adamw_step(alim_adamw *opt, const alim_adamw_config *cfg, float lr, float *params,
                      const float *grads, const alim_param_segment *segs, size_t n_segs);
 
-/* Global L2 norm of grads (n) (summed in double, in a fixed order); when max_norm > 0 and
- * the norm exceeds it, scales grads by max_norm / (norm + 1e-6) as torch's
- * clip_grad_norm_ does. Returns the norm before clipping. */
+/* The same update with grad_scale * grads in place of grads (grads are not written):
+ * clipping fused into the update, one pass over the gradients fewer. The results are
+ * those of alim_grad_clip followed by alim_adamw_step, bit for bit, with grad_scale =
+ * alim_grad_clip_scale(alim_grad_norm(grads, n), max_norm). */
+void alim_adamw_step_scaled(alim_adamw *opt, const alim_adamw_config *cfg, float lr, float *params,
+                            const float *grads, float grad_scale, const alim_param_segment *segs,
+                            size_t n_segs);
+
+/* Global L2 norm of grads (n), summed in double in a fixed order. */
+double alim_grad_norm(const float *grads, size_t n);
+
+/* The factor torch's clip_grad_norm_ scales gradients of this norm by: max_norm / (norm +
+ * 1e-6) when max_norm > 0 and norm > max_norm, else 1. */
+float alim_grad_clip_scale(double norm, double max_norm);
+
+/* Global L2 norm of grads (n) (alim_grad_norm); when max_norm > 0 and the norm exceeds it,
+ * scales grads by alim_grad_clip_scale as torch's clip_grad_norm_ does. Returns the norm
+ * before clipping. */
 double alim_grad_clip(float *grads, size_t n, double max_norm);
 
 typedef enum { ALIM_LR_CONSTANT, ALIM_LR_COSINE } alim_lr_schedule;

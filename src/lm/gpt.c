@@ -102,18 +102,113 @@ LM_CLONES static float logsumexp_row(const float *row, int V)
     return (float)(log(s) + mx);
 }
 
+/* ---- GELU (tanh approximation, "gelu_new") ------------------------------------------ */
+
+#define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
+
+
+LM_CLONES static void gelu_forward_chunk(float *out, const float *inp, size_t n)
+{
+    // gelu(x) = 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        /* x * (1 / (1 + e)), not x / (1 + e): gcc splits the latter into one division
+         * per clamp branch of exp_fast (two vdivps per vector, half the speed) */
+        out[i] = x * (1.0f / (1.0f + exp_fast(-2.0f * u)));
+    }
+}
+
+LM_CLONES static void gelu_backward_chunk(float *d, const float *inp, size_t n)
+{
+    // d := d * gelu'(inp);  gelu' = s + 2 x s (1 - s) u',  s = sigmoid(2u)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        float s = 1.0f / (1.0f + exp_fast(-2.0f * u));
+        float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        d[i] *= s + 2.0f * x * s * (1.0f - s) * du;
+    }
+}
+
+enum { ELEM_CHUNK = 4096 };
+
+static void gelu_forward(float *out, const float *inp, size_t N)
+{
+#pragma omp parallel for schedule(static) if (N >= PAR_MIN)
+    for (size_t i = 0; i < N; i += ELEM_CHUNK) gelu_forward_chunk(out + i, inp + i, zmin(ELEM_CHUNK, N - i));
+}
+
+static void gelu_backward_inplace(float *d, const float *inp, size_t N)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i += ELEM_CHUNK) gelu_backward_chunk(d + i, inp + i, zmin(ELEM_CHUNK, N - i));
+}
+
+static inline void add_vectors(float *out, const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+static void residual_forward(float *out, const float *a, const float *b, size_t N)
+{
+#pragma omp parallel for schedule(static) if (N >= PAR_MIN)
+    for (size_t i = 0; i < N; i += ELEM_CHUNK) add_vectors(out + i, a + i, b + i, zmin(ELEM_CHUNK, N - i));
+}
+
+/* What matmul_forward does around a product, done block by block inside the product's
+ * parallel loop while the block is in cache, instead of in separate passes over the whole
+ * output (each an extra OpenMP fork/join and a trip through L2/L3): the bias broadcast
+ * before it, and GELU or the residual addition after it. The same operations on the same
+ * values as the separate passes, so the same bits. */
+typedef struct {
+    const float *bias;   // (N): C := bias in every row before the product (then beta is 1), or NULL
+    float *gelu_out;     // (M,N), stride ldc: gelu(C) after the product, or NULL
+    float *add_out;      // (M,N), stride ldc: add_in + C after the product, or NULL
+    const float *add_in; // (M,N), stride ldc
+} gemm_epilogue;
+
+/* rows [m0,m1) x columns [n0,n1) of C = alpha op(A) op(B) + beta C, with the epilogue */
+static void gemm_block(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m0, int m1, int n0, int n1,
+                       int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                       float beta, float *C, int ldc, const gemm_epilogue *e)
+{
+    const size_t off = (size_t)m0 * ldc + n0, w = (size_t)(n1 - n0);
+    const int full = n0 == 0 && (size_t)ldc == w; /* the block is one contiguous range */
+    if (e && e->bias)
+        for (int r = m0; r < m1; r++) memcpy(C + (size_t)r * ldc + n0, e->bias + n0, w * sizeof(float));
+    const float *a = ta == CblasNoTrans ? A + (size_t)m0 * lda : A + m0;
+    const float *b = tb == CblasNoTrans ? B + n0 : B + (size_t)n0 * ldb;
+    cblas_sgemm(CblasRowMajor, ta, tb, m1 - m0, n1 - n0, K, alpha, a, lda, b, ldb, beta, C + off, ldc);
+    if (!e) return;
+    if (e->gelu_out) {
+        if (full) gelu_forward_chunk(e->gelu_out + off, C + off, (size_t)(m1 - m0) * w);
+        else
+            for (int r = m0; r < m1; r++)
+                gelu_forward_chunk(e->gelu_out + (size_t)r * ldc + n0, C + (size_t)r * ldc + n0, w);
+    }
+    if (e->add_out) {
+        const size_t nrow = full ? 1 : (size_t)(m1 - m0), len = full ? (size_t)(m1 - m0) * w : w;
+        for (size_t r = 0; r < nrow; r++) {
+            const size_t o = off + r * (size_t)ldc;
+            add_vectors(e->add_out + o, e->add_in + o, C + o, len);
+        }
+    }
+}
+
 /* C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C, row-major, with the M rows (or,
  * when there are fewer rows than columns or too few rows, the N columns) split into
  * contiguous blocks handed to the OpenMP threads, each block a single-threaded sgemm. OpenBLAS's own
  * thread pool is kept out (see blas_threads_begin): its spinning threads and OpenMP's
  * compete for the same cores and made training 10x slower. The K reduction is never split,
- * so the result does not depend on timing. */
-static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
-                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+ * so the result does not depend on timing. e (or NULL) adds work before and after each block. */
+static void gemm_epi(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                     const gemm_epilogue *e)
 {
     int nt = omp_get_max_threads();
-    if (nt <= 1 || (double)M * N * K < (double)(1 << 17) || M < 2 * nt) {
-        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (nt <= 1 || omp_in_parallel() || (double)M * N * K < (double)(1 << 17) || M < 2 * nt) {
+        gemm_block(ta, tb, 0, M, 0, N, K, alpha, A, lda, B, ldb, beta, C, ldc, e);
         return;
     }
     /* GEMM_CHUNKS blocks per thread, handed out dynamically: a thread that the OS
@@ -136,17 +231,21 @@ static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, fl
 #pragma omp parallel for schedule(dynamic, 1)
         for (int c = 0; c < nc; c++) {
             int n0 = c * cchunk, n1 = n0 + cchunk < N ? n0 + cchunk : N;
-            const float *b = tb == CblasNoTrans ? B + n0 : B + (size_t)n0 * ldb;
-            cblas_sgemm(CblasRowMajor, ta, tb, M, n1 - n0, K, alpha, A, lda, b, ldb, beta, C + n0, ldc);
+            gemm_block(ta, tb, 0, M, n0, n1, K, alpha, A, lda, B, ldb, beta, C, ldc, e);
         }
         return;
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < nchunks; c++) {
         int m0 = c * chunk, m1 = m0 + chunk < M ? m0 + chunk : M;
-        const float *a = ta == CblasNoTrans ? A + (size_t)m0 * lda : A + m0;
-        cblas_sgemm(CblasRowMajor, ta, tb, m1 - m0, N, K, alpha, a, lda, B, ldb, beta, C + (size_t)m0 * ldc, ldc);
+        gemm_block(ta, tb, m0, m1, 0, N, K, alpha, A, lda, B, ldb, beta, C, ldc, e);
     }
+}
+
+static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    gemm_epi(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
 }
 
 /* ---- encoder: token + position embedding ------------------------------------------ */
@@ -163,6 +262,13 @@ static void encoder_forward(float *out, const int32_t *inp, const float *wte, co
     }
 }
 
+/* dst[0..n) += src[0..n); restrict lets gcc vectorise it (a gradient row and dout never
+ * overlap) where the loop over two possibly aliasing rows stayed scalar */
+static inline void add_to(float *restrict dst, const float *restrict src, int n)
+{
+    for (int c = 0; c < n; c++) dst[c] += src[c];
+}
+
 static void encoder_backward(float *dwte, float *dwpe, const float *dout, const int32_t *inp,
                              int B, int T, int C)
 {
@@ -174,11 +280,8 @@ static void encoder_backward(float *dwte, float *dwpe, const float *dout, const 
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++) {
                 const float *d = dout + ((size_t)b * T + t) * C;
-                float *te = dwte + (size_t)inp[b * T + t] * C, *pe = dwpe + (size_t)t * C;
-                for (int c = c0; c < c1; c++) {
-                    te[c] += d[c];
-                    pe[c] += d[c];
-                }
+                add_to(dwte + (size_t)inp[b * T + t] * C + c0, d + c0, c1 - c0);
+                add_to(dwpe + (size_t)t * C + c0, d + c0, c1 - c0);
             }
     }
 }
@@ -272,15 +375,21 @@ static void layernorm_backward(float *dinp, float *dw, float *db, const float *d
 
 /* ---- linear layer (Conv1D layout) --------------------------------------------------- */
 
+static void matmul_forward_epi(float *out, const float *inp, const float *w, const float *bias,
+                               size_t N, int C, int OC, float *gelu_out, float *add_out,
+                               const float *add_in)
+{
+    // out (N,OC) = inp (N,C) @ w (C,OC) + bias (OC); then, if given,
+    // gelu_out (N,OC) = gelu(out) and add_out (N,OC) = add_in (N,OC) + out
+    const gemm_epilogue e = {bias, gelu_out, add_out, add_in};
+    gemm_epi(CblasNoTrans, CblasNoTrans, (int)N, OC, C, 1.0f, inp, C, w, OC, bias ? 1.0f : 0.0f, out, OC, &e);
+}
+
 static void matmul_forward(float *out, const float *inp, const float *w, const float *bias,
                            size_t N, int C, int OC)
 {
     // out (N,OC) = inp (N,C) @ w (C,OC) + bias (OC)
-    if (bias) {
-#pragma omp parallel for schedule(static) if (N * OC >= PAR_MIN)
-        for (size_t n = 0; n < N; n++) memcpy(out + n * OC, bias, (size_t)OC * sizeof(float));
-    }
-    gemm(CblasNoTrans, CblasNoTrans, (int)N, OC, C, 1.0f, inp, C, w, OC, bias ? 1.0f : 0.0f, out, OC);
+    matmul_forward_epi(out, inp, w, bias, N, C, OC, NULL, NULL, NULL);
 }
 
 static void matmul_backward(float *dinp, float dinp_beta, float *dw, float *dbias,
@@ -668,53 +777,6 @@ static void attention_backward(float *dqkv, float *scratch, float *tbuf, const f
     }
 }
 
-/* ---- GELU (tanh approximation, "gelu_new") ------------------------------------------ */
-
-#define GELU_SCALE 0.7978845608028654f /* sqrt(2/pi) */
-
-
-LM_CLONES static void gelu_forward_chunk(float *out, const float *inp, size_t n)
-{
-    // gelu(x) = 0.5 x (1 + tanh(u)) = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3)
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        out[i] = x / (1.0f + exp_fast(-2.0f * u));
-    }
-}
-
-LM_CLONES static void gelu_backward_chunk(float *d, const float *inp, size_t n)
-{
-    // d := d * gelu'(inp);  gelu' = s + 2 x s (1 - s) u',  s = sigmoid(2u)
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float s = 1.0f / (1.0f + exp_fast(-2.0f * u));
-        float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        d[i] *= s + 2.0f * x * s * (1.0f - s) * du;
-    }
-}
-
-enum { ELEM_CHUNK = 4096 };
-
-static void gelu_forward(float *out, const float *inp, size_t N)
-{
-#pragma omp parallel for schedule(static) if (N >= PAR_MIN)
-    for (size_t i = 0; i < N; i += ELEM_CHUNK) gelu_forward_chunk(out + i, inp + i, zmin(ELEM_CHUNK, N - i));
-}
-
-static void gelu_backward_inplace(float *d, const float *inp, size_t N)
-{
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < N; i += ELEM_CHUNK) gelu_backward_chunk(d + i, inp + i, zmin(ELEM_CHUNK, N - i));
-}
-
-static void residual_forward(float *out, const float *a, const float *b, size_t N)
-{
-#pragma omp parallel for schedule(static) if (N >= PAR_MIN)
-    for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
-}
-
 /* ---- model ------------------------------------------------------------------------- */
 
 alim_status alim_gpt_config_check(const alim_gpt_config *c, alim_error *err)
@@ -885,11 +947,90 @@ static size_t layout_acts(alim_gpt_acts *a, float *base, const alim_gpt_config *
     return total;
 }
 
+/* Data parallelism for small models. Splitting every layer's work between the threads
+ * costs an OpenMP fork/join per operation (some 70 per step for two layers), and the
+ * threads wait for each other at every one of them; with a model this small the waiting
+ * was 8% of the time on two threads. Instead each thread can run the whole forward and
+ * backward pass for its own slice of the batch, with its own gradient buffer, and the
+ * buffers are summed once at the end. That needs (shards - 1) extra copies of the
+ * gradients, so it is only done when they are small next to the activations (never for
+ * GPT-2 124M at B*T = 256, say). The shard count is the thread count (capped by B): the
+ * gradients are a sum over the shards in a fixed order, repeatable for a given thread
+ * count, as the column splits of gemm already were. */
+static int shard_count(const alim_gpt *m, int B, int T)
+{
+    const int nt = omp_get_max_threads();
+    if (nt < 2 || B < 2 || omp_in_parallel() || getenv("ALIM_LM_NO_SHARDS")) return 1;
+    const int S = nt < B ? nt : B;
+    alim_gpt_acts views;
+    const size_t acts = layout_acts(&views, NULL, &m->config, (size_t)B, (size_t)T);
+    return (size_t)(S - 1) * m->num_params <= acts / 8 ? S : 1;
+}
+
+int alim_gpt_shard_count(const alim_gpt *m, int B, int T) { return shard_count(m, B, T); }
+
+/* batch rows [b0, b1) of a shard count S: an even split */
+static void shard_rows(int B, int S, int s, int *b0, int *b1)
+{
+    *b0 = (int)((long long)B * s / S);
+    *b1 = (int)((long long)B * (s + 1) / S);
+}
+
+/* The forward pass over batch rows [b0, b1) of m's (B,T) batch: their activations, logits
+ * and, with targets, lse and losses. attscratch: (threads, hs*T) for small heads. */
+static void forward_rows(alim_gpt *m, int b0, int b1, float *attscratch)
+{
+    const alim_gpt_config *cfg = &m->config;
+    const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    const int B = m->B, T = m->T, Bs = b1 - b0;
+    const size_t BT = (size_t)B * T, r0 = (size_t)b0 * T, N = (size_t)Bs * T;
+    const alim_gpt_tensors *p = &m->p;
+    alim_gpt_acts *a = &m->a;
+    const int32_t *targets = m->targets;
+    encoder_forward(a->encoded + r0 * C, m->inputs + r0, p->wte, p->wpe, Bs, T, C);
+    for (int l = 0; l < L; l++) {
+        // this layer's (B,T,.) activations start at l*BT rows; the shard's rows at r0 in them
+        const size_t lc = (size_t)l * C, lr = (size_t)l * BT + r0;
+        const float *residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (lr - BT) * C;
+        float *ln1 = a->ln1 + lr * C, *ln1_mean = a->ln1_mean + lr, *ln1_rstd = a->ln1_rstd + lr;
+        float *qkv = a->qkv + lr * 3 * C, *atty = a->atty + lr * C;
+        float *att = a->att + ((size_t)l * B + b0) * NH * T * T, *attproj = a->attproj + lr * C;
+        float *residual2 = a->residual2 + lr * C, *ln2 = a->ln2 + lr * C;
+        float *ln2_mean = a->ln2_mean + lr, *ln2_rstd = a->ln2_rstd + lr;
+        float *fch = a->fch + lr * 4 * C, *fch_gelu = a->fch_gelu + lr * 4 * C;
+        float *fcproj = a->fcproj + lr * C, *residual3 = a->residual3 + lr * C;
+
+        layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + lc, p->ln1b + lc, N, C, cfg->layer_norm_epsilon);
+        matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
+        attention_forward(atty, att, attscratch, qkv, Bs, T, C, NH);
+        matmul_forward_epi(attproj, atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C, NULL, residual2, residual);
+        layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + lc, p->ln2b + lc, N, C, cfg->layer_norm_epsilon);
+        matmul_forward_epi(fch, ln2, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C, fch_gelu, NULL, NULL);
+        matmul_forward_epi(fcproj, fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C, NULL, residual3, residual2);
+    }
+    const float *last = a->residual3 + ((size_t)(L - 1) * BT + r0) * C;
+    float *lnf = a->lnf + r0 * C, *logits = a->logits + r0 * V;
+    layernorm_forward(lnf, a->lnf_mean + r0, a->lnf_rstd + r0, last, p->lnfw, p->lnfb, N, C, cfg->layer_norm_epsilon);
+    // logits (N,V) = lnf (N,C) @ wte^T
+    gemm(CblasNoTrans, CblasTrans, (int)N, V, C, 1.0f, lnf, C, p->wte, C, 0.0f, logits, V);
+    if (!targets) return;
+#pragma omp parallel for schedule(static)
+    for (size_t i = r0; i < r0 + N; i++) {
+        if (targets[i] < 0) {
+            a->losses[i] = 0.0f;
+            continue;
+        }
+        const float *row = a->logits + i * V;
+        a->lse[i] = logsumexp_row(row, V);
+        a->losses[i] = (float)((double)a->lse[i] - row[targets[i]]);
+    }
+}
+
 static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
                                 int B, int T, alim_error *err)
 {
     const alim_gpt_config *cfg = &m->config;
-    const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    const int C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
     if (B < 1 || T < 1) return alim_error_set(err, ALIM_EINVAL, "input", "empty batch (B=%d, T=%d)", B, T);
     if (T > cfg->n_positions)
         return alim_error_set(err, ALIM_EINVAL, "input", "sequence length %d exceeds the model's context of %d", T, cfg->n_positions);
@@ -912,66 +1053,37 @@ static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_
     m->inputs = inputs;
     m->targets = targets;
 
-    const alim_gpt_tensors *p = &m->p;
-    alim_gpt_acts *a = &m->a;
-    const size_t BT = (size_t)B * T;
+    const size_t BT = (size_t)B * T, hsT = (size_t)(C / NH) * T;
     float *tbuf = NULL;  // a transposed head (hs,T) per thread for the small-head attention kernels
     if (small_head(C / NH)) {
-        tbuf = malloc((size_t)omp_get_max_threads() * (size_t)(C / NH) * T * sizeof(float));
+        tbuf = malloc((size_t)omp_get_max_threads() * hsT * sizeof(float));
         if (!tbuf) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for attention scratch");
     }
-    encoder_forward(a->encoded, inputs, p->wte, p->wpe, B, T, C);
-    for (int l = 0; l < L; l++) {
-        const float *residual = l == 0 ? a->encoded : a->residual3 + (size_t)(l - 1) * BT * C;
-        const size_t lc = (size_t)l * C, lbtc = (size_t)l * BT * C;
-        float *ln1 = a->ln1 + lbtc, *ln1_mean = a->ln1_mean + l * BT, *ln1_rstd = a->ln1_rstd + l * BT;
-        float *qkv = a->qkv + lbtc * 3, *atty = a->atty + lbtc;
-        float *att = a->att + (size_t)l * B * NH * T * T, *attproj = a->attproj + lbtc;
-        float *residual2 = a->residual2 + lbtc, *ln2 = a->ln2 + lbtc;
-        float *ln2_mean = a->ln2_mean + l * BT, *ln2_rstd = a->ln2_rstd + l * BT;
-        float *fch = a->fch + lbtc * 4, *fch_gelu = a->fch_gelu + lbtc * 4;
-        float *fcproj = a->fcproj + lbtc, *residual3 = a->residual3 + lbtc;
-
-        layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + lc, p->ln1b + lc, BT, C, cfg->layer_norm_epsilon);
-        matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, BT, C, 3 * C);
-        attention_forward(atty, att, tbuf, qkv, B, T, C, NH);
-        matmul_forward(attproj, atty, p->attprojw + lc * C, p->attprojb + lc, BT, C, C);
-        residual_forward(residual2, residual, attproj, BT * C);
-        layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + lc, p->ln2b + lc, BT, C, cfg->layer_norm_epsilon);
-        matmul_forward(fch, ln2, p->fcw + lc * 4 * C, p->fcb + lc * 4, BT, C, 4 * C);
-        gelu_forward(fch_gelu, fch, BT * 4 * C);
-        matmul_forward(fcproj, fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, BT, 4 * C, C);
-        residual_forward(residual3, residual2, fcproj, BT * C);
+    const int S = shard_count(m, B, T);
+    if (S == 1) forward_rows(m, 0, B, tbuf);
+    else {
+#pragma omp parallel num_threads(S)
+        {
+            const int s = omp_get_thread_num();
+            int b0, b1;
+            shard_rows(B, S, s, &b0, &b1);
+            forward_rows(m, b0, b1, tbuf ? tbuf + (size_t)s * hsT : NULL);
+        }
     }
     free(tbuf);
-    const float *last = a->residual3 + (size_t)(L - 1) * BT * C;
-    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, p->lnfb, BT, C, cfg->layer_norm_epsilon);
-    // logits (BT,V) = lnf (BT,C) @ wte^T
-    gemm(CblasNoTrans, CblasTrans, (int)BT, V, C, 1.0f, a->lnf, C, p->wte, C, 0.0f, a->logits, V);
 
     m->loss_sum = 0.0;
     m->loss_count = 0;
     m->mean_loss = -1.0f;
     if (targets) {
+        /* summed serially, in row order, so the reported loss does not depend on the
+         * thread count at all */
         double sum = 0.0;
         size_t count = 0;
-#pragma omp parallel for schedule(static) reduction(+ : sum, count)
         for (size_t i = 0; i < BT; i++) {
-            if (targets[i] < 0) {
-                a->losses[i] = 0.0f;
-                continue;
-            }
-            const float *row = a->logits + i * V;
-            a->lse[i] = logsumexp_row(row, V);
-            double loss = (double)a->lse[i] - row[targets[i]];
-            a->losses[i] = (float)loss;
-            sum += loss;
-            count++;
+            sum += m->a.losses[i];
+            count += targets[i] >= 0;
         }
-        /* the OpenMP reduction order depends on the thread count only: sum again serially
-         * so the reported loss does not depend on it at all */
-        sum = 0.0;
-        for (size_t i = 0; i < BT; i++) sum += a->losses[i];
         m->loss_sum = sum;
         m->loss_count = count;
         m->mean_loss = count ? (float)(sum / (double)count) : 0.0f;
@@ -1008,38 +1120,28 @@ alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err)
     return ALIM_OK;
 }
 
-static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
+/* The backward pass over batch rows [b0, b1), adding their gradients to g. Scratch:
+ * dres, dtmp (BT,C) and dbig (BT,4C) of which the shard uses its own rows, attention
+ * buffers (threads,T,T) and (threads,hs,T) for the threads of this call. */
+static void backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g, float k,
+                          float *dres_all, float *dtmp_all, float *dbig_all, float *attscratch,
+                          float *tbuf)
 {
-    if (!m->targets || m->B == 0) return alim_error_set(err, ALIM_EINVAL, "model", "backward needs a forward pass with targets");
-    if (!m->grads) {
-        alim_status st = alim_gpt_zero_grad(m, err);
-        if (st) return st;
-    }
     const alim_gpt_config *cfg = &m->config;
     const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
-    const int B = m->B, T = m->T;
-    const size_t BT = (size_t)B * T;
-    const int nthreads = omp_get_max_threads();
-    // scratch: dres (BT,C), dtmp (BT,C), dbig (BT,4C), attention (threads,T,T)
-    // + a transposed head (hs,T) per thread for the small-head attention kernels
-    size_t need = BT * C * 2 + BT * 4 * C + (size_t)nthreads * T * T + (size_t)nthreads * (C / NH) * T;
-    if (need > m->grad_acts_capacity) {
-        float *mem = realloc(m->grad_acts_memory, need * sizeof(float));
-        if (!mem) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for backward scratch");
-        m->grad_acts_memory = mem;
-        m->grad_acts_capacity = need;
-    }
-    float *dres = m->grad_acts_memory, *dtmp = dres + BT * C, *dbig = dtmp + BT * C;
-    float *attscratch = dbig + BT * 4 * C, *tbuf = attscratch + (size_t)nthreads * T * T;
+    const int B = m->B, T = m->T, Bs = b1 - b0;
+    const size_t BT = (size_t)B * T, r0 = (size_t)b0 * T, N = (size_t)Bs * T;
     const alim_gpt_tensors *p = &m->p;
-    alim_gpt_tensors *g = &m->g;
-    alim_gpt_acts *a = &m->a;
+    const alim_gpt_acts *a = &m->a;
     const int32_t *targets = m->targets;
+    // dbig is used as (N,4C) and as (N,3C): the shard's part starts at row r0 of (BT,4C)
+    float *dres = dres_all + r0 * C, *dtmp = dtmp_all + r0 * C, *dbig = dbig_all + r0 * 4 * C;
+    float *logits = a->logits + r0 * V;
+    const float *lnf = a->lnf + r0 * C;
 
     // d loss / d logits, in place: scale * (softmax - onehot) / count
-    const float k = m->loss_count ? loss_scale / (float)m->loss_count : 0.0f;
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < BT; i++) {
+    for (size_t i = r0; i < r0 + N; i++) {
         float *row = a->logits + i * V;
         if (targets[i] < 0) {
             memset(row, 0, (size_t)V * sizeof(float));
@@ -1049,39 +1151,94 @@ static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
         for (int v = 0; v < V; v++) row[v] = k * exp_fast(row[v] - lse);
         row[targets[i]] -= k;
     }
-    // dlnf (BT,C) = dlogits (BT,V) @ wte (V,C);  dwte += dlogits^T @ lnf
+    // dlnf (N,C) = dlogits (N,V) @ wte (V,C);  dwte += dlogits^T @ lnf
     float *dlnf = dtmp;
-    gemm(CblasNoTrans, CblasNoTrans, (int)BT, C, V, 1.0f, a->logits, V, p->wte, C, 0.0f, dlnf, C);
-    gemm(CblasTrans, CblasNoTrans, V, C, (int)BT, 1.0f, a->logits, V, a->lnf, C, 1.0f, g->wte, C);
-    memset(dres, 0, BT * C * sizeof(float));
-    layernorm_backward(dres, g->lnfw, g->lnfb, dlnf, a->residual3 + (size_t)(L - 1) * BT * C, p->lnfw, a->lnf_mean, a->lnf_rstd, BT, C);
+    gemm(CblasNoTrans, CblasNoTrans, (int)N, C, V, 1.0f, logits, V, p->wte, C, 0.0f, dlnf, C);
+    gemm(CblasTrans, CblasNoTrans, V, C, (int)N, 1.0f, logits, V, lnf, C, 1.0f, g->wte, C);
+    memset(dres, 0, N * C * sizeof(float));
+    layernorm_backward(dres, g->lnfw, g->lnfb, dlnf, a->residual3 + ((size_t)(L - 1) * BT + r0) * C, p->lnfw, a->lnf_mean + r0, a->lnf_rstd + r0, N, C);
 
     for (int l = L - 1; l >= 0; l--) {
-        const float *residual = l == 0 ? a->encoded : a->residual3 + (size_t)(l - 1) * BT * C;
-        const size_t lc = (size_t)l * C, lbtc = (size_t)l * BT * C;
-        const float *ln1 = a->ln1 + lbtc, *ln1_mean = a->ln1_mean + l * BT, *ln1_rstd = a->ln1_rstd + l * BT;
-        const float *qkv = a->qkv + lbtc * 3, *atty = a->atty + lbtc;
-        const float *att = a->att + (size_t)l * B * NH * T * T;
-        const float *residual2 = a->residual2 + lbtc, *ln2 = a->ln2 + lbtc;
-        const float *ln2_mean = a->ln2_mean + l * BT, *ln2_rstd = a->ln2_rstd + l * BT;
-        const float *fch = a->fch + lbtc * 4, *fch_gelu = a->fch_gelu + lbtc * 4;
+        const size_t lc = (size_t)l * C, lr = (size_t)l * BT + r0;
+        const float *residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (lr - BT) * C;
+        const float *ln1 = a->ln1 + lr * C, *ln1_mean = a->ln1_mean + lr, *ln1_rstd = a->ln1_rstd + lr;
+        const float *qkv = a->qkv + lr * 3 * C, *atty = a->atty + lr * C;
+        const float *att = a->att + ((size_t)l * B + b0) * NH * T * T;
+        const float *residual2 = a->residual2 + lr * C, *ln2 = a->ln2 + lr * C;
+        const float *ln2_mean = a->ln2_mean + lr, *ln2_rstd = a->ln2_rstd + lr;
+        const float *fch = a->fch + lr * 4 * C, *fch_gelu = a->fch_gelu + lr * 4 * C;
 
         // residual3 = residual2 + fcproj: dres is d fcproj and (so far) d residual2
-        // fcproj = fch_gelu @ fcprojw + b             dbig (BT,4C) = d fch_gelu
-        matmul_backward(dbig, 0.0f, g->fcprojw + lc * 4 * C, g->fcprojb + lc, dres, fch_gelu, p->fcprojw + lc * 4 * C, BT, 4 * C, C);
-        gelu_backward_inplace(dbig, fch, BT * 4 * C);  // dbig = d fch
-        // fch = ln2 @ fcw + b                          dtmp (BT,C) = d ln2
-        matmul_backward(dtmp, 0.0f, g->fcw + lc * 4 * C, g->fcb + lc * 4, dbig, ln2, p->fcw + lc * 4 * C, BT, C, 4 * C);
-        layernorm_backward(dres, g->ln2w + lc, g->ln2b + lc, dtmp, residual2, p->ln2w + lc, ln2_mean, ln2_rstd, BT, C);
+        // fcproj = fch_gelu @ fcprojw + b             dbig (N,4C) = d fch_gelu
+        matmul_backward(dbig, 0.0f, g->fcprojw + lc * 4 * C, g->fcprojb + lc, dres, fch_gelu, p->fcprojw + lc * 4 * C, N, 4 * C, C);
+        gelu_backward_inplace(dbig, fch, N * 4 * C);  // dbig = d fch
+        // fch = ln2 @ fcw + b                          dtmp (N,C) = d ln2
+        matmul_backward(dtmp, 0.0f, g->fcw + lc * 4 * C, g->fcb + lc * 4, dbig, ln2, p->fcw + lc * 4 * C, N, C, 4 * C);
+        layernorm_backward(dres, g->ln2w + lc, g->ln2b + lc, dtmp, residual2, p->ln2w + lc, ln2_mean, ln2_rstd, N, C);
         // residual2 = residual + attproj: dres is d attproj and d residual (so far)
         // attproj = atty @ attprojw + b               dtmp = d atty
-        matmul_backward(dtmp, 0.0f, g->attprojw + lc * C, g->attprojb + lc, dres, atty, p->attprojw + lc * C, BT, C, C);
-        attention_backward(dbig, attscratch, tbuf, dtmp, qkv, att, B, T, C, NH);  // dbig (BT,3C) = d qkv
+        matmul_backward(dtmp, 0.0f, g->attprojw + lc * C, g->attprojb + lc, dres, atty, p->attprojw + lc * C, N, C, C);
+        attention_backward(dbig, attscratch, tbuf, dtmp, qkv, att, Bs, T, C, NH);  // dbig (N,3C) = d qkv
         // qkv = ln1 @ qkvw + b                         dtmp = d ln1
-        matmul_backward(dtmp, 0.0f, g->qkvw + lc * 3 * C, g->qkvb + lc * 3, dbig, ln1, p->qkvw + lc * 3 * C, BT, C, 3 * C);
-        layernorm_backward(dres, g->ln1w + lc, g->ln1b + lc, dtmp, residual, p->ln1w + lc, ln1_mean, ln1_rstd, BT, C);
+        matmul_backward(dtmp, 0.0f, g->qkvw + lc * 3 * C, g->qkvb + lc * 3, dbig, ln1, p->qkvw + lc * 3 * C, N, C, 3 * C);
+        layernorm_backward(dres, g->ln1w + lc, g->ln1b + lc, dtmp, residual, p->ln1w + lc, ln1_mean, ln1_rstd, N, C);
     }
-    encoder_backward(g->wte, g->wpe, dres, m->inputs, B, T, C);
+    encoder_backward(g->wte, g->wpe, dres, m->inputs + r0, Bs, T, C);
+}
+
+static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
+{
+    if (!m->targets || m->B == 0) return alim_error_set(err, ALIM_EINVAL, "model", "backward needs a forward pass with targets");
+    if (!m->grads) {
+        alim_status st = alim_gpt_zero_grad(m, err);
+        if (st) return st;
+    }
+    const alim_gpt_config *cfg = &m->config;
+    const int C = cfg->n_embd, NH = cfg->n_head;
+    const int B = m->B, T = m->T;
+    const size_t BT = (size_t)B * T, TT = (size_t)T * T, hsT = (size_t)(C / NH) * T;
+    const int nthreads = omp_get_max_threads(), S = shard_count(m, B, T);
+    // scratch: dres (BT,C), dtmp (BT,C), dbig (BT,4C), attention (threads,T,T)
+    // + a transposed head (hs,T) per thread for the small-head attention kernels
+    // + the gradients of shards 1..S-1
+    size_t need = BT * C * 2 + BT * 4 * C + (size_t)nthreads * (TT + hsT) + (size_t)(S - 1) * m->num_params;
+    if (need > m->grad_acts_capacity) {
+        float *mem = realloc(m->grad_acts_memory, need * sizeof(float));
+        if (!mem) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for backward scratch");
+        m->grad_acts_memory = mem;
+        m->grad_acts_capacity = need;
+    }
+    float *dres = m->grad_acts_memory, *dtmp = dres + BT * C, *dbig = dtmp + BT * C;
+    float *attscratch = dbig + BT * 4 * C, *tbuf = attscratch + (size_t)nthreads * TT;
+    float *shard_grads = tbuf + (size_t)nthreads * hsT;
+    const float k = m->loss_count ? loss_scale / (float)m->loss_count : 0.0f;
+    if (S == 1) {
+        backward_rows(m, 0, B, &m->g, k, dres, dtmp, dbig, attscratch, tbuf);
+        return ALIM_OK;
+    }
+    const size_t np = m->num_params;
+#pragma omp parallel num_threads(S)
+    {
+        const int s = omp_get_thread_num();
+        int b0, b1;
+        shard_rows(B, S, s, &b0, &b1);
+        alim_gpt_tensors gs = m->g;  // shard 0 adds to the gradients, the others to their own
+        if (s > 0) {
+            float *own = shard_grads + (size_t)(s - 1) * np;
+            memset(own, 0, np * sizeof(float));
+            point_tensors(&gs, own, m->tensor_size);
+        }
+        backward_rows(m, b0, b1, &gs, k, dres, dtmp, dbig, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
+#pragma omp barrier
+        // grads += shard 1 + shard 2 + ..., in that order for every element
+        float *grads = m->grads;
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < np; i++) {
+            float acc = grads[i];
+            for (int t = 1; t < S; t++) acc += shard_grads[(size_t)(t - 1) * np + i];
+            grads[i] = acc;
+        }
+    }
     return ALIM_OK;
 }
 

@@ -26,24 +26,29 @@ void alim_adamw_free(alim_adamw *opt)
     memset(opt, 0, sizeof *opt);
 }
 
-void alim_adamw_step(alim_adamw *opt, const alim_adamw_config *cfg, float lr, float *params,
-                     const float *grads, const alim_param_segment *segs, size_t n_segs)
+void alim_adamw_step_scaled(alim_adamw *opt, const alim_adamw_config *cfg, float lr, float *params,
+                            const float *grads, float grad_scale, const alim_param_segment *segs,
+                            size_t n_segs)
 {
     opt->step++;
     const double t = (double)opt->step;
     const float b1 = cfg->beta1, b2 = cfg->beta2, eps = cfg->eps;
     const float step_size = (float)((double)lr / (1.0 - pow(cfg->beta1, t)));
     const float bc2_sqrt = (float)sqrt(1.0 - pow(cfg->beta2, t));
+    /* one parallel region for all segments (they are disjoint, so no barrier between
+     * them): a fork/join per segment cost more than the update itself on small models */
+#pragma omp parallel
     for (size_t s = 0; s < n_segs; s++) {
         const float decay = segs[s].decay ? (float)(1.0 - (double)lr * cfg->weight_decay) : 1.0f;
         float *p = params + segs[s].offset, *m = opt->m + segs[s].offset, *v = opt->v + segs[s].offset;
         const float *g = grads + segs[s].offset;
         const size_t n = segs[s].count;
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static) nowait
         for (size_t i = 0; i < n; i++) {
+            const float gi = g[i] * grad_scale; /* the clipped gradient, as if scaled in place */
             float pi = p[i] * decay;
-            float mi = m[i] * b1 + (1.0f - b1) * g[i];
-            float vi = v[i] * b2 + (1.0f - b2) * g[i] * g[i];
+            float mi = m[i] * b1 + (1.0f - b1) * gi;
+            float vi = v[i] * b2 + (1.0f - b2) * gi * gi;
             m[i] = mi;
             v[i] = vi;
             float denom = sqrtf(vi) / bc2_sqrt + eps;
@@ -52,7 +57,13 @@ void alim_adamw_step(alim_adamw *opt, const alim_adamw_config *cfg, float lr, fl
     }
 }
 
-double alim_grad_clip(float *grads, size_t n, double max_norm)
+void alim_adamw_step(alim_adamw *opt, const alim_adamw_config *cfg, float lr, float *params,
+                     const float *grads, const alim_param_segment *segs, size_t n_segs)
+{
+    alim_adamw_step_scaled(opt, cfg, lr, params, grads, 1.0f, segs, n_segs);
+}
+
+double alim_grad_norm(const float *grads, size_t n)
 {
     /* blocks of fixed size summed in parallel, then the block sums in order */
     enum { BLK = 1 << 14 };
@@ -60,7 +71,7 @@ double alim_grad_clip(float *grads, size_t n, double max_norm)
     double *part = malloc((nb ? nb : 1) * sizeof(double));
     double total = 0.0;
     if (part) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (nb > 1)
         for (size_t b = 0; b < nb; b++) {
             double s = 0.0;
             size_t end = (b + 1) * BLK < n ? (b + 1) * BLK : n;
@@ -72,9 +83,19 @@ double alim_grad_clip(float *grads, size_t n, double max_norm)
     } else {
         for (size_t i = 0; i < n; i++) total += (double)grads[i] * grads[i];
     }
-    double norm = sqrt(total);
-    if (max_norm > 0 && norm > max_norm) {
-        float c = (float)(max_norm / (norm + 1e-6));
+    return sqrt(total);
+}
+
+float alim_grad_clip_scale(double norm, double max_norm)
+{
+    return max_norm > 0 && norm > max_norm ? (float)(max_norm / (norm + 1e-6)) : 1.0f;
+}
+
+double alim_grad_clip(float *grads, size_t n, double max_norm)
+{
+    const double norm = alim_grad_norm(grads, n);
+    const float c = alim_grad_clip_scale(norm, max_norm);
+    if (c != 1.0f) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) grads[i] *= c;
     }

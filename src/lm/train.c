@@ -197,6 +197,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     res->first_step = opt.step;
     res->total_steps = total;
     res->num_params = m.num_params;
+    res->shards = alim_gpt_shard_count(&m, o->batch, T);
     res->train_tokens = data.n;
 
     char logpath[4096];
@@ -232,9 +233,10 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
             loss += (double)m.mean_loss / o->grad_accum;
         }
         if (st) break;
-        double norm = alim_grad_clip(m.grads, m.num_params, o->clip);
+        // clipping is a factor on the gradients inside the update (one pass fewer over them)
+        double norm = alim_grad_norm(m.grads, m.num_params);
         double lr = alim_lr_at(o->schedule, o->lr, min_lr, opt.step, o->warmup, total);
-        alim_adamw_step(&opt, &o->adamw, (float)lr, m.params, m.grads, segs, n_segs);
+        alim_adamw_step_scaled(&opt, &o->adamw, (float)lr, m.params, m.grads, alim_grad_clip_scale(norm, o->clip), segs, n_segs);
         tokens_seen += per_step;
         run_tokens += per_step;
         const double te = now_s();
