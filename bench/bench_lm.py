@@ -137,7 +137,9 @@ def alim_memory_theory(cfg, threads):
     atty, attproj, residual2, ln2, fcproj, residual3 (B,T,C), qkv (B,T,3C), fch and
     fch_gelu (B,T,4C), the softmax weights (B,NH,T,T), four (B,T) LayerNorm statistics;
     plus encoded and lnf (B,T,C), the logits (B,T,V) and four (B,T) vectors) and the
-    backward scratch (dres, dtmp (B,T,C), dbig (B,T,4C), one (T,T) and one (hs,T) per thread).
+    backward scratch (dres, dtmp (B,T,C), dbig (B,T,4C), one (T,T) and one (hs,T) per thread,
+    and the gradient buffers of data-parallel shards 1..S-1, S = threads when those are at
+    most 1/8 of the activations, as gpt.c's shard_count decides).
     Returns (total, parts) in bytes."""
     L, C, H, V, T, B = cfg
     V = max(V, 257)
@@ -145,8 +147,12 @@ def alim_memory_theory(cfg, threads):
     BT = B * T
     acts = BT * C * (2 + 18 * L) + BT * (4 * L + 4) + L * B * H * T * T + BT * V
     scratch = 6 * BT * C + threads * T * T + threads * (C // H) * T
+    S = min(threads, B)
+    shard_grads = (S - 1) * N if S > 1 and (S - 1) * N <= acts // 8 else 0
     parts = {"params": 4 * N, "grads": 4 * N, "adamw_moments": 8 * N, "activations": 4 * acts,
              "backward_scratch": 4 * scratch}
+    if shard_grads:
+        parts["shard_grads"] = 4 * shard_grads
     return sum(parts.values()), parts
 
 
