@@ -701,6 +701,21 @@ static void test_shards(void)
         ma = fmax(ma, fabs(g[0][i]));
     }
     CHECK(da / ma < 1e-5, "sharded backward accumulates: %.3g", da / ma);
+    /* alim_gpt_forward_backward = forward then backward, bit for bit, sharded or not */
+    for (int shards = 0; shards < 2; shards++) {
+        if (!shards) setenv("ALIM_LM_NO_SHARDS", "1", 1);
+        alim_gpt_zero_grad(&m, &err);
+        alim_gpt_forward(&m, in, tg, SB, ST, &err);
+        alim_gpt_backward(&m, 0.5f, &err);
+        const double ls = m.loss_sum;
+        memcpy(g[1], m.grads, np * sizeof(float));
+        alim_gpt_zero_grad(&m, &err);
+        CHECK(alim_gpt_forward_backward(&m, in, tg, SB, ST, 0.5f, &err) == ALIM_OK, "forward_backward");
+        CHECK(memcmp(g[1], m.grads, np * sizeof(float)) == 0, "forward_backward gradients differ from forward + backward (shards %d)", shards);
+        CHECK(m.loss_sum == ls && m.loss_count == (size_t)(SB * ST - (SB * ST + 12) / 13), "forward_backward loss (shards %d)", shards);
+        unsetenv("ALIM_LM_NO_SHARDS");
+    }
+    CHECK(alim_gpt_forward_backward(&m, in, NULL, SB, ST, 1.0f, &err) == ALIM_EINVAL, "forward_backward needs targets");
     omp_set_num_threads(nt);
     for (int i = 0; i < 3; i++) free(g[i]);
     free(lse[0]);

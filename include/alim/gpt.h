@@ -152,6 +152,13 @@ alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err);
  * them). Overwrites a.logits with d loss/d logits. */
 alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err);
 
+/* alim_gpt_forward followed by alim_gpt_backward, in one call and with the same results
+ * bit for bit, faster: d logits is made while each logits row is in cache, and with
+ * data-parallel shards each thread goes from its forward pass into its backward pass
+ * without waiting for the others. a.logits holds d loss/d logits afterwards. */
+alim_status alim_gpt_forward_backward(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
+                                      int B, int T, float loss_scale, alim_error *err);
+
 /* How alim_gpt_forward and alim_gpt_backward share a (B,T) batch between the current
  * OpenMP threads: 1 = every operation is split between them; S > 1 = data parallel, each
  * of S threads runs the whole pass on its B/S sequences, with its own gradient buffer

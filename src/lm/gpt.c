@@ -947,6 +947,13 @@ static size_t layout_acts(alim_gpt_acts *a, float *base, const alim_gpt_config *
     return total;
 }
 
+/* row (V) := k * (softmax(row) - onehot(target)), given the row's log-sum-exp */
+LM_CLONES static void dlogits_row(float *row, int V, float lse, int target, float k)
+{
+    for (int v = 0; v < V; v++) row[v] = k * exp_fast(row[v] - lse);
+    row[target] -= k;
+}
+
 /* Data parallelism for small models. Splitting every layer's work between the threads
  * costs an OpenMP fork/join per operation (some 70 per step for two layers), and the
  * threads wait for each other at every one of them; with a model this small the waiting
@@ -977,8 +984,10 @@ static void shard_rows(int B, int S, int s, int *b0, int *b1)
 }
 
 /* The forward pass over batch rows [b0, b1) of m's (B,T) batch: their activations, logits
- * and, with targets, lse and losses. attscratch: (threads, hs*T) for small heads. */
-static void forward_rows(alim_gpt *m, int b0, int b1, float *attscratch)
+ * and, with targets, lse and losses. attscratch: (threads, hs*T) for small heads. With
+ * dlogits (training: a backward pass follows), each logits row is turned into d loss/d
+ * logits right after its loss, while it is in L1 (the same formula as backward_rows). */
+static void forward_rows(alim_gpt *m, int b0, int b1, float *attscratch, int dlogits, float k)
 {
     const alim_gpt_config *cfg = &m->config;
     const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
@@ -1020,17 +1029,22 @@ static void forward_rows(alim_gpt *m, int b0, int b1, float *attscratch)
             a->losses[i] = 0.0f;
             continue;
         }
-        const float *row = a->logits + i * V;
+        float *row = a->logits + i * V;
         a->lse[i] = logsumexp_row(row, V);
         a->losses[i] = (float)((double)a->lse[i] - row[targets[i]]);
+        if (dlogits) dlogits_row(row, V, a->lse[i], targets[i], k);
     }
+    if (dlogits) // rows without a target get a zero gradient
+        for (size_t i = r0; i < r0 + N; i++)
+            if (targets[i] < 0) memset(a->logits + i * V, 0, (size_t)V * sizeof(float));
 }
 
-static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
-                                int B, int T, alim_error *err)
+/* Checks the batch and lays out the activations for (B,T); remembers the batch in m. */
+static alim_status forward_prepare(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
+                                   int B, int T, alim_error *err)
 {
     const alim_gpt_config *cfg = &m->config;
-    const int C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    const int V = cfg->vocab_size;
     if (B < 1 || T < 1) return alim_error_set(err, ALIM_EINVAL, "input", "empty batch (B=%d, T=%d)", B, T);
     if (T > cfg->n_positions)
         return alim_error_set(err, ALIM_EINVAL, "input", "sequence length %d exceeds the model's context of %d", T, cfg->n_positions);
@@ -1052,43 +1066,27 @@ static alim_status forward_impl(alim_gpt *m, const int32_t *inputs, const int32_
     m->T = T;
     m->inputs = inputs;
     m->targets = targets;
-
-    const size_t BT = (size_t)B * T, hsT = (size_t)(C / NH) * T;
-    float *tbuf = NULL;  // a transposed head (hs,T) per thread for the small-head attention kernels
-    if (small_head(C / NH)) {
-        tbuf = malloc((size_t)omp_get_max_threads() * hsT * sizeof(float));
-        if (!tbuf) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for attention scratch");
-    }
-    const int S = shard_count(m, B, T);
-    if (S == 1) forward_rows(m, 0, B, tbuf);
-    else {
-#pragma omp parallel num_threads(S)
-        {
-            const int s = omp_get_thread_num();
-            int b0, b1;
-            shard_rows(B, S, s, &b0, &b1);
-            forward_rows(m, b0, b1, tbuf ? tbuf + (size_t)s * hsT : NULL);
-        }
-    }
-    free(tbuf);
-
     m->loss_sum = 0.0;
     m->loss_count = 0;
     m->mean_loss = -1.0f;
-    if (targets) {
-        /* summed serially, in row order, so the reported loss does not depend on the
-         * thread count at all */
-        double sum = 0.0;
-        size_t count = 0;
-        for (size_t i = 0; i < BT; i++) {
-            sum += m->a.losses[i];
-            count += targets[i] >= 0;
-        }
-        m->loss_sum = sum;
-        m->loss_count = count;
-        m->mean_loss = count ? (float)(sum / (double)count) : 0.0f;
-    }
     return ALIM_OK;
+}
+
+/* The loss of the batch from the rows' losses: summed serially, in row order, so the
+ * reported loss does not depend on the thread count at all. */
+static void forward_finish(alim_gpt *m)
+{
+    if (!m->targets) return;
+    const size_t BT = (size_t)m->B * m->T;
+    double sum = 0.0;
+    size_t count = 0;
+    for (size_t i = 0; i < BT; i++) {
+        sum += m->a.losses[i];
+        count += m->targets[i] >= 0;
+    }
+    m->loss_sum = sum;
+    m->loss_count = count;
+    m->mean_loss = count ? (float)(sum / (double)count) : 0.0f;
 }
 
 /* out (V) = log softmax of row (V): max, sum of exp in double, one rounding of the log-sum-exp */
@@ -1124,7 +1122,7 @@ alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err)
  * dres, dtmp (BT,C) and dbig (BT,4C) of which the shard uses its own rows, attention
  * buffers (threads,T,T) and (threads,hs,T) for the threads of this call. */
 static void backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g, float k,
-                          float *dres_all, float *dtmp_all, float *dbig_all, float *attscratch,
+                          int dlogits, float *dres_all, float *dtmp_all, float *dbig_all, float *attscratch,
                           float *tbuf)
 {
     const alim_gpt_config *cfg = &m->config;
@@ -1139,17 +1137,15 @@ static void backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g
     float *logits = a->logits + r0 * V;
     const float *lnf = a->lnf + r0 * C;
 
-    // d loss / d logits, in place: scale * (softmax - onehot) / count
+    // d loss / d logits, in place: scale * (softmax - onehot) / count (unless the forward
+    // pass of the same call made it)
+    if (dlogits) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = r0; i < r0 + N; i++) {
-        float *row = a->logits + i * V;
-        if (targets[i] < 0) {
-            memset(row, 0, (size_t)V * sizeof(float));
-            continue;
+        for (size_t i = r0; i < r0 + N; i++) {
+            float *row = a->logits + i * V;
+            if (targets[i] < 0) memset(row, 0, (size_t)V * sizeof(float));
+            else dlogits_row(row, V, a->lse[i], targets[i], k);  // lse from the forward pass
         }
-        const float lse = a->lse[i];  // from the forward pass
-        for (int v = 0; v < V; v++) row[v] = k * exp_fast(row[v] - lse);
-        row[targets[i]] -= k;
     }
     // dlnf (N,C) = dlogits (N,V) @ wte (V,C);  dwte += dlogits^T @ lnf
     float *dlnf = dtmp;
@@ -1186,34 +1182,46 @@ static void backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g
     encoder_backward(g->wte, g->wpe, dres, m->inputs + r0, Bs, T, C);
 }
 
-static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
+/* Runs the forward pass (fwd), the backward pass (bwd) or both over m's prepared batch,
+ * operation-parallel or in data-parallel shards (see shard_count). With both, a shard goes
+ * from its forward straight into its backward (no join in between) and d logits is made
+ * in the forward's loss loop. k = loss_scale / loss_count for the backward. */
+static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error *err)
 {
-    if (!m->targets || m->B == 0) return alim_error_set(err, ALIM_EINVAL, "model", "backward needs a forward pass with targets");
-    if (!m->grads) {
-        alim_status st = alim_gpt_zero_grad(m, err);
-        if (st) return st;
-    }
     const alim_gpt_config *cfg = &m->config;
     const int C = cfg->n_embd, NH = cfg->n_head;
     const int B = m->B, T = m->T;
     const size_t BT = (size_t)B * T, TT = (size_t)T * T, hsT = (size_t)(C / NH) * T;
     const int nthreads = omp_get_max_threads(), S = shard_count(m, B, T);
-    // scratch: dres (BT,C), dtmp (BT,C), dbig (BT,4C), attention (threads,T,T)
-    // + a transposed head (hs,T) per thread for the small-head attention kernels
-    // + the gradients of shards 1..S-1
-    size_t need = BT * C * 2 + BT * 4 * C + (size_t)nthreads * (TT + hsT) + (size_t)(S - 1) * m->num_params;
-    if (need > m->grad_acts_capacity) {
-        float *mem = realloc(m->grad_acts_memory, need * sizeof(float));
-        if (!mem) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for backward scratch");
-        m->grad_acts_memory = mem;
-        m->grad_acts_capacity = need;
+    float *tbuf_f = NULL;  // forward: a transposed head (hs,T) per thread (small heads)
+    if (fwd && small_head(C / NH)) {
+        tbuf_f = malloc((size_t)nthreads * hsT * sizeof(float));
+        if (!tbuf_f) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for attention scratch");
     }
-    float *dres = m->grad_acts_memory, *dtmp = dres + BT * C, *dbig = dtmp + BT * C;
-    float *attscratch = dbig + BT * 4 * C, *tbuf = attscratch + (size_t)nthreads * TT;
-    float *shard_grads = tbuf + (size_t)nthreads * hsT;
-    const float k = m->loss_count ? loss_scale / (float)m->loss_count : 0.0f;
+    float *dres = NULL, *dtmp = NULL, *dbig = NULL, *attscratch = NULL, *tbuf = NULL, *shard_grads = NULL;
+    if (bwd) {
+        if (!m->grads) {
+            alim_status st = alim_gpt_zero_grad(m, err);
+            if (st) return free(tbuf_f), st;
+        }
+        // scratch: dres (BT,C), dtmp (BT,C), dbig (BT,4C), attention (threads,T,T)
+        // + a transposed head (hs,T) per thread for the small-head attention kernels
+        // + the gradients of shards 1..S-1
+        size_t need = BT * C * 2 + BT * 4 * C + (size_t)nthreads * (TT + hsT) + (size_t)(S - 1) * m->num_params;
+        if (need > m->grad_acts_capacity) {
+            float *mem = realloc(m->grad_acts_memory, need * sizeof(float));
+            if (!mem) return free(tbuf_f), alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for backward scratch");
+            m->grad_acts_memory = mem;
+            m->grad_acts_capacity = need;
+        }
+        dres = m->grad_acts_memory, dtmp = dres + BT * C, dbig = dtmp + BT * C;
+        attscratch = dbig + BT * 4 * C, tbuf = attscratch + (size_t)nthreads * TT;
+        shard_grads = tbuf + (size_t)nthreads * hsT;
+    }
     if (S == 1) {
-        backward_rows(m, 0, B, &m->g, k, dres, dtmp, dbig, attscratch, tbuf);
+        if (fwd) forward_rows(m, 0, B, tbuf_f, bwd, k);
+        if (bwd) backward_rows(m, 0, B, &m->g, k, !fwd, dres, dtmp, dbig, attscratch, tbuf);
+        free(tbuf_f);
         return ALIM_OK;
     }
     const size_t np = m->num_params;
@@ -1222,40 +1230,65 @@ static alim_status backward_impl(alim_gpt *m, float loss_scale, alim_error *err)
         const int s = omp_get_thread_num();
         int b0, b1;
         shard_rows(B, S, s, &b0, &b1);
-        alim_gpt_tensors gs = m->g;  // shard 0 adds to the gradients, the others to their own
-        if (s > 0) {
-            float *own = shard_grads + (size_t)(s - 1) * np;
-            memset(own, 0, np * sizeof(float));
-            point_tensors(&gs, own, m->tensor_size);
-        }
-        backward_rows(m, b0, b1, &gs, k, dres, dtmp, dbig, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
+        if (fwd) forward_rows(m, b0, b1, tbuf_f ? tbuf_f + (size_t)s * hsT : NULL, bwd, k);
+        if (bwd) {
+            alim_gpt_tensors gs = m->g;  // shard 0 adds to the gradients, the others to their own
+            if (s > 0) {
+                float *own = shard_grads + (size_t)(s - 1) * np;
+                memset(own, 0, np * sizeof(float));
+                point_tensors(&gs, own, m->tensor_size);
+            }
+            backward_rows(m, b0, b1, &gs, k, !fwd, dres, dtmp, dbig, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
 #pragma omp barrier
-        // grads += shard 1 + shard 2 + ..., in that order for every element
-        float *grads = m->grads;
+            // grads += shard 1 + shard 2 + ..., in that order for every element
+            float *grads = m->grads;
 #pragma omp for schedule(static)
-        for (size_t i = 0; i < np; i++) {
-            float acc = grads[i];
-            for (int t = 1; t < S; t++) acc += shard_grads[(size_t)(t - 1) * np + i];
-            grads[i] = acc;
+            for (size_t i = 0; i < np; i++) {
+                float acc = grads[i];
+                for (int t = 1; t < S; t++) acc += shard_grads[(size_t)(t - 1) * np + i];
+                grads[i] = acc;
+            }
         }
     }
+    free(tbuf_f);
     return ALIM_OK;
 }
 
 alim_status alim_gpt_forward(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B,
                              int T, alim_error *err)
 {
+    alim_status st = forward_prepare(m, inputs, targets, B, T, err);
+    if (st) return st;
     int saved = blas_threads_begin();
-    alim_status st = forward_impl(m, inputs, targets, B, T, err);
+    st = run_passes(m, 1, 0, 0.0f, err);
     blas_threads_end(saved);
+    if (!st) forward_finish(m);
     return st;
 }
 
 alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err)
 {
+    if (!m->targets || m->B == 0) return alim_error_set(err, ALIM_EINVAL, "model", "backward needs a forward pass with targets");
+    const float k = m->loss_count ? loss_scale / (float)m->loss_count : 0.0f;
     int saved = blas_threads_begin();
-    alim_status st = backward_impl(m, loss_scale, err);
+    alim_status st = run_passes(m, 0, 1, k, err);
     blas_threads_end(saved);
+    return st;
+}
+
+alim_status alim_gpt_forward_backward(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
+                                      int B, int T, float loss_scale, alim_error *err)
+{
+    if (!targets) return alim_error_set(err, ALIM_EINVAL, "model", "backward needs targets");
+    alim_status st = forward_prepare(m, inputs, targets, B, T, err);
+    if (st) return st;
+    size_t count = 0;  // the backward's scale needs the count of the whole batch up front
+    for (size_t i = 0; i < (size_t)B * T; i++) count += targets[i] >= 0;
+    const float k = count ? loss_scale / (float)count : 0.0f;
+    int saved = blas_threads_begin();
+    st = run_passes(m, 1, 1, k, err);
+    blas_threads_end(saved);
+    if (!st) forward_finish(m);
     return st;
 }
 

@@ -228,8 +228,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         double loss = 0.0;
         for (int a = 0; a < o->grad_accum && !st; a++) {
             alim_loader_next(&ld);
-            st = alim_gpt_forward(&m, ld.inputs, ld.targets, o->batch, T, err);
-            if (!st) st = alim_gpt_backward(&m, 1.0f / (float)o->grad_accum, err);
+            st = alim_gpt_forward_backward(&m, ld.inputs, ld.targets, o->batch, T, 1.0f / (float)o->grad_accum, err);
             loss += (double)m.mean_loss / o->grad_accum;
         }
         if (st) break;
