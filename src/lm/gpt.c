@@ -515,8 +515,12 @@ ATTR static void small_qkt_##HS##SUF(float *s, const float *q, int ldq, const fl
         float qs[RB][HS];                                                                       \
         for (int r = 0; r < RB; r++)                                                            \
             for (int d = 0; d < HS; d++) qs[r][d] = r < nr ? q[(size_t)(i0 + r) * ldq + d] : 0.0f; \
+        /* whole vectors up to n rounded up (past the diagonal: the softmax or its backward  \
+         * zeroes those columns) while they fit in the row; the scalar tail cost as much as  \
+         * the rest of the block when n = 8 (mod 16) */                                        \
+        const int nv = (n + VW - 1) / VW * VW <= T ? (n + VW - 1) / VW * VW : n;                \
         int j = 0;                                                                              \
-        for (; j + VW <= n; j += VW) {                                                          \
+        for (; j + VW <= nv; j += VW) {                                                         \
             VT acc[RB];                                                                         \
             for (int r = 0; r < RB; r++) acc[r] = (VT){0};                                      \
             for (int d = 0; d < HS; d++) {                                                      \
