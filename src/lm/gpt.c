@@ -1232,6 +1232,10 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
 #pragma omp parallel num_threads(S)
     {
         const int s = omp_get_thread_num();
+        /* the operations' own parallel loops run on this thread alone, even with nested
+         * parallelism enabled (their per-thread scratch is this shard's slot); the setting
+         * is this implicit task's and ends with the region */
+        omp_set_num_threads(1);
         int b0, b1;
         shard_rows(B, S, s, &b0, &b1);
         if (fwd) forward_rows(m, b0, b1, tbuf_f ? tbuf_f + (size_t)s * hsT : NULL, bwd, k);
