@@ -2,9 +2,11 @@
  *
  * Layer functions come in forward/backward pairs, in the style of karpathy's llm.c
  * (train_gpt2.c), with two differences: linear weights are in the Hugging Face Conv1D
- * (in,out) layout, and every matrix product — including those inside attention — is a
- * CBLAS sgemm. Reductions over the batch (bias, LayerNorm and embedding gradients) are
+ * (in,out) layout, and every matrix product is a CBLAS sgemm — those inside attention
+ * too, except with head sizes 8 and 16, which have their own kernels. Reductions over the batch (bias, LayerNorm and embedding gradients) are
  * parallelised over channels, never with atomics, so results do not depend on timing.
+ * Small models run data parallel instead (shard_count): each thread takes whole passes
+ * over its part of the batch, and the shards' gradients are summed in a fixed order.
  */
 #pragma GCC optimize("O3", "no-trapping-math")
 #include "alim/gpt.h"
