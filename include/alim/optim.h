@@ -37,7 +37,9 @@ typedef struct {
 alim_status alim_adamw_create(alim_adamw *opt, size_t n, alim_error *err);
 void alim_adamw_free(alim_adamw *opt);
 
-/* One update of params (n) with grads (n) at learning rate lr; increments opt->step. */
+/* One update of params (n) with grads (n) at learning rate lr; increments opt->step. The
+ * segments must not overlap, nor params, grads and the moments (they are updated in
+ * parallel). */
 void alim_adamw_step(alim_adamw *opt, const alim_adamw_config *cfg, float lr, float *params,
                      const float *grads, const alim_param_segment *segs, size_t n_segs);
 

@@ -507,8 +507,8 @@ typedef float vf4 __attribute__((vector_size(16)));
 /* Kernels for head size HS with vectors VT of VW floats (VW divides HS; NV = HS / VW per
  * row), RB rows per block in qkt and sv, CB columns in stu. */
 #define DEFINE_SMALL_HEAD_KERNELS(HS, VT, VW, RB, CB, SUF, ATTR)                                \
-/* s[i, j] = scale * q[i] . kt[:, j] for j <= i (and up to RB-1 columns past it; kt (HS,T)   \
- * is k transposed, rows of q stride ldq) */                                                    \
+/* s[i, j] = scale * q[i] . kt[:, j] for j <= i (and up to max(RB, VW) - 1 columns past it,  \
+ * within the row; kt (HS,T) is k transposed, rows of q stride ldq) */                          \
 ATTR static void small_qkt_##HS##SUF(float *s, const float *q, int ldq, const float *kt, int T, \
                                      float scale)                                               \
 {                                                                                               \
@@ -1233,15 +1233,19 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
     const size_t np = m->num_params;
 #pragma omp parallel num_threads(S)
     {
-        const int s = omp_get_thread_num();
+        /* the team can be smaller than S (OMP_DYNAMIC, OMP_THREAD_LIMIT): a thread takes
+         * shards tid, tid + team, ..., so every shard runs exactly once and the results
+         * depend on S only */
+        const int tid = omp_get_thread_num(), team = omp_get_num_threads();
         /* the operations' own parallel loops run on this thread alone, even with nested
-         * parallelism enabled (their per-thread scratch is this shard's slot); the setting
+         * parallelism enabled (their per-thread scratch is the shard's slot); the setting
          * is this implicit task's and ends with the region */
         omp_set_num_threads(1);
-        int b0, b1;
-        shard_rows(B, S, s, &b0, &b1);
-        if (fwd) forward_rows(m, b0, b1, tbuf_f ? tbuf_f + (size_t)s * hsT : NULL, bwd, k);
-        if (bwd) {
+        for (int s = tid; s < S; s += team) {
+            int b0, b1;
+            shard_rows(B, S, s, &b0, &b1);
+            if (fwd) forward_rows(m, b0, b1, tbuf_f ? tbuf_f + (size_t)s * hsT : NULL, bwd, k);
+            if (!bwd) continue;
             alim_gpt_tensors gs = m->g;  // shard 0 adds to the gradients, the others to their own
             if (s > 0) {
                 float *own = shard_grads + (size_t)(s - 1) * np;
@@ -1249,6 +1253,8 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
                 point_tensors(&gs, own, m->tensor_size);
             }
             backward_rows(m, b0, b1, &gs, k, !fwd, dres, dtmp, dbig, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
+        }
+        if (bwd) {
 #pragma omp barrier
             // grads += shard 1 + shard 2 + ..., in that order for every element
             float *grads = m->grads;

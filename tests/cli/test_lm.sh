@@ -62,6 +62,12 @@ expect_stderr '^alim: error: --batch: 4 differs' "resume checks the options"
 # ---- determinism ------------------------------------------------------------------------
 expect_exit 0 "same run again" -- "$ALIM" train "${RUN[@]}" --out "$T/again"
 if cmp -s "$T/full/model.safetensors" "$T/again/model.safetensors"; then ok; else bad "two identical runs differ"; fi
+# this model trains in 2 data-parallel shards; when OpenMP gives fewer threads than asked
+# (a thread limit, OMP_DYNAMIC), one thread runs both shards: the same bits
+expect_exit 0 "2 shards" -- "$ALIM" train "${RUN[@]}" --out "$T/shards" --json
+expect_json 'j["data_parallel_shards"] == 2' "the resume/determinism model runs in 2 shards"
+expect_exit 0 "2 shards on 1 thread" -- env OMP_THREAD_LIMIT=1 "$ALIM" train "${RUN[@]}" --out "$T/limit"
+if cmp -s "$T/full/model.safetensors" "$T/limit/model.safetensors"; then ok; else bad "2 shards on a team of 1 thread differ from 2 threads"; fi
 
 # ---- sample ---------------------------------------------------------------------------
 expect_exit 0 "sample" -- "$ALIM" sample --model "$T/m" --prompt "alpha" --n 2 --tokens 30 --seed 5 --json
