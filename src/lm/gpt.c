@@ -989,6 +989,32 @@ static void shard_rows(int B, int S, int s, int *b0, int *b1)
     *b1 = (int)((long long)B * (s + 1) / S);
 }
 
+/* The activations of layer l for the shard whose rows start at batch row b0: each layer's
+ * (B,T,.) arrays start at row l*B*T, the shard's rows at b0*T in them; attention's saved
+ * softmax at (l*B + b0)*NH*T*T. One place for the offsets, used by both passes. */
+typedef struct {
+    const float *residual; // (N,C) the layer's input: encoded or the previous residual3
+    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *att, *attproj, *residual2;
+    float *ln2, *ln2_mean, *ln2_rstd, *fch, *fch_gelu, *fcproj, *residual3;
+} layer_acts;
+
+static layer_acts layer_view(const alim_gpt *m, int l, int b0)
+{
+    const alim_gpt_acts *a = &m->a;
+    const size_t C = m->config.n_embd, NH = m->config.n_head, B = m->B, T = m->T, BT = B * T;
+    const size_t r0 = (size_t)b0 * T, lr = (size_t)l * BT + r0;
+    layer_acts v;
+    v.residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (lr - BT) * C;
+    v.ln1 = a->ln1 + lr * C, v.ln1_mean = a->ln1_mean + lr, v.ln1_rstd = a->ln1_rstd + lr;
+    v.qkv = a->qkv + lr * 3 * C, v.atty = a->atty + lr * C;
+    v.att = a->att + ((size_t)l * B + b0) * NH * T * T, v.attproj = a->attproj + lr * C;
+    v.residual2 = a->residual2 + lr * C, v.ln2 = a->ln2 + lr * C;
+    v.ln2_mean = a->ln2_mean + lr, v.ln2_rstd = a->ln2_rstd + lr;
+    v.fch = a->fch + lr * 4 * C, v.fch_gelu = a->fch_gelu + lr * 4 * C;
+    v.fcproj = a->fcproj + lr * C, v.residual3 = a->residual3 + lr * C;
+    return v;
+}
+
 /* The forward pass over batch rows [b0, b1) of m's (B,T) batch: their activations, logits
  * and, with targets, lse and losses. attscratch: (threads, hs*T) for small heads. With
  * dlogits (training: a backward pass follows), each logits row is turned into d loss/d
@@ -1004,24 +1030,16 @@ static void forward_rows(alim_gpt *m, int b0, int b1, float *attscratch, int dlo
     const int32_t *targets = m->targets;
     encoder_forward(a->encoded + r0 * C, m->inputs + r0, p->wte, p->wpe, Bs, T, C);
     for (int l = 0; l < L; l++) {
-        // this layer's (B,T,.) activations start at l*BT rows; the shard's rows at r0 in them
-        const size_t lc = (size_t)l * C, lr = (size_t)l * BT + r0;
-        const float *residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (lr - BT) * C;
-        float *ln1 = a->ln1 + lr * C, *ln1_mean = a->ln1_mean + lr, *ln1_rstd = a->ln1_rstd + lr;
-        float *qkv = a->qkv + lr * 3 * C, *atty = a->atty + lr * C;
-        float *att = a->att + ((size_t)l * B + b0) * NH * T * T, *attproj = a->attproj + lr * C;
-        float *residual2 = a->residual2 + lr * C, *ln2 = a->ln2 + lr * C;
-        float *ln2_mean = a->ln2_mean + lr, *ln2_rstd = a->ln2_rstd + lr;
-        float *fch = a->fch + lr * 4 * C, *fch_gelu = a->fch_gelu + lr * 4 * C;
-        float *fcproj = a->fcproj + lr * C, *residual3 = a->residual3 + lr * C;
+        const size_t lc = (size_t)l * C;
+        const layer_acts la = layer_view(m, l, b0);
 
-        layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + lc, p->ln1b + lc, N, C, cfg->layer_norm_epsilon);
-        matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
-        attention_forward(atty, att, attscratch, qkv, Bs, T, C, NH);
-        matmul_forward_epi(attproj, atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C, NULL, residual2, residual);
-        layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + lc, p->ln2b + lc, N, C, cfg->layer_norm_epsilon);
-        matmul_forward_epi(fch, ln2, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C, fch_gelu, NULL, NULL);
-        matmul_forward_epi(fcproj, fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C, NULL, residual3, residual2);
+        layernorm_forward(la.ln1, la.ln1_mean, la.ln1_rstd, la.residual, p->ln1w + lc, p->ln1b + lc, N, C, cfg->layer_norm_epsilon);
+        matmul_forward(la.qkv, la.ln1, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
+        attention_forward(la.atty, la.att, attscratch, la.qkv, Bs, T, C, NH);
+        matmul_forward_epi(la.attproj, la.atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C, NULL, la.residual2, la.residual);
+        layernorm_forward(la.ln2, la.ln2_mean, la.ln2_rstd, la.residual2, p->ln2w + lc, p->ln2b + lc, N, C, cfg->layer_norm_epsilon);
+        matmul_forward_epi(la.fch, la.ln2, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C, la.fch_gelu, NULL, NULL);
+        matmul_forward_epi(la.fcproj, la.fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C, NULL, la.residual3, la.residual2);
     }
     const float *last = a->residual3 + ((size_t)(L - 1) * BT + r0) * C;
     float *lnf = a->lnf + r0 * C, *logits = a->logits + r0 * V;
@@ -1161,29 +1179,23 @@ static void backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g
     layernorm_backward(dres, g->lnfw, g->lnfb, dlnf, a->residual3 + ((size_t)(L - 1) * BT + r0) * C, p->lnfw, a->lnf_mean + r0, a->lnf_rstd + r0, N, C);
 
     for (int l = L - 1; l >= 0; l--) {
-        const size_t lc = (size_t)l * C, lr = (size_t)l * BT + r0;
-        const float *residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (lr - BT) * C;
-        const float *ln1 = a->ln1 + lr * C, *ln1_mean = a->ln1_mean + lr, *ln1_rstd = a->ln1_rstd + lr;
-        const float *qkv = a->qkv + lr * 3 * C, *atty = a->atty + lr * C;
-        const float *att = a->att + ((size_t)l * B + b0) * NH * T * T;
-        const float *residual2 = a->residual2 + lr * C, *ln2 = a->ln2 + lr * C;
-        const float *ln2_mean = a->ln2_mean + lr, *ln2_rstd = a->ln2_rstd + lr;
-        const float *fch = a->fch + lr * 4 * C, *fch_gelu = a->fch_gelu + lr * 4 * C;
+        const size_t lc = (size_t)l * C;
+        const layer_acts la = layer_view(m, l, b0);
 
         // residual3 = residual2 + fcproj: dres is d fcproj and (so far) d residual2
         // fcproj = fch_gelu @ fcprojw + b             dbig (N,4C) = d fch_gelu
-        matmul_backward(dbig, 0.0f, g->fcprojw + lc * 4 * C, g->fcprojb + lc, dres, fch_gelu, p->fcprojw + lc * 4 * C, N, 4 * C, C);
-        gelu_backward_inplace(dbig, fch, N * 4 * C);  // dbig = d fch
+        matmul_backward(dbig, 0.0f, g->fcprojw + lc * 4 * C, g->fcprojb + lc, dres, la.fch_gelu, p->fcprojw + lc * 4 * C, N, 4 * C, C);
+        gelu_backward_inplace(dbig, la.fch, N * 4 * C);  // dbig = d fch
         // fch = ln2 @ fcw + b                          dtmp (N,C) = d ln2
-        matmul_backward(dtmp, 0.0f, g->fcw + lc * 4 * C, g->fcb + lc * 4, dbig, ln2, p->fcw + lc * 4 * C, N, C, 4 * C);
-        layernorm_backward(dres, g->ln2w + lc, g->ln2b + lc, dtmp, residual2, p->ln2w + lc, ln2_mean, ln2_rstd, N, C);
+        matmul_backward(dtmp, 0.0f, g->fcw + lc * 4 * C, g->fcb + lc * 4, dbig, la.ln2, p->fcw + lc * 4 * C, N, C, 4 * C);
+        layernorm_backward(dres, g->ln2w + lc, g->ln2b + lc, dtmp, la.residual2, p->ln2w + lc, la.ln2_mean, la.ln2_rstd, N, C);
         // residual2 = residual + attproj: dres is d attproj and d residual (so far)
         // attproj = atty @ attprojw + b               dtmp = d atty
-        matmul_backward(dtmp, 0.0f, g->attprojw + lc * C, g->attprojb + lc, dres, atty, p->attprojw + lc * C, N, C, C);
-        attention_backward(dbig, attscratch, tbuf, dtmp, qkv, att, Bs, T, C, NH);  // dbig (N,3C) = d qkv
+        matmul_backward(dtmp, 0.0f, g->attprojw + lc * C, g->attprojb + lc, dres, la.atty, p->attprojw + lc * C, N, C, C);
+        attention_backward(dbig, attscratch, tbuf, dtmp, la.qkv, la.att, Bs, T, C, NH);  // dbig (N,3C) = d qkv
         // qkv = ln1 @ qkvw + b                         dtmp = d ln1
-        matmul_backward(dtmp, 0.0f, g->qkvw + lc * 3 * C, g->qkvb + lc * 3, dbig, ln1, p->qkvw + lc * 3 * C, N, C, 3 * C);
-        layernorm_backward(dres, g->ln1w + lc, g->ln1b + lc, dtmp, residual, p->ln1w + lc, ln1_mean, ln1_rstd, N, C);
+        matmul_backward(dtmp, 0.0f, g->qkvw + lc * 3 * C, g->qkvb + lc * 3, dbig, la.ln1, p->qkvw + lc * 3 * C, N, C, 3 * C);
+        layernorm_backward(dres, g->ln1w + lc, g->ln1b + lc, dtmp, la.residual, p->ln1w + lc, la.ln1_mean, la.ln1_rstd, N, C);
     }
     encoder_backward(g->wte, g->wpe, dres, m->inputs + r0, Bs, T, C);
 }

@@ -169,8 +169,49 @@ if p.returncode == 0:
     print(f"AdamW losses {ref_losses[0]:.5f} -> {ref_losses[-1]:.5f}, worst |diff| {worst:.3g}")
     ck.check(ref_losses[-1] < ref_losses[0] - 0.1, "the reference learns in 10 steps (the test is not vacuous)")
 
-# ---- a longer context: attention is computed in blocks of 64 rows (sgemm path) or by the
-# small-head kernels (head size 8 or 16); ALIM_ATT_SGEMM=1 forces the sgemm path -----------
+# ---- gradients of one training step for other shapes and code paths ---------------------
+
+def make_case(name, cfg, B, T, seed):
+    """A random model (written as a checkpoint), B windows of T random letters (written as a
+    data file) and the reference's logits and parameter gradients for them."""
+    params = R.random_params(cfg, seed=seed)
+    model = os.path.join(tmp, f"model-{name}")
+    R.write_checkpoint(model, cfg, params)
+    text = bytes(rng.integers(ord("a"), ord("z") + 1, size=B * T - 1).tolist())
+    data = os.path.join(tmp, f"data-{name}.txt")
+    open(data, "wb").write(text)
+    s = [256] + list(text) + [256]
+    X = torch.tensor([s[k * T:k * T + T] for k in range(B)])
+    Y = torch.tensor([s[k * T + 1:k * T + T + 1] for k in range(B)])
+    P = R.to_torch(params)
+    logits = R.forward(P, cfg, X)
+    R.loss_fn(logits, Y).backward()
+    return model, data, P, logits
+
+
+def check_step_gradients(label, name, cfg, B, T, model, data, P, env=None, extra=()):
+    """One `alim train` step on 2 threads with beta1 = 0 and lr = 0 leaves the gradient in the
+    first moment: every tensor against the reference's. Returns the process (None if it
+    failed) and the worst max|diff|/max|grad|."""
+    out = os.path.join(tmp, f"g-{name}")
+    p = subprocess.run([ALIM, "train", "--init", model, "--data", data, "--out", out, "--steps", "1",
+                        "--batch", str(B), "--context", str(T), "--beta1", "0", "--lr", "0", "--clip", "0",
+                        "--weight-decay", "0", "--threads", "2", *extra], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        ck.check(False, f"train {label} runs: {p.stderr}")
+        return None, float("nan")
+    grads = R.unflatten(R.read_safetensors(os.path.join(out, "optimizer.safetensors"))[0]["adamw.m"], cfg)
+    worst = 0.0
+    for tname, _ in R.param_shapes(cfg):
+        g_ref = P[tname].grad.numpy()
+        rel = np.abs(grads[tname] - g_ref).max() / max(np.abs(g_ref).max(), 1e-30)
+        worst = max(worst, rel)
+        ck.check(rel < 1e-5, f"{label} gradient {tname}: {rel:.3g} >= 1e-5")
+    return p, worst
+
+
+# a longer context: attention is computed in blocks of 64 rows (sgemm path) or by the
+# small-head kernels (head size 8 or 16); ALIM_ATT_SGEMM=1 forces the sgemm path
 for C2, H2, force_sgemm in ((16, 2, False), (16, 2, True), (32, 2, False), (32, 2, True)):
     label = f"T=150 hs={C2 // H2}{' sgemm' if force_sgemm else ''}"
     env2 = dict(os.environ)
@@ -179,18 +220,8 @@ for C2, H2, force_sgemm in ((16, 2, False), (16, 2, True), (32, 2, False), (32, 
         env2["ALIM_ATT_SGEMM"] = "1"
     cfg2 = {"n_layer": 1, "n_embd": C2, "n_head": H2, "n_positions": 160, "vocab_size": 257, "layer_norm_epsilon": 1e-5}
     B2, T2 = 2, 150
-    params2 = R.random_params(cfg2, seed=8)
-    model2 = os.path.join(tmp, f"model2-{C2}")
-    R.write_checkpoint(model2, cfg2, params2)
-    text2 = bytes(rng.integers(ord("a"), ord("z") + 1, size=B2 * T2 - 1).tolist())
-    data2 = os.path.join(tmp, "d2.txt")
-    open(data2, "wb").write(text2)
-    s2 = [256] + list(text2) + [256]
-    X2 = torch.tensor([s2[k * T2:k * T2 + T2] for k in range(B2)])
-    Y2 = torch.tensor([s2[k * T2 + 1:k * T2 + T2 + 1] for k in range(B2)])
-    P2 = R.to_torch(params2)
-    logits2 = R.forward(P2, cfg2, X2)
-    R.loss_fn(logits2, Y2).backward()
+    name2 = f"t150-{C2}-{int(force_sgemm)}"
+    model2, data2, P2, logits2 = make_case(name2, cfg2, B2, T2, seed=8)
     p = subprocess.run([ALIM, "eval", "--model", model2, "--data", data2, "--context", str(T2), "--batch", str(B2),
                         "--dump-logprobs", lp_file, "--threads", "2"], capture_output=True, text=True, env=env2)
     if p.returncode == 0:
@@ -199,72 +230,19 @@ for C2, H2, force_sgemm in ((16, 2, False), (16, 2, True), (32, 2, False), (32, 
         ck.check(err < 1e-5, f"{label}: log-probabilities max |diff| {err:.3g} < 1e-5")
     else:
         ck.check(False, f"eval {label} runs: {p.stderr}")
-    out3 = os.path.join(tmp, f"g2-{C2}-{int(force_sgemm)}")
-    p = subprocess.run([ALIM, "train", "--init", model2, "--data", data2, "--out", out3, "--steps", "1", "--batch", str(B2),
-                        "--context", str(T2), "--beta1", "0", "--lr", "0", "--clip", "0", "--weight-decay", "0",
-                        "--threads", "2"], capture_output=True, text=True, env=env2)
-    if p.returncode == 0:
-        grads = R.unflatten(R.read_safetensors(os.path.join(out3, "optimizer.safetensors"))[0]["adamw.m"], cfg2)
-        for name, _ in R.param_shapes(cfg2):
-            g_ref = P2[name].grad.numpy()
-            rel = np.abs(grads[name] - g_ref).max() / max(np.abs(g_ref).max(), 1e-30)
-            ck.check(rel < 1e-5, f"{label} gradient {name}: {rel:.3g} >= 1e-5")
-    else:
-        ck.check(False, f"train {label} runs: {p.stderr}")
+    check_step_gradients(label, name2, cfg2, B2, T2, model2, data2, P2, env=env2)
 
-# ---- C = 64 with 2 threads: weight gradients with few rows are split by columns ----------
+# C = 64 with 2 threads: weight gradients with few rows are split by columns
 cfg3 = {"n_layer": 1, "n_embd": 64, "n_head": 2, "n_positions": 32, "vocab_size": 257, "layer_norm_epsilon": 1e-5}
-B3, T3 = 4, 32
-params3 = R.random_params(cfg3, seed=9)
-model3 = os.path.join(tmp, "model3")
-R.write_checkpoint(model3, cfg3, params3)
-text3 = bytes(rng.integers(ord("a"), ord("z") + 1, size=B3 * T3 - 1).tolist())
-data3 = os.path.join(tmp, "d3.txt")
-open(data3, "wb").write(text3)
-s3 = [256] + list(text3) + [256]
-X3 = torch.tensor([s3[k * T3:k * T3 + T3] for k in range(B3)])
-Y3 = torch.tensor([s3[k * T3 + 1:k * T3 + T3 + 1] for k in range(B3)])
-P3 = R.to_torch(params3)
-R.loss_fn(R.forward(P3, cfg3, X3), Y3).backward()
-out4 = os.path.join(tmp, "g3")
-p = run("train", "--init", model3, "--data", data3, "--out", out4, "--steps", "1", "--batch", str(B3), "--context", str(T3),
-        "--beta1", "0", "--lr", "0", "--clip", "0", "--weight-decay", "0", "--threads", "2")
-if p.returncode == 0:
-    grads = R.unflatten(R.read_safetensors(os.path.join(out4, "optimizer.safetensors"))[0]["adamw.m"], cfg3)
-    for name, _ in R.param_shapes(cfg3):
-        g_ref = P3[name].grad.numpy()
-        rel = np.abs(grads[name] - g_ref).max() / max(np.abs(g_ref).max(), 1e-30)
-        ck.check(rel < 1e-5, f"C=64 gradient {name}: {rel:.3g} >= 1e-5")
-else:
-    ck.check(False, "train C=64 runs")
+model3, data3, P3, _ = make_case("c64", cfg3, 4, 32, seed=9)
+check_step_gradients("C=64", "c64", cfg3, 4, 32, model3, data3, P3)
 
-# ---- data parallel (2 threads, a small model): each thread runs whole passes on half the batch
+# data parallel (2 threads, a small model): each thread runs whole passes on half the batch
 cfg5 = {"n_layer": 2, "n_embd": 32, "n_head": 2, "n_positions": 64, "vocab_size": 257, "layer_norm_epsilon": 1e-5}
-B5, T5 = 8, 64
-params5 = R.random_params(cfg5, seed=21)
-model5 = os.path.join(tmp, "model5")
-R.write_checkpoint(model5, cfg5, params5)
-text5 = bytes(rng.integers(ord("a"), ord("z") + 1, size=B5 * T5 - 1).tolist())
-data5 = os.path.join(tmp, "d5.txt")
-open(data5, "wb").write(text5)
-s5 = [256] + list(text5) + [256]
-X5 = torch.tensor([s5[k * T5:k * T5 + T5] for k in range(B5)])
-Y5 = torch.tensor([s5[k * T5 + 1:k * T5 + T5 + 1] for k in range(B5)])
-P5 = R.to_torch(params5)
-R.loss_fn(R.forward(P5, cfg5, X5), Y5).backward()
-out5 = os.path.join(tmp, "g5")
-p = run("train", "--init", model5, "--data", data5, "--out", out5, "--steps", "1", "--batch", str(B5), "--context", str(T5),
-        "--beta1", "0", "--lr", "0", "--clip", "0", "--weight-decay", "0", "--threads", "2", "--json")
-ck.check(p.returncode == 0, f"train (data parallel) runs: {p.stderr}")
-if p.returncode == 0:
+model5, data5, P5, _ = make_case("shards", cfg5, 8, 64, seed=21)
+p, worst = check_step_gradients("data-parallel", "shards", cfg5, 8, 64, model5, data5, P5, extra=("--json",))
+if p is not None:
     ck.check(json.loads(p.stdout).get("data_parallel_shards") == 2, f"train reports 2 data-parallel shards: {p.stdout}")
-    grads = R.unflatten(R.read_safetensors(os.path.join(out5, "optimizer.safetensors"))[0]["adamw.m"], cfg5)
-    worst = 0.0
-    for name, _ in R.param_shapes(cfg5):
-        g_ref = P5[name].grad.numpy()
-        rel = np.abs(grads[name] - g_ref).max() / max(np.abs(g_ref).max(), 1e-30)
-        worst = max(worst, rel)
-        ck.check(rel < 1e-5, f"data-parallel gradient {name}: {rel:.3g} >= 1e-5")
     print(f"data-parallel gradients: worst max|diff|/max|grad| = {worst:.3g}")
 
 sys.exit(ck.finish())
