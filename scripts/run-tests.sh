@@ -7,6 +7,8 @@
 #   tests/test_*.c       C unit tests, built in build/ and (ASan+UBSan) in build-asan/
 #   tests/cli/test_*.sh  the alim program end to end (errors, exit codes, JSON)
 #   tests/ref/test_*.py  independent oracles (numpy/scipy/torch from Debian's python3)
+#   tests/pypi/test_*.py oracles from the model-file ecosystem (transformers, tokenizers,
+#                        gguf from PyPI) in the venv scripts/pyvenv.sh creates on first use
 #
 # Environment: ALIM_TEST_FILTER=regex runs only matching tests; ALIM_SKIP_ASAN=1 skips
 # the sanitizer builds.
@@ -69,6 +71,20 @@ fi
 for t in tests/ref/test_*.py; do
   [ -f "$t" ] && run "$(basename "$t")" "$PYTHON" "$t"
 done
+
+pypi_tests=()
+for t in tests/pypi/test_*.py; do
+  [ -f "$t" ] || continue
+  if [ -n "${ALIM_TEST_FILTER:-}" ] && ! [[ $(basename "$t") =~ $ALIM_TEST_FILTER ]]; then continue; fi
+  pypi_tests+=("$t")
+done
+if [ ${#pypi_tests[@]} -gt 0 ]; then
+  if VENV_PY=$(scripts/pyvenv.sh); then
+    for t in "${pypi_tests[@]}"; do run "$(basename "$t")" "$VENV_PY" "$t"; done
+  else
+    run "pyvenv.sh (PyPI oracles)" false
+  fi
+fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then echo "failed: ${failed_names[*]}"; fi
 echo "total: $total_pass passed, $total_fail failed"
