@@ -4,7 +4,7 @@
 # Extra package sets: ALIM_DEPS_EXTRA="..." scripts/install-deps.sh
 set -euo pipefail
 pkgs=(build-essential pkg-config libcjson-dev libopenblas-dev libplplot-dev plplot-driver-cairo
-      python3 python3-numpy python3-scipy python3-torch python3-venv libpcre2-dev clang
+      python3 python3-numpy python3-scipy python3-torch python3-venv libpcre2-dev libutf8proc-dev clang
       fortunes bible-kjv jargon-text chromium bc time ${ALIM_DEPS_EXTRA:-})
 missing=()
 for p in "${pkgs[@]}"; do
