@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alim/bon.h"
+#include "alim/bonfam.h"
 #include "alim/tilt.h"
 #include "asym.h"
 #include "cli.h"
@@ -13,6 +14,8 @@
 const char cmd_frontier_help[] =
     "usage: alim frontier DIST.csv [--points P] [--n-max N | --n-list N1,N2,...] [--csv FILE]\n"
     "                     [--json] [--normalize]\n"
+    "       alim frontier DIST.csv --family [--soft-n N] [--points P] [--n-max N | --n-list LIST]\n"
+    "                     [--csv FILE] [--json] [--normalize]\n"
     "\n"
     "The reward-KL frontier of the two alignment methods on one response space (DIST.csv:\n"
     "rows p,r), as CSV. KL-RL: the curve (KL(phi_l || p), E_phi r) of the optimal tilts, which\n"
@@ -27,8 +30,20 @@ const char cmd_frontier_help[] =
     "  lambda_same_kl,kl_bon_to_rl_nats\n"
     "method is 'rl' or 'bon'; lambda is 'inf' at the saturated end of the RL curve.\n"
     "\n"
+    "With --family: win rate and reward against KL for the four methods on one CSV, columns\n"
+    "  method,param,kl_nats,reward,win_rate,win_rate_strict,gold_reward,win_rate_bound,\n"
+    "  kl_bound_nats,win_rate_optimal\n"
+    "method bon (param N), bop (Best-of-Poisson, param mu = N - 1: the same mean N), soft (soft\n"
+    "best-of-N at N = --soft-n, param lambda on a grid 0, 0.01..100) and tilt (param lambda, P points\n"
+    "equally spaced in KL). Bounds: bon N/(N+1) and log N - (N-1)/N (Beirami et al.), bop their\n"
+    "means over N; win_rate_optimal = the best win rate at that KL for an atomless reward (the\n"
+    "quantile tilt; Gui et al.). gold_reward needs a third column g in DIST.csv; then --json also\n"
+    "gives the gold-maximising parameter of each method (hedge: N-dagger, mu, lambda).\n"
+    "\n"
     "options:\n"
     "  --points P       points on the RL curve (default 41, at least 2)\n"
+    "  --family         the four-method win-rate/reward/gold-vs-KL table described above\n"
+    "  --soft-n N       N of the soft best-of-N rows (default 16)\n"
     "  --n-max N        largest N of the BoN points (default 1e6)\n"
     "  --n-list LIST    explicit BoN sizes, comma-separated (each >= 1)\n"
     "  --csv FILE       write the CSV to FILE atomically (default: stdout)\n"
@@ -38,16 +53,140 @@ const char cmd_frontier_help[] =
     "example:\n"
     "  alim frontier d.csv --n-list 1,2,4,16 --points 5\n";
 
+/* One row of the family table. */
+static void family_row(FILE *fp, cJSON *arr, const char *method, double param, const alim_bonfam_point *pt, double wb,
+                       double kb)
+{
+    const double v[9] = {param, pt->kl_nats, pt->reward, pt->win_rate, pt->win_rate_strict, pt->gold_reward, wb, kb,
+                         alim_bon_win_rate_optimal(pt->kl_nats, NULL)};
+    static const char *keys[9] = {"param", "kl_nats", "reward", "win_rate", "win_rate_strict", "gold_reward",
+                                  "win_rate_bound", "kl_bound_nats", "win_rate_optimal"};
+    if (arr) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "method", method);
+        for (int t = 0; t < 9; t++)
+            if (!isnan(v[t])) cli_json_add_number(e, keys[t], v[t]);
+        cJSON_AddItemToArray(arr, e);
+        return;
+    }
+    fputs(method, fp);
+    for (int t = 0; t < 9; t++) {
+        fputc(',', fp);
+        if (!isnan(v[t])) asym_csv_num(fp, v[t]);
+    }
+    fputc('\n', fp);
+}
+
+/* `alim frontier --family`: bon, bop, soft and tilt on one table. */
+static int frontier_family(const char *path, int normalize, size_t points, const double *nlist, size_t nn, double soft_n,
+                           const char *csv, int json)
+{
+    alim_error err;
+    alim_error_clear(&err);
+    alim_rdist d, ld = {0};
+    double *gold = NULL, *gl = NULL;
+    if (alim_rdist_read_gold_csv(&d, &gold, path, ALIM_RDIST_SUM_TOL, normalize, &err)) return cli_fail(&err);
+    alim_levels lv = {0};
+    int rc = 0;
+    cJSON *j = NULL, *arr = NULL;
+    asym_out o = {0};
+    if (alim_levels_from_rdist(&d, &lv, &err)) goto fail;
+    if (gold) {
+        if (!(gl = malloc(lv.n * sizeof *gl))) {
+            alim_error_set(&err, ALIM_ENOMEM, "frontier", "out of memory");
+            goto fail;
+        }
+        if (alim_levels_gold(&d, &lv, gold, gl, &err)) goto fail;
+    }
+    if ((rc = asym_rdist_of_levels(&lv, &ld))) goto done;
+    if (json) {
+        j = cJSON_CreateObject();
+        arr = cJSON_AddArrayToObject(j, "rows");
+    } else {
+        if ((rc = asym_out_open(&o, csv))) goto done;
+        fputs("method,param,kl_nats,reward,win_rate,win_rate_strict,gold_reward,win_rate_bound,kl_bound_nats,"
+              "win_rate_optimal\n",
+              o.fp);
+    }
+    alim_bonfam_point pt;
+    for (size_t i = 0; i < nn; i++) {
+        alim_bon_size N = {nlist[i], log(nlist[i])};
+        if (alim_bonfam_eval(&lv, gl, ALIM_METHOD_BON, N.n, 0, &pt, &err)) goto fail;
+        family_row(o.fp, arr, "bon", N.n, &pt, N.n / (N.n + 1), alim_bon_kl_bound(N));
+    }
+    for (size_t i = 0; i < nn; i++) {
+        alim_bon_size M = {nlist[i] - 1, log(nlist[i] - 1)};
+        if (alim_bonfam_eval(&lv, gl, ALIM_METHOD_BOP, M.n, 0, &pt, &err)) goto fail;
+        family_row(o.fp, arr, "bop", M.n, &pt, alim_bop_win_rate_bound(M), alim_bop_kl_bound(M));
+    }
+    for (size_t i = 0; i < points; i++) {
+        const double lam = i == 0 ? 0 : 0.01 * pow(1e4, (double)(i - 1) / (double)(points > 2 ? points - 2 : 1));
+        if (alim_bonfam_eval(&lv, gl, ALIM_METHOD_SOFT, soft_n, lam, &pt, &err)) goto fail;
+        family_row(o.fp, arr, "soft", lam, &pt, NAN, NAN);
+    }
+    const double kmax = alim_tilt_kl_max(&ld);
+    for (size_t i = 0; i < points; i++) {
+        alim_tilt_solution s;
+        if (alim_tilt_solve_kl(&ld, kmax * (double)i / (double)(points - 1), &s, &err)) goto fail;
+        if (alim_bonfam_eval(&lv, gl, ALIM_METHOD_TILT, s.pt.lambda, 0, &pt, &err)) goto fail;
+        family_row(o.fp, arr, "tilt", s.pt.lambda, &pt, NAN, NAN);
+    }
+    if (json) {
+        cJSON_AddNumberToObject(j, "soft_n", soft_n);
+        cli_json_add_number(j, "reference_reward", d.mean);
+        if (gl) {
+            double gm = 0;
+            for (size_t t = 0; t < d.n; t++) gm += d.p[t] * gold[t];
+            cli_json_add_number(j, "reference_gold_reward", gm);
+            cJSON *h = cJSON_AddObjectToObject(j, "hedge");
+            const double nmax = nn ? nlist[nn - 1] : 1e6;
+            struct {
+                alim_bon_method m;
+                const char *key;
+                double aux, lo, hi;
+            } hs[4] = {{ALIM_METHOD_BON, "bon_n", 0, 1, nmax},
+                       {ALIM_METHOD_BOP, "bop_mu", 0, 0, nmax},
+                       {ALIM_METHOD_SOFT, "soft_lambda", soft_n, 0, 100},
+                       {ALIM_METHOD_TILT, "tilt_lambda", 0, 0, 100}};
+            for (int t = 0; t < 4; t++) {
+                alim_hedge_result hr;
+                if (alim_bonfam_hedge(&lv, gl, hs[t].m, hs[t].aux, hs[t].lo, hs[t].hi, &hr, &err)) goto fail;
+                cJSON *e = cJSON_AddObjectToObject(h, hs[t].key);
+                cli_json_add_number(e, "best", hr.param);
+                cli_json_add_number(e, "gold_reward", hr.at.gold_reward);
+                cli_json_add_number(e, "kl_nats", hr.at.kl_nats);
+                cJSON_AddBoolToObject(e, "interior", hr.interior);
+            }
+        }
+        rc = cli_print_json(j);
+        j = NULL;
+    } else rc = asym_out_close(&o);
+    goto done;
+fail:
+    if (o.atomic) alim_atomic_abort(&o.af);
+    rc = cli_fail(&err);
+done:
+    cJSON_Delete(j);
+    free(gl);
+    free(gold);
+    alim_levels_free(&lv);
+    alim_rdist_free(&ld);
+    alim_rdist_free(&d);
+    return rc;
+}
+
 int cmd_frontier(int argc, char **argv)
 {
     static const struct option opts[] = {{"points", required_argument, 0, 'P'}, {"n-max", required_argument, 0, 'M'},
                                          {"n-list", required_argument, 0, 'L'}, {"csv", required_argument, 0, 'c'},
                                          {"json", no_argument, 0, 'j'},         {"normalize", no_argument, 0, 'z'},
+                                         {"family", no_argument, 0, 'F'},       {"soft-n", required_argument, 0, 'S'},
                                          {0, 0, 0, 0}};
     size_t points = 41;
     double nmax = 1e6, *nlist = NULL;
     size_t nn = 0;
-    int json = 0, normalize = 0;
+    int json = 0, normalize = 0, family = 0;
+    double soft_n = 16;
     const char *csv = "-";
     int c;
     optind = 1;
@@ -74,6 +213,11 @@ int cmd_frontier(int argc, char **argv)
         case 'c': csv = optarg; break;
         case 'j': json = 1; break;
         case 'z': normalize = 1; break;
+        case 'F': family = 1; break;
+        case 'S':
+            if (cli_parse_double("--soft-n", optarg, &soft_n)) return CLI_EXIT_USAGE;
+            if (!(soft_n >= 1) || isinf(soft_n)) return cli_error("--soft-n", "N must be a finite number >= 1");
+            break;
         case ':': free(nlist); return cli_usage_error("frontier", "option '%s' needs a value", argv[optind - 1]);
         default: free(nlist); return cli_usage_error("frontier", "unknown option '%s'", argv[optind - 1]);
         }
@@ -86,6 +230,11 @@ int cmd_frontier(int argc, char **argv)
         nlist = malloc(80 * sizeof *nlist);
         if (!nlist) return cli_error("frontier", "out of memory");
         for (double v = 1; v <= nmax && nn < 80; v = v < 10 ? v + 1 : v * 2) nlist[nn++] = v;
+    }
+    if (family) {
+        int frc = frontier_family(argv[optind], normalize, points, nlist, nn, soft_n, csv, json);
+        free(nlist);
+        return frc;
     }
     alim_rdist d;
     int rc = asym_load(argv[optind], normalize, &d);
