@@ -2167,6 +2167,11 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     st = section_bottleneck(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "bottleneck") : NULL, w);
     snprintf(w, sizeof w, "%.200s: asymptotics", where);
     if (!st) st = section_asymptotics(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "asymptotics") : NULL, w);
+    if (!st) { /* "Beyond best-of-N" (report_bon.c) */
+        char *h = NULL;
+        if (!(st = alim_report_bon_section(r.dir, r.quick, &r.n_fig, &r.n_tab, &h, err))) sb_printf(&r.html, "%s", h);
+        free(h);
+    }
     snprintf(w, sizeof w, "%.200s: elasticity", where);
     if (!st)
         st = section_elasticity(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "elasticity") : NULL, w, opt->cache_dir);
