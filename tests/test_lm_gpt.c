@@ -17,7 +17,7 @@
 #include "check.h"
 
 enum { B = 2, T = 5 };
-static const alim_gpt_config CFG = {2, 8, 2, 6, 13, 1e-5f};
+static const alim_gpt_config CFG = {.n_layer = 2, .n_embd = 8, .n_head = 2, .n_positions = 6, .vocab_size = 13, .layer_norm_epsilon = 1e-5f};
 
 static void random_model(alim_gpt *m, uint64_t seed)
 {
@@ -52,8 +52,8 @@ static void test_finite_differences(void)
     alim_rng r;
     alim_rng_seed(&r, 9, 1);
     int checked = 0, bad = 0;
-    for (int t = 0; t < ALIM_GPT_NUM_TENSORS; t++) {
-        int nl = alim_gpt_tensor_is_per_layer(t) ? CFG.n_layer : 1;
+    for (int t = 0; t < m.n_tensors; t++) {
+        int nl = alim_gpt_tensor_is_per_layer(&m, t) ? CFG.n_layer : 1;
         for (int l = 0; l < nl; l++) {
             size_t n;
             float *p = alim_gpt_tensor_slice(&m, m.params, t, l, &n);
@@ -124,7 +124,7 @@ static void test_finite_differences(void)
 static void test_long_context(void)
 {
     enum { TL = 70 };
-    const alim_gpt_config cfg = {1, 8, 2, 80, 11, 1e-5f};
+    const alim_gpt_config cfg = {.n_layer = 1, .n_embd = 8, .n_head = 2, .n_positions = 80, .vocab_size = 11, .layer_norm_epsilon = 1e-5f};
     alim_gpt m;
     alim_error err;
     alim_gpt_create(&m, &cfg, &err);
@@ -297,7 +297,7 @@ static void test_small_heads(void)
 {
     enum { BS = 2, TS = 70 };
     for (int C = 16; C <= 32; C += 16) {
-        const alim_gpt_config cfg = {1, C, 2, 80, 11, 1e-5f};
+        const alim_gpt_config cfg = {.n_layer = 1, .n_embd = C, .n_head = 2, .n_positions = 80, .vocab_size = 11, .layer_norm_epsilon = 1e-5f};
         alim_gpt m;
         alim_error err;
         alim_gpt_create(&m, &cfg, &err);
@@ -356,7 +356,7 @@ static double max_abs_diff(const float *a, const float *b, size_t n)
 static void test_kv_cache(void)
 {
     enum { BK = 3, TK = 70, T0 = 9 };
-    const alim_gpt_config cfgs[3] = {{2, 8, 2, 80, 13, 1e-5f}, {2, 32, 2, 80, 11, 1e-5f}, {1, 16, 2, 72, 7, 1e-5f}};
+    const alim_gpt_config cfgs[3] = {{.n_layer = 2, .n_embd = 8, .n_head = 2, .n_positions = 80, .vocab_size = 13, .layer_norm_epsilon = 1e-5f}, {.n_layer = 2, .n_embd = 32, .n_head = 2, .n_positions = 80, .vocab_size = 11, .layer_norm_epsilon = 1e-5f}, {.n_layer = 1, .n_embd = 16, .n_head = 2, .n_positions = 72, .vocab_size = 7, .layer_norm_epsilon = 1e-5f}};
     for (int ci = 0; ci < 3; ci++) {
         const alim_gpt_config *cfg = &cfgs[ci];
         const int V = cfg->vocab_size, hs = cfg->n_embd / cfg->n_head;
@@ -572,7 +572,7 @@ static void sample_batch_reference(alim_gpt *m, int32_t *rows, size_t NR, size_t
  * compared directly in test_kv_cache. */
 static void test_sample_with_cache(void)
 {
-    const alim_gpt_config cfg = {2, 32, 2, 24, 12, 1e-5f};  /* hs 16, a short context */
+    const alim_gpt_config cfg = {.n_layer = 2, .n_embd = 32, .n_head = 2, .n_positions = 24, .vocab_size = 12, .layer_norm_epsilon = 1e-5f};  /* hs 16, a short context */
     alim_gpt m;
     alim_error err;
     random_model_cfg(&m, &cfg, 21);
@@ -638,7 +638,7 @@ static void test_sample_with_cache(void)
  * path, repeatability, and accumulation across backward calls. */
 static void test_shards(void)
 {
-    const alim_gpt_config cfg = {2, 32, 2, 64, 257, 1e-5f};
+    const alim_gpt_config cfg = {.n_layer = 2, .n_embd = 32, .n_head = 2, .n_positions = 64, .vocab_size = 257, .layer_norm_epsilon = 1e-5f};
     enum { SB = 8, ST = 64 };
     alim_gpt m;
     alim_error err;
@@ -675,8 +675,8 @@ static void test_shards(void)
     unsetenv("ALIM_LM_NO_SHARDS");
     CHECK(memcmp(g[0], g[1], np * sizeof(float)) == 0, "sharded gradients differ between two runs");
     double worst = 0.0;
-    for (int t = 0; t < ALIM_GPT_NUM_TENSORS; t++)
-        for (int l = 0; l < (alim_gpt_tensor_is_per_layer(t) ? cfg.n_layer : 1); l++) {
+    for (int t = 0; t < m.n_tensors; t++)
+        for (int l = 0; l < (alim_gpt_tensor_is_per_layer(&m, t) ? cfg.n_layer : 1); l++) {
             size_t n;
             const float *a = alim_gpt_tensor_slice(&m, g[0], t, l, &n), *b = alim_gpt_tensor_slice(&m, g[2], t, l, &n);
             double mx = 1e-30, d = 0.0;

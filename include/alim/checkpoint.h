@@ -36,12 +36,25 @@ extern "C" {
 /* Reads dir/config.json. Errors name "dir/config.json: key". */
 alim_status alim_checkpoint_read_config(const char *dir, alim_gpt_config *cfg, alim_error *err);
 
-/* Creates *m from dir/config.json and fills it from dir/model.safetensors; when tk is not
- * NULL also loads the tokenizer (which must not have more ids than the model). *step gets
+/* Creates *m from dir/config.json and fills it from dir/model.safetensors (or the shards
+ * of dir/model.safetensors.index.json); dir may also be a GGUF file
+ * (alim_gguf_model_load). When tk is not NULL also loads the tokenizer (which must not
+ * have more ids than the model). Non-finite weights are refused naming the tensor. *step gets
  * the model's recorded update count (0 if absent; may be NULL). Errors name the file and
  * tensor: missing tensor, shape mismatch, wrong dtype, truncated file. */
 alim_status alim_checkpoint_load(const char *dir, alim_gpt *m, alim_tokenizer *tk,
                                  uint64_t *step, alim_error *err);
+
+/* 1 if path is a GGUF file (a regular file starting with "GGUF", or a path ending in
+ * ".gguf" that does not exist: loading then reports it missing) rather than a directory. */
+int alim_checkpoint_is_gguf(const char *path);
+
+/* Creates *m and (tk != NULL) the tokenizer from a GGUF file of the Llama family
+ * (general.architecture llama or qwen2): hyper-parameters from the llama.* / qwen2.* keys,
+ * tensors dequantised to fp32 with Q and K rows un-permuted to the Hugging Face layout
+ * (llama.cpp permutes them for its adjacent-pair rotation), the tokenizer from the
+ * tokenizer.ggml.* keys. Errors name the file and the key or tensor. */
+alim_status alim_gguf_model_load(const char *path, alim_gpt *m, alim_tokenizer *tk, alim_error *err);
 
 /* Creates directory dir if it does not exist (its parent must). */
 alim_status alim_checkpoint_make_dir(const char *dir, alim_error *err);

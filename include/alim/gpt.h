@@ -1,11 +1,25 @@
-/* alim/gpt.h — a GPT-2-style transformer in fp32: forward, backward, parameters.
+/* alim/gpt.h — decoder-only transformers in fp32: forward, backward, parameters, decoding.
  *
- * Architecture (Radford et al. 2019, the Hugging Face GPT2LMHeadModel):
+ * Two architectures share this interface (alim_gpt_config.arch):
+ *
+ * ALIM_ARCH_GPT2 (Radford et al. 2019, the Hugging Face GPT2LMHeadModel):
  *   x = wte[tokens] + wpe[positions]                               // (B,T,C)
  *   for each of L blocks:
  *     x = x + c_proj(causal_self_attention(ln_1(x)))               // n_head heads of C/n_head
  *     x = x + mlp.c_proj(gelu_tanh(mlp.c_fc(ln_2(x))))             // hidden 4C
  *   logits = ln_f(x) @ wte^T                                       // (B,T,V), tied output
+ *
+ * ALIM_ARCH_LLAMA (the Hugging Face LlamaForCausalLM; Qwen2 and Mistral are the same graph
+ * with q/k/v biases or none):
+ *   x = embed_tokens[tokens]                                       // (B,T,C), no positions
+ *   for each of L blocks:
+ *     h = rmsnorm(x) ; q, k, v = h Wq^T + bq, h Wk^T + bk, h Wv^T + bv // NH and NKV heads of hs
+ *     q, k = rope(q, t), rope(k, t)                               // rotate-half pairing
+ *     x = x + attention(q, k, v) Wo^T                              // head h reads kv head h/(NH/NKV)
+ *     x = x + (silu(rmsnorm(x) Wg^T) * (rmsnorm(x) Wu^T)) Wd^T     // SwiGLU, hidden n_inner
+ *   logits = rmsnorm(x) @ W_out^T                                  // W_out = embed_tokens if tied
+ * Linear weights keep the Hugging Face nn.Linear layout (out, in), so y = x @ W^T and
+ * checkpoints are plain copies; GGUF's permuted Q/K rows are un-permuted on load.
  *
  * Storage: the parameters are one float array, the gradients another, the activations a
  * third; every tensor is a view (pointer) into them. Linear weights keep the Hugging Face
@@ -28,14 +42,31 @@
 extern "C" {
 #endif
 
-/* Hyper-parameters, named after GPT2Config. */
+typedef enum { ALIM_ARCH_GPT2 = 0, ALIM_ARCH_LLAMA = 1 } alim_arch;
+
+/* Rotary position embedding frequencies: "default" (theta^(-2i/hs)) or Llama 3.1's
+ * "llama3" rescaling of the low frequencies. */
+typedef enum { ALIM_ROPE_DEFAULT = 0, ALIM_ROPE_LLAMA3 = 1 } alim_rope_type;
+
+/* Hyper-parameters, named after GPT2Config (the first six) and LlamaConfig. A zeroed tail
+ * is a GPT-2 model. */
 typedef struct {
     int n_layer;      /* L, number of blocks (>= 1)                               */
     int n_embd;       /* C, width; a multiple of n_head                           */
     int n_head;       /* NH, attention heads                                      */
-    int n_positions;  /* maximum context length (rows of wpe)                     */
+    int n_positions;  /* maximum context length (rows of wpe; Llama: max_position_embeddings) */
     int vocab_size;   /* V, rows of wte                                           */
-    float layer_norm_epsilon; /* 1e-5 in GPT-2                                    */
+    float layer_norm_epsilon; /* 1e-5 in GPT-2; Llama: rms_norm_eps             */
+    /* ---- ALIM_ARCH_LLAMA only (zero for GPT-2) ---- */
+    alim_arch arch;
+    int n_kv_head;    /* NKV, key/value heads (num_key_value_heads), dividing n_head */
+    int n_inner;      /* MLP hidden width (intermediate_size)                    */
+    float rope_theta; /* base of the rotary frequencies                           */
+    alim_rope_type rope_type;
+    float rope_factor, rope_low_freq_factor, rope_high_freq_factor; /* llama3 scaling */
+    int rope_original_max_positions;                                /* llama3 scaling */
+    int qkv_bias;     /* q, k, v projections carry biases (Qwen2)                 */
+    int tie_word_embeddings; /* the output layer is embed_tokens                  */
 } alim_gpt_config;
 
 /* The parameter tensors, in checkpoint order. Each is a view into one allocation. */
@@ -45,6 +76,60 @@ enum {
     ALIM_GPT_FCB, ALIM_GPT_FCPROJW, ALIM_GPT_FCPROJB, ALIM_GPT_LNFW, ALIM_GPT_LNFB,
     ALIM_GPT_NUM_TENSORS
 };
+
+/* The Llama family's parameter tensors, in checkpoint order. BQ/BK/BV exist only with
+ * qkv_bias, LM_HEAD only without tie_word_embeddings: a model's tensor index t (the
+ * argument of alim_gpt_tensor_info and friends) counts the tensors it has. */
+enum {
+    ALIM_LLAMA_WTE, ALIM_LLAMA_ATTN_NORM, ALIM_LLAMA_WQ, ALIM_LLAMA_BQ, ALIM_LLAMA_WK,
+    ALIM_LLAMA_BK, ALIM_LLAMA_WV, ALIM_LLAMA_BV, ALIM_LLAMA_WO, ALIM_LLAMA_MLP_NORM,
+    ALIM_LLAMA_WGATE, ALIM_LLAMA_WUP, ALIM_LLAMA_WDOWN, ALIM_LLAMA_NORM, ALIM_LLAMA_LM_HEAD,
+    ALIM_LLAMA_NUM_TENSORS
+};
+enum { ALIM_GPT_MAX_TENSORS = 16 };
+
+/* Llama parameters; Dq = NH hs, Dkv = NKV hs, I = n_inner. Absent tensors are NULL. */
+typedef struct {
+    float *wte;       /* (V,C)        model.embed_tokens.weight                    */
+    float *attn_norm; /* (L,C)        input_layernorm.weight                       */
+    float *wq;        /* (L,Dq,C)     self_attn.q_proj.weight                      */
+    float *bq;        /* (L,Dq)                                                    */
+    float *wk;        /* (L,Dkv,C)                                                 */
+    float *bk;        /* (L,Dkv)                                                   */
+    float *wv;        /* (L,Dkv,C)                                                 */
+    float *bv;        /* (L,Dkv)                                                   */
+    float *wo;        /* (L,C,Dq)     self_attn.o_proj.weight                      */
+    float *mlp_norm;  /* (L,C)        post_attention_layernorm.weight              */
+    float *wgate;     /* (L,I,C)      mlp.gate_proj.weight                         */
+    float *wup;       /* (L,I,C)      mlp.up_proj.weight                           */
+    float *wdown;     /* (L,C,I)      mlp.down_proj.weight                         */
+    float *norm;      /* (C)          model.norm.weight                            */
+    float *lm_head;   /* (V,C)        lm_head.weight; NULL when tied               */
+} alim_llama_tensors;
+
+/* Llama activations of the last forward pass; ld = Dq + 2 Dkv. */
+typedef struct {
+    float *encoded;   /* (B,T,C)      */
+    float *ln1;       /* (L,B,T,C)    rmsnorm(x) before attention */
+    float *ln1_rstd;  /* (L,B,T)      */
+    float *qkv;       /* (L,B,T,ld)   q | k | v heads, q and k after the rotation */
+    float *atty;      /* (L,B,T,Dq)   */
+    float *att;       /* (L,B,NH,T,T) softmax weights */
+    float *residual2; /* (L,B,T,C)    */
+    float *ln2;       /* (L,B,T,C)    */
+    float *ln2_rstd;  /* (L,B,T)      */
+    float *gate;      /* (L,B,T,I)    before silu */
+    float *up;        /* (L,B,T,I)    */
+    float *hid;       /* (L,B,T,I)    silu(gate) * up */
+    float *residual3; /* (L,B,T,C)    */
+    float *lnf;       /* (B,T,C)      */
+    float *lnf_rstd;  /* (B,T)        */
+    float *logits;    /* (B,T,V)      after backward: d loss / d logits */
+    float *losses;    /* (B,T)        */
+    float *lse;       /* (B,T)        */
+    float *rope_cos;  /* (T,hs/2)     */
+    float *rope_sin;  /* (T,hs/2)     */
+} alim_llama_acts;
 
 typedef struct {
     float *wte;      /* (V,C)      token embedding, also the output projection */
@@ -94,14 +179,20 @@ typedef struct {
 typedef struct {
     alim_gpt_config config;
     size_t num_params;
-    size_t tensor_size[ALIM_GPT_NUM_TENSORS];  /* elements of each tensor          */
+    int n_tensors;              /* tensors this model has (16 for GPT-2)             */
+    int tensor_id[ALIM_GPT_MAX_TENSORS];      /* ALIM_GPT_* or ALIM_LLAMA_* of each   */
+    size_t tensor_size[ALIM_GPT_MAX_TENSORS]; /* elements of each tensor (by index t) */
     float *params;              /* num_params floats, owned                          */
-    alim_gpt_tensors p;         /* views into params                                 */
+    alim_gpt_tensors p;         /* views into params (GPT-2)                         */
+    alim_llama_tensors lp;      /* views into params (Llama)                         */
     float *grads;               /* num_params floats, owned; NULL until first backward */
-    alim_gpt_tensors g;         /* views into grads                                  */
+    alim_gpt_tensors g;         /* views into grads (GPT-2)                          */
+    alim_llama_tensors lg;      /* views into grads (Llama)                          */
+    float *rope_inv_freq;       /* (hs/2) Llama rotary frequencies, owned            */
     float *acts_memory;         /* owned                                             */
     size_t acts_capacity;       /* floats allocated                                  */
-    alim_gpt_acts a;            /* views for the current (B,T)                       */
+    alim_gpt_acts a;            /* views for the current (B,T) (GPT-2)               */
+    alim_llama_acts la;         /* views for the current (B,T) (Llama)               */
     float *grad_acts_memory;    /* owned, scratch for backward                       */
     size_t grad_acts_capacity;
     int B, T;                   /* shape of the last forward                         */
@@ -124,17 +215,23 @@ void alim_gpt_free(alim_gpt *m);
  * biases 0, LayerNorm gains 1. Deterministic for a seed (alim_rng stream 0x67707432). */
 void alim_gpt_init_params(alim_gpt *m, uint64_t seed);
 
-/* Name and shape of parameter tensor `t` of block `layer` in the Hugging Face naming
- * ("h.3.attn.c_attn.weight"); for the non-block tensors layer is ignored.
- * Returns the number of dimensions (1 or 2) and fills shape[0..ndim). `name` gets at
- * most name_size bytes. */
+/* Name and shape of parameter tensor `t` (0 <= t < m->n_tensors) of block `layer` in the
+ * Hugging Face naming ("h.3.attn.c_attn.weight", "model.layers.3.self_attn.q_proj.weight");
+ * for the non-block tensors layer is ignored. Returns the number of dimensions (1 or 2)
+ * and fills shape[0..ndim) (PyTorch order). `name` gets at most name_size bytes. */
 int alim_gpt_tensor_info(const alim_gpt *m, int t, int layer, char *name, size_t name_size,
                          int64_t shape[2]);
+/* ALIM_OK if every parameter is finite; otherwise ALIM_EFORMAT (where = `where`, e.g. the
+ * file) naming the first tensor holding a NaN or an infinity. */
+alim_status alim_gpt_check_finite(const alim_gpt *m, const char *where, alim_error *err);
 /* Pointer to the slice of tensor `t` for block `layer` inside `base` (params or grads),
  * and its element count in *n. */
 float *alim_gpt_tensor_slice(const alim_gpt *m, float *base, int t, int layer, size_t *n);
-/* 1 if tensor `t` is a block tensor (stacked over layers). */
-int alim_gpt_tensor_is_per_layer(int t);
+/* 1 if tensor `t` of m is a block tensor (stacked over layers). */
+int alim_gpt_tensor_is_per_layer(const alim_gpt *m, int t);
+/* The GGUF name of tensor `t` of block `layer` ("blk.3.attn_q.weight"); Llama only
+ * (returns 0 for GPT-2, 1 otherwise). */
+int alim_gpt_tensor_gguf_name(const alim_gpt *m, int t, int layer, char *name, size_t name_size);
 
 /* Forward pass on inputs (B,T) of token ids in [0,V), T <= n_positions. With targets
  * (B,T) (ids in [0,V) or -1 for "not counted") also computes the cross-entropy: loss_sum,

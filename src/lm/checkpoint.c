@@ -35,6 +35,113 @@ static alim_status get_int(const cJSON *o, const char *key, int required, const 
     return ALIM_OK;
 }
 
+static alim_status get_float(const cJSON *o, const char *key, const char *path, float *out, alim_error *err)
+{
+    double v = *out;
+    alim_status st = alim_json_get_number(o, key, 0, path, &v, err);
+    if (!st) *out = (float)v;
+    return st;
+}
+
+/* A boolean that alim implements only with one value: absent/null is that value. */
+static alim_status require_bool(const cJSON *o, const char *key, int want, const char *path,
+                                const char *why, alim_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v)) return ALIM_OK;
+    char where[ALIM_ERROR_WHERE_MAX];
+    join_where(where, sizeof where, path, key);
+    if (!cJSON_IsBool(v)) return alim_error_set(err, ALIM_EFORMAT, where, "must be true or false");
+    if (cJSON_IsTrue(v) != want) return alim_error_set(err, ALIM_EFORMAT, where, "%s", why);
+    return ALIM_OK;
+}
+
+static alim_status get_bool(const cJSON *o, const char *key, const char *path, int *out, alim_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v)) return ALIM_OK;
+    char where[ALIM_ERROR_WHERE_MAX];
+    join_where(where, sizeof where, path, key);
+    if (!cJSON_IsBool(v)) return alim_error_set(err, ALIM_EFORMAT, where, "must be true or false");
+    *out = cJSON_IsTrue(v);
+    return ALIM_OK;
+}
+
+/* rope_scaling: null, {"rope_type"|"type": "default"} or the llama3 rescaling; any other
+ * type (linear, dynamic, yarn, longrope, ...) changes the maths and is refused by name. */
+static alim_status read_rope_scaling(const cJSON *o, const char *path, alim_gpt_config *cfg, alim_error *err)
+{
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "rope_scaling");
+    char where[ALIM_ERROR_WHERE_MAX];
+    join_where(where, sizeof where, path, "rope_scaling");
+    if (!rs || cJSON_IsNull(rs)) return ALIM_OK;
+    if (!cJSON_IsObject(rs)) return alim_error_set(err, ALIM_EFORMAT, where, "must be null or an object");
+    const cJSON *ty = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
+    if (!ty) ty = cJSON_GetObjectItemCaseSensitive(rs, "type");
+    if (!cJSON_IsString(ty)) return alim_error_set(err, ALIM_EFORMAT, where, "has no rope_type");
+    if (!strcmp(ty->valuestring, "default")) return ALIM_OK;
+    if (strcmp(ty->valuestring, "llama3"))
+        return alim_error_set(err, ALIM_EFORMAT, where, "rope type '%s' is not implemented (alim implements default and llama3)", ty->valuestring);
+    cfg->rope_type = ALIM_ROPE_LLAMA3;
+    double f = 0, lo = 0, hi = 0;
+    alim_status st = alim_json_get_number(rs, "factor", 1, where, &f, err);
+    if (!st) st = alim_json_get_number(rs, "low_freq_factor", 1, where, &lo, err);
+    if (!st) st = alim_json_get_number(rs, "high_freq_factor", 1, where, &hi, err);
+    if (!st) st = get_int(rs, "original_max_position_embeddings", 1, where, &cfg->rope_original_max_positions, err);
+    cfg->rope_factor = (float)f, cfg->rope_low_freq_factor = (float)lo, cfg->rope_high_freq_factor = (float)hi;
+    return st;
+}
+
+/* config.json of the Llama family: model_type llama, mistral or qwen2. Every field that
+ * changes the maths is read; a value alim does not implement is refused naming it. */
+static alim_status read_llama_config(const cJSON *o, const char *path, const char *model_type,
+                                     alim_gpt_config *cfg, alim_error *err)
+{
+    char where[ALIM_ERROR_WHERE_MAX];
+    const int qwen2 = !strcmp(model_type, "qwen2"), mistral = !strcmp(model_type, "mistral");
+    cfg->arch = ALIM_ARCH_LLAMA;
+    cfg->layer_norm_epsilon = 1e-6f;
+    cfg->rope_theta = 10000.0f;
+    cfg->n_positions = qwen2 ? 32768 : mistral ? 4096 * 32 : 2048; /* the configs' defaults */
+    cfg->qkv_bias = qwen2;
+    alim_status st = get_int(o, "hidden_size", 1, path, &cfg->n_embd, err);
+    if (!st) st = get_int(o, "num_hidden_layers", 1, path, &cfg->n_layer, err);
+    if (!st) st = get_int(o, "num_attention_heads", 1, path, &cfg->n_head, err);
+    cfg->n_kv_head = cfg->n_head;
+    if (!st) st = get_int(o, "num_key_value_heads", 0, path, &cfg->n_kv_head, err);
+    if (!st) st = get_int(o, "intermediate_size", 1, path, &cfg->n_inner, err);
+    if (!st) st = get_int(o, "max_position_embeddings", 0, path, &cfg->n_positions, err);
+    if (!st) st = get_int(o, "vocab_size", 1, path, &cfg->vocab_size, err);
+    if (!st) st = get_float(o, "rms_norm_eps", path, &cfg->layer_norm_epsilon, err);
+    if (!st) st = get_float(o, "rope_theta", path, &cfg->rope_theta, err);
+    if (!st) st = get_bool(o, "tie_word_embeddings", path, &cfg->tie_word_embeddings, err);
+    if (!st) st = read_rope_scaling(o, path, cfg, err);
+    if (!st) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "hidden_act");
+        join_where(where, sizeof where, path, "hidden_act");
+        if (a && (!cJSON_IsString(a) || strcmp(a->valuestring, "silu")))
+            st = alim_error_set(err, ALIM_EFORMAT, where, "alim implements only silu (SwiGLU)");
+    }
+    if (!st) {
+        int hd = 0;
+        st = get_int(o, "head_dim", 0, path, &hd, err);
+        join_where(where, sizeof where, path, "head_dim");
+        if (!st && hd && cfg->n_head > 0 && hd * cfg->n_head != cfg->n_embd)
+            st = alim_error_set(err, ALIM_EFORMAT, where, "alim implements only head_dim = hidden_size / num_attention_heads (%d), got %d", cfg->n_embd / cfg->n_head, hd);
+    }
+    if (!st) st = require_bool(o, "attention_bias", 0, path, "Llama's attention_bias (biases on q, k, v and o) is not implemented; Qwen2's q/k/v biases are", err);
+    if (!st) st = require_bool(o, "mlp_bias", 0, path, "MLP biases are not implemented", err);
+    if (!st && qwen2) st = require_bool(o, "use_sliding_window", 0, path, "sliding-window attention is not implemented", err);
+    if (!st && mistral) {
+        int sw = 0;
+        st = get_int(o, "sliding_window", 0, path, &sw, err);
+        join_where(where, sizeof where, path, "sliding_window");
+        if (!st && sw && sw < cfg->n_positions)
+            st = alim_error_set(err, ALIM_EFORMAT, where, "sliding-window attention (window %d < max_position_embeddings %d) is not implemented", sw, cfg->n_positions);
+    }
+    return st;
+}
+
 alim_status alim_checkpoint_read_config(const char *dir, alim_gpt_config *cfg, alim_error *err)
 {
     char path[4096], where[ALIM_ERROR_WHERE_MAX];
@@ -45,6 +152,27 @@ alim_status alim_checkpoint_read_config(const char *dir, alim_gpt_config *cfg, a
     memset(cfg, 0, sizeof *cfg);
     cfg->layer_norm_epsilon = 1e-5f;
     if (!cJSON_IsObject(o)) st = alim_error_set(err, ALIM_EFORMAT, path, "must be a JSON object");
+    const cJSON *mt = st ? NULL : cJSON_GetObjectItemCaseSensitive(o, "model_type");
+    if (mt && !cJSON_IsString(mt)) {
+        join_where(where, sizeof where, path, "model_type");
+        st = alim_error_set(err, ALIM_EFORMAT, where, "must be a string");
+    } else if (mt && strcmp(mt->valuestring, "gpt2")) {
+        if (!strcmp(mt->valuestring, "llama") || !strcmp(mt->valuestring, "qwen2") || !strcmp(mt->valuestring, "mistral"))
+            st = read_llama_config(o, path, mt->valuestring, cfg, err);
+        else {
+            join_where(where, sizeof where, path, "model_type");
+            st = alim_error_set(err, ALIM_EFORMAT, where, "'%s' is not supported (alim reads gpt2, llama, qwen2 and mistral)", mt->valuestring);
+        }
+        cJSON_Delete(o);
+        if (!st) {
+            alim_error e2;
+            if (alim_gpt_config_check(cfg, &e2)) {
+                join_where(where, sizeof where, path, e2.where);
+                st = alim_error_set(err, ALIM_EFORMAT, where, "%s", e2.what);
+            }
+        }
+        return st;
+    }
     if (!st) st = get_int(o, "n_embd", 1, path, &cfg->n_embd, err);
     if (!st) st = get_int(o, "n_layer", 1, path, &cfg->n_layer, err);
     if (!st) st = get_int(o, "n_head", 1, path, &cfg->n_head, err);
@@ -78,49 +206,153 @@ alim_status alim_checkpoint_read_config(const char *dir, alim_gpt_config *cfg, a
     return st;
 }
 
+/* The safetensors files of a directory: model.safetensors, or the shards that
+ * model.safetensors.index.json's weight_map names (each once, in order of appearance). */
+static alim_status list_weight_files(const char *dir, char ***files, size_t *n, alim_error *err)
+{
+    char path[4096];
+    struct stat sb;
+    *files = NULL, *n = 0;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (stat(path, &sb) == 0 || errno != ENOENT) {
+        *files = malloc(sizeof **files);
+        if (!*files || !((*files)[0] = strdup(path))) return free(*files), alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+        *n = 1;
+        return ALIM_OK;
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    if (stat(path, &sb) != 0)
+        return alim_error_set(err, ALIM_EINVAL, dir, "holds neither model.safetensors nor model.safetensors.index.json");
+    cJSON *o;
+    alim_status st = alim_json_read_file(path, &o, err);
+    if (st) return st;
+    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(o, "weight_map");
+    char where[ALIM_ERROR_WHERE_MAX];
+    join_where(where, sizeof where, path, "weight_map");
+    if (!cJSON_IsObject(wm) || !wm->child) st = alim_error_set(err, ALIM_EFORMAT, where, "missing or empty");
+    size_t cap = (size_t)cJSON_GetArraySize(wm);
+    char **list = st ? NULL : calloc(cap ? cap : 1, sizeof *list);
+    if (!st && !list) st = alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+    for (const cJSON *e = st ? NULL : wm->child; e && !st; e = e->next) {
+        if (!cJSON_IsString(e) || strchr(e->valuestring, '/') || !e->valuestring[0]) {
+            st = alim_error_set(err, ALIM_EFORMAT, where, "%s: must name a file in the directory", e->string);
+            break;
+        }
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", dir, e->valuestring);
+        size_t i = 0;
+        while (i < *n && strcmp(list[i], full)) i++;
+        if (i < *n) continue;
+        if (!(list[*n] = strdup(full))) st = alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+        else (*n)++;
+    }
+    cJSON_Delete(o);
+    if (st) {
+        for (size_t i = 0; list && i < *n; i++) free(list[i]);
+        free(list);
+        *n = 0;
+        return st;
+    }
+    *files = list;
+    return ALIM_OK;
+}
+
+/* Fills m's parameters from the directory's safetensors file(s): every tensor of the
+ * model's table must be found in one of them, with its shape; F32, F16 and BF16 are
+ * converted to fp32. GPT-2 state dicts may carry a "transformer." prefix. Tensors the model
+ * does not use are ignored (attention masks; lm_head.weight of a tied model). */
+static alim_status load_weights(const char *dir, alim_gpt *m, uint64_t *step, alim_error *err)
+{
+    char **files;
+    size_t nfiles;
+    alim_status st = list_weight_files(dir, &files, &nfiles, err);
+    if (st) return st;
+    const int L = m->config.n_layer;
+    unsigned char *found = calloc((size_t)m->n_tensors * L, 1);
+    if (!found) st = alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+    char name[256], full[300];
+    int64_t shape[2];
+    for (size_t f = 0; f < nfiles && !st; f++) {
+        alim_safetensors sf;
+        st = alim_safetensors_read(files[f], &sf, err);
+        if (st) break;
+        const char *prefix = "";
+        if (m->config.arch == ALIM_ARCH_GPT2 && !alim_safetensors_find(&sf, "wte.weight") &&
+            alim_safetensors_find(&sf, "transformer.wte.weight"))
+            prefix = "transformer.";
+        for (int t = 0; t < m->n_tensors && !st; t++) {
+            const int nl = alim_gpt_tensor_is_per_layer(m, t) ? L : 1;
+            for (int l = 0; l < nl && !st; l++) {
+                if (found[(size_t)t * L + l]) continue;
+                const int nd = alim_gpt_tensor_info(m, t, l, name, sizeof name, shape);
+                snprintf(full, sizeof full, "%s%s", prefix, name);
+                if (nfiles > 1 && !alim_safetensors_find(&sf, full)) continue;
+                size_t n;
+                float *dst = alim_gpt_tensor_slice(m, m->params, t, l, &n);
+                st = alim_safetensors_copy_f32(&sf, full, nd, shape, dst, err);
+                found[(size_t)t * L + l] = 1;
+            }
+        }
+        if (!st && step && f == 0) {
+            *step = 0;
+            const cJSON *s = sf.metadata ? cJSON_GetObjectItemCaseSensitive(sf.metadata, "alim_step") : NULL;
+            if (cJSON_IsString(s)) *step = strtoull(s->valuestring, NULL, 10);
+        }
+        alim_safetensors_free(&sf);
+    }
+    for (int t = 0; t < m->n_tensors && !st; t++)
+        for (int l = 0; l < (alim_gpt_tensor_is_per_layer(m, t) ? L : 1) && !st; l++)
+            if (!found[(size_t)t * L + l]) {
+                alim_gpt_tensor_info(m, t, l, name, sizeof name, shape);
+                st = alim_error_set(err, ALIM_EFORMAT, dir, "tensor %s is in none of the %zu weight files", name, nfiles);
+            }
+    free(found);
+    for (size_t f = 0; f < nfiles; f++) free(files[f]);
+    free(files);
+    return st;
+}
+
 alim_status alim_checkpoint_load(const char *dir, alim_gpt *m, alim_tokenizer *tk,
                                  uint64_t *step, alim_error *err)
 {
+    if (alim_checkpoint_is_gguf(dir)) {
+        if (step) *step = 0;
+        return alim_gguf_model_load(dir, m, tk, err);
+    }
     alim_gpt_config cfg;
     alim_status st = alim_checkpoint_read_config(dir, &cfg, err);
     if (st) return st;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    alim_safetensors sf;
-    st = alim_safetensors_read(path, &sf, err);
-    if (st) return st;
     st = alim_gpt_create(m, &cfg, err);
-    if (st) return alim_safetensors_free(&sf), st;
-    const char *prefix = "";
-    if (!alim_safetensors_find(&sf, "wte.weight") && alim_safetensors_find(&sf, "transformer.wte.weight")) prefix = "transformer.";
-    char name[256], full[300];
-    int64_t shape[2];
-    for (int t = 0; t < ALIM_GPT_NUM_TENSORS && !st; t++) {
-        int nl = alim_gpt_tensor_is_per_layer(t) ? cfg.n_layer : 1;
-        for (int l = 0; l < nl && !st; l++) {
-            int nd = alim_gpt_tensor_info(m, t, l, name, sizeof name, shape);
-            size_t n;
-            float *dst = alim_gpt_tensor_slice(m, m->params, t, l, &n);
-            snprintf(full, sizeof full, "%s%s", prefix, name);
-            st = alim_safetensors_copy_f32(&sf, full, nd, shape, dst, err);
-        }
-    }
-    if (!st && step) {
-        *step = 0;
-        const cJSON *s = sf.metadata ? cJSON_GetObjectItemCaseSensitive(sf.metadata, "alim_step") : NULL;
-        if (cJSON_IsString(s)) *step = strtoull(s->valuestring, NULL, 10);
-    }
-    alim_safetensors_free(&sf);
+    if (st) return st;
+    st = load_weights(dir, m, step, err);
+    if (!st) st = alim_gpt_check_finite(m, dir, err);
     if (!st && tk) {
+        char path[4096];
         st = alim_tokenizer_load(tk, dir, err);
         if (!st && tk->vocab_size > cfg.vocab_size) {
-            snprintf(path, sizeof path, "%s/vocab.json", dir);
+            snprintf(path, sizeof path, "%s", dir);
             st = alim_error_set(err, ALIM_EFORMAT, path, "the tokenizer has %d ids, more than the model's vocab_size %d", tk->vocab_size, cfg.vocab_size);
             alim_tokenizer_free(tk);
         }
     }
     if (st) alim_gpt_free(m);
     return st;
+}
+
+int alim_checkpoint_is_gguf(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        const size_t n = strlen(path);
+        return n > 5 && !strcmp(path + n - 5, ".gguf"); /* a missing .gguf: the GGUF reader says so */
+    }
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    if (f) {
+        if (fread(magic, 1, 4, f) != 4) magic[0] = 0;
+        fclose(f);
+    }
+    return !memcmp(magic, "GGUF", 4);
 }
 
 alim_status alim_checkpoint_make_dir(const char *dir, alim_error *err)
@@ -133,6 +365,45 @@ alim_status alim_checkpoint_make_dir(const char *dir, alim_error *err)
     return alim_error_set(err, ALIM_EIO, dir, "cannot create directory: %s", strerror(errno));
 }
 
+/* config.json of a Llama-family model: Qwen2 when the projections carry q/k/v biases
+ * (Llama's attention_bias would add one to o_proj too), Llama otherwise. */
+static void add_llama_config(cJSON *o, const alim_gpt_config *c, const alim_tokenizer *tk)
+{
+    const int qwen2 = c->qkv_bias;
+    cJSON *arch = cJSON_AddArrayToObject(o, "architectures");
+    cJSON_AddItemToArray(arch, cJSON_CreateString(qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"));
+    cJSON_AddStringToObject(o, "model_type", qwen2 ? "qwen2" : "llama");
+    cJSON_AddNumberToObject(o, "hidden_size", c->n_embd);
+    cJSON_AddNumberToObject(o, "intermediate_size", c->n_inner);
+    cJSON_AddNumberToObject(o, "num_hidden_layers", c->n_layer);
+    cJSON_AddNumberToObject(o, "num_attention_heads", c->n_head);
+    cJSON_AddNumberToObject(o, "num_key_value_heads", c->n_kv_head);
+    cJSON_AddNumberToObject(o, "head_dim", c->n_embd / c->n_head);
+    cJSON_AddNumberToObject(o, "max_position_embeddings", c->n_positions);
+    cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(o, "rms_norm_eps", (double)c->layer_norm_epsilon);
+    cJSON_AddNumberToObject(o, "rope_theta", (double)c->rope_theta);
+    if (c->rope_type == ALIM_ROPE_LLAMA3) {
+        cJSON *rs = cJSON_AddObjectToObject(o, "rope_scaling");
+        cJSON_AddStringToObject(rs, "rope_type", "llama3");
+        cJSON_AddNumberToObject(rs, "factor", (double)c->rope_factor);
+        cJSON_AddNumberToObject(rs, "low_freq_factor", (double)c->rope_low_freq_factor);
+        cJSON_AddNumberToObject(rs, "high_freq_factor", (double)c->rope_high_freq_factor);
+        cJSON_AddNumberToObject(rs, "original_max_position_embeddings", c->rope_original_max_positions);
+    } else
+        cJSON_AddNullToObject(o, "rope_scaling");
+    cJSON_AddStringToObject(o, "hidden_act", "silu");
+    cJSON_AddBoolToObject(o, "tie_word_embeddings", c->tie_word_embeddings);
+    if (qwen2) cJSON_AddBoolToObject(o, "use_sliding_window", 0);
+    else {
+        cJSON_AddBoolToObject(o, "attention_bias", 0);
+        cJSON_AddBoolToObject(o, "mlp_bias", 0);
+    }
+    cJSON_AddNumberToObject(o, "initializer_range", 0.02);
+    if (tk && tk->bos_id >= 0) cJSON_AddNumberToObject(o, "bos_token_id", tk->bos_id);
+    if (tk && tk->eos_id >= 0) cJSON_AddNumberToObject(o, "eos_token_id", tk->eos_id);
+}
+
 alim_status alim_checkpoint_save(const char *dir, const alim_gpt *m, const alim_tokenizer *tk,
                                  uint64_t step, alim_error *err)
 {
@@ -142,27 +413,30 @@ alim_status alim_checkpoint_save(const char *dir, const alim_gpt *m, const alim_
     char path[4096];
     cJSON *o = cJSON_CreateObject();
     if (!o) return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
-    cJSON *arch = cJSON_AddArrayToObject(o, "architectures");
-    cJSON_AddItemToArray(arch, cJSON_CreateString("GPT2LMHeadModel"));
-    cJSON_AddStringToObject(o, "model_type", "gpt2");
-    cJSON_AddNumberToObject(o, "n_embd", c->n_embd);
-    cJSON_AddNumberToObject(o, "n_layer", c->n_layer);
-    cJSON_AddNumberToObject(o, "n_head", c->n_head);
-    cJSON_AddNumberToObject(o, "n_positions", c->n_positions);
-    cJSON_AddNumberToObject(o, "n_ctx", c->n_positions);
-    cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
-    cJSON_AddNumberToObject(o, "layer_norm_epsilon", (double)c->layer_norm_epsilon);
-    cJSON_AddStringToObject(o, "activation_function", "gelu_new");
-    cJSON_AddNullToObject(o, "n_inner");
-    cJSON_AddNumberToObject(o, "resid_pdrop", 0.0);
-    cJSON_AddNumberToObject(o, "embd_pdrop", 0.0);
-    cJSON_AddNumberToObject(o, "attn_pdrop", 0.0);
-    cJSON_AddNumberToObject(o, "initializer_range", 0.02);
-    cJSON_AddBoolToObject(o, "tie_word_embeddings", 1);
-    cJSON_AddBoolToObject(o, "scale_attn_weights", 1);
-    if (tk && tk->eot >= 0) {
-        cJSON_AddNumberToObject(o, "bos_token_id", tk->eot);
-        cJSON_AddNumberToObject(o, "eos_token_id", tk->eot);
+    if (c->arch == ALIM_ARCH_LLAMA) add_llama_config(o, c, tk);
+    else {
+        cJSON *arch = cJSON_AddArrayToObject(o, "architectures");
+        cJSON_AddItemToArray(arch, cJSON_CreateString("GPT2LMHeadModel"));
+        cJSON_AddStringToObject(o, "model_type", "gpt2");
+        cJSON_AddNumberToObject(o, "n_embd", c->n_embd);
+        cJSON_AddNumberToObject(o, "n_layer", c->n_layer);
+        cJSON_AddNumberToObject(o, "n_head", c->n_head);
+        cJSON_AddNumberToObject(o, "n_positions", c->n_positions);
+        cJSON_AddNumberToObject(o, "n_ctx", c->n_positions);
+        cJSON_AddNumberToObject(o, "vocab_size", c->vocab_size);
+        cJSON_AddNumberToObject(o, "layer_norm_epsilon", (double)c->layer_norm_epsilon);
+        cJSON_AddStringToObject(o, "activation_function", "gelu_new");
+        cJSON_AddNullToObject(o, "n_inner");
+        cJSON_AddNumberToObject(o, "resid_pdrop", 0.0);
+        cJSON_AddNumberToObject(o, "embd_pdrop", 0.0);
+        cJSON_AddNumberToObject(o, "attn_pdrop", 0.0);
+        cJSON_AddNumberToObject(o, "initializer_range", 0.02);
+        cJSON_AddBoolToObject(o, "tie_word_embeddings", 1);
+        cJSON_AddBoolToObject(o, "scale_attn_weights", 1);
+        if (tk && tk->eot >= 0) {
+            cJSON_AddNumberToObject(o, "bos_token_id", tk->eot);
+            cJSON_AddNumberToObject(o, "eos_token_id", tk->eot);
+        }
     }
     cJSON_AddStringToObject(o, "torch_dtype", "float32");
     char *js = cJSON_Print(o);
@@ -174,23 +448,24 @@ alim_status alim_checkpoint_save(const char *dir, const alim_gpt *m, const alim_
     if (!st && tk) st = alim_tokenizer_save(tk, dir, err);
     if (st) return st;
 
-    size_t n_entries = 4 + (size_t)c->n_layer * 12;
+    size_t n_entries = (size_t)m->n_tensors * c->n_layer;
     alim_st_entry *e = calloc(n_entries, sizeof *e);
-    char (*names)[64] = calloc(n_entries, sizeof *names);
+    char (*names)[96] = calloc(n_entries, sizeof *names);
     if (!e || !names) {
         free(e), free(names);
         return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
     }
-    /* GPT-2's order: wte, wpe, then block by block, then ln_f */
+    /* the table's order: the tensors before the blocks (wte, wpe), then block by block,
+     * then the ones after (ln_f; norm, lm_head) */
     size_t k = 0;
-    int order[ALIM_GPT_NUM_TENSORS];
-    for (int t = 0; t < ALIM_GPT_NUM_TENSORS; t++) order[t] = t;
+    int first_block = 0;
+    while (first_block < m->n_tensors && !alim_gpt_tensor_is_per_layer(m, first_block)) first_block++;
     for (int pass = 0; pass < 3; pass++) {
         int nl = pass == 1 ? c->n_layer : 1;
         for (int l = 0; l < nl; l++)
-            for (int ti = 0; ti < ALIM_GPT_NUM_TENSORS; ti++) {
-                int t = order[ti], per = alim_gpt_tensor_is_per_layer(t);
-                if ((pass == 1) != per || (pass == 0 && t > ALIM_GPT_WPE) || (pass == 2 && t < ALIM_GPT_LNFW)) continue;
+            for (int t = 0; t < m->n_tensors; t++) {
+                const int per = alim_gpt_tensor_is_per_layer(m, t);
+                if ((pass == 1) != per || (pass == 0 && t > first_block) || (pass == 2 && t < first_block)) continue;
                 int64_t shape[2];
                 e[k].ndim = alim_gpt_tensor_info(m, t, l, names[k], sizeof names[k], shape);
                 e[k].shape[0] = shape[0];

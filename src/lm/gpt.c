@@ -13,6 +13,7 @@
 
 #include <cblas.h>
 #include "kernels.h"
+#include "model.h"
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -152,46 +153,24 @@ alim_status alim_gpt_config_check(const alim_gpt_config *c, alim_error *err)
         return alim_error_set(err, ALIM_EINVAL, "vocab_size", "must be in [1, 2^24], got %d", c->vocab_size);
     if (!(c->layer_norm_epsilon > 0.0f) || !isfinite(c->layer_norm_epsilon))
         return alim_error_set(err, ALIM_EINVAL, "layer_norm_epsilon", "must be a positive number");
+    if (c->arch == ALIM_ARCH_GPT2) return ALIM_OK;
+    if (c->arch != ALIM_ARCH_LLAMA) return alim_error_set(err, ALIM_EINVAL, "arch", "unknown architecture %d", (int)c->arch);
+    if (c->n_kv_head < 1 || c->n_head % c->n_kv_head)
+        return alim_error_set(err, ALIM_EINVAL, "num_key_value_heads", "must divide num_attention_heads (%d), got %d", c->n_head, c->n_kv_head);
+    if ((c->n_embd / c->n_head) % 2)
+        return alim_error_set(err, ALIM_EINVAL, "head_dim", "rotary embeddings need an even head size, got %d", c->n_embd / c->n_head);
+    if (c->n_inner < 1 || c->n_inner > 1 << 20)
+        return alim_error_set(err, ALIM_EINVAL, "intermediate_size", "must be in [1, 2^20], got %d", c->n_inner);
+    if (!(c->rope_theta > 0.0f) || !isfinite(c->rope_theta))
+        return alim_error_set(err, ALIM_EINVAL, "rope_theta", "must be a positive number");
+    if (c->rope_type == ALIM_ROPE_LLAMA3) {
+        if (!(c->rope_factor >= 1.0f) || !isfinite(c->rope_factor) || !(c->rope_low_freq_factor > 0.0f) ||
+            !(c->rope_high_freq_factor > c->rope_low_freq_factor) || !isfinite(c->rope_high_freq_factor) ||
+            c->rope_original_max_positions < 1)
+            return alim_error_set(err, ALIM_EINVAL, "rope_scaling", "llama3 scaling needs factor >= 1, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings >= 1");
+    } else if (c->rope_type != ALIM_ROPE_DEFAULT)
+        return alim_error_set(err, ALIM_EINVAL, "rope_scaling", "unknown rope type %d", (int)c->rope_type);
     return ALIM_OK;
-}
-
-int alim_gpt_tensor_is_per_layer(int t) { return t >= ALIM_GPT_LN1W && t <= ALIM_GPT_FCPROJB; }
-
-static void fill_sizes(alim_gpt *m)
-{
-    const size_t L = m->config.n_layer, C = m->config.n_embd, V = m->config.vocab_size,
-                 maxT = m->config.n_positions;
-    size_t *s = m->tensor_size;
-    s[ALIM_GPT_WTE] = V * C;
-    s[ALIM_GPT_WPE] = maxT * C;
-    s[ALIM_GPT_LN1W] = L * C;
-    s[ALIM_GPT_LN1B] = L * C;
-    s[ALIM_GPT_QKVW] = L * C * 3 * C;
-    s[ALIM_GPT_QKVB] = L * 3 * C;
-    s[ALIM_GPT_ATTPROJW] = L * C * C;
-    s[ALIM_GPT_ATTPROJB] = L * C;
-    s[ALIM_GPT_LN2W] = L * C;
-    s[ALIM_GPT_LN2B] = L * C;
-    s[ALIM_GPT_FCW] = L * C * 4 * C;
-    s[ALIM_GPT_FCB] = L * 4 * C;
-    s[ALIM_GPT_FCPROJW] = L * 4 * C * C;
-    s[ALIM_GPT_FCPROJB] = L * C;
-    s[ALIM_GPT_LNFW] = C;
-    s[ALIM_GPT_LNFB] = C;
-    m->num_params = 0;
-    for (int i = 0; i < ALIM_GPT_NUM_TENSORS; i++) m->num_params += s[i];
-}
-
-static void point_tensors(alim_gpt_tensors *t, float *base, const size_t *sizes)
-{
-    float **ptrs[ALIM_GPT_NUM_TENSORS] = {&t->wte, &t->wpe, &t->ln1w, &t->ln1b, &t->qkvw,
-                                          &t->qkvb, &t->attprojw, &t->attprojb, &t->ln2w,
-                                          &t->ln2b, &t->fcw, &t->fcb, &t->fcprojw, &t->fcprojb,
-                                          &t->lnfw, &t->lnfb};
-    for (int i = 0; i < ALIM_GPT_NUM_TENSORS; i++) {
-        *ptrs[i] = base;
-        base += sizes[i];
-    }
 }
 
 alim_status alim_gpt_create(alim_gpt *m, const alim_gpt_config *cfg, alim_error *err)
@@ -200,11 +179,21 @@ alim_status alim_gpt_create(alim_gpt *m, const alim_gpt_config *cfg, alim_error 
     alim_status st = alim_gpt_config_check(cfg, err);
     if (st) return st;
     m->config = *cfg;
-    fill_sizes(m);
+    if (cfg->arch == ALIM_ARCH_GPT2) { /* the Llama-only fields mean nothing here */
+        memset(&m->config, 0, sizeof m->config);
+        m->config.n_layer = cfg->n_layer, m->config.n_embd = cfg->n_embd, m->config.n_head = cfg->n_head;
+        m->config.n_positions = cfg->n_positions, m->config.vocab_size = cfg->vocab_size;
+        m->config.layer_norm_epsilon = cfg->layer_norm_epsilon;
+    }
+    lm_model_setup(m);
     m->params = calloc(m->num_params, sizeof(float));
     if (!m->params) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for %zu parameters", m->num_params);
-    point_tensors(&m->p, m->params, m->tensor_size);
+    lm_model_point(m, m->params, &m->p, &m->lp);
     m->mean_loss = -1.0f;
+    if (cfg->arch == ALIM_ARCH_LLAMA && (st = lm_llama_setup(m, err))) {
+        alim_gpt_free(m);
+        return st;
+    }
     return ALIM_OK;
 }
 
@@ -215,6 +204,7 @@ void alim_gpt_free(alim_gpt *m)
     free(m->grads);
     free(m->acts_memory);
     free(m->grad_acts_memory);
+    free(m->rope_inv_freq);
     memset(m, 0, sizeof *m);
 }
 
@@ -225,6 +215,10 @@ static void fill_normal(float *x, size_t n, float std, alim_rng *r)
 
 void alim_gpt_init_params(alim_gpt *m, uint64_t seed)
 {
+    if (m->config.arch == ALIM_ARCH_LLAMA) {
+        lm_llama_init_params(m, seed);
+        return;
+    }
     alim_rng r;
     alim_rng_seed(&r, seed, 0x67707432u);
     const size_t L = m->config.n_layer, C = m->config.n_embd;
@@ -238,50 +232,6 @@ void alim_gpt_init_params(alim_gpt *m, uint64_t seed)
     fill_normal(m->p.attprojw, m->tensor_size[ALIM_GPT_ATTPROJW], proj_std, &r);
     fill_normal(m->p.fcw, m->tensor_size[ALIM_GPT_FCW], std, &r);
     fill_normal(m->p.fcprojw, m->tensor_size[ALIM_GPT_FCPROJW], proj_std, &r);
-}
-
-int alim_gpt_tensor_info(const alim_gpt *m, int t, int layer, char *name, size_t name_size,
-                         int64_t shape[2])
-{
-    static const char *const fmt[ALIM_GPT_NUM_TENSORS] = {
-        "wte.weight", "wpe.weight", "h.%d.ln_1.weight", "h.%d.ln_1.bias",
-        "h.%d.attn.c_attn.weight", "h.%d.attn.c_attn.bias", "h.%d.attn.c_proj.weight",
-        "h.%d.attn.c_proj.bias", "h.%d.ln_2.weight", "h.%d.ln_2.bias", "h.%d.mlp.c_fc.weight",
-        "h.%d.mlp.c_fc.bias", "h.%d.mlp.c_proj.weight", "h.%d.mlp.c_proj.bias", "ln_f.weight",
-        "ln_f.bias"};
-    const int64_t C = m->config.n_embd;
-    int64_t r = 0, c = 0; /* c == 0: 1-D */
-    switch (t) {
-    case ALIM_GPT_WTE: r = m->config.vocab_size, c = C; break;
-    case ALIM_GPT_WPE: r = m->config.n_positions, c = C; break;
-    case ALIM_GPT_QKVW: r = C, c = 3 * C; break;
-    case ALIM_GPT_QKVB: r = 3 * C; break;
-    case ALIM_GPT_ATTPROJW: r = C, c = C; break;
-    case ALIM_GPT_FCW: r = C, c = 4 * C; break;
-    case ALIM_GPT_FCB: r = 4 * C; break;
-    case ALIM_GPT_FCPROJW: r = 4 * C, c = C; break;
-    default: r = C; break;
-    }
-    if (name) {
-        if (alim_gpt_tensor_is_per_layer(t)) snprintf(name, name_size, fmt[t], layer);
-        else snprintf(name, name_size, "%s", fmt[t]);
-    }
-    shape[0] = r;
-    shape[1] = c;
-    return c ? 2 : 1;
-}
-
-float *alim_gpt_tensor_slice(const alim_gpt *m, float *base, int t, int layer, size_t *n)
-{
-    size_t off = 0;
-    for (int i = 0; i < t; i++) off += m->tensor_size[i];
-    size_t sz = m->tensor_size[t];
-    if (alim_gpt_tensor_is_per_layer(t)) {
-        sz /= (size_t)m->config.n_layer;
-        off += (size_t)layer * sz;
-    }
-    *n = sz;
-    return base + off;
 }
 
 /* Lays out the activation views for (B,T); returns the number of floats needed, and
@@ -308,6 +258,16 @@ static size_t layout_acts(alim_gpt_acts *a, float *base, const alim_gpt_config *
     return total;
 }
 
+/* The activation views of m's architecture for (B,T): the floats needed, and the views
+ * pointed into base when base != NULL. */
+static size_t model_layout_acts(alim_gpt *m, float *base, size_t B, size_t T)
+{
+    if (m->config.arch == ALIM_ARCH_LLAMA) return lm_llama_layout_acts(&m->la, base, &m->config, B, T);
+    return layout_acts(&m->a, base, &m->config, B, T);
+}
+
+static float *model_logits(const alim_gpt *m) { return m->config.arch == ALIM_ARCH_LLAMA ? m->la.logits : m->a.logits; }
+
 /* Data parallelism for small models. Splitting every layer's work between the threads
  * costs an OpenMP fork/join per operation (some 70 per step for two layers), and the
  * threads wait for each other at every one of them; with a model this small the waiting
@@ -324,7 +284,9 @@ static int shard_count(const alim_gpt *m, int B, int T)
     if (nt < 2 || B < 2 || omp_in_parallel() || getenv("ALIM_LM_NO_SHARDS")) return 1;
     const int S = nt < B ? nt : B;
     alim_gpt_acts views;
-    const size_t acts = layout_acts(&views, NULL, &m->config, (size_t)B, (size_t)T);
+    alim_llama_acts lviews;
+    const size_t acts = m->config.arch == ALIM_ARCH_LLAMA ? lm_llama_layout_acts(&lviews, NULL, &m->config, (size_t)B, (size_t)T)
+                                                          : layout_acts(&views, NULL, &m->config, (size_t)B, (size_t)T);
     return (size_t)(S - 1) * m->num_params <= acts / 8 ? S : 1;
 }
 
@@ -394,21 +356,7 @@ static void forward_rows(alim_gpt *m, int b0, int b1, float *attscratch, int dlo
     layernorm_forward(lnf, a->lnf_mean + r0, a->lnf_rstd + r0, last, p->lnfw, p->lnfb, N, C, cfg->layer_norm_epsilon);
     // logits (N,V) = lnf (N,C) @ wte^T
     lm_gemm(CblasNoTrans, CblasTrans, (int)N, V, C, 1.0f, lnf, C, p->wte, C, 0.0f, logits, V);
-    if (!targets) return;
-#pragma omp parallel for schedule(static)
-    for (size_t i = r0; i < r0 + N; i++) {
-        if (targets[i] < 0) {
-            a->losses[i] = 0.0f;
-            continue;
-        }
-        float *row = a->logits + i * V;
-        a->lse[i] = lm_logsumexp_row(row, V);
-        a->losses[i] = (float)((double)a->lse[i] - row[targets[i]]);
-        if (dlogits) lm_dlogits_row(row, V, a->lse[i], targets[i], k);
-    }
-    if (dlogits) // rows without a target get a zero gradient
-        for (size_t i = r0; i < r0 + N; i++)
-            if (targets[i] < 0) memset(a->logits + i * V, 0, (size_t)V * sizeof(float));
+    lm_loss_rows(a->logits, a->losses, a->lse, targets, r0, N, V, dlogits, k);
 }
 
 /* Checks the batch and lays out the activations for (B,T); remembers the batch in m. */
@@ -426,16 +374,17 @@ static alim_status forward_prepare(alim_gpt *m, const int32_t *inputs, const int
         if (targets && (targets[i] < -1 || targets[i] >= V))
             return alim_error_set(err, ALIM_EINVAL, "target", "token id %d at position %zu is outside the vocabulary [0, %d)", targets[i], i, V);
     }
-    size_t need = layout_acts(&m->a, NULL, cfg, B, T);
+    size_t need = model_layout_acts(m, NULL, B, T);
     if (need > m->acts_capacity) {
         float *mem = realloc(m->acts_memory, need * sizeof(float));
         if (!mem) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for activations (%zu floats)", need);
         m->acts_memory = mem;
         m->acts_capacity = need;
     }
-    layout_acts(&m->a, m->acts_memory, cfg, B, T);
+    model_layout_acts(m, m->acts_memory, B, T);
     m->B = B;
     m->T = T;
+    if (cfg->arch == ALIM_ARCH_LLAMA) lm_llama_prepare(m);
     m->inputs = inputs;
     m->targets = targets;
     m->loss_sum = 0.0;
@@ -453,7 +402,7 @@ static void forward_finish(alim_gpt *m)
     double sum = 0.0;
     size_t count = 0;
     for (size_t i = 0; i < BT; i++) {
-        sum += m->a.losses[i];
+        sum += (m->config.arch == ALIM_ARCH_LLAMA ? m->la.losses : m->a.losses)[i];
         count += m->targets[i] >= 0;
     }
     m->loss_sum = sum;
@@ -464,7 +413,7 @@ static void forward_finish(alim_gpt *m)
 void alim_gpt_log_softmax_row(const alim_gpt *m, int b, int t, float *out)
 {
     const int V = m->config.vocab_size;
-    lm_log_softmax_vec(out, m->a.logits + ((size_t)b * m->T + t) * V, V);
+    lm_log_softmax_vec(out, model_logits(m) + ((size_t)b * m->T + t) * V, V);
 }
 
 alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err)
@@ -472,7 +421,7 @@ alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err)
     if (!m->grads) {
         m->grads = calloc(m->num_params, sizeof(float));
         if (!m->grads) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for gradients");
-        point_tensors(&m->g, m->grads, m->tensor_size);
+        lm_model_point(m, m->grads, &m->g, &m->lg);
         return ALIM_OK;
     }
     memset(m->grads, 0, m->num_params * sizeof(float));
@@ -500,14 +449,7 @@ static void backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g
 
     // d loss / d logits, in place: scale * (softmax - onehot) / count (unless the forward
     // pass of the same call made it)
-    if (dlogits) {
-#pragma omp parallel for schedule(static)
-        for (size_t i = r0; i < r0 + N; i++) {
-            float *row = a->logits + i * V;
-            if (targets[i] < 0) memset(row, 0, (size_t)V * sizeof(float));
-            else lm_dlogits_row(row, V, a->lse[i], targets[i], k);  // lse from the forward pass
-        }
-    }
+    if (dlogits) lm_dlogits_rows(a->logits, a->lse, targets, r0, N, V, k);
     // dlnf (N,C) = dlogits (N,V) @ wte (V,C);  dwte += dlogits^T @ lnf
     float *dlnf = dtmp;
     lm_gemm(CblasNoTrans, CblasNoTrans, (int)N, C, V, 1.0f, logits, V, p->wte, C, 0.0f, dlnf, C);
@@ -537,6 +479,12 @@ static void backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g
     lm_encoder_backward(g->wte, g->wpe, dres, m->inputs + r0, Bs, T, C);
 }
 
+static void arch_forward_rows(alim_gpt *m, int b0, int b1, float *tbuf, int dlogits, float k)
+{
+    if (m->config.arch == ALIM_ARCH_LLAMA) lm_llama_forward_rows(m, b0, b1, tbuf, dlogits, k);
+    else forward_rows(m, b0, b1, tbuf, dlogits, k);
+}
+
 /* Runs the forward pass (fwd), the backward pass (bwd) or both over m's prepared batch,
  * operation-parallel or in data-parallel shards (see shard_count). With both, a shard goes
  * from its forward straight into its backward (no join in between) and d logits is made
@@ -544,9 +492,10 @@ static void backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g
 static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error *err)
 {
     const alim_gpt_config *cfg = &m->config;
-    const int C = cfg->n_embd, NH = cfg->n_head;
+    const int C = cfg->n_embd, NH = cfg->n_head, llama = cfg->arch == ALIM_ARCH_LLAMA;
     const int B = m->B, T = m->T;
     const size_t BT = (size_t)B * T, TT = (size_t)T * T, hsT = (size_t)(C / NH) * T;
+    const size_t rows_need = llama ? lm_llama_backward_scratch(cfg, BT) : BT * C * 2 + BT * 4 * C;
     const int nthreads = omp_get_max_threads(), S = shard_count(m, B, T);
     float *tbuf_f = NULL;  // forward: a transposed head (hs,T) per thread (small heads)
     if (fwd && lm_attention_small_head(C / NH)) {
@@ -559,10 +508,10 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
             alim_status st = alim_gpt_zero_grad(m, err);
             if (st) return free(tbuf_f), st;
         }
-        // scratch: dres (BT,C), dtmp (BT,C), dbig (BT,4C), attention (threads,T,T)
-        // + a transposed head (hs,T) per thread for the small-head attention kernels
-        // + the gradients of shards 1..S-1
-        size_t need = BT * C * 2 + BT * 4 * C + (size_t)nthreads * (TT + hsT) + (size_t)(S - 1) * m->num_params;
+        // scratch: rows (GPT-2: dres (BT,C), dtmp (BT,C), dbig (BT,4C)), attention
+        // (threads,T,T) + a transposed head (hs,T) per thread for the small-head attention
+        // kernels + the gradients of shards 1..S-1
+        size_t need = rows_need + (size_t)nthreads * (TT + hsT) + (size_t)(S - 1) * m->num_params;
         if (need > m->grad_acts_capacity) {
             float *mem = realloc(m->grad_acts_memory, need * sizeof(float));
             if (!mem) return free(tbuf_f), alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for backward scratch");
@@ -570,12 +519,13 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
             m->grad_acts_capacity = need;
         }
         dres = m->grad_acts_memory, dtmp = dres + BT * C, dbig = dtmp + BT * C;
-        attscratch = dbig + BT * 4 * C, tbuf = attscratch + (size_t)nthreads * TT;
+        attscratch = m->grad_acts_memory + rows_need, tbuf = attscratch + (size_t)nthreads * TT;
         shard_grads = tbuf + (size_t)nthreads * hsT;
     }
     if (S == 1) {
-        if (fwd) forward_rows(m, 0, B, tbuf_f, bwd, k);
-        if (bwd) backward_rows(m, 0, B, &m->g, k, !fwd, dres, dtmp, dbig, attscratch, tbuf);
+        if (fwd) arch_forward_rows(m, 0, B, tbuf_f, bwd, k);
+        if (bwd && llama) lm_llama_backward_rows(m, 0, B, &m->lg, k, !fwd, m->grad_acts_memory, attscratch, tbuf);
+        else if (bwd) backward_rows(m, 0, B, &m->g, k, !fwd, dres, dtmp, dbig, attscratch, tbuf);
         free(tbuf_f);
         return ALIM_OK;
     }
@@ -593,15 +543,17 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
         for (int s = tid; s < S; s += team) {
             int b0, b1;
             shard_rows(B, S, s, &b0, &b1);
-            if (fwd) forward_rows(m, b0, b1, tbuf_f ? tbuf_f + (size_t)s * hsT : NULL, bwd, k);
+            if (fwd) arch_forward_rows(m, b0, b1, tbuf_f ? tbuf_f + (size_t)s * hsT : NULL, bwd, k);
             if (!bwd) continue;
             alim_gpt_tensors gs = m->g;  // shard 0 adds to the gradients, the others to their own
+            alim_llama_tensors lgs = m->lg;
             if (s > 0) {
                 float *own = shard_grads + (size_t)(s - 1) * np;
                 memset(own, 0, np * sizeof(float));
-                point_tensors(&gs, own, m->tensor_size);
+                lm_model_point(m, own, &gs, &lgs);
             }
-            backward_rows(m, b0, b1, &gs, k, !fwd, dres, dtmp, dbig, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
+            if (llama) lm_llama_backward_rows(m, b0, b1, &lgs, k, !fwd, m->grad_acts_memory, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
+            else backward_rows(m, b0, b1, &gs, k, !fwd, dres, dtmp, dbig, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
         }
         if (bwd) {
 #pragma omp barrier
@@ -663,8 +615,16 @@ alim_status alim_gpt_forward_backward(alim_gpt *m, const int32_t *inputs, const 
  * attention output, projection output, MLP hidden, attention scores over T_max. */
 static size_t cache_work_per_row(const alim_gpt_config *cfg, int T_max)
 {
+    if (cfg->arch == ALIM_ARCH_LLAMA) return lm_llama_cache_work_per_row(cfg, T_max);
     const size_t C = cfg->n_embd;
     return C + C + 2 + 3 * C + C + C + 4 * C + (size_t)cfg->n_head * T_max;
+}
+
+/* floats of one position's keys (or values) in one row: NKV hs */
+static size_t cache_kv_width(const alim_gpt_config *cfg)
+{
+    if (cfg->arch == ALIM_ARCH_LLAMA) return (size_t)cfg->n_kv_head * (cfg->n_embd / cfg->n_head);
+    return (size_t)cfg->n_embd;
 }
 
 alim_status alim_gpt_cache_create(const alim_gpt *m, int B, int T_max, alim_gpt_cache **out,
@@ -676,7 +636,8 @@ alim_status alim_gpt_cache_create(const alim_gpt *m, int B, int T_max, alim_gpt_
     if (T_max < 1 || T_max > cfg->n_positions)
         return alim_error_set(err, ALIM_EINVAL, "cache", "length %d is outside [1, %d], the model's context", T_max, cfg->n_positions);
     alim_gpt_cache *c = calloc(1, sizeof *c);
-    const size_t kv = (size_t)cfg->n_layer * B * cfg->n_embd * T_max;
+    /* keys and values of NKV heads (GPT-2: NKV = NH, NKV hs = C) */
+    const size_t kv = (size_t)cfg->n_layer * B * cache_kv_width(cfg) * T_max;
     if (c) {
         c->k = malloc(kv * sizeof(float));
         c->v = malloc(kv * sizeof(float));
@@ -716,7 +677,8 @@ static alim_status cache_check_model(const alim_gpt *m, const alim_gpt_cache *c,
 {
     const alim_gpt_config *a = &m->config, *b = &c->config;
     if (a->n_layer != b->n_layer || a->n_embd != b->n_embd || a->n_head != b->n_head ||
-        a->n_positions != b->n_positions || a->vocab_size != b->vocab_size)
+        a->n_positions != b->n_positions || a->vocab_size != b->vocab_size || a->arch != b->arch ||
+        a->n_kv_head != b->n_kv_head || a->n_inner != b->n_inner)
         return alim_error_set(err, ALIM_EINVAL, "cache", "made for a model of another shape (L=%d C=%d NH=%d V=%d, the model has L=%d C=%d NH=%d V=%d)",
                               b->n_layer, b->n_embd, b->n_head, b->vocab_size, a->n_layer, a->n_embd, a->n_head, a->vocab_size);
     return ALIM_OK;
@@ -751,6 +713,12 @@ static alim_status step_impl(alim_gpt *m, alim_gpt_cache *c, const int32_t *toke
     for (int b = 0; b < B; b++)
         if (tokens[b] < 0 || tokens[b] >= V)
             return alim_error_set(err, ALIM_EINVAL, "input", "token id %d of row %d is outside the vocabulary [0, %d)", tokens[b], b, V);
+    if (cfg->arch == ALIM_ARCH_LLAMA) {
+        lm_llama_step(m, c, tokens);
+        if (logprobs) lm_step_logprobs(logprobs, c->logits, B, V);
+        c->t = pos + 1;
+        return ALIM_OK;
+    }
 
     const size_t BC = (size_t)B * C;
     float *x = c->work, *ln = x + BC, *mean = ln + BC, *rstd = mean + B, *qkv = rstd + B;
@@ -822,8 +790,9 @@ alim_status alim_gpt_cache_prefill(alim_gpt *m, alim_gpt_cache *c, const int32_t
     const int L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
     const int hs = C / NH, Bc = c->B_cap, T_max = c->T_max;
     const size_t BT = (size_t)B * T0;
+    if (cfg->arch == ALIM_ARCH_LLAMA) lm_llama_prefill_kv(m, c, T0);
     // keys and values from the forward's qkv (L,B,T0,3C)
-    for (int l = 0; l < L; l++) {
+    for (int l = 0; l < L && cfg->arch != ALIM_ARCH_LLAMA; l++) {
         const float *qkv = m->a.qkv + (size_t)l * BT * 3 * C;
         float *kl = c->k + (size_t)l * Bc * C * T_max, *vl = c->v + (size_t)l * Bc * C * T_max;
 #pragma omp parallel for schedule(static) if (BT * C >= PAR_MIN)
@@ -838,7 +807,7 @@ alim_status alim_gpt_cache_prefill(alim_gpt *m, alim_gpt_cache *c, const int32_t
         }
     }
     for (int b = 0; b < B; b++)
-        memcpy(c->logits + (size_t)b * V, m->a.logits + ((size_t)b * T0 + T0 - 1) * V, (size_t)V * sizeof(float));
+        memcpy(c->logits + (size_t)b * V, model_logits(m) + ((size_t)b * T0 + T0 - 1) * V, (size_t)V * sizeof(float));
     if (logprobs) lm_step_logprobs(logprobs, c->logits, B, V);
     c->t = T0;
     return ALIM_OK;
@@ -851,7 +820,7 @@ alim_status alim_gpt_cache_keep_rows(alim_gpt_cache *c, const int *keep, int n, 
         if (keep[i] < 0 || keep[i] >= c->B || (i > 0 && keep[i] <= keep[i - 1]))
             return alim_error_set(err, ALIM_EINVAL, "cache", "rows to keep must increase within [0, %d): entry %d is %d", c->B, i, keep[i]);
     const alim_gpt_config *cfg = &c->config;
-    const size_t row = (size_t)cfg->n_embd * c->T_max, V = (size_t)cfg->vocab_size;
+    const size_t row = cache_kv_width(cfg) * c->T_max, V = (size_t)cfg->vocab_size;
     // keep[i] >= i, so moving rows down in increasing order never overwrites a kept row
     for (int i = 0; i < n; i++) {
         if (keep[i] == i) continue;

@@ -186,7 +186,12 @@ void lm_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float 
 void lm_encoder_forward(float *out, const int32_t *inp, const float *wte, const float *wpe,
                             int B, int T, int C)
 {
-    // out (B,T,C), inp (B,T), wte (V,C), wpe (maxT,C)
+    // out (B,T,C), inp (B,T), wte (V,C), wpe (maxT,C) or NULL
+    if (!wpe) {
+#pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PAR_MIN)
+        for (int bt = 0; bt < B * T; bt++) memcpy(out + (size_t)bt * C, wte + (size_t)inp[bt] * C, (size_t)C * sizeof(float));
+        return;
+    }
 #pragma omp parallel for schedule(static) if ((size_t)B * T * C >= PAR_MIN)
     for (int bt = 0; bt < B * T; bt++) {
         float *o = out + (size_t)bt * C;
@@ -214,7 +219,7 @@ void lm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int3
             for (int t = 0; t < T; t++) {
                 const float *d = dout + ((size_t)b * T + t) * C;
                 add_to(dwte + (size_t)inp[b * T + t] * C + c0, d + c0, c1 - c0);
-                add_to(dwpe + (size_t)t * C + c0, d + c0, c1 - c0);
+                if (dwpe) add_to(dwpe + (size_t)t * C + c0, d + c0, c1 - c0);
             }
     }
 }
@@ -318,4 +323,35 @@ void lm_step_logprobs(float *logprobs, const float *logits, int B, int V)
     // logprobs (B,V) = log softmax of each logits row (B,V)
 #pragma omp parallel for schedule(static) if ((size_t)B * V >= PAR_MIN / 4)
     for (int r = 0; r < B; r++) lm_log_softmax_vec(logprobs + (size_t)r * V, logits + (size_t)r * V, V);
+}
+
+void lm_loss_rows(float *logits, float *losses, float *lse, const int32_t *targets, size_t r0,
+                  size_t N, int V, int dlogits, float k)
+{
+    if (!targets) return;
+#pragma omp parallel for schedule(static)
+    for (size_t i = r0; i < r0 + N; i++) {
+        if (targets[i] < 0) {
+            losses[i] = 0.0f;
+            continue;
+        }
+        float *row = logits + i * V;
+        lse[i] = lm_logsumexp_row(row, V);
+        losses[i] = (float)((double)lse[i] - row[targets[i]]);
+        if (dlogits) lm_dlogits_row(row, V, lse[i], targets[i], k);
+    }
+    if (dlogits) // rows without a target get a zero gradient
+        for (size_t i = r0; i < r0 + N; i++)
+            if (targets[i] < 0) memset(logits + i * V, 0, (size_t)V * sizeof(float));
+}
+
+void lm_dlogits_rows(float *logits, const float *lse, const int32_t *targets, size_t r0, size_t N,
+                     int V, float k)
+{
+#pragma omp parallel for schedule(static)
+    for (size_t i = r0; i < r0 + N; i++) {
+        float *row = logits + i * V;
+        if (targets[i] < 0) memset(row, 0, (size_t)V * sizeof(float));
+        else lm_dlogits_row(row, V, lse[i], targets[i], k);  // lse from the forward pass
+    }
 }

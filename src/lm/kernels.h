@@ -99,6 +99,14 @@ void lm_gelu_backward_inplace(float *d, const float *inp, size_t N);
 void lm_residual_forward(float *out, const float *a, const float *b, size_t N);
 /* row (V) := k * (softmax(row) - onehot(target)), given the row's log-sum-exp */
 void lm_dlogits_row(float *row, int V, float lse, int target, float k);
+/* The loss of rows [r0, r0+N) of logits (.,V): lse[i], losses[i] = lse - logit of the
+ * target (0 where targets[i] < 0; nothing without targets); with dlogits also turns each
+ * row into d loss / d logits with scale k (zero rows where there is no target). */
+void lm_loss_rows(float *logits, float *losses, float *lse, const int32_t *targets, size_t r0,
+                  size_t N, int V, int dlogits, float k);
+/* rows [r0, r0+N) of logits := d loss / d logits from the forward pass's lse */
+void lm_dlogits_rows(float *logits, const float *lse, const int32_t *targets, size_t r0, size_t N,
+                     int V, float k);
 /* out (V) = log softmax of row (V): max, sum of exp in double, one rounding of the lse */
 void lm_log_softmax_vec(float *out, const float *row, int V);
 /* logprobs (B,V) = log softmax of each logits row (B,V) */

@@ -1,0 +1,39 @@
+/* model.h — private interface between the model's generic parts (gpt.c: life cycle,
+ * batches, data-parallel shards, the key/value cache), the tensor table (arch.c) and each
+ * architecture's graph (gpt.c for GPT-2, llama.c for the Llama family). Not installed.
+ */
+#ifndef ALIM_LM_MODEL_H
+#define ALIM_LM_MODEL_H
+
+#include "alim/gpt.h"
+
+/* ---- arch.c ---- */
+/* Fills m->n_tensors, tensor_id, tensor_size and num_params from m->config. */
+void lm_model_setup(alim_gpt *m);
+/* Points the views of m's architecture (gpt2 or llama) into base (params or grads). */
+void lm_model_point(const alim_gpt *m, float *base, alim_gpt_tensors *gpt2, alim_llama_tensors *llama);
+
+/* ---- llama.c ---- */
+/* rope frequencies (m->rope_inv_freq, hs/2 floats) from the configuration */
+alim_status lm_llama_setup(alim_gpt *m, alim_error *err);
+/* weights N(0, 0.02), norms 1, biases 0 (LlamaPreTrainedModel._init_weights) */
+void lm_llama_init_params(alim_gpt *m, uint64_t seed);
+/* activation views for (B,T); returns the floats needed, points the views when base */
+size_t lm_llama_layout_acts(alim_llama_acts *a, float *base, const alim_gpt_config *cfg, size_t B,
+                            size_t T);
+/* cos/sin tables of the batch's positions 0..T-1 (after the layout) */
+void lm_llama_prepare(alim_gpt *m);
+/* forward pass over batch rows [b0,b1); dlogits: also make d logits with scale k */
+void lm_llama_forward_rows(alim_gpt *m, int b0, int b1, float *tbuf, int dlogits, float k);
+/* floats of backward row scratch for BT rows */
+size_t lm_llama_backward_scratch(const alim_gpt_config *cfg, size_t BT);
+/* backward pass over rows [b0,b1), adding into g; rows = the scratch of all BT rows */
+void lm_llama_backward_rows(alim_gpt *m, int b0, int b1, const alim_llama_tensors *g, float k,
+                            int dlogits, float *rows, float *attscratch, float *tbuf);
+/* key/value cache: per-row step scratch; one step (checks done); keys and values of a
+ * prefill from the forward pass's activations */
+size_t lm_llama_cache_work_per_row(const alim_gpt_config *cfg, int T_max);
+void lm_llama_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens);
+void lm_llama_prefill_kv(const alim_gpt *m, alim_gpt_cache *c, int T0);
+
+#endif
