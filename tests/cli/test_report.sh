@@ -7,7 +7,7 @@
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 expect_exit 0 "quick report" -- "$ALIM" report --quick --out "$TMP/r" --json
-expect_json "j['figures'] == 16 and j['tables'] >= 15" "summary counts"
+expect_json "j['figures'] == 18 and j['tables'] >= 15" "summary counts"
 expect_json "j['elasticity_cells']['total'] > 92 and j['elasticity_cells']['run'] == j['elasticity_cells']['total'] and j['elasticity_cells']['reused'] == 0 and not j['elasticity_cells']['data_reused']" "first run computes every cell"
 cp "$TMP/stdout" "$TMP/first.json"
 # the cells of each run, from the run directories' own summaries (E1 per seed, E2, E3)
@@ -122,12 +122,12 @@ if "$PYTHON" "$TMP/check.py" "$TMP/re" >"$TMP/py.out" 2>&1; then ok; else bad "c
 # no transformer runs at all
 printf '{"elasticity": {"experiments": []}}' >"$TMP/none.json"
 expect_exit 0 "no experiments" -- "$ALIM" report --quick --config "$TMP/none.json" --out "$TMP/rn" --json
-expect_json "j['figures'] == 6 and j['elasticity_cells']['total'] == 0" "experiments [] runs no cells"
+expect_json "j['figures'] == 8 and j['elasticity_cells']['total'] == 0" "experiments [] runs no cells"
 if [ ! -e "$TMP/rn/cache" ]; then ok; else bad "experiments [] made a cache"; fi
 # E3 alone, from the first run's cache
 printf '{"elasticity": {"experiments": ["scale"]}}' >"$TMP/e3.json"
 expect_exit 0 "E3 only" -- "$ALIM" report --quick --config "$TMP/e3.json" --out "$TMP/r3" --cache "$TMP/r/cache" --json
-expect_json "j['figures'] == 6 + 4 and j['elasticity_cells']['run'] == 0 and j['elasticity_cells']['reused'] == ${E3_CELLS:-0}" "experiments [scale]: E3's figures, every cell reused"
+expect_json "j['figures'] == 8 + 4 and j['elasticity_cells']['run'] == 0 and j['elasticity_cells']['reused'] == ${E3_CELLS:-0}" "experiments [scale]: E3's figures, every cell reused"
 if cmp -s "$TMP/scale1.csv" "$TMP/r3/elasticity_e3_scale.csv" && [ ! -e "$TMP/r3/elasticity_e2_grid.csv" ]; then ok; else bad "E3 alone"; fi
 
 # the asymptotics rows at n = 16, 64 reproduce the spec's table T5 (real N = e^{n Delta})
