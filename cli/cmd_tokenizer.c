@@ -1,4 +1,5 @@
-/* cmd_tokenizer.c — `alim tokenizer train|encode|decode`: byte-level BPE tokenizers. */
+/* cmd_tokenizer.c — `alim tokenizer train|encode|decode`: byte-level BPE tokenizers
+ * (GPT-2 files, Hugging Face tokenizer.json directories). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,21 +15,27 @@ const char cmd_tokenizer_help[] =
     "usage: alim tokenizer train --vocab N --out DIR FILE...\n"
     "       alim tokenizer encode [--tokenizer DIR] [--text TEXT | FILE]\n"
     "       alim tokenizer decode [--tokenizer DIR] ID...\n"
+    "       alim tokenizer save [--tokenizer DIR] --out DIR\n"
     "\n"
     "Byte-level BPE tokenizers in the GPT-2 file format (vocab.json + merges.txt, readable\n"
-    "by Hugging Face's GPT2Tokenizer and tokenizers). 'train' learns one with N ids from\n"
-    "text files: the 256 bytes, N-257 merges of the most frequent adjacent pairs inside\n"
+    "by Hugging Face's GPT2Tokenizer and tokenizers) or Hugging Face tokenizer.json (Llama 3,\n"
+    "Qwen2, SmolLM2, GPT-2; docs/tokenizers.md). 'train' learns a GPT-2-format one with N ids\n"
+    "from text files: the 256 bytes, N-257 merges of the most frequent adjacent pairs inside\n"
     "GPT-2's pre-tokenised pieces (words, numbers, punctuation runs, spaces), and\n"
-    "<|endoftext|> last. 'encode' prints the ids of a text (or file), one line; 'decode'\n"
-    "prints the text of ids. Without --tokenizer, the byte tokenizer (256 bytes +\n"
-    "<|endoftext|> = 256) is used.\n"
+    "<|endoftext|> last. 'encode' prints the ids of a text (or file), one line; special tokens\n"
+    "of a tokenizer.json written in the text are encoded as their ids, and a BOS id is never\n"
+    "added (--json tells whether the model expects one). 'decode' prints the text of ids.\n"
+    "'save' writes the tokenizer again into --out (tokenizer.json stays tokenizer.json).\n"
+    "Without --tokenizer, the byte tokenizer (256 bytes + <|endoftext|> = 256) is used.\n"
     "\n"
     "options:\n"
     "  --vocab N            train: vocabulary size, >= 257 (default 512)\n"
-    "  --out DIR            train: directory to write vocab.json and merges.txt (created)\n"
-    "  --tokenizer DIR      encode/decode: directory with vocab.json and merges.txt\n"
+    "  --out DIR            train/save: directory to write the tokenizer into (created)\n"
+    "  --tokenizer DIR      encode/decode: directory with tokenizer.json, or vocab.json and\n"
+    "                       merges.txt (--model DIR is the same: a model directory)\n"
     "  --text TEXT          encode: the text (default: the FILE argument, or stdin)\n"
-    "  --json               print JSON ({\"vocab_size\", \"merges\"} or {\"ids\"} / {\"text\"})\n"
+    "  --json               print JSON ({\"vocab_size\", \"merges\"}, {\"ids\", \"bos_id\",\n"
+    "                       \"eos_id\", \"add_bos\"} or {\"text\"})\n"
     "\n"
     "example:\n"
     "  alim tokenizer train --vocab 1000 --out tok corpus.txt\n"
@@ -47,13 +54,14 @@ static int load_tok(const char *dir, alim_tokenizer *tk)
 
 int cmd_tokenizer(int argc, char **argv)
 {
-    if (argc < 2) return cli_usage_error("tokenizer", "needs a verb: train, encode or decode");
+    if (argc < 2) return cli_usage_error("tokenizer", "needs a verb: train, encode, decode or save");
     const char *verb = argv[1];
-    if (strcmp(verb, "train") && strcmp(verb, "encode") && strcmp(verb, "decode"))
-        return cli_usage_error("tokenizer", "unknown verb '%s' (train, encode or decode)", verb);
+    if (strcmp(verb, "train") && strcmp(verb, "encode") && strcmp(verb, "decode") && strcmp(verb, "save"))
+        return cli_usage_error("tokenizer", "unknown verb '%s' (train, encode, decode or save)", verb);
     static const struct option opts[] = {
         {"vocab", required_argument, 0, O_VOCAB}, {"out", required_argument, 0, O_OUT},
-        {"tokenizer", required_argument, 0, O_TOK}, {"text", required_argument, 0, O_TEXT},
+        {"tokenizer", required_argument, 0, O_TOK}, {"model", required_argument, 0, O_TOK},
+        {"text", required_argument, 0, O_TEXT},
         {"json", no_argument, 0, O_JSON}, {0, 0, 0, 0}};
     size_t vocab = 512;
     const char *out = NULL, *tokdir = NULL, *text = NULL;
@@ -110,7 +118,27 @@ int cmd_tokenizer(int argc, char **argv)
         alim_tokenizer_free(&tk);
         return CLI_EXIT_OK;
     }
+    if (!strcmp(verb, "save") && !out) return cli_usage_error("tokenizer", "save needs --out DIR");
     if ((rc = load_tok(tokdir, &tk))) return rc;
+    if (!strcmp(verb, "save")) {
+        alim_status st = ALIM_OK;
+        if (mkdir(out, 0777) != 0 && errno != EEXIST) st = alim_error_set(&err, ALIM_EIO, out, "cannot create directory: %s", strerror(errno));
+        if (!st) st = alim_tokenizer_save(&tk, out, &err);
+        const int V = tk.vocab_size;
+        const size_t nm = tk.n_merges;
+        const char *file = tk.hf ? "tokenizer.json" : "vocab.json and merges.txt";
+        alim_tokenizer_free(&tk);
+        if (st) return cli_fail(&err);
+        if (json) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "vocab_size", V);
+            cJSON_AddNumberToObject(j, "merges", (double)nm);
+            cJSON_AddStringToObject(j, "out", out);
+            return cli_print_json(j);
+        }
+        printf("wrote %s/%s: %d ids (%zu merges)\n", out, file, V, nm);
+        return CLI_EXIT_OK;
+    }
     if (!strcmp(verb, "encode")) {
         char *buf = NULL;
         size_t len = 0;
@@ -124,6 +152,7 @@ int cmd_tokenizer(int argc, char **argv)
         int32_t *ids = NULL;
         size_t n = 0, cap = 0;
         if (!st) st = alim_tokenizer_encode(&tk, text ? text : buf, len, &ids, &n, &cap, where, &err);
+        const int bos_id = tk.bos_id, eos_id = tk.eos_id, add_bos = tk.add_bos;
         free(buf);
         alim_tokenizer_free(&tk);
         if (st) return free(ids), cli_fail(&err);
@@ -131,6 +160,9 @@ int cmd_tokenizer(int argc, char **argv)
             cJSON *j = cJSON_CreateObject();
             cJSON *a = cJSON_AddArrayToObject(j, "ids");
             for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(ids[i]));
+            cJSON_AddNumberToObject(j, "bos_id", bos_id);
+            cJSON_AddNumberToObject(j, "eos_id", eos_id);
+            cJSON_AddBoolToObject(j, "add_bos", add_bos);
             free(ids);
             return cli_print_json(j);
         }
@@ -148,11 +180,12 @@ int cmd_tokenizer(int argc, char **argv)
         size_t bl;
         const char *b = id < (uint64_t)tk.vocab_size ? alim_tokenizer_decode(&tk, (int32_t)id, &bl) : NULL;
         if (!b) {
+            const int V = tk.vocab_size; /* read before the free clears it */
             free(s);
             alim_tokenizer_free(&tk);
-            return cli_error(argv[i], "unknown token id (the vocabulary has %d ids)", tk.vocab_size);
+            return cli_error(argv[i], "unknown token id (the vocabulary has %d ids)", V);
         }
-        if ((int)id == tk.eot) b = "<|endoftext|>", bl = 13;
+        if (bl == 0) bl = strlen(b); /* GPT-2 files' <|endoftext|>: no bytes of text, shown by name */
         if (tl + bl + 1 > cap) {
             cap = (tl + bl + 1) * 2;
             char *ns = realloc(s, cap);

@@ -1,58 +1,21 @@
-/* tokenizer.c — byte-level BPE in the GPT-2 format (see alim/tokenizer.h). */
+/* tokenizer.c — byte-level BPE: the GPT-2 file format, encode/decode and training
+ * (see alim/tokenizer.h; tokenizer.json and GGUF parts are in tokenizer_json.c). */
 #define _POSIX_C_SOURCE 200809L
-#include "alim/tokenizer.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
 #include "alim/io.h"
+#include "tokenizer_impl.h"
 
 static const char EOT_STRING[] = "<|endoftext|>";
 
-/* ---- GPT-2's bytes_to_unicode ------------------------------------------------------- */
+/* ---- merge table --------------------------------------------------------------------- */
 
-static void byte_alphabet(int cp_of_byte[256])
-{
-    int n = 0;
-    for (int b = 0; b < 256; b++) {
-        int printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-        cp_of_byte[b] = printable ? b : 256 + n++;
-    }
-}
-
-static size_t utf8_put(char *out, int cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    out[0] = (char)(0xC0 | (cp >> 6));
-    out[1] = (char)(0x80 | (cp & 0x3F));
-    return 2; /* the alphabet stays below U+0800 */
-}
-
-/* Decodes one UTF-8 code point; returns its byte length or 0 if malformed. */
-static size_t utf8_get(const unsigned char *s, size_t n, int *cp)
-{
-    if (n >= 1 && s[0] < 0x80) return *cp = s[0], 1;
-    if (n >= 2 && (s[0] & 0xE0) == 0xC0 && (s[1] & 0xC0) == 0x80) return *cp = ((s[0] & 0x1F) << 6) | (s[1] & 0x3F), 2;
-    if (n >= 3 && (s[0] & 0xF0) == 0xE0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80)
-        return *cp = ((s[0] & 0x0F) << 12) | ((s[1] & 0x3F) << 6) | (s[2] & 0x3F), 3;
-    return 0;
-}
-
-/* ---- hash tables ------------------------------------------------------------------- */
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
-}
 static uint64_t hash_u64(uint64_t x)
 {
     x ^= x >> 33;
@@ -78,7 +41,7 @@ static int pair_lookup(const alim_tokenizer *tk, int32_t a, int32_t b)
     }
 }
 
-static alim_status build_pair_table(alim_tokenizer *tk, alim_error *err)
+alim_status tok_build_pair_table(alim_tokenizer *tk, alim_error *err)
 {
     free(tk->pair_table);
     tk->pair_table = NULL;
@@ -99,27 +62,6 @@ static alim_status build_pair_table(alim_tokenizer *tk, alim_error *err)
     return ALIM_OK;
 }
 
-/* string -> id map used while loading */
-typedef struct {
-    const char *s;
-    uint32_t len;
-    int32_t id;
-} str_slot;
-
-static int32_t str_lookup(const str_slot *t, size_t cap, const char *s, size_t len)
-{
-    for (size_t i = hash_bytes(s, len) & (cap - 1);; i = (i + 1) & (cap - 1)) {
-        if (!t[i].s) return -1;
-        if (t[i].len == len && !memcmp(t[i].s, s, len)) return t[i].id;
-    }
-}
-static void str_insert(str_slot *t, size_t cap, const char *s, size_t len, int32_t id)
-{
-    size_t i = hash_bytes(s, len) & (cap - 1);
-    while (t[i].s && !(t[i].len == len && !memcmp(t[i].s, s, len))) i = (i + 1) & (cap - 1);
-    t[i].s = s, t[i].len = (uint32_t)len, t[i].id = id;
-}
-
 /* ---- construction ------------------------------------------------------------------ */
 
 void alim_tokenizer_free(alim_tokenizer *tk)
@@ -133,14 +75,19 @@ void alim_tokenizer_free(alim_tokenizer *tk)
     free(tk->merge_b);
     free(tk->merge_out);
     free(tk->pair_table);
+    if (tk->hf) {
+        tok_hf_free(tk->hf);
+        free(tk->hf);
+    }
     memset(tk, 0, sizeof *tk);
+    tk->eot = tk->bos_id = tk->eos_id = tk->unk_id = tk->pad_id = -1;
 }
 
-static alim_status alloc_vocab(alim_tokenizer *tk, int V, alim_error *err)
+alim_status tok_alloc_vocab(alim_tokenizer *tk, int V, alim_error *err)
 {
     memset(tk, 0, sizeof *tk);
     tk->vocab_size = V;
-    tk->eot = -1;
+    tk->eot = tk->bos_id = tk->eos_id = tk->unk_id = tk->pad_id = -1;
     for (int b = 0; b < 256; b++) tk->byte_id[b] = -1;
     tk->token = calloc((size_t)V, sizeof *tk->token);
     tk->token_len = calloc((size_t)V, sizeof *tk->token_len);
@@ -151,9 +98,16 @@ static alim_status alloc_vocab(alim_tokenizer *tk, int V, alim_error *err)
     return ALIM_OK;
 }
 
+/* GPT-2's files name one id for beginning and end of text. */
+static void set_gpt2_ids(alim_tokenizer *tk, int eot)
+{
+    tk->eot = tk->bos_id = tk->eos_id = eot;
+    tk->add_bos = 0;
+}
+
 alim_status alim_tokenizer_init_bytes(alim_tokenizer *tk, alim_error *err)
 {
-    alim_status st = alloc_vocab(tk, 257, err);
+    alim_status st = tok_alloc_vocab(tk, 257, err);
     if (st) return st;
     for (int b = 0; b < 256; b++) {
         tk->token[b] = malloc(2);
@@ -172,11 +126,13 @@ alim_status alim_tokenizer_init_bytes(alim_tokenizer *tk, alim_error *err)
         return alim_error_set(err, ALIM_ENOMEM, "tokenizer", "out of memory");
     }
     tk->token_len[256] = 0;
-    tk->eot = 256;
+    set_gpt2_ids(tk, 256);
     return ALIM_OK;
 }
 
-alim_status alim_tokenizer_load(alim_tokenizer *tk, const char *dir, alim_error *err)
+/* ---- the GPT-2 format (vocab.json + merges.txt) --------------------------------------- */
+
+static alim_status load_gpt2(alim_tokenizer *tk, const char *dir, alim_error *err)
 {
     memset(tk, 0, sizeof *tk);
     char path[4096], mpath[4096], where[ALIM_ERROR_WHERE_MAX];
@@ -202,12 +158,8 @@ alim_status alim_tokenizer_load(alim_tokenizer *tk, const char *dir, alim_error 
         cJSON_Delete(vocab);
         return alim_error_set(err, ALIM_EFORMAT, path, "empty vocabulary");
     }
-    st = alloc_vocab(tk, V, err);
+    st = tok_alloc_vocab(tk, V, err);
     if (st) return cJSON_Delete(vocab), st;
-    int cp_of_byte[256], byte_of_cp[512];
-    byte_alphabet(cp_of_byte);
-    for (int i = 0; i < 512; i++) byte_of_cp[i] = -1;
-    for (int b = 0; b < 256; b++) byte_of_cp[cp_of_byte[b]] = b;
     for (cJSON *it = vocab->child; it && !st; it = it->next) {
         int id = it->valueint;
         if (snprintf(where, sizeof where, "%s: \"%.40s\"", path, it->string) < 0) where[0] = 0;
@@ -215,7 +167,6 @@ alim_status alim_tokenizer_load(alim_tokenizer *tk, const char *dir, alim_error 
             st = alim_error_set(err, ALIM_EFORMAT, where, "id %d is used twice", id);
             break;
         }
-        const unsigned char *s = (const unsigned char *)it->string;
         size_t n = strlen(it->string);
         char *bytes = malloc(n + 1);
         if (!bytes) {
@@ -226,23 +177,18 @@ alim_status alim_tokenizer_load(alim_tokenizer *tk, const char *dir, alim_error 
         if (!strcmp(it->string, EOT_STRING)) {
             strcpy(bytes, EOT_STRING);
             tk->token_len[id] = 0;
-            tk->eot = id;
+            set_gpt2_ids(tk, id);
             continue;
         }
-        size_t k = 0;
-        for (size_t i = 0; i < n;) {
-            int cp;
-            size_t used = utf8_get(s + i, n - i, &cp);
-            if (!used || cp >= 512 || byte_of_cp[cp] < 0) {
-                st = alim_error_set(err, ALIM_EFORMAT, where, "token is not written in GPT-2's byte alphabet");
-                break;
-            }
-            bytes[k++] = (char)byte_of_cp[cp];
-            i += used;
+        long k = tok_alphabet_decode(it->string, n, bytes);
+        if (k < 0) {
+            bytes[0] = '\0';
+            st = alim_error_set(err, ALIM_EFORMAT, where, "token is not written in GPT-2's byte alphabet");
+            break;
         }
         bytes[k] = '\0';
         tk->token_len[id] = (uint32_t)k;
-        if (!st && k == 0) st = alim_error_set(err, ALIM_EFORMAT, where, "empty token");
+        if (k == 0) st = alim_error_set(err, ALIM_EFORMAT, where, "empty token");
         if (!st && k == 1 && tk->byte_id[(unsigned char)bytes[0]] < 0) tk->byte_id[(unsigned char)bytes[0]] = id;
     }
     cJSON_Delete(vocab);
@@ -255,21 +201,20 @@ alim_status alim_tokenizer_load(alim_tokenizer *tk, const char *dir, alim_error 
     size_t len;
     st = alim_file_read_all(mpath, &buf, &len, err);
     if (st) return alim_tokenizer_free(tk), st;
-    size_t cap = 16;
-    while (cap < (size_t)V * 2) cap *= 2;
-    str_slot *tab = calloc(cap, sizeof *tab);
+    tok_strmap tab = {0};
     size_t nlines = 1;
     for (size_t i = 0; i < len; i++) nlines += buf[i] == '\n';
     tk->merge_a = malloc(nlines * sizeof(int32_t));
     tk->merge_b = malloc(nlines * sizeof(int32_t));
     tk->merge_out = malloc(nlines * sizeof(int32_t));
-    if (!tab || !tk->merge_a || !tk->merge_b || !tk->merge_out) {
-        free(tab), free(buf), alim_tokenizer_free(tk);
+    int oom = !tk->merge_a || !tk->merge_b || !tk->merge_out;
+    for (int i = 0; i < V && !oom; i++)
+        if (i != tk->eot) oom = tok_strmap_insert(&tab, tk->token[i], tk->token_len[i], i);
+    if (oom) {
+        tok_strmap_free(&tab), free(buf), alim_tokenizer_free(tk);
         return alim_error_set(err, ALIM_ENOMEM, mpath, "out of memory");
     }
-    for (int i = 0; i < V; i++)
-        if (i != tk->eot) str_insert(tab, cap, tk->token[i], tk->token_len[i], i);
-    char *p = buf, *end = buf + len, tmp[1024];
+    char *p = buf, *end = buf + len, tmp[2048];
     size_t lineno = 0;
     while (p < end && !st) {
         char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -286,74 +231,59 @@ alim_status alim_tokenizer_load(alim_tokenizer *tk, const char *dir, alim_error 
             st = alim_error_set(err, ALIM_EFORMAT, where, "expected two tokens separated by one space");
             break;
         }
-        /* decode both halves from the byte alphabet */
-        int32_t ids[2];
-        char *parts[2] = {line, sp + 1};
-        size_t plen[2] = {(size_t)(sp - line), (size_t)(line + ll - sp - 1)};
-        char joined[2048];
-        size_t jl = 0;
-        for (int h = 0; h < 2 && !st; h++) {
-            size_t k = 0;
-            for (size_t i = 0; i < plen[h];) {
-                int cp;
-                size_t used = utf8_get((const unsigned char *)parts[h] + i, plen[h] - i, &cp);
-                if (!used || cp >= 512 || byte_of_cp[cp] < 0 || k >= sizeof tmp) {
-                    st = alim_error_set(err, ALIM_EFORMAT, where, "merge is not written in GPT-2's byte alphabet");
-                    break;
-                }
-                tmp[k++] = (char)byte_of_cp[cp];
-                i += used;
-            }
-            if (st) break;
-            ids[h] = str_lookup(tab, cap, tmp, k);
-            if (ids[h] < 0) st = alim_error_set(err, ALIM_EFORMAT, where, "merge part %d is not in vocab.json", h + 1);
-            else if (jl + k < sizeof joined) {
-                memcpy(joined + jl, tmp, k);
-                jl += k;
-            }
-        }
-        if (st) break;
-        int32_t out = str_lookup(tab, cap, joined, jl);
-        if (out < 0) {
-            st = alim_error_set(err, ALIM_EFORMAT, where, "the merged token is not in vocab.json");
+        /* decode both halves from the byte alphabet, side by side in tmp */
+        size_t l0 = (size_t)(sp - line), l1 = (size_t)(line + ll - sp - 1);
+        if (l0 + l1 > sizeof tmp) {
+            st = alim_error_set(err, ALIM_EFORMAT, where, "merge longer than %zu bytes", sizeof tmp);
             break;
         }
-        tk->merge_a[tk->n_merges] = ids[0];
-        tk->merge_b[tk->n_merges] = ids[1];
-        tk->merge_out[tk->n_merges] = out;
-        tk->n_merges++;
+        long k0 = tok_alphabet_decode(line, l0, tmp), k1 = k0 < 0 ? -1 : tok_alphabet_decode(sp + 1, l1, tmp + k0);
+        if (k0 < 0 || k1 < 0) {
+            st = alim_error_set(err, ALIM_EFORMAT, where, "merge is not written in GPT-2's byte alphabet");
+            break;
+        }
+        int32_t a = tok_strmap_get(&tab, tmp, (size_t)k0), b = tok_strmap_get(&tab, tmp + k0, (size_t)k1);
+        int32_t out = tok_strmap_get(&tab, tmp, (size_t)(k0 + k1));
+        if (a < 0 || b < 0) st = alim_error_set(err, ALIM_EFORMAT, where, "merge part %d is not in vocab.json", a < 0 ? 1 : 2);
+        else if (out < 0) st = alim_error_set(err, ALIM_EFORMAT, where, "the merged token is not in vocab.json");
+        else {
+            tk->merge_a[tk->n_merges] = a;
+            tk->merge_b[tk->n_merges] = b;
+            tk->merge_out[tk->n_merges] = out;
+            tk->n_merges++;
+        }
     }
-    free(tab);
+    tok_strmap_free(&tab);
     free(buf);
-    if (!st) st = build_pair_table(tk, err);
+    if (!st) st = tok_build_pair_table(tk, err);
     if (st) alim_tokenizer_free(tk);
     return st;
 }
 
-static void put_alphabet(char *out, size_t *k, const char *bytes, size_t n, const int cp_of_byte[256])
-{
-    for (size_t i = 0; i < n; i++) *k += utf8_put(out + *k, cp_of_byte[(unsigned char)bytes[i]]);
-    out[*k] = '\0';
-}
-
-alim_status alim_tokenizer_save(const alim_tokenizer *tk, const char *dir, alim_error *err)
+alim_status alim_tokenizer_load(alim_tokenizer *tk, const char *dir, alim_error *err)
 {
     char path[4096];
-    int cp_of_byte[256];
-    byte_alphabet(cp_of_byte);
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (stat(path, &sb) == 0) return tok_json_load(tk, dir, path, err);
+    return load_gpt2(tk, dir, err);
+}
+
+static alim_status save_gpt2(const alim_tokenizer *tk, const char *dir, alim_error *err)
+{
+    char path[4096];
     cJSON *vocab = cJSON_CreateObject();
     size_t maxlen = 16;
     for (int i = 0; i < tk->vocab_size; i++)
         if (tk->token_len[i] > maxlen) maxlen = tk->token_len[i];
-    char *s = malloc(maxlen * 4 + 32);
+    char *s = malloc(maxlen * 2 + 32);
     if (!vocab || !s) {
         cJSON_Delete(vocab), free(s);
         return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
     }
     for (int i = 0; i < tk->vocab_size; i++) {
-        size_t k = 0;
         if (i == tk->eot) strcpy(s, EOT_STRING);
-        else put_alphabet(s, &k, tk->token[i], tk->token_len[i], cp_of_byte);
+        else tok_alphabet_encode(tk->token[i], tk->token_len[i], s);
         cJSON_AddItemToObject(vocab, s, cJSON_CreateNumber(i));
     }
     char *js = cJSON_PrintUnformatted(vocab);
@@ -368,46 +298,21 @@ alim_status alim_tokenizer_save(const alim_tokenizer *tk, const char *dir, alim_
     if (st) return free(s), st;
     fputs("#version: 0.2\n", f.fp);
     for (size_t r = 0; r < tk->n_merges; r++) {
-        size_t k = 0;
-        put_alphabet(s, &k, tk->token[tk->merge_a[r]], tk->token_len[tk->merge_a[r]], cp_of_byte);
+        tok_alphabet_encode(tk->token[tk->merge_a[r]], tk->token_len[tk->merge_a[r]], s);
         fprintf(f.fp, "%s ", s);
-        k = 0;
-        put_alphabet(s, &k, tk->token[tk->merge_b[r]], tk->token_len[tk->merge_b[r]], cp_of_byte);
+        tok_alphabet_encode(tk->token[tk->merge_b[r]], tk->token_len[tk->merge_b[r]], s);
         fprintf(f.fp, "%s\n", s);
     }
     free(s);
     return alim_atomic_commit(&f, err);
 }
 
-/* ---- pre-tokenisation (GPT-2 pattern) ------------------------------------------------ */
-
-static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-static int is_letter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; }
-static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static int is_other(unsigned char c) { return !is_space(c) && !is_letter(c) && !is_digit(c); }
-
-/* Length of the piece starting at s[i] (i < n). */
-static size_t next_piece(const unsigned char *s, size_t i, size_t n)
+alim_status alim_tokenizer_save(const alim_tokenizer *tk, const char *dir, alim_error *err)
 {
-    if (s[i] == '\'' && i + 1 < n) {
-        unsigned char c = s[i + 1];
-        if (c == 's' || c == 't' || c == 'm' || c == 'd') return 2;
-        if (i + 2 < n && ((c == 'r' && s[i + 2] == 'e') || (c == 'v' && s[i + 2] == 'e') || (c == 'l' && s[i + 2] == 'l'))) return 3;
-    }
-    size_t j = i + (s[i] == ' ' && i + 1 < n ? 1 : 0);
-    if (j == i + 1 || !is_space(s[i])) {
-        int (*cls)(unsigned char) = is_letter(s[j]) ? is_letter : is_digit(s[j]) ? is_digit : is_other(s[j]) ? is_other : NULL;
-        if (cls) {
-            size_t k = j;
-            while (k < n && cls(s[k])) k++;
-            return k - i;
-        }
-    }
-    size_t k = i;
-    while (k < n && is_space(s[k])) k++;
-    if (k < n && k - i > 1) return k - i - 1; /* \s+(?!\S): leave the last blank to the next piece */
-    return k - i;
+    return tk->hf ? tok_json_save(tk, dir, err) : save_gpt2(tk, dir, err);
 }
+
+/* ---- encoding ---------------------------------------------------------------------------- */
 
 static alim_status grow(int32_t **ids, size_t *cap, size_t need, const char *where, alim_error *err)
 {
@@ -421,28 +326,149 @@ static alim_status grow(int32_t **ids, size_t *cap, size_t need, const char *whe
     return ALIM_OK;
 }
 
-/* Applies the merges to w[0..*k) in place. */
-static void bpe_piece(const alim_tokenizer *tk, int32_t *w, size_t *k)
+/* Min-heap of (rank << 32 | position): the lowest rank first, the leftmost among equal
+ * ranks, which is the order of HF's and GPT-2's BPE. */
+static void heap_push(uint64_t *h, size_t *n, uint64_t v)
+{
+    size_t i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > v) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = v;
+}
+static uint64_t heap_pop(uint64_t *h, size_t *n)
+{
+    uint64_t top = h[0], v = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && h[c + 1] < h[c]) c++;
+        if (h[c] >= v) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n) h[i] = v;
+    return top;
+}
+
+alim_status tok_bpe(const alim_tokenizer *tk, int32_t *w, size_t *k, tok_scratch *sc)
 {
     size_t n = *k;
-    while (n > 1) {
-        int best = -1;
-        for (size_t i = 0; i + 1 < n; i++) {
-            int r = pair_lookup(tk, w[i], w[i + 1]);
-            if (r >= 0 && (best < 0 || r < best)) best = r;
-        }
-        if (best < 0) break;
-        int32_t a = tk->merge_a[best], b = tk->merge_b[best], out = tk->merge_out[best];
-        size_t o = 0;
-        for (size_t i = 0; i < n;) {
-            if (i + 1 < n && w[i] == a && w[i + 1] == b) {
-                w[o++] = out;
-                i += 2;
-            } else w[o++] = w[i++];
-        }
-        n = o;
+    if (n < 2 || !tk->n_merges) return ALIM_OK;
+    /* nxt/prv links and a heap of candidate merges (each merge adds at most two) */
+    size_t need = n * 2 * sizeof(int32_t) + n * 3 * sizeof(uint64_t);
+    if (need > sc->sym_cap * sizeof(int32_t)) {
+        int32_t *p = realloc(sc->sym, need);
+        if (!p) return ALIM_ENOMEM;
+        sc->sym = p;
+        sc->sym_cap = need / sizeof(int32_t);
     }
-    *k = n;
+    uint64_t *heap = (uint64_t *)(void *)sc->sym;
+    int32_t *nxt = (int32_t *)(heap + n * 3), *prv = nxt + n;
+    size_t nh = 0;
+    for (size_t i = 0; i < n; i++) {
+        nxt[i] = i + 1 < n ? (int32_t)(i + 1) : -1;
+        prv[i] = (int32_t)i - 1;
+        int r = i + 1 < n ? pair_lookup(tk, w[i], w[i + 1]) : -1;
+        if (r >= 0) heap_push(heap, &nh, (uint64_t)r << 32 | i);
+    }
+    while (nh) {
+        uint64_t top = heap_pop(heap, &nh);
+        int32_t r = (int32_t)(top >> 32), i = (int32_t)(top & 0xffffffffu);
+        /* stale if the symbol was absorbed or its pair changed since the push */
+        if (w[i] < 0 || nxt[i] < 0 || pair_lookup(tk, w[i], w[nxt[i]]) != r) continue;
+        int32_t j = nxt[i];
+        w[i] = tk->merge_out[r];
+        w[j] = -1;
+        nxt[i] = nxt[j];
+        if (nxt[j] >= 0) prv[nxt[j]] = i;
+        int r2;
+        if (prv[i] >= 0 && (r2 = pair_lookup(tk, w[prv[i]], w[i])) >= 0) heap_push(heap, &nh, (uint64_t)r2 << 32 | (uint32_t)prv[i]);
+        if (nxt[i] >= 0 && (r2 = pair_lookup(tk, w[i], w[nxt[i]])) >= 0) heap_push(heap, &nh, (uint64_t)r2 << 32 | (uint32_t)i);
+    }
+    size_t o = 0;
+    for (int32_t i = 0; i >= 0; i = nxt[i]) w[o++] = w[i];
+    *k = o;
+    return ALIM_OK;
+}
+
+/* Encodes one piece s[0..n) (bytes of the text) and appends its ids. */
+static alim_status encode_piece(const alim_tokenizer *tk, const char *s, size_t n, size_t base,
+                                int32_t **ids, size_t *nids, size_t *cap, tok_scratch *sc,
+                                const char *where, alim_error *err)
+{
+    const tok_hf *hf = tk->hf;
+    alim_status st = grow(ids, cap, *nids + n + 1, where, err);
+    if (st) return st;
+    if (hf && hf->ignore_merges) {
+        int32_t id = tok_strmap_get(&hf->vocab, s, n);
+        if (id >= 0) {
+            (*ids)[(*nids)++] = id;
+            return ALIM_OK;
+        }
+    }
+    int32_t *w = *ids + *nids;
+    for (size_t j = 0; j < n; j++) {
+        int32_t id = tk->byte_id[(unsigned char)s[j]];
+        if (id < 0) {
+            if (hf && hf->unk >= 0) id = hf->unk;
+            else return alim_error_set(err, ALIM_EINVAL, where, "byte 0x%02x at offset %zu has no token in the vocabulary (unknown token)", (unsigned char)s[j], base + j);
+        }
+        w[j] = id;
+    }
+    size_t k = n;
+    if (tok_bpe(tk, w, &k, sc)) return alim_error_set(err, ALIM_ENOMEM, where, "out of memory");
+    *nids += k;
+    return ALIM_OK;
+}
+
+/* Encodes a stretch of text without added tokens: valid UTF-8 runs are normalised and
+ * pre-tokenised; a byte that is not part of valid UTF-8 is a piece of its own (HF only
+ * ever sees valid text, so this is alim's rule for the bytes HF could not be given). */
+static alim_status encode_plain(const alim_tokenizer *tk, const char *s, size_t len, size_t base,
+                                int32_t **ids, size_t *n, size_t *cap, tok_scratch *sc,
+                                const char *where, alim_error *err)
+{
+    const tok_hf *hf = tk->hf;
+    const unsigned char *u = (const unsigned char *)s;
+    alim_status st = ALIM_OK;
+    for (size_t i = 0; i < len && !st;) {
+        size_t j = i, cl;
+        while (j < len && (cl = tok_utf8_char_len(u + j, len - j))) j += cl;
+        if (j == i) { /* an invalid byte */
+            st = encode_piece(tk, s + i, 1, base + i, ids, n, cap, sc, where, err);
+            i++;
+            continue;
+        }
+        const char *run = s + i;
+        size_t rl = j - i;
+        char *norm = NULL;
+        if (hf && hf->nfc) {
+            st = tok_nfc(run, rl, &norm, &rl, where, err);
+            if (st) break;
+            run = norm;
+        }
+        const pcre2_code *re = hf ? NULL : tok_gpt2_regex();
+        if (!hf && !re) st = alim_error_set(err, ALIM_EINTERNAL, where, "GPT-2's pre-tokeniser regex did not compile");
+        if (!st) st = tok_pretokenize(hf ? hf->steps : NULL, hf ? hf->n_steps : 0, re, run, rl, sc, where, err);
+        /* offsets in messages refer to the text as given (NFC rarely changes lengths) */
+        for (size_t p = 0; p < sc->na && !st; p++)
+            st = encode_piece(tk, run + sc->a[p].off, sc->a[p].len, base + i + sc->a[p].off, ids, n, cap, sc, where, err);
+        free(norm);
+        i = j;
+    }
+    return st;
+}
+
+/* The added token that starts at s[0..n) (the longest), or NULL. */
+static const tok_added *added_at(const tok_hf *hf, const char *s, size_t n)
+{
+    if (!hf->first[(unsigned char)s[0]]) return NULL;
+    for (size_t a = 0; a < hf->n_added; a++)
+        if (hf->added[a].len <= n && !memcmp(hf->added[a].content, s, hf->added[a].len)) return &hf->added[a];
+    return NULL;
 }
 
 alim_status alim_tokenizer_encode(const alim_tokenizer *tk, const char *text, size_t len,
@@ -452,23 +478,37 @@ alim_status alim_tokenizer_encode(const alim_tokenizer *tk, const char *text, si
     const unsigned char *s = (const unsigned char *)text;
     alim_status st = grow(ids, cap, *n + len + 1, where, err);
     if (st) return st;
-    for (size_t i = 0; i < len; i++)
-        if (tk->byte_id[s[i]] < 0)
-            return alim_error_set(err, ALIM_EINVAL, where, "byte 0x%02x at offset %zu has no token in the vocabulary (unknown token)", s[i], i);
-    if (!tk->n_merges) {
-        for (size_t i = 0; i < len; i++) (*ids)[(*n)++] = tk->byte_id[s[i]];
-        return ALIM_OK;
+    if (!tk->hf) {
+        for (size_t i = 0; i < len; i++)
+            if (tk->byte_id[s[i]] < 0)
+                return alim_error_set(err, ALIM_EINVAL, where, "byte 0x%02x at offset %zu has no token in the vocabulary (unknown token)", s[i], i);
+        if (!tk->n_merges) { /* the byte tokenizer: pieces would not change anything */
+            for (size_t i = 0; i < len; i++) (*ids)[(*n)++] = tk->byte_id[s[i]];
+            return ALIM_OK;
+        }
     }
-    for (size_t i = 0; i < len;) {
-        size_t pl = next_piece(s, i, len);
-        int32_t *w = *ids + *n;
-        for (size_t j = 0; j < pl; j++) w[j] = tk->byte_id[s[i + j]];
-        size_t k = pl;
-        bpe_piece(tk, w, &k);
-        *n += k;
-        i += pl;
+    const tok_hf *hf = tk->hf;
+    tok_scratch sc = {0};
+    if (!hf || !hf->n_added) st = encode_plain(tk, text, len, 0, ids, n, cap, &sc, where, err);
+    else {
+        /* added tokens are cut out of the raw text first, leftmost-longest, as HF does */
+        size_t start = 0;
+        for (size_t i = 0; i < len && !st;) {
+            const tok_added *a = added_at(hf, text + i, len - i);
+            if (!a) {
+                i++;
+                continue;
+            }
+            if (i > start) st = encode_plain(tk, text + start, i - start, start, ids, n, cap, &sc, where, err);
+            if (!st) st = grow(ids, cap, *n + 1, where, err);
+            if (!st) (*ids)[(*n)++] = a->id;
+            i += a->len;
+            start = i;
+        }
+        if (!st && start < len) st = encode_plain(tk, text + start, len - start, start, ids, n, cap, &sc, where, err);
     }
-    return ALIM_OK;
+    tok_scratch_free(&sc);
+    return st;
 }
 
 const char *alim_tokenizer_decode(const alim_tokenizer *tk, int32_t id, size_t *len)
@@ -491,6 +531,34 @@ typedef struct {
     uint64_t count;
 } count_slot;
 
+/* Adds one pre-tokenised piece to the table of unique pieces. */
+static alim_status count_piece(const char *s, size_t pl, tok_strmap *tab, train_piece **pieces,
+                               size_t *nuniq, size_t *pcap, alim_error *err)
+{
+    int32_t id = tok_strmap_get(tab, s, pl);
+    if (id >= 0) {
+        (*pieces)[id].count++;
+        return ALIM_OK;
+    }
+    if (*nuniq == *pcap) {
+        *pcap = *pcap ? *pcap * 2 : 1024;
+        train_piece *np = realloc(*pieces, *pcap * sizeof *np);
+        if (!np) return alim_error_set(err, ALIM_ENOMEM, "tokenizer", "out of memory");
+        *pieces = np;
+    }
+    train_piece *p = &(*pieces)[*nuniq];
+    p->w = malloc((pl ? pl : 1) * sizeof(int32_t));
+    if (!p->w || tok_strmap_insert(tab, s, pl, (int32_t)*nuniq)) {
+        free(p->w);
+        return alim_error_set(err, ALIM_ENOMEM, "tokenizer", "out of memory");
+    }
+    for (size_t j = 0; j < pl; j++) p->w[j] = (unsigned char)s[j];
+    p->n = pl;
+    p->count = 1;
+    (*nuniq)++;
+    return ALIM_OK;
+}
+
 alim_status alim_tokenizer_train(alim_tokenizer *tk, const char *const *texts,
                                  const size_t *lens, size_t n_texts, int vocab_size,
                                  const alim_progress *progress, alim_error *err)
@@ -498,58 +566,32 @@ alim_status alim_tokenizer_train(alim_tokenizer *tk, const char *const *texts,
     memset(tk, 0, sizeof *tk);
     if (vocab_size < 257 || vocab_size > (1 << 20))
         return alim_error_set(err, ALIM_EINVAL, "--vocab", "must be in [257, 2^20], got %d", vocab_size);
-    /* unique pieces with their counts */
-    size_t cap = 1 << 12, nuniq = 0;
-    str_slot *tab = calloc(cap, sizeof *tab);
+    /* unique pieces with their counts (the map's keys point into the texts) */
+    size_t nuniq = 0, pcap = 0;
+    tok_strmap tab = {0};
     train_piece *pieces = NULL;
-    size_t pcap = 0;
+    tok_scratch sc = {0};
     alim_status st = ALIM_OK;
-    if (!tab) return alim_error_set(err, ALIM_ENOMEM, "tokenizer", "out of memory");
+    const pcre2_code *re = tok_gpt2_regex();
+    if (!re) st = alim_error_set(err, ALIM_EINTERNAL, "tokenizer", "GPT-2's pre-tokeniser regex did not compile");
     for (size_t t = 0; t < n_texts && !st; t++) {
         const unsigned char *s = (const unsigned char *)texts[t];
         for (size_t i = 0; i < lens[t] && !st;) {
-            size_t pl = next_piece(s, i, lens[t]);
-            int32_t id = str_lookup(tab, cap, (const char *)s + i, pl);
-            if (id >= 0) pieces[id].count++;
-            else {
-                if (nuniq * 2 >= cap) { /* rehash */
-                    size_t nc = cap * 2;
-                    str_slot *nt = calloc(nc, sizeof *nt);
-                    if (!nt) {
-                        st = alim_error_set(err, ALIM_ENOMEM, "tokenizer", "out of memory");
-                        break;
-                    }
-                    for (size_t j = 0; j < cap; j++)
-                        if (tab[j].s) str_insert(nt, nc, tab[j].s, tab[j].len, tab[j].id);
-                    free(tab);
-                    tab = nt;
-                    cap = nc;
-                }
-                if (nuniq == pcap) {
-                    pcap = pcap ? pcap * 2 : 1024;
-                    train_piece *np = realloc(pieces, pcap * sizeof *np);
-                    if (!np) {
-                        st = alim_error_set(err, ALIM_ENOMEM, "tokenizer", "out of memory");
-                        break;
-                    }
-                    pieces = np;
-                }
-                train_piece *p = &pieces[nuniq];
-                p->w = malloc(pl * sizeof(int32_t));
-                if (!p->w) {
-                    st = alim_error_set(err, ALIM_ENOMEM, "tokenizer", "out of memory");
-                    break;
-                }
-                for (size_t j = 0; j < pl; j++) p->w[j] = s[i + j];
-                p->n = pl;
-                p->count = 1;
-                str_insert(tab, cap, (const char *)s + i, pl, (int32_t)nuniq);
-                nuniq++;
+            size_t j = i, cl;
+            while (j < lens[t] && (cl = tok_utf8_char_len(s + j, lens[t] - j))) j += cl;
+            if (j == i) { /* an invalid UTF-8 byte is a piece of its own, as in encode */
+                st = count_piece(texts[t] + i, 1, &tab, &pieces, &nuniq, &pcap, err);
+                i++;
+                continue;
             }
-            i += pl;
+            st = tok_pretokenize(NULL, 0, re, texts[t] + i, j - i, &sc, "tokenizer", err);
+            for (size_t p = 0; p < sc.na && !st; p++)
+                st = count_piece(texts[t] + i + sc.a[p].off, sc.a[p].len, &tab, &pieces, &nuniq, &pcap, err);
+            i = j;
         }
     }
-    free(tab);
+    tok_scratch_free(&sc);
+    tok_strmap_free(&tab);
     int want = vocab_size - 257;
     int32_t *ma = malloc(((size_t)want + 1) * sizeof(int32_t)), *mb = malloc(((size_t)want + 1) * sizeof(int32_t));
     char **tokb = calloc((size_t)vocab_size, sizeof(char *));
@@ -627,7 +669,7 @@ alim_status alim_tokenizer_train(alim_tokenizer *tk, const char *const *texts,
     free(pieces);
     if (!st) {
         int V = 256 + nm + 1;
-        st = alloc_vocab(tk, V, err);
+        st = tok_alloc_vocab(tk, V, err);
         if (!st) {
             for (int i = 0; i < 256 + nm; i++) {
                 tk->token[i] = tokb[i];
@@ -636,14 +678,14 @@ alim_status alim_tokenizer_train(alim_tokenizer *tk, const char *const *texts,
             }
             for (int b = 0; b < 256; b++) tk->byte_id[b] = b;
             tk->token[V - 1] = strdup(EOT_STRING);
-            tk->eot = V - 1;
+            set_gpt2_ids(tk, V - 1);
             tk->merge_a = ma, tk->merge_b = mb, ma = mb = NULL;
             tk->merge_out = malloc(((size_t)nm + 1) * sizeof(int32_t));
             if (!tk->token[V - 1] || !tk->merge_out) st = alim_error_set(err, ALIM_ENOMEM, "tokenizer", "out of memory");
             else {
                 for (int r = 0; r < nm; r++) tk->merge_out[r] = 256 + r;
                 tk->n_merges = (size_t)nm;
-                st = build_pair_table(tk, err);
+                st = tok_build_pair_table(tk, err);
             }
             if (st) alim_tokenizer_free(tk);
         }
