@@ -32,15 +32,18 @@ const char cmd_train_help[] =
     "  --delimiter S        document separator of text files (default <|endoftext|>)\n"
     "  --eval-data FILE     held-out file(s), evaluated every --eval-every steps and at the end\n"
     "model (new models; with --init or --resume the checkpoint's shape is used):\n"
-    "  --layers N           blocks (default 2)\n"
-    "  --dim N              width C (default 64)\n"
+    "  --layers N           blocks, at most 1000 (default 2)\n"
+    "  --dim N              width C, at most 65536 (default 64)\n"
     "  --heads N            attention heads, dividing --dim (default 4)\n"
-    "  --context N          tokens per training window (default 128; with --init: the model's)\n"
+    "  --context N          tokens per training window, at most 2^20 (default 128; with\n"
+    "                       --init: the model's)\n"
     "  --tokenizer T        byte (default: 256 bytes + <|endoftext|>) or a directory with\n"
     "                       vocab.json and merges.txt (see 'alim tokenizer train')\n"
-    "  --vocab N            model vocabulary size, >= the tokenizer's (default: the tokenizer's)\n"
+    "  --vocab N            model vocabulary size, >= the tokenizer's and at most 2^24\n"
+    "                       (default: the tokenizer's)\n"
     "  --init DIR           start from this checkpoint (fine-tuning); fresh optimizer\n"
-    "  --resume             continue the run saved in --out (same options), bit for bit\n"
+    "  --resume             continue the run saved in --out (same options and --threads),\n"
+    "                       bit for bit; log rows after the checkpoint are cut\n"
     "length (the first given wins):\n"
     "  --steps N            updates\n"
     "  --tokens N           training tokens\n"
@@ -61,7 +64,8 @@ const char cmd_train_help[] =
     "                       shuffled order (then the first k updates see exactly the first\n"
     "                       k*batch windows: checkpoints at nested prefixes of the data)\n"
     "output:\n"
-    "  --out DIR            checkpoint directory (created)\n"
+    "  --out DIR            checkpoint directory: new, empty, or a checkpoint to overwrite\n"
+    "                       (locked while training: a second writer is refused)\n"
     "  --save-every N       also save every N updates (default: only at the end)\n"
     "  --eval-every N       evaluate every N updates (default: only at the end)\n"
     "  --log FILE           per-step log, CSV or JSON Lines if FILE ends in .jsonl\n"
@@ -82,12 +86,15 @@ enum {
     O_SAVE_EVERY, O_LOG, O_FORMAT, O_DELIM, O_STOP, O_THREADS, O_JSON
 };
 
-static int parse_int(const char *opt, const char *s, int lo, int *out)
+/* hi is the library's own limit where it has one (alim_gpt_config_check: 1000 layers,
+ * width 65536, 2^20 positions, 2^24 ids), so the message names the option and its range
+ * instead of a later, indirect complaint (--dim 65537 used to blame divisibility). */
+static int parse_int(const char *opt, const char *s, int lo, int hi, const char *hi_text, int *out)
 {
     uint64_t v;
     int rc = cli_parse_u64(opt, s, &v);
     if (rc) return rc;
-    if (v < (uint64_t)lo || v > 1u << 30) return cli_error(opt, "'%s' must be an integer in [%d, 2^30]", s, lo);
+    if (v < (uint64_t)lo || v > (uint64_t)hi) return cli_error(opt, "'%s' must be an integer in [%d, %s]", s, lo, hi_text);
     *out = (int)v;
     return 0;
 }
@@ -140,18 +147,18 @@ int cmd_train(int argc, char **argv)
         case O_OUT: o.out_dir = optarg; break;
         case O_INIT: o.init_dir = optarg; break;
         case O_RESUME: o.resume = 1; break;
-        case O_LAYERS: rc = parse_int("--layers", optarg, 1, &o.model.n_layer); break;
-        case O_DIM: rc = parse_int("--dim", optarg, 1, &o.model.n_embd); break;
-        case O_HEADS: rc = parse_int("--heads", optarg, 1, &o.model.n_head); break;
-        case O_CONTEXT: rc = parse_int("--context", optarg, 1, &o.context); ctx_given = 1; break;
-        case O_VOCAB: rc = parse_int("--vocab", optarg, 1, &o.model.vocab_size); break;
+        case O_LAYERS: rc = parse_int("--layers", optarg, 1, 1000, "1000", &o.model.n_layer); break;
+        case O_DIM: rc = parse_int("--dim", optarg, 1, 65536, "65536", &o.model.n_embd); break;
+        case O_HEADS: rc = parse_int("--heads", optarg, 1, 65536, "65536", &o.model.n_head); break;
+        case O_CONTEXT: rc = parse_int("--context", optarg, 1, 1 << 20, "2^20", &o.context); ctx_given = 1; break;
+        case O_VOCAB: rc = parse_int("--vocab", optarg, 1, 1 << 24, "2^24", &o.model.vocab_size); break;
         case O_TOKENIZER: o.tokenizer = optarg; break;
         case O_STEPS: rc = cli_parse_u64("--steps", optarg, &o.steps); if (!rc && !o.steps) rc = cli_error("--steps", "must be >= 1"); break;
         case O_TOKENS: rc = cli_parse_u64("--tokens", optarg, &o.tokens); break;
         case O_EPOCHS: rc = cli_parse_double("--epochs", optarg, &o.epochs); if (!rc && !(o.epochs > 0 && isfinite(o.epochs))) rc = cli_error("--epochs", "must be a positive number"); break;
         case O_STOP: rc = cli_parse_u64("--stop-at", optarg, &o.stop_at); break;
-        case O_BATCH: rc = parse_int("--batch", optarg, 1, &o.batch); break;
-        case O_ACCUM: rc = parse_int("--grad-accum", optarg, 1, &o.grad_accum); break;
+        case O_BATCH: rc = parse_int("--batch", optarg, 1, 1 << 30, "2^30", &o.batch); break;
+        case O_ACCUM: rc = parse_int("--grad-accum", optarg, 1, 1 << 30, "2^30", &o.grad_accum); break;
         case O_LR: rc = cli_parse_double("--lr", optarg, &o.lr); break;
         case O_MINLR: rc = cli_parse_double("--min-lr", optarg, &o.min_lr); break;
         case O_SCHEDULE:
@@ -197,6 +204,7 @@ int cmd_train(int argc, char **argv)
     }
     if (!o.context && !o.init_dir && !o.resume) o.context = o.model.n_positions;
     o.model.n_positions = o.context ? o.context : o.model.n_positions;
+    o.refuse_foreign_out = 1;
     o.data = data;
     o.n_data = nd;
     o.eval_data = evd;

@@ -55,8 +55,31 @@ alim_status alim_atomic_open(alim_atomic_file *f, const char *path, alim_error *
 alim_status alim_atomic_commit(alim_atomic_file *f, alim_error *err);
 void alim_atomic_abort(alim_atomic_file *f);
 
-/* 1 if path is a directory with no entries, 0 if it has entries, -1 if it cannot be opened. */
+/* 1 if path is a directory with no entries, 0 if it has entries, -1 if it cannot be opened.
+ * The lock file of alim_dir_lock_acquire (ALIM_DIR_LOCK_NAME) does not count as an entry. */
 int alim_dir_is_empty(const char *path);
+
+/* ---- one writer per directory ---------------------------------------------------------------
+ * Every directory alim writes (a training --out, an elasticity run directory, a report and its
+ * cache) is held with an advisory lock: flock(2) on DIR/.alim.lock, which holds the owner's PID
+ * for the message. The kernel drops the lock when the process ends, however it ends, so there
+ * is nothing to clean up after a crash. A second process gets ALIM_EINVAL (exit 2) at once:
+ *     "DIR: in use by process 1234"
+ * Within one process the lock is counted: acquiring a directory the process already holds
+ * (the report running an experiment that trains into its own cells, an experiment resuming a
+ * directory it holds) succeeds and needs one release more. Directories are identified by
+ * device and inode, so "run" and "./run" are the same directory.
+ * The first acquisition also removes the directory's stale temporaries: files named
+ * "NAME.tmp.PID" (alim_atomic_open's) whose PID is not a live process. */
+#define ALIM_DIR_LOCK_NAME ".alim.lock"
+typedef struct alim_dir_lock alim_dir_lock;
+/* dir must exist. *lock is NULL on error. */
+alim_status alim_dir_lock_acquire(const char *dir, alim_dir_lock **lock, alim_error *err);
+/* Releases one acquisition (NULL is ignored). */
+void alim_dir_lock_release(alim_dir_lock *lock);
+/* Removes the stale temporaries "NAME.tmp.PID" of dir (PID not a live process, nor this one);
+ * returns how many were removed. Subdirectories are searched down to `depth` levels. */
+size_t alim_dir_remove_stale_temporaries(const char *dir, int depth);
 
 /* Parses a JSON file. The error carries the path and the line/column of a syntax error. */
 alim_status alim_json_read_file(const char *path, cJSON **out, alim_error *err);

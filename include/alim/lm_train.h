@@ -8,7 +8,21 @@
  * (loss = mean cross-entropy in nats of the step's batches before the update; eval_loss is
  * empty except at evaluation steps). Checkpoints (alim/checkpoint.h) are written to
  * out_dir every save_every steps and at the end, with the optimizer state, so that
- * resume = 1 continues bit for bit as if the run had not stopped (same thread count).
+ * resume = 1 continues bit for bit as if the run had not stopped (same thread count: the
+ * state records it and a resume with another count is refused).
+ *
+ * Failure modes, all before anything is lost:
+ * - out_dir is locked for the whole run (alim_dir_lock_acquire): a second writer is refused.
+ * - A new run refuses an out_dir holding files it would overwrite (config.json, vocab.json,
+ *   merges.txt, *.safetensors, log.csv) unless they are an alim checkpoint or log; with
+ *   refuse_foreign_out, any other file refuses it (the CLI's --out).
+ * - A non-finite loss or gradient norm stops the run (ALIM_ERANGE, naming the update) before
+ *   the update is applied; weights are checked before every save, so a NaN model is never
+ *   written and the last good checkpoint stays.
+ * - Log writes are checked (a full disk is ALIM_EIO); resume cuts the log after the
+ *   checkpoint's update, so rows of updates redone are not duplicated.
+ * - A run that fails before its first save leaves no log.csv behind, and no out_dir if it
+ *   made it.
  */
 #ifndef ALIM_LM_TRAIN_H
 #define ALIM_LM_TRAIN_H
@@ -54,6 +68,8 @@ typedef struct {
     int in_order;                 /* windows in stream order, not shuffled (alim_loader) */
     uint64_t eval_every, save_every; /* 0 = only at the end */
     const char *log_path;         /* NULL = out_dir/log.csv */
+    int refuse_foreign_out;       /* a new run refuses an out_dir holding anything but an alim
+                                     checkpoint and its log (the CLI's policy) */
 } alim_train_options;
 
 /* Defaults: batch 16, grad_accum 1, lr 3e-4, min_lr lr/10, constant, warmup 0,

@@ -153,6 +153,11 @@ alim_status alim_rdist_read_csv(alim_rdist *d, const char *path, double tol, int
     d->n = n;
     m.data = NULL;
     st = finish(d, tol, normalize, path, m.line_of_row, err);
+    /* Rewards whose spread overflows a double (e.g. -1e308 and 1e308) defeat every
+     * computation downstream (tilting, moments, solvers): refused here, where the file is
+     * known, instead of failing later under the name of an option. */
+    if (!st && !isfinite(d->r_max - d->r_min))
+        st = alim_error_set(err, ALIM_EINVAL, path, "rewards span [%g, %g], a range that overflows a double; rescale them", d->r_min, d->r_max);
     alim_matrix_free(&m);
     if (st) alim_rdist_free(d);
     return st;

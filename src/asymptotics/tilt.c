@@ -224,8 +224,9 @@ alim_status alim_tilt_solve_kl(const alim_rdist *d, double kl, alim_tilt_solutio
     out->iterations = it;
     out->pt = pt;
     if (it >= 500 && fabs(f) > 1e-9)
-        return alim_error_set(err, ALIM_ENOCONV, "--kl", "lambda solver did not converge (K - budget = %g)",
-                              pt.kl_nats - kl);
+        /* not "--kl": best-of-N, seq and frontier solve for budgets the user never typed */
+        return alim_error_set(err, ALIM_ENOCONV, "tilt", "the lambda solver did not converge for a KL budget of %g nats (K - budget = %g)",
+                              kl, pt.kl_nats - kl);
     return ALIM_OK;
 }
 

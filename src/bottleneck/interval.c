@@ -100,7 +100,8 @@ static alim_status parse_channel(const cJSON *j, const char *where, alim_channel
         if (!st) st = alim_json_get_number(j, "size", 0, where, &size, err);
         if (!st && (size != floor(size) || (size != 0 && size < 2) || size > 1e9))
             st = alim_error_set(err, ALIM_EINVAL, where, "\"size\" must be an integer >= 2");
-        out->size = (size_t)size;
+        /* converted only once checked: a negative or huge double -> size_t is undefined */
+        if (!st) out->size = (size_t)size;
     } else {
         return alim_error_set(err, ALIM_EINVAL, where, "unknown channel type \"%s\" (bsc, bec, z, msc or matrix)", type);
     }

@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,6 +29,13 @@ alim_status alim_file_read_all(const char *path, char **buf, size_t *len, alim_e
     FILE *fp = is_stdin ? stdin : fopen(path, "rb");
     /* a path that does not exist or cannot be read is bad input from the user (exit 2) */
     if (!fp) return alim_error_set(err, (errno == ENOENT || errno == EACCES || errno == EISDIR || errno == ENOTDIR) ? ALIM_EINVAL : ALIM_EIO, path, "cannot open: %s", strerror(errno));
+    /* fopen(DIR, "rb") succeeds on Linux and only the first read fails (EISDIR): a directory
+     * given where a file is expected is the user's mistake, said as such */
+    struct stat sb;
+    if (!is_stdin && fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(fp);
+        return alim_error_set(err, ALIM_EINVAL, path, "is a directory, expected a file");
+    }
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
     if (!b) {
@@ -529,9 +539,181 @@ int alim_dir_is_empty(const char *path)
     struct dirent *e;
     int empty = 1;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = 0;
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, ALIM_DIR_LOCK_NAME)) empty = 0;
     closedir(d);
     return empty;
+}
+
+/* ---- directory locks (see alim/io.h) ------------------------------------------------------- */
+
+/* The directories this process holds: flock(2) locks belong to an open file description, so
+ * a second open+flock of the same lock file by this process would be refused like any other
+ * process's; nested acquisitions are therefore counted here instead. */
+struct alim_dir_lock {
+    dev_t dev;
+    ino_t ino;
+};
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    int fd, refs;
+} held_lock;
+static held_lock *held;
+static size_t n_held, cap_held;
+static pthread_mutex_t held_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* 1 if the name is "NAME.tmp.PID" and PID (> 0, not this process) is not alive */
+static int is_stale_temporary(const char *name)
+{
+    const char *t = NULL;
+    for (const char *q = strstr(name, ".tmp."); q; q = strstr(q + 1, ".tmp.")) t = q;
+    if (!t || t == name) return 0;
+    const char *d = t + 5;
+    if (!*d) return 0;
+    long pid = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9' || pid > 100000000L) return 0;
+        pid = pid * 10 + (*d - '0');
+    }
+    if (pid <= 0 || pid == (long)getpid()) return 0;
+    /* EPERM: alive but someone else's */
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+size_t alim_dir_remove_stale_temporaries(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t removed = 0;
+    struct dirent *e;
+    const size_t dl = strlen(dir);
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        const size_t n = dl + strlen(e->d_name) + 2;
+        char *p = malloc(n);
+        if (!p) break;
+        snprintf(p, n, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(p, &sb) == 0) {
+            if (S_ISREG(sb.st_mode) && is_stale_temporary(e->d_name)) removed += unlink(p) == 0;
+            else if (S_ISDIR(sb.st_mode) && depth > 0) removed += alim_dir_remove_stale_temporaries(p, depth - 1);
+        }
+        free(p);
+    }
+    closedir(d);
+    return removed;
+}
+
+/* The PID written in a lock file, 0 if none can be read. */
+static long lock_owner(int fd)
+{
+    char b[32];
+    ssize_t n = pread(fd, b, sizeof b - 1, 0);
+    if (n <= 0) return 0;
+    b[n] = '\0';
+    char *end;
+    long pid = strtol(b, &end, 10);
+    return end != b && pid > 0 ? pid : 0;
+}
+
+alim_status alim_dir_lock_acquire(const char *dir, alim_dir_lock **lock, alim_error *err)
+{
+    *lock = NULL;
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return alim_error_set(err, errno == ENOENT || errno == ENOTDIR ? ALIM_EINVAL : ALIM_EIO, dir, "cannot lock the directory: %s",
+                              strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return alim_error_set(err, ALIM_EINVAL, dir, "is not a directory");
+    alim_dir_lock *h = malloc(sizeof *h);
+    const size_t pn = strlen(dir) + sizeof ALIM_DIR_LOCK_NAME + 2;
+    char *path = malloc(pn);
+    if (!h || !path) {
+        free(h), free(path);
+        return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+    }
+    snprintf(path, pn, "%s/%s", dir, ALIM_DIR_LOCK_NAME);
+    h->dev = sb.st_dev;
+    h->ino = sb.st_ino;
+    alim_status st = ALIM_OK;
+    pthread_mutex_lock(&held_mutex);
+    for (size_t i = 0; i < n_held; i++)
+        if (held[i].dev == h->dev && held[i].ino == h->ino) {
+            held[i].refs++;
+            goto out;
+        }
+    if (n_held == cap_held) {
+        size_t nc = cap_held ? 2 * cap_held : 8;
+        held_lock *nh = realloc(held, nc * sizeof *nh);
+        if (!nh) {
+            st = alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+            goto out;
+        }
+        held = nh;
+        cap_held = nc;
+    }
+    int fd = -1;
+    /* The lock file may be replaced between open and flock (never by alim while it holds the
+     * lock, but a user may delete it): the lock counts only if the file locked is still the
+     * one at the path. */
+    for (int attempt = 0; attempt < 100; attempt++) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            st = alim_error_set(err, errno == EACCES || errno == EROFS ? ALIM_EINVAL : ALIM_EIO, dir, "cannot create the lock file %s: %s",
+                                ALIM_DIR_LOCK_NAME, strerror(errno));
+            goto out;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            const int e = errno;
+            if (e == EWOULDBLOCK || e == EAGAIN) {
+                const long pid = lock_owner(fd);
+                close(fd);
+                if (pid) st = alim_error_set(err, ALIM_EINVAL, dir, "in use by process %ld", pid);
+                else st = alim_error_set(err, ALIM_EINVAL, dir, "in use by another process");
+            } else {
+                close(fd);
+                st = alim_error_set(err, ALIM_EIO, dir, "cannot lock %s: %s", ALIM_DIR_LOCK_NAME, strerror(e));
+            }
+            goto out;
+        }
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) break;
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0) {
+        st = alim_error_set(err, ALIM_EIO, dir, "cannot lock: %s keeps being replaced", ALIM_DIR_LOCK_NAME);
+        goto out;
+    }
+    char pid[32];
+    const int pl = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    /* the PID is only for the message of a second writer: a failure to write it is not an
+     * error (that message then says "another process") */
+    const int wrote = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)pl, 0) == pl;
+    (void)wrote;
+    held[n_held++] = (held_lock){h->dev, h->ino, fd, 1};
+    alim_dir_remove_stale_temporaries(dir, 0);
+out:
+    pthread_mutex_unlock(&held_mutex);
+    free(path);
+    if (st) free(h);
+    else *lock = h;
+    return st;
+}
+
+void alim_dir_lock_release(alim_dir_lock *lock)
+{
+    if (!lock) return;
+    pthread_mutex_lock(&held_mutex);
+    for (size_t i = 0; i < n_held; i++)
+        if (held[i].dev == lock->dev && held[i].ino == lock->ino) {
+            if (--held[i].refs == 0) {
+                close(held[i].fd); /* drops the flock */
+                held[i] = held[--n_held];
+            }
+            break;
+        }
+    pthread_mutex_unlock(&held_mutex);
+    free(lock);
 }
 
 alim_status alim_json_read_file(const char *path, cJSON **out, alim_error *err)

@@ -203,10 +203,11 @@ alim_status alim_nb_load(alim_nb *nb, const char *path, alim_error *err)
     memcpy(&K, p, 4), p += 4;
     memcpy(&order, p, 4), p += 4;
     memcpy(&alpha, p, 8), p += 8;
-    st = alim_nb_init(nb, K, order, alpha, err);
+    alim_error e2; /* not err itself: its message is formatted into err (no overlapping copy) */
+    st = alim_nb_init(nb, K, order, alpha, &e2);
     if (st) {
         free(buf);
-        return alim_error_set(err, ALIM_EFORMAT, path, "bad header: %s", err ? err->what : "");
+        return alim_error_set(err, ALIM_EFORMAT, path, "bad header: %s", e2.what);
     }
     NEED((size_t)K * ALIM_NB_NAME_MAX + 8 * K + 8);
     memcpy(nb->names, p, (size_t)K * ALIM_NB_NAME_MAX), p += K * ALIM_NB_NAME_MAX;
@@ -214,10 +215,19 @@ alim_status alim_nb_load(alim_nb *nb, const char *path, alim_error *err)
     memcpy(nb->total, p, 8 * K), p += 8 * K;
     uint64_t ng;
     memcpy(&ng, p, 8), p += 8;
-    if (ng > (uint64_t)(end - p) / (8 + 4 * (uint64_t)K)) NEED(ng * (8 + 4 * (uint64_t)K));
+    /* ng is compared with what the file holds before anything is sized from it (ng times
+     * the entry size may not fit 64 bits, and a table sized from a huge ng would grow until
+     * memory runs out) */
+    const uint64_t entry = 8 + 4 * (uint64_t)K;
+    if (ng > (uint64_t)(end - p) / entry) NEED(SIZE_MAX);
+    if (ng != (uint64_t)(end - p) / entry || (uint64_t)(end - p) % entry)
+        return free(buf), alim_nb_free(nb),
+               alim_error_set(err, ALIM_EFORMAT, path, "corrupt classifier file (%llu bytes after the %llu entries)",
+                              (unsigned long long)((uint64_t)(end - p) - ng * entry), (unsigned long long)ng);
     while (nb->cap < 2 * ng + 2) {
-        st = grow(nb, err);
-        if (st) return free(buf), alim_nb_free(nb), st;
+        alim_error e3;
+        st = grow(nb, &e3);
+        if (st) return free(buf), alim_nb_free(nb), alim_error_set(err, st, path, "%s", e3.what);
     }
     for (uint64_t g = 0; g < ng; g++) {
         uint64_t key1;

@@ -304,12 +304,12 @@ alim_status alim_coefficient_alignment_tokens(const cJSON *sum, const char *data
     return have == n ? ALIM_OK : alignment_tokens(data_dir, n_pos, n, a, err);
 }
 
-alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
-                                 void *note_ctx, alim_coefficient_result *res, alim_error *err)
+/* The run; *lock is the run directory's lock when held (taken here, with from_run, only when
+ * the directory is made). */
+static alim_status coefficient_run(const alim_coefficient_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
+                                   void *note_ctx, alim_coefficient_result *res, alim_dir_lock **lock, alim_error *err)
 {
-    memset(res, 0, sizeof *res);
     const alim_rebound_config *rc = &cfg->rebound;
-    if (!rc->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
     cJSON *sum = NULL, *out = NULL;
     alim_status st = ALIM_OK;
     char path[4200];
@@ -378,6 +378,10 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
         cJSON_Delete(out);
         return alim_error_set(err, ALIM_EIO, rc->run_dir, "cannot create: %s", strerror(errno));
     }
+    if (!*lock && (st = alim_dir_lock_acquire(rc->run_dir, lock, err))) {
+        cJSON_Delete(out);
+        return st;
+    }
     alim_atomic_file f = {0};
     st = alim_atomic_open(&f, alim_lab_path(rc->run_dir, "coefficient.csv", path, sizeof path), err);
     if (!st) {
@@ -402,6 +406,26 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
     res->summary = out;
     res->verdict = cJSON_GetObjectItemCaseSensitive(out, "verdict")->valuestring;
     return ALIM_OK;
+}
+
+alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
+                                 void *note_ctx, alim_coefficient_result *res, alim_error *err)
+{
+    memset(res, 0, sizeof *res);
+    const alim_rebound_config *rc = &cfg->rebound;
+    if (!rc->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
+    /* One writer from the rebound cells to coefficient.csv: the rebound run takes the same
+     * lock again (counted) and must not release it before the results here are written. */
+    alim_dir_lock *lock = NULL;
+    if (!cfg->from_run) {
+        if (mkdir(rc->run_dir, 0777) != 0 && errno != EEXIST)
+            return alim_error_set(err, ALIM_EIO, rc->run_dir, "cannot create the run directory: %s", strerror(errno));
+        alim_status st = alim_dir_lock_acquire(rc->run_dir, &lock, err);
+        if (st) return st;
+    }
+    alim_status st = coefficient_run(cfg, progress, note, note_ctx, res, &lock, err);
+    alim_dir_lock_release(lock);
+    return st;
 }
 
 void alim_coefficient_result_free(alim_coefficient_result *res)

@@ -14,7 +14,12 @@
 
 struct alim_rundir {
     char *dir;
+    alim_dir_lock *lock; /* held from open to close: one writer per run directory */
 };
+
+/* The key cell_finish adds to a result: the hash of the rest, so that a result.json that was
+ * edited, truncated by hand or replaced ("hello") is not taken for a finished cell. */
+static const char RESULT_HASH_KEY[] = "alim_result_hash";
 
 /* ---- canonical JSON ------------------------------------------------------------------- */
 
@@ -168,9 +173,16 @@ alim_status alim_rundir_open(const char *dir, const char *experiment, const cJSO
     *out = NULL;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return alim_error_set(err, ALIM_EIO, dir, "cannot create the run directory: %s", strerror(errno));
+    alim_dir_lock *lock;
+    alim_status st = alim_dir_lock_acquire(dir, &lock, err);
+    if (st) return st;
+    /* holding the lock, no other writer is alive: the cells' temporaries of killed runs go */
+    alim_dir_remove_stale_temporaries(dir, 3);
     char *mpath = join(dir, "manifest.json");
-    if (!mpath) return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
-    alim_status st = ALIM_OK;
+    if (!mpath) {
+        alim_dir_lock_release(lock);
+        return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+    }
     struct stat sb;
     if (stat(mpath, &sb) == 0) {
         cJSON *m = NULL;
@@ -222,8 +234,11 @@ alim_status alim_rundir_open(const char *dir, const char *experiment, const cJSO
         st = alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
         goto done;
     }
+    rd->lock = lock;
+    lock = NULL;
     *out = rd;
 done:
+    alim_dir_lock_release(lock);
     free(mpath);
     return st;
 }
@@ -231,6 +246,7 @@ done:
 void alim_rundir_close(alim_rundir *rd)
 {
     if (!rd) return;
+    alim_dir_lock_release(rd->lock);
     free(rd->dir);
     free(rd);
 }
@@ -269,7 +285,14 @@ alim_status alim_rundir_cell_finish(const alim_rundir *rd, const char *cell, con
     alim_status st = alim_rundir_cell_dir(rd, cell, d, sizeof d, err);
     if (st) return st;
     result_path(rd, cell, p, sizeof p);
-    char *text = cJSON_Print(result);
+    if (!cJSON_IsObject(result) || cJSON_GetObjectItemCaseSensitive(result, RESULT_HASH_KEY))
+        return alim_error_set(err, ALIM_EINTERNAL, p, "a cell result must be a JSON object without \"%s\"", RESULT_HASH_KEY);
+    cJSON *sealed = cJSON_Duplicate(result, 1);
+    char hash[17];
+    alim_json_hash(result, hash);
+    if (sealed) cJSON_AddStringToObject(sealed, RESULT_HASH_KEY, hash);
+    char *text = sealed ? cJSON_Print(sealed) : NULL;
+    cJSON_Delete(sealed);
     if (!text) return alim_error_set(err, ALIM_ENOMEM, p, "out of memory");
     st = alim_file_write_atomic(p, text, strlen(text), err);
     free(text);
@@ -286,5 +309,24 @@ cJSON *alim_rundir_cell_result(const alim_rundir *rd, const char *cell, alim_err
     result_path(rd, cell, p, sizeof p);
     cJSON *j = NULL;
     if (alim_json_read_file(p, &j, err)) return NULL;
+    /* Results written before the hash was added are accepted when they are objects; a
+     * result with a hash must match it. Either way the error tells how to recover. */
+    const char *bad = NULL;
+    if (!cJSON_IsObject(j)) bad = "is not a cell result (expected the JSON object written when the cell finished)";
+    else {
+        cJSON *h = cJSON_DetachItemFromObjectCaseSensitive(j, RESULT_HASH_KEY);
+        if (h) {
+            char hash[17];
+            alim_json_hash(j, hash);
+            if (!cJSON_IsString(h) || strcmp(h->valuestring, hash))
+                bad = "was changed after the cell finished (its alim_result_hash does not match)";
+            cJSON_Delete(h);
+        }
+    }
+    if (bad) {
+        cJSON_Delete(j);
+        alim_error_set(err, ALIM_EFORMAT, p, "%s; delete it to run the cell again", bad);
+        return NULL;
+    }
     return j;
 }

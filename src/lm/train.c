@@ -2,17 +2,23 @@
 #define _POSIX_C_SOURCE 200809L
 #include "alim/lm_train.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <omp.h>
 
 #include "alim/checkpoint.h"
+#include "alim/io.h"
 #include "alim/lm_eval.h"
 #include "alim/tokenizer.h"
 
@@ -61,6 +67,179 @@ static int get_u64(const cJSON *o, const char *key, uint64_t *v)
     return 0;
 }
 
+/* ---- the output directory and the log ------------------------------------------------------ */
+
+static const char LOG_HEADER[] = "step,loss,lr,grad_norm,tokens,tokens_per_s,elapsed_s,eval_loss\n";
+
+static int file_in(const char *dir, const char *name)
+{
+    char p[4200];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* 1 if dir/name starts like a log this file writes (CSV header, or a JSON Lines step) */
+static int is_train_log(const char *dir, const char *name)
+{
+    char p[4200], b[sizeof LOG_HEADER];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "rb");
+    if (!f) return 0;
+    const size_t n = fread(b, 1, sizeof b - 1, f);
+    fclose(f);
+    b[n] = '\0';
+    return n == 0 || !strncmp(b, LOG_HEADER, sizeof LOG_HEADER - 1) || !strncmp(b, "{\"step\": ", 9);
+}
+
+/* "NAME.tmp.DIGITS": an alim_atomic_open temporary */
+static int is_temporary(const char *name)
+{
+    const char *t = strstr(name, ".tmp.");
+    if (!t || t == name) return 0;
+    for (t = strstr(name, ".tmp.") + 5; *t; t++)
+        if (*t < '0' || *t > '9') return 0;
+    return 1;
+}
+
+/* May a new run write its checkpoint into dir? An alim checkpoint (re-training over it) may be
+ * overwritten; otherwise no file a run writes may be there already, and with strict nothing
+ * else either (the lock file, temporaries and a log of an interrupted run aside). */
+static alim_status check_out_dir(const char *dir, int strict, alim_error *err)
+{
+    if (file_in(dir, "config.json") && file_in(dir, "model.safetensors")) return ALIM_OK;
+    static const char *const ours[] = {"config.json", "vocab.json", "merges.txt", "model.safetensors",
+                                       "optimizer.safetensors", "log.csv", NULL};
+    DIR *d = opendir(dir);
+    if (!d) return alim_error_set(err, ALIM_EIO, dir, "cannot read the directory: %s", strerror(errno));
+    alim_status st = ALIM_OK;
+    struct dirent *e;
+    while (!st && (e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, ALIM_DIR_LOCK_NAME) || is_temporary(n)) continue;
+        if ((!strcmp(n, "log.csv") || !strcmp(n, "log.jsonl")) && is_train_log(dir, n)) continue;
+        int overwritten = 0;
+        for (const char *const *q = ours; *q; q++) overwritten |= !strcmp(n, *q);
+        if (overwritten)
+            st = alim_error_set(err, ALIM_EINVAL, dir, "holds %s but no alim checkpoint (config.json and model.safetensors); "
+                                "refusing to overwrite it: choose a new or empty --out", n);
+        else if (strict)
+            st = alim_error_set(err, ALIM_EINVAL, dir, "is not empty (%s) and holds no checkpoint; refusing to write a "
+                                "model among other files: choose a new or empty --out", n);
+    }
+    closedir(d);
+    return st;
+}
+
+/* Makes (new run) and locks out_dir; *made says whether this call created it. */
+static alim_status open_out_dir(const alim_train_options *o, alim_dir_lock **lock, int *made, alim_error *err)
+{
+    *made = 0;
+    if (!o->resume) {
+        struct stat sb;
+        if (stat(o->out_dir, &sb) != 0) {
+            if (mkdir(o->out_dir, 0777) != 0)
+                return alim_error_set(err, errno == ENOENT || errno == ENOTDIR ? ALIM_EINVAL : ALIM_EIO, o->out_dir,
+                                      "cannot create the directory: %s", strerror(errno));
+            *made = 1;
+        } else if (!S_ISDIR(sb.st_mode))
+            return alim_error_set(err, ALIM_EINVAL, o->out_dir, "exists and is not a directory");
+    }
+    alim_status st = alim_dir_lock_acquire(o->out_dir, lock, err);
+    if (!st && !o->resume) st = check_out_dir(o->out_dir, o->refuse_foreign_out, err);
+    if (st) {
+        alim_dir_lock_release(*lock);
+        *lock = NULL;
+        if (*made) {
+            char p[4200];
+            snprintf(p, sizeof p, "%s/%s", o->out_dir, ALIM_DIR_LOCK_NAME);
+            remove(p);
+            rmdir(o->out_dir);
+            *made = 0;
+        }
+    }
+    return st;
+}
+
+/* The update number a log line starts with; 0 if it is not a step line (a header, a torn line). */
+static int log_line_step(const char *s, const char *eol, int jsonl, uint64_t *step)
+{
+    if (jsonl) {
+        if ((size_t)(eol - s) < 10 || strncmp(s, "{\"step\": ", 9)) return 0;
+        s += 9;
+    }
+    if (s >= eol || *s < '0' || *s > '9') return 0;
+    uint64_t v = 0;
+    for (; s < eol && *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10) return 0;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (s >= eol || *s != ',') return 0;
+    *step = v;
+    return 1;
+}
+
+/* Resuming at update `step`: the log keeps its header and the rows of updates 1..step, once
+ * each and in order; rows of updates after the checkpoint (done again now) and a torn last
+ * line go. The log is rewritten atomically only when something is cut. */
+static alim_status cut_log(const char *path, int jsonl, uint64_t step, alim_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return ALIM_OK; /* appending creates it */
+    char *buf;
+    size_t len;
+    alim_status st = alim_file_read_all(path, &buf, &len, err);
+    if (st) return st;
+    char *out = malloc(len + 1);
+    if (!out) return free(buf), alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+    size_t n = 0;
+    uint64_t last = 0;
+    for (const char *p = buf, *end = buf + len; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol) break; /* a torn last line */
+        uint64_t k;
+        const int is_step = log_line_step(p, eol, jsonl, &k);
+        const int keep = is_step ? k > last && k <= step : (p == buf && !jsonl);
+        if (keep) {
+            memcpy(out + n, p, (size_t)(eol - p) + 1);
+            n += (size_t)(eol - p) + 1;
+            if (is_step) last = k;
+        }
+        p = eol + 1;
+    }
+    if (n != len) st = alim_file_write_atomic(path, out, n, err);
+    free(out);
+    free(buf);
+    return st;
+}
+
+/* ---- non-finite numbers ------------------------------------------------------------------- */
+
+static alim_status diverged(const alim_train_options *o, uint64_t update, const char *what, double value,
+                            uint64_t kept, int have_kept, alim_error *err)
+{
+    char k[96];
+    if (have_kept) snprintf(k, sizeof k, "the checkpoint of update %" PRIu64 " is kept", kept);
+    else snprintf(k, sizeof k, "no checkpoint was written");
+    char v[32];
+    if (isnan(value)) snprintf(v, sizeof v, "NaN");
+    else snprintf(v, sizeof v, "%g", value);
+    return alim_error_set(err, ALIM_ERANGE, o->out_dir,
+                          "training diverged at update %" PRIu64 ": %s is %s; nothing non-finite was saved (%s); "
+                          "a smaller --lr may help",
+                          update, what, v, k);
+}
+
+/* The first non-finite value of x[0..n), or n */
+static size_t first_non_finite(const float *x, size_t n)
+{
+    size_t bad = n;
+#pragma omp parallel for reduction(min : bad) schedule(static)
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]) && i < bad) bad = i;
+    return bad;
+}
+
 static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
                             const alim_tokenizer *tk, const alim_adamw *opt,
                             const alim_loader *ld, uint64_t tokens, int T, alim_error *err)
@@ -77,6 +256,8 @@ static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
     put_u64(s, "grad_accum", (uint64_t)o->grad_accum);
     put_u64(s, "seed", o->seed);
     put_u64(s, "data_in_order", (uint64_t)(o->in_order != 0));
+    /* the sums over data-parallel shards, hence the bits, depend on the team size */
+    put_u64(s, "threads", (uint64_t)omp_get_max_threads());
     /* the data order is the only randomness of training: it is drawn from (seed, epoch) */
     cJSON_AddStringToObject(s, "rng", "alim_rng(seed, 0x64617461 + data_epoch)");
     st = alim_checkpoint_save_optimizer(o->out_dir, opt, s, err);
@@ -107,6 +288,10 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     if (o->batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
     if (o->grad_accum < 1) return alim_error_set(err, ALIM_EINVAL, "--grad-accum", "must be >= 1");
     if (!(o->lr >= 0) || !isfinite(o->lr)) return alim_error_set(err, ALIM_EINVAL, "--lr", "must be a finite number >= 0");
+    /* the update takes the rate as a float */
+    if (o->lr > FLT_MAX) return alim_error_set(err, ALIM_EINVAL, "--lr", "%g is larger than the largest float (%g)", o->lr, (double)FLT_MAX);
+    if (o->min_lr > FLT_MAX || (o->min_lr >= 0 && !isfinite(o->min_lr)))
+        return alim_error_set(err, ALIM_EINVAL, "--min-lr", "must be a finite number no larger than %g", (double)FLT_MAX);
     if (!(o->adamw.beta1 >= 0 && o->adamw.beta1 < 1)) return alim_error_set(err, ALIM_EINVAL, "--beta1", "must be in [0, 1)");
     if (!(o->adamw.beta2 >= 0 && o->adamw.beta2 < 1)) return alim_error_set(err, ALIM_EINVAL, "--beta2", "must be in [0, 1)");
     if (!(o->adamw.weight_decay >= 0)) return alim_error_set(err, ALIM_EINVAL, "--weight-decay", "must be >= 0");
@@ -125,14 +310,22 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     size_t n_segs = 0;
     alim_status st = ALIM_OK;
     uint64_t tokens_seen = 0;
+    alim_dir_lock *lock = NULL;
+    int made_dir = 0, log_made = 0, have_kept = 0;
+    uint64_t kept = 0; /* the update of the last checkpoint in out_dir */
+    char logpath[4096] = "";
 
-    uint64_t model_step = 0;
     if (o->resume) {
         char probe[4096];
         snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
         FILE *f = fopen(probe, "rb");
         if (!f) return alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume", o->out_dir);
         fclose(f);
+    }
+    st = open_out_dir(o, &lock, &made_dir, err);
+    if (st) return st;
+    uint64_t model_step = 0;
+    if (o->resume) {
         st = alim_checkpoint_load(o->out_dir, &m, &tk, &model_step, err);
     } else if (o->init_dir) {
         st = alim_checkpoint_load(o->init_dir, &m, &tk, NULL, err);
@@ -177,7 +370,15 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         /* the model file must be from the same update as the optimizer state */
         if (!st && model_step != opt.step)
             st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "model.safetensors is from update %" PRIu64 " but optimizer.safetensors from %" PRIu64 " (interrupted save?)", model_step, opt.step);
+        /* states written before the thread count was recorded are taken as they are */
+        uint64_t threads = 0;
+        const int now_threads = omp_get_max_threads();
+        if (!st && !get_u64(state, "threads", &threads) && threads != (uint64_t)now_threads)
+            st = alim_error_set(err, ALIM_EINVAL, "--threads", "%d differs from the resumed run's %" PRIu64 " threads; the run continues bit for bit only with the same count (--threads %" PRIu64 ")",
+                                now_threads, threads, threads);
         if (!st) alim_loader_seek(&ld, ep, (size_t)pos);
+        have_kept = 1;
+        kept = opt.step;
     } else if (!st) {
         st = alim_adamw_create(&opt, m.num_params, err);
     }
@@ -185,12 +386,23 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     if (st) goto done;
     build_segments(&m, segs, &n_segs);
 
+    /* batch, T and grad_accum are each below 2^31: their product may not fit 64 bits */
+    if ((double)o->batch * (double)T * (double)o->grad_accum >= 9223372036854775808.0) {
+        st = alim_error_set(err, ALIM_EINVAL, "--batch", "%d windows of %d tokens times --grad-accum %d is more than 2^63 tokens per update", o->batch, T, o->grad_accum);
+        goto done;
+    }
     const uint64_t per_step = (uint64_t)o->batch * (uint64_t)T * (uint64_t)o->grad_accum;
     uint64_t total = o->steps;
-    if (!total && o->tokens) total = (o->tokens + per_step - 1) / per_step;
+    if (!total && o->tokens) total = o->tokens / per_step + (o->tokens % per_step != 0); /* no overflow near 2^64 */
     if (!total) {
         double ep = o->epochs > 0 ? o->epochs : 1.0;
-        total = (uint64_t)ceil(ep * (double)ld.n_windows / (double)(o->batch * o->grad_accum));
+        /* converted only when it fits: an out-of-range float -> integer conversion is undefined */
+        const double steps = ceil(ep * (double)ld.n_windows / ((double)o->batch * (double)o->grad_accum));
+        if (!(steps < 18446744073709551616.0)) {
+            st = alim_error_set(err, ALIM_EINVAL, "--epochs", "%g passes over %zu windows are %g updates, more than 2^64", ep, ld.n_windows, steps);
+            goto done;
+        }
+        total = (uint64_t)steps;
         if (!total) total = 1;
     }
     const double min_lr = o->min_lr >= 0 ? o->min_lr : o->lr / 10.0;
@@ -200,24 +412,13 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     res->shards = alim_gpt_shard_count(&m, o->batch, T);
     res->train_tokens = data.n;
 
-    char logpath[4096];
     if (o->log_path) snprintf(logpath, sizeof logpath, "%s", o->log_path);
-    else if (!o->resume) {
-        alim_status s2 = alim_checkpoint_make_dir(o->out_dir, err);
-        if (s2) {
-            st = s2;
-            goto done;
-        }
-        snprintf(logpath, sizeof logpath, "%s/log.csv", o->out_dir);
-    } else snprintf(logpath, sizeof logpath, "%s/log.csv", o->out_dir);
+    else snprintf(logpath, sizeof logpath, "%s/log.csv", o->out_dir);
     size_t lpl = strlen(logpath);
     const int jsonl = lpl > 6 && !strcmp(logpath + lpl - 6, ".jsonl");
-    log = fopen(logpath, o->resume ? "a" : "w");
-    if (!log) {
-        st = alim_error_set(err, ALIM_EIO, logpath, "cannot open the log: %s", strerror(errno));
-        goto done;
-    }
-    if (!o->resume && !jsonl) fputs("step,loss,lr,grad_norm,tokens,tokens_per_s,elapsed_s,eval_loss\n", log);
+    if (o->resume && (st = cut_log(logpath, jsonl, opt.step, err))) goto done;
+    /* the log is opened with the first row to write: a run failing before it (no data, no
+     * memory for the activations) leaves no log */
 
     const double t0 = now_s();
     uint64_t run_tokens = 0;
@@ -234,6 +435,11 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         if (st) break;
         // clipping is a factor on the gradients inside the update (one pass fewer over them)
         double norm = alim_grad_norm(m.grads, m.num_params);
+        /* a non-finite loss or gradient stops the run before it reaches the weights */
+        if (!isfinite(loss) || !isfinite(norm)) {
+            st = diverged(o, opt.step + 1, isfinite(loss) ? "the gradient norm" : "the loss", isfinite(loss) ? norm : loss, kept, have_kept, err);
+            break;
+        }
         double lr = alim_lr_at(o->schedule, o->lr, min_lr, opt.step, o->warmup, total);
         alim_adamw_step_scaled(&opt, &o->adamw, (float)lr, m.params, m.grads, alim_grad_clip_scale(norm, o->clip), segs, n_segs);
         tokens_seen += per_step;
@@ -252,12 +458,25 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         }
         char evs[32] = "";
         if (!isnan(ev)) snprintf(evs, sizeof evs, "%.9g", ev);
+        if (!log) {
+            log = fopen(logpath, o->resume ? "a" : "w");
+            if (!log) {
+                st = alim_error_set(err, ALIM_EIO, logpath, "cannot open the log: %s", strerror(errno));
+                break;
+            }
+            log_made = !o->resume;
+            if (!o->resume && !jsonl) fputs(LOG_HEADER, log);
+        }
         if (jsonl)
             fprintf(log, "{\"step\": %" PRIu64 ", \"loss\": %.9g, \"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %" PRIu64 ", \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f, \"eval_loss\": %s}\n",
                     step, loss, lr, norm, tokens_seen, tps, te - t0, evs[0] ? evs : "null");
         else
             fprintf(log, "%" PRIu64 ",%.9g,%.9g,%.9g,%" PRIu64 ",%.1f,%.3f,%s\n", step, loss, lr, norm, tokens_seen, tps, te - t0, evs);
-        fflush(log);
+        /* a full disk shows at the flush (stdio buffers the rows) */
+        if (fflush(log) != 0 || ferror(log)) {
+            st = alim_error_set(err, ALIM_EIO, logpath, "cannot write the log: %s", strerror(errno ? errno : EIO));
+            break;
+        }
         res->last_loss = loss;
         res->last_step = step;
         int stop = 0;
@@ -267,15 +486,36 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
             stop = alim_progress_report(progress, stage, (double)step, (double)total);
         }
         if (last || stop || (o->save_every && step % o->save_every == 0)) {
-            st = save_all(o, &m, &tk, &opt, &ld, tokens_seen, T, err);
+            /* what is saved must be finite: the last good checkpoint stays otherwise */
+            const size_t bad = first_non_finite(m.params, m.num_params);
+            const size_t bad_m = bad < m.num_params ? 0 : first_non_finite(opt.m, opt.n);
+            const size_t bad_v = bad < m.num_params || bad_m < opt.n ? 0 : first_non_finite(opt.v, opt.n);
+            if (bad < m.num_params) st = diverged(o, step, "a weight", (double)m.params[bad], kept, have_kept, err);
+            else if (bad_m < opt.n) st = diverged(o, step, "an AdamW first moment", (double)opt.m[bad_m], kept, have_kept, err);
+            else if (bad_v < opt.n) st = diverged(o, step, "an AdamW second moment", (double)opt.v[bad_v], kept, have_kept, err);
+            if (!st) st = save_all(o, &m, &tk, &opt, &ld, tokens_seen, T, err);
             if (st) break;
+            have_kept = 1;
+            kept = step;
         }
         if (last || stop) break;
     }
     res->elapsed_s = now_s() - t0;
     res->tokens_per_s = res->elapsed_s > 0 ? (double)run_tokens / res->elapsed_s : 0.0;
 done:
-    if (log) fclose(log);
+    if (log && fclose(log) != 0 && !st) st = alim_error_set(err, ALIM_EIO, logpath, "cannot write the log: %s", strerror(errno));
+    /* A new run that failed before its first checkpoint leaves nothing: not a log.csv alone,
+     * nor the directory it made. */
+    if (st && !o->resume && !have_kept) {
+        if (log_made && !o->log_path) remove(logpath);
+        if (made_dir) {
+            char p[4200];
+            snprintf(p, sizeof p, "%s/%s", o->out_dir, ALIM_DIR_LOCK_NAME);
+            remove(p);
+            rmdir(o->out_dir);
+        }
+    }
+    alim_dir_lock_release(lock);
     cJSON_Delete(state);
     alim_loader_free(&ld);
     alim_dataset_free(&data);

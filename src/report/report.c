@@ -1918,6 +1918,7 @@ static alim_status e3_section(report *r, const alim_scale_config *c, const alim_
 }
 
 /* Runs E1, E2 (with E4 from its cells) and E3 (as configured) and adds their parts of the section. */
+static alim_status lab_section_in(report *r, elasticity_config *ec, const char *cache);
 static alim_status lab_section(report *r, elasticity_config *ec, const char *cache_override)
 {
     if (!ec->run_resist && !ec->run_rebound && !ec->run_scale) {
@@ -1925,13 +1926,26 @@ static alim_status lab_section(report *r, elasticity_config *ec, const char *cac
                             "<code>\"experiments\": []</code>).</p>\n");
         return ALIM_OK;
     }
-    char cache[4096], data_dir[4200], e1_dir[4300], e2_dir[4300];
+    char cache[4096];
     if (cache_override) snprintf(cache, sizeof cache, "%s", cache_override);
     else if (ec->cache[0]) snprintf(cache, sizeof cache, "%s", ec->cache);
     else snprintf(cache, sizeof cache, "%s/cache", r->dir);
     alim_status st = make_dirs(cache, r->err);
+    /* the cache may be shared by reports of other --out directories: one writer at a time */
+    alim_dir_lock *lock = NULL;
+    if (!st) st = alim_dir_lock_acquire(cache, &lock, r->err);
+    if (st) return st;
+    st = lab_section_in(r, ec, cache);
+    alim_dir_lock_release(lock);
+    return st;
+}
+
+/* lab_section with the cache made and held */
+static alim_status lab_section_in(report *r, elasticity_config *ec, const char *cache)
+{
+    char data_dir[4200], e1_dir[4300], e2_dir[4300];
     char data_name[64];
-    if (!st) st = lab_data(r, ec, cache, data_dir, sizeof data_dir, data_name);
+    alim_status st = lab_data(r, ec, cache, data_dir, sizeof data_dir, data_name);
     if (st) return st;
     snprintf(ec->cache_used, sizeof ec->cache_used, "%s", cache);
     snprintf(ec->data_used, sizeof ec->data_used, "%s", data_dir);
@@ -2142,13 +2156,17 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     if (st) return st;
     if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST)
         return alim_error_set(err, ALIM_EIO, opt->out_dir, "cannot create the output directory: %s", strerror(errno));
+    /* one report per directory at a time (alim/io.h); released below on every path */
+    alim_dir_lock *lock;
+    if ((st = alim_dir_lock_acquire(opt->out_dir, &lock, err))) return st;
     report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, opt->note, opt->note_ctx, 0, 0, 0, 0};
     /* a stale index.html must not pass for the result of this run */
     char *index = path_in(&r, "index.html");
-    if (!index) return alim_error_set(err, ALIM_ENOMEM, "report", "out of memory");
+    if (!index) return alim_dir_lock_release(lock), alim_error_set(err, ALIM_ENOMEM, "report", "out of memory");
     if (remove(index) != 0 && errno != ENOENT) {
         st = alim_error_set(err, ALIM_EIO, index, "cannot remove the previous report: %s", strerror(errno));
         free(index);
+        alim_dir_lock_release(lock);
         return st;
     }
     time_t now = time(NULL);
@@ -2207,6 +2225,7 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     }
     /* index.html last: its presence means the report is complete */
     if (!st) st = alim_file_write_atomic(index, r.html.s, r.html.len, err);
+    alim_dir_lock_release(lock);
     free(index);
     free(r.html.s);
     if (!st && summary) {
