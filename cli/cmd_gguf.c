@@ -13,7 +13,7 @@
 #include "cli.h"
 
 const char cmd_gguf_help[] =
-    "usage: alim gguf FILE [--json] [--tensors] [--full] [--read-all]\n"
+    "usage: alim gguf FILE [--json] [--tensors] [--full] [--read-all] [--threads N]\n"
     "       alim gguf FILE --tensor NAME --out OUT.f32\n"
     "\n"
     "Reads a GGUF model file (the format of llama.cpp and ollama, versions 2 and 3) and shows\n"
@@ -53,11 +53,11 @@ enum { TEXT_ARRAY_MAX = 8, JSON_ARRAY_MAX = 64, TEXT_STRING_MAX = 120, MAX_TYPE_
 
 /* ---- text rendering of values ---------------------------------------------------------- */
 
-static void print_string(const char *s, size_t len, int full)
+/* Bytes from the file go to the terminal escaped: control characters (which could move the
+ * cursor or recolour the terminal) as \xNN, quotes and backslashes doubled. */
+static void print_escaped(const char *s, size_t len)
 {
-    const size_t shown = !full && len > TEXT_STRING_MAX ? TEXT_STRING_MAX : len;
-    putchar('"');
-    for (size_t i = 0; i < shown; i++) {
+    for (size_t i = 0; i < len; i++) {
         const unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') printf("\\%c", c);
         else if (c == '\n') fputs("\\n", stdout);
@@ -65,6 +65,13 @@ static void print_string(const char *s, size_t len, int full)
         else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
         else putchar(c);
     }
+}
+
+static void print_string(const char *s, size_t len, int full)
+{
+    const size_t shown = !full && len > TEXT_STRING_MAX ? TEXT_STRING_MAX : len;
+    putchar('"');
+    print_escaped(s, shown);
     putchar('"');
     if (shown < len) printf("... (%zu bytes)", len);
 }
@@ -490,7 +497,9 @@ int cmd_gguf(int argc, char **argv)
         const alim_gguf_value v = alim_gguf_kv_value(g, i);
         char tt[128];
         type_text(v, tt, sizeof tt);
-        printf("  %.*s%*s  %-14s ", (int)kl, k, kl < width ? (int)(width - kl) : 0, "", tt);
+        fputs("  ", stdout);
+        print_escaped(k, kl);
+        printf("%*s  %-14s ", kl < width ? (int)(width - kl) : 0, "", tt);
         print_value(v, full);
         putchar('\n');
     }

@@ -262,8 +262,10 @@ static void cv_bf16(const unsigned char *s, float *y, uint64_t n)
     for (uint64_t i = 0; i < n; i++) y[i] = bits_to_float((uint32_t)rd16(s + 2 * i) << 16);
 }
 
-/* Below this many elements a parallel region costs more than it saves. */
-enum { PARALLEL_MIN_ELEMENTS = 1 << 15, ELEMENT_CHUNK = 1 << 12 };
+/* Below this many elements a parallel region costs more than it saves; threads take work
+ * in pieces of about CHUNK_ELEMENTS so a thread that is descheduled (a busy machine) does
+ * not hold up the others, as a static split would. */
+enum { PARALLEL_MIN_ELEMENTS = 1 << 15, CHUNK_ELEMENTS = 1 << 14 };
 
 int alim_gguf_dequantize(int type, const void *src, float *dst, uint64_t n_blocks)
 {
@@ -286,19 +288,19 @@ int alim_gguf_dequantize(int type, const void *src, float *dst, uint64_t n_block
     const unsigned char *s = src;
     const type_traits *t = traits(type);
     const size_t bb = (size_t)t->block_bytes, bs = (size_t)t->block_size;
-    /* Every block (or chunk of elements) is computed by one thread with the same
-     * operations, so the schedule cannot change any bit of the result. */
+    /* Every block (or run of elements) is computed by one thread with the same operations,
+     * so neither the schedule nor the thread count can change any bit of the result. */
     if (run) {
-        const int64_t n_chunks = (int64_t)((n_blocks + ELEMENT_CHUNK - 1) / ELEMENT_CHUNK);
-#pragma omp parallel for schedule(static) if (n_blocks >= PARALLEL_MIN_ELEMENTS)
+        const int64_t n_chunks = (int64_t)((n_blocks + CHUNK_ELEMENTS - 1) / CHUNK_ELEMENTS);
+#pragma omp parallel for schedule(dynamic, 1) if (n_blocks >= PARALLEL_MIN_ELEMENTS)
         for (int64_t c = 0; c < n_chunks; c++) {
-            const uint64_t i0 = (uint64_t)c * ELEMENT_CHUNK;
-            const uint64_t len = n_blocks - i0 < ELEMENT_CHUNK ? n_blocks - i0 : ELEMENT_CHUNK;
+            const uint64_t i0 = (uint64_t)c * CHUNK_ELEMENTS;
+            const uint64_t len = n_blocks - i0 < CHUNK_ELEMENTS ? n_blocks - i0 : CHUNK_ELEMENTS;
             run(s + i0 * bb, dst + i0, len);
         }
     } else {
-        const int64_t n = (int64_t)n_blocks;
-#pragma omp parallel for schedule(static) if (n_blocks * bs >= PARALLEL_MIN_ELEMENTS)
+        const int64_t n = (int64_t)n_blocks, chunk = (int64_t)(CHUNK_ELEMENTS / bs);
+#pragma omp parallel for schedule(dynamic, chunk) if (n_blocks * bs >= PARALLEL_MIN_ELEMENTS)
         for (int64_t i = 0; i < n; i++) blk(s + (size_t)i * bb, dst + (size_t)i * bs);
     }
     return 0;
