@@ -21,6 +21,7 @@ Run: ALIM=/path/to/alim $(scripts/pyvenv.sh) tests/pypi/test_gguf.py
 """
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -381,5 +382,9 @@ check(p.returncode == 2 and "--out" in p.stderr, "--tensor without --out")
 p = run("--help")
 check(p.returncode == 0 and "usage: alim gguf" in p.stdout, "--help")
 
+if failed:
+    print(f"files kept in {tmp}", file=sys.stderr)
+else:
+    shutil.rmtree(tmp, ignore_errors=True)
 print(f"{NAME}: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
