@@ -199,7 +199,9 @@ static alim_status load_tokenizer(const alim_gguf *g, alim_tokenizer *tk, alim_e
     uint64_t nt = 0, nm = 0, ntypes = 0;
     char pre[64] = "default";
     st = alim_gguf_get_string_array(g, "tokenizer.ggml.tokens", &tokens, &tlens, &nt, err);
-    if (!st) st = alim_gguf_get_string_array(g, "tokenizer.ggml.merges", &merges, &mlens, &nm, err);
+    /* a vocabulary without merges (a byte tokenizer) may leave the key out */
+    if (!st && alim_gguf_has_key(g, "tokenizer.ggml.merges"))
+        st = alim_gguf_get_string_array(g, "tokenizer.ggml.merges", &merges, &mlens, &nm, err);
     if (!st && alim_gguf_has_key(g, "tokenizer.ggml.token_type")) {
         st = alim_gguf_get_int_array(g, "tokenizer.ggml.token_type", &types, &ntypes, err);
         if (!st && ntypes != nt) {
