@@ -1,6 +1,14 @@
-/* alim/checkpoint.h — model checkpoints as Hugging Face GPT-2 directories.
+/* alim/checkpoint.h — model checkpoints as Hugging Face directories, and GGUF files.
  *
- * A checkpoint is a directory holding
+ * Reading: a Hugging Face directory of a GPT-2 (model_type gpt2) or Llama-family (llama,
+ * qwen2, mistral) model — config.json, model.safetensors or sharded
+ * model-0000k-of-0000n.safetensors + model.safetensors.index.json (F32, F16, BF16), the
+ * tokenizer (tokenizer.json, or GPT-2's vocab.json + merges.txt) — or a GGUF file of the
+ * llama or qwen2 architecture (alim_gguf_model_load). Writing: the layout below, with the
+ * architecture's own config.json and tensor names (Llama: LlamaForCausalLM/Qwen2ForCausalLM
+ * names, nn.Linear (out,in) layouts), always F32.
+ *
+ * A GPT-2 checkpoint is a directory holding
  *   model.safetensors      the parameters, F32, GPT-2 names and Conv1D (in,out) layouts:
  *                          wte.weight (V,C), wpe.weight (n_positions,C), h.{i}.ln_1.weight,
  *                          h.{i}.attn.c_attn.weight (C,3C), ..., ln_f.bias; metadata
@@ -55,6 +63,13 @@ int alim_checkpoint_is_gguf(const char *path);
  * (llama.cpp permutes them for its adjacent-pair rotation), the tokenizer from the
  * tokenizer.ggml.* keys. Errors name the file and the key or tensor. */
 alim_status alim_gguf_model_load(const char *path, alim_gpt *m, alim_tokenizer *tk, alim_error *err);
+
+/* The tokenizer of a GGUF file (tokenizer.ggml.* keys), without the weights. */
+alim_status alim_gguf_tokenizer_load(const char *path, alim_tokenizer *tk, alim_error *err);
+
+/* The tokenizer of a model: a GGUF file's, or a checkpoint directory's
+ * (alim_tokenizer_load: tokenizer.json, else vocab.json + merges.txt). */
+alim_status alim_checkpoint_load_tokenizer(const char *path, alim_tokenizer *tk, alim_error *err);
 
 /* Creates directory dir if it does not exist (its parent must). */
 alim_status alim_checkpoint_make_dir(const char *dir, alim_error *err);

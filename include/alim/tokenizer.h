@@ -35,8 +35,9 @@ extern "C" {
 
 typedef struct {
     int vocab_size;          /* number of ids, 0 .. vocab_size-1                  */
-    int eot;                 /* end of text/document id: "<|endoftext|>" of GPT-2 files, the
-                                EOS id of tokenizer.json/GGUF; -1 if none              */
+    int eot;                 /* end of text/document id: "<|endoftext|>" of GPT-2 files; for
+                                tokenizer.json/GGUF the added token "<|endoftext|>" or
+                                "<|end_of_text|>" if any, else EOS; -1 if none          */
     int bos_id, eos_id;      /* -1 when absent (GPT-2 files: both are eot)             */
     int unk_id, pad_id;      /* -1 when absent                                         */
     int add_bos;             /* 1 if the model expects bos_id before each sequence.

@@ -858,7 +858,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         nb_acc = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
     }
     /* the byte tokenizer, or an external theta0's own (vocab.json + merges.txt) */
-    if (!st) st = cfg->theta0_dirs ? alim_tokenizer_load(&x->tk, cfg->theta0_dirs[0], err) : alim_tokenizer_init_bytes(&x->tk, err);
+    if (!st) st = cfg->theta0_dirs ? alim_checkpoint_load_tokenizer(cfg->theta0_dirs[0], &x->tk, err) : alim_tokenizer_init_bytes(&x->tk, err);
     if (!st) st = alim_corpus_read(&x->pool2, alim_lab_path(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
     if (!st && x->pool2.n_docs < cfg->n_pos[P - 1])
         st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_pos needs %zu (use a larger --pool-docs)", x->pool2.n_docs, cfg->n_pos[P - 1]);

@@ -339,6 +339,12 @@ alim_status alim_checkpoint_load(const char *dir, alim_gpt *m, alim_tokenizer *t
     return st;
 }
 
+alim_status alim_checkpoint_load_tokenizer(const char *path, alim_tokenizer *tk, alim_error *err)
+{
+    if (alim_checkpoint_is_gguf(path)) return alim_gguf_tokenizer_load(path, tk, err);
+    return alim_tokenizer_load(tk, path, err);
+}
+
 int alim_checkpoint_is_gguf(const char *path)
 {
     struct stat sb;

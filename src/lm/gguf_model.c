@@ -257,3 +257,13 @@ alim_status alim_gguf_model_load(const char *path, alim_gpt *m, alim_tokenizer *
     alim_gguf_close(g);
     return st;
 }
+
+alim_status alim_gguf_tokenizer_load(const char *path, alim_tokenizer *tk, alim_error *err)
+{
+    alim_gguf *g;
+    alim_status st = alim_gguf_open(path, &g, err);
+    if (st) return st;
+    st = load_tokenizer(g, tk, err);
+    alim_gguf_close(g);
+    return st;
+}

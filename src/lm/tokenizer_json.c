@@ -161,6 +161,19 @@ static alim_status check_id(int32_t id, int V, const char *name, const char *whe
     return ALIM_OK;
 }
 
+/* The end-of-document id: the family's pretraining separator ("<|endoftext|>" of GPT-2,
+ * SmolLM2 and Qwen2, "<|end_of_text|>" of Llama 3) when the vocabulary has one, else EOS.
+ * An instruct model's EOS is its end-of-turn token (SmolLM2-Instruct: "<|im_end|>"), which
+ * does not separate pretraining documents. */
+static int document_separator(const alim_tokenizer *tk)
+{
+    static const char *const names[] = {"<|endoftext|>", "<|end_of_text|>"};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < tk->vocab_size; i++)
+            if (tk->token[i] && !strcmp(tk->token[i], names[k])) return i;
+    return tk->eos_id;
+}
+
 alim_status alim_tokenizer_init_parts(alim_tokenizer *tk, const alim_tokenizer_parts *p,
                                       const char *where, alim_error *err)
 {
@@ -241,7 +254,8 @@ alim_status alim_tokenizer_init_parts(alim_tokenizer *tk, const alim_tokenizer_p
     free(is_added);
     if (st) return alim_tokenizer_free(tk), st;
     tk->bos_id = p->bos_id;
-    tk->eos_id = tk->eot = p->eos_id;
+    tk->eos_id = p->eos_id;
+    tk->eot = document_separator(tk);
     tk->unk_id = p->unk_id;
     tk->pad_id = p->pad_id;
     tk->add_bos = p->add_bos && p->bos_id >= 0;
@@ -397,7 +411,7 @@ static void read_special_ids(alim_tokenizer *tk, const char *dir)
         tk->eos_id = s ? id_of_text(tk, s) : -1;
         cJSON_Delete(s);
     }
-    tk->eot = tk->eos_id;
+    tk->eot = document_separator(tk);
 }
 
 static alim_status parse_added(const cJSON *list, alim_tokenizer *tk, int V, unsigned char *is_added,

@@ -45,14 +45,14 @@ with torch.no_grad():
     ref.lm_head.weight = ref.model.embed_tokens.weight
 ref = ref.double().eval()
 V = ref.config.vocab_size
-EOS = 2  # <|im_end|>: the GGUF's eos id, alim's document separator for this vocabulary
+EOT = 0  # <|endoftext|>: SmolLM2's pretraining document separator, alim's for this vocabulary
 
 text = ("Alignment is the problem of making a model do what its designers intend. "
         "In 1999, 42 researchers met in Zürich; café, naïve, 東京, Привет! It's 3.14159 o'clock.")
 data = os.path.join(tmp, "t.txt")
 open(data, "w", encoding="utf-8").write(text)
 ids = tok(text, add_special_tokens=False).input_ids
-stream = [EOS] + ids + [EOS]
+stream = [EOT] + ids + [EOT]
 with torch.no_grad():
     logp = torch.log_softmax(ref(torch.tensor([stream[:-1]])).logits[0], -1)
 ref_bits = float(-logp[torch.arange(len(stream) - 1), torch.tensor(stream[1:])].sum()) / math.log(2)
@@ -78,11 +78,11 @@ if p.returncode == 0:
 # greedy decoding (the prompt follows the document separator, as in alim's data streams)
 prompt = "The capital of France is"
 with torch.no_grad():
-    ctx = [EOS] + tok(prompt, add_special_tokens=False).input_ids
+    ctx = [EOT] + tok(prompt, add_special_tokens=False).input_ids
     gen = []
     for _ in range(24):
         nxt = int(torch.argmax(ref(torch.tensor([ctx])).logits[0, -1]))
-        if nxt == EOS:
+        if nxt in (EOT, 2):  # alim stops at the separator and the end of turn <|im_end|>
             break
         gen.append(nxt)
         ctx.append(nxt)
