@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alim/chat.h"
 #include "alim/checkpoint.h"
 #include "alim/info.h"
+#include "alim/io.h"
 #include "alim/lm_eval.h"
 #include "alim/safetensors.h"
 #include "cli.h"
@@ -19,7 +21,9 @@ const char cmd_eval_help[] =
     "model, per token and per byte of text. The data is read as for training (a stream\n"
     "that starts with <|endoftext|> and has one after every document) and cut into\n"
     "consecutive windows of --context tokens, so each token is predicted exactly once. For\n"
-    "JSONL prompt/response data only the response tokens (and their end) are scored.\n"
+    "JSONL prompt/response data only the response tokens (and their end) are scored;\n"
+    "a model with a chat template (ChatML or Llama 3) gets each record rendered with it\n"
+    "(see --template), as 'alim train' does.\n"
     "With --base, also the mean over scored positions of KL(model || base), the divergence\n"
     "of the model's next-token distribution from the base model's (same vocabulary).\n"
     "\n"
@@ -29,6 +33,11 @@ const char cmd_eval_help[] =
     "  --base DIR           reference checkpoint for the KL\n"
     "  --format F           auto|text|lines|jsonl (default auto, as in 'alim train')\n"
     "  --delimiter S        document separator of text files (default <|endoftext|>)\n"
+    "  --template T         JSONL records as chats: auto (the model's own chat template, or\n"
+    "                       plain prompt + response if it has none), chatml, llama3, none\n"
+    "                       (default auto)\n"
+    "  --dump-tokens FILE   write the data as the model sees it, JSON {\"tokens\": [...],\n"
+    "                       \"mask\": [...]} (mask 1 = scored), and score nothing\n"
     "  --context N          window length (default: the model's n_positions)\n"
     "  --batch N            windows per forward pass (default 8)\n"
     "  --dump-logprobs FILE write the log-probabilities of every scored position as\n"
@@ -40,7 +49,24 @@ const char cmd_eval_help[] =
     "example:\n"
     "  alim eval --model run1-sft --base run1 --data held.jsonl --json\n";
 
-enum { O_MODEL = 256, O_DATA, O_BASE, O_FORMAT, O_DELIM, O_CONTEXT, O_BATCH, O_DUMP, O_THREADS, O_JSON };
+enum { O_MODEL = 256, O_DATA, O_BASE, O_FORMAT, O_DELIM, O_CONTEXT, O_BATCH, O_DUMP, O_THREADS, O_JSON, O_TEMPLATE, O_DUMP_TOKENS };
+
+/* --dump-tokens: the stream and its mask, for checking what is scored. */
+static alim_status dump_tokens(const char *path, const alim_token_stream *ds, alim_error *err)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *t = cJSON_AddArrayToObject(j, "tokens"), *m = cJSON_AddArrayToObject(j, "mask");
+    for (size_t i = 0; t && m && i < ds->n; i++) {
+        cJSON_AddItemToArray(t, cJSON_CreateNumber(ds->tokens[i]));
+        cJSON_AddItemToArray(m, cJSON_CreateNumber(ds->mask[i]));
+    }
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!s) return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+    alim_status st = alim_file_write_atomic(path, s, strlen(s), err);
+    free(s);
+    return st;
+}
 
 int cmd_eval(int argc, char **argv)
 {
@@ -49,8 +75,10 @@ int cmd_eval(int argc, char **argv)
         {"base", required_argument, 0, O_BASE}, {"format", required_argument, 0, O_FORMAT},
         {"delimiter", required_argument, 0, O_DELIM}, {"context", required_argument, 0, O_CONTEXT},
         {"batch", required_argument, 0, O_BATCH}, {"dump-logprobs", required_argument, 0, O_DUMP},
-        {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON}, {0, 0, 0, 0}};
-    const char *model = NULL, *base = NULL, *delim = NULL, *dump = NULL;
+        {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
+        {"template", required_argument, 0, O_TEMPLATE}, {"dump-tokens", required_argument, 0, O_DUMP_TOKENS}, {0, 0, 0, 0}};
+    const char *model = NULL, *base = NULL, *delim = NULL, *dump = NULL, *dump_tokens_path = NULL;
+    alim_chat_kind want = ALIM_CHAT_AUTO;
     const char **data = calloc((size_t)argc + 1, sizeof *data);
     if (!data) return cli_error("eval", "out of memory");
     size_t nd = 0, ctx = 0, batch = 8;
@@ -75,6 +103,13 @@ int cmd_eval(int argc, char **argv)
         case O_DUMP: dump = optarg; break;
         case O_THREADS: rc = cli_lm_set_threads(optarg); break;
         case O_JSON: json = 1; break;
+        case O_TEMPLATE: {
+            int k = alim_chat_kind_parse(optarg);
+            if (k < 0) rc = cli_error("--template", "'%s' is not auto, chatml, llama3 or none", optarg);
+            else want = (alim_chat_kind)k;
+            break;
+        }
+        case O_DUMP_TOKENS: dump_tokens_path = optarg; break;
         case ':': rc = cli_usage_error("eval", "option '%s' needs a value", argv[optind - 1]); break;
         default: rc = cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]); break;
         }
@@ -91,9 +126,21 @@ int cmd_eval(int argc, char **argv)
     alim_error_clear(&err);
     float *lp = NULL;
     alim_eval_result r;
+    alim_chat_template tpl = {0};
     alim_status st = alim_checkpoint_load(model, &m, &tk, NULL, &err);
     if (!st && base) st = alim_checkpoint_load(base, &b, NULL, NULL, &err);
-    if (!st) st = alim_dataset_load(&ds, data, nd, fmt, delim, &tk, &err);
+    if (!st) st = alim_chat_template_resolve(&tpl, model, want, &tk, &err);
+    if (!st) st = alim_dataset_load_chat(&ds, data, nd, fmt, delim, &tk, &tpl, &err);
+    alim_chat_template_free(&tpl);
+    if (!st && dump_tokens_path) {
+        st = dump_tokens(dump_tokens_path, &ds, &err);
+        free(data);
+        alim_dataset_free(&ds);
+        alim_tokenizer_free(&tk);
+        alim_gpt_free(&m);
+        alim_gpt_free(&b);
+        return st ? cli_fail(&err) : CLI_EXIT_OK;
+    }
     int T = ctx ? (int)ctx : m.config.n_positions;
     if (!st && T > m.config.n_positions)
         st = alim_error_set(&err, ALIM_EINVAL, "--context", "%d is longer than the model's context (n_positions = %d)", T, m.config.n_positions);

@@ -14,6 +14,14 @@
  *                    document is prompt followed by response, and only the response tokens
  *                    and the EOT after them count (supervised fine-tuning)
  *   ALIM_DATA_AUTO   JSONL if the file name ends in ".jsonl", else TEXT
+ *
+ * With a chat template (alim/chat.h, alim_dataset_load_chat) a JSONL record is instead the
+ * conversation [user: prompt, assistant: response] rendered by the template and tokenized
+ * as one text (added tokens such as <|im_start|> come out as their ids); its first k tokens
+ * are masked, k the number of tokens of the prompt rendered alone with the generation prompt
+ * (TRL's prompt-completion rule), so the response, the end-of-turn marker closing it and
+ * whatever the template writes after that (ChatML's "\n") count; the EOT after the
+ * conversation does not (the conversation already ends its turn).
  */
 #ifndef ALIM_DATASET_H
 #define ALIM_DATASET_H
@@ -21,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alim/chat.h"
 #include "alim/rng.h"
 #include "alim/status.h"
 #include "alim/tokenizer.h"
@@ -49,6 +58,12 @@ typedef struct {
 alim_status alim_dataset_load(alim_token_stream *ds, const char *const *paths, size_t n_paths,
                               alim_data_format format, const char *delimiter,
                               const alim_tokenizer *tk, alim_error *err);
+/* The same with a chat template for JSONL records (NULL, or kind NONE: as above). A
+ * template of kind UNRECOGNISED fails at the first JSONL record with its error. */
+alim_status alim_dataset_load_chat(alim_token_stream *ds, const char *const *paths, size_t n_paths,
+                                   alim_data_format format, const char *delimiter,
+                                   const alim_tokenizer *tk, const alim_chat_template *chat,
+                                   alim_error *err);
 void alim_dataset_free(alim_token_stream *ds);
 
 /* Batches for training: the stream is cut into W = ceil((n-1)/T) windows of T+1 tokens that

@@ -59,6 +59,11 @@ typedef struct {
 alim_status alim_lm_sample(alim_gpt *m, int32_t *ids, size_t n_prompt,
                            const alim_sample_options *o, alim_rng *rng, size_t *n_out,
                            alim_error *err);
+/* The same, also stopping when one of stop_ids[0..n_stop) is drawn (a chat template's end
+ * of turn); the id that stopped it is kept in ids. */
+alim_status alim_lm_sample_until(alim_gpt *m, int32_t *ids, size_t n_prompt,
+                                 const alim_sample_options *o, const int32_t *stop_ids, int n_stop,
+                                 alim_rng *rng, size_t *n_out, alim_error *err);
 
 /* Samples B documents at once with a key/value cache. rows (B,L) row-major: each row
  * starts with n_prompt given tokens (1 <= n_prompt <= L) and is continued in place. At

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alim/chat.h"
 #include "alim/io.h"
 
 int alim_data_format_parse(const char *s)
@@ -75,10 +76,42 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
+/* One prompt/response record rendered with a chat template. As TRL's SFT does with
+ * prompt-completion data, the whole conversation is tokenized at once (so the ids are those
+ * of apply_chat_template) and its first len(tokens of the prompt rendered alone, with the
+ * generation prompt) tokens are masked: the response, the end-of-turn marker and what the
+ * template writes after it count. The EOT that separates documents does not count: the
+ * rendered conversation already ends its turn. */
+static alim_status add_chat(builder *b, const alim_tokenizer *tk, const alim_chat_template *chat,
+                            const char *prompt, const char *response, const char *where, alim_error *err)
+{
+    alim_chat_text ct;
+    alim_status st = alim_chat_render(chat, NULL, prompt, response, &ct, err);
+    if (st) return st;
+    int32_t *pids = NULL;
+    size_t pn = 0, pcap = 0, from = b->n;
+    st = alim_tokenizer_encode(tk, ct.text, ct.response_start, &pids, &pn, &pcap, where, err);
+    if (!st) st = alim_tokenizer_encode(tk, ct.text, ct.len, &b->ids, &b->n, &b->cap, where, err);
+    if (!st) st = mark(b, from, 1, err);
+    if (!st) memset(b->mask + from, 0, pn < b->n - from ? pn : b->n - from);
+    free(pids);
+    alim_chat_text_free(&ct);
+    return st ? st : add_eot(b, tk, 0, err);
+}
+
 alim_status alim_dataset_load(alim_token_stream *ds, const char *const *paths, size_t n_paths,
                               alim_data_format format, const char *delimiter,
                               const alim_tokenizer *tk, alim_error *err)
 {
+    return alim_dataset_load_chat(ds, paths, n_paths, format, delimiter, tk, NULL, err);
+}
+
+alim_status alim_dataset_load_chat(alim_token_stream *ds, const char *const *paths, size_t n_paths,
+                                   alim_data_format format, const char *delimiter,
+                                   const alim_tokenizer *tk, const alim_chat_template *chat,
+                                   alim_error *err)
+{
+    if (chat && (chat->kind == ALIM_CHAT_NONE || chat->kind == ALIM_CHAT_AUTO)) chat = NULL;
     memset(ds, 0, sizeof *ds);
     if (tk->eot < 0) return alim_error_set(err, ALIM_EINVAL, "tokenizer", "has no <|endoftext|> token");
     if (!delimiter) delimiter = "<|endoftext|>";
@@ -136,7 +169,10 @@ alim_status alim_dataset_load(alim_token_stream *ds, const char *const *paths, s
                 if (!cJSON_IsObject(o)) st = alim_error_set(err, ALIM_EFORMAT, where, "not a JSON object");
                 else if (!cJSON_IsString(pr) || !cJSON_IsString(re))
                     st = alim_error_set(err, ALIM_EFORMAT, where, "needs string fields \"prompt\" and \"response\"");
-                else {
+                else if (chat) {
+                    st = add_chat(&b, tk, chat, pr->valuestring, re->valuestring, where, err);
+                    ds->n_docs++;
+                } else {
                     st = add_text(&b, tk, pr->valuestring, strlen(pr->valuestring), 0, where, err);
                     if (!st) st = add_text(&b, tk, re->valuestring, strlen(re->valuestring), 1, where, err);
                     if (!st) st = add_eot(&b, tk, 1, err);

@@ -56,7 +56,8 @@ alim_status alim_lm_evaluate(alim_gpt *m, alim_gpt *base, const alim_token_strea
                 int32_t y = tg[b * len + t];
                 if (y < 0) continue;
                 size_t nbytes = 0;
-                if (tk && alim_tokenizer_decode(tk, y, &nbytes)) res->n_bytes += nbytes;
+                /* the document separator is no text (HF vocabularies decode it to its name) */
+                if (tk && y != tk->eot && alim_tokenizer_decode(tk, y, &nbytes)) res->n_bytes += nbytes;
                 if (!base && !logprobs) continue;
                 alim_gpt_log_softmax_row(m, b, t, lp);
                 if (logprobs) memcpy(logprobs + (dump++) * V, lp, (size_t)V * sizeof(float));
@@ -119,6 +120,13 @@ alim_status alim_lm_sample(alim_gpt *m, int32_t *ids, size_t n_prompt,
                            const alim_sample_options *o, alim_rng *rng, size_t *n_out,
                            alim_error *err)
 {
+    return alim_lm_sample_until(m, ids, n_prompt, o, NULL, 0, rng, n_out, err);
+}
+
+alim_status alim_lm_sample_until(alim_gpt *m, int32_t *ids, size_t n_prompt,
+                                 const alim_sample_options *o, const int32_t *stop_ids, int n_stop,
+                                 alim_rng *rng, size_t *n_out, alim_error *err)
+{
     const int V = m->config.vocab_size, maxT = m->config.n_positions;
     const int lim = o->vocab_limit > 0 && o->vocab_limit < V ? o->vocab_limit : V;
     size_t n = n_prompt;
@@ -159,6 +167,9 @@ alim_status alim_lm_sample(alim_gpt *m, int32_t *ids, size_t n_prompt,
         ids[n++] = next;
         *n_out = n;
         if (o->stop_at_eot && next == o->eot) break;
+        int stop = 0;
+        for (int i = 0; i < n_stop; i++) stop |= next == stop_ids[i];
+        if (stop) break;
     }
     alim_gpt_cache_free(cache);
     free(lp);
