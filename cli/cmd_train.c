@@ -30,6 +30,9 @@ const char cmd_train_help[] =
     "                       one document per line; jsonl: {\"prompt\",\"response\"} per line,\n"
     "                       loss only on the response tokens (fine-tuning)\n"
     "  --delimiter S        document separator of text files (default <|endoftext|>)\n"
+    "  --template T         JSONL records as chats: auto (the chat template of --init's model,\n"
+    "                       ChatML or Llama 3; plain prompt + response if it has none), chatml,\n"
+    "                       llama3, none (default auto; see docs/lm.md 'Chat templates')\n"
     "  --eval-data FILE     held-out file(s), evaluated every --eval-every steps and at the end\n"
     "model (new models; with --init or --resume the checkpoint's shape is used):\n"
     "  --layers N           blocks, at most 1000 (default 2)\n"
@@ -83,7 +86,7 @@ enum {
     O_DATA = 256, O_OUT, O_INIT, O_RESUME, O_LAYERS, O_DIM, O_HEADS, O_CONTEXT, O_VOCAB,
     O_TOKENIZER, O_STEPS, O_EPOCHS, O_TOKENS, O_BATCH, O_ACCUM, O_LR, O_MINLR, O_SCHEDULE,
     O_WARMUP, O_BETA1, O_BETA2, O_EPS, O_WD, O_CLIP, O_SEED, O_IN_ORDER, O_EVAL, O_EVAL_EVERY,
-    O_SAVE_EVERY, O_LOG, O_FORMAT, O_DELIM, O_STOP, O_THREADS, O_JSON
+    O_SAVE_EVERY, O_LOG, O_FORMAT, O_DELIM, O_STOP, O_THREADS, O_JSON, O_TEMPLATE
 };
 
 /* hi is the library's own limit where it has one (alim_gpt_config_check: 1000 layers,
@@ -129,7 +132,7 @@ int cmd_train(int argc, char **argv)
         {"log", required_argument, 0, O_LOG}, {"format", required_argument, 0, O_FORMAT},
         {"delimiter", required_argument, 0, O_DELIM}, {"stop-at", required_argument, 0, O_STOP},
         {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
-        {0, 0, 0, 0}};
+        {"template", required_argument, 0, O_TEMPLATE}, {0, 0, 0, 0}};
     alim_train_options o;
     alim_train_options_default(&o);
     const char **data = calloc((size_t)argc + 1, sizeof *data), **evd = calloc((size_t)argc + 1, sizeof *evd);
@@ -186,6 +189,12 @@ int cmd_train(int argc, char **argv)
         case O_DELIM: o.delimiter = optarg; if (!*optarg) rc = cli_error("--delimiter", "must not be empty"); break;
         case O_THREADS: rc = cli_lm_set_threads(optarg); break;
         case O_JSON: json = 1; break;
+        case O_TEMPLATE: {
+            int k = alim_chat_kind_parse(optarg);
+            if (k < 0) rc = cli_error("--template", "'%s' is not auto, chatml, llama3 or none", optarg);
+            else o.chat_template = (alim_chat_kind)k;
+            break;
+        }
         case ':': rc = cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]); break;
         default: rc = cli_usage_error("train", "unknown option '%s'", argv[optind - 1]); break;
         }

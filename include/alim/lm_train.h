@@ -47,6 +47,10 @@ typedef struct {
     size_t n_eval;
     alim_data_format format;
     const char *delimiter;        /* NULL = "<|endoftext|>" */
+    alim_chat_kind chat_template; /* JSONL records as chats (alim/chat.h): ALIM_CHAT_AUTO (0) = the
+                                     template of the model (init_dir, out_dir on resume) or of the
+                                     tokenizer directory, none if it has none; its text is copied
+                                     into out_dir/chat_template.jinja at every save */
     const char *out_dir;          /* checkpoint directory (created) */
     const char *init_dir;         /* start from this checkpoint (fine-tuning); NULL = new model */
     int resume;                   /* continue from out_dir's last checkpoint */

@@ -240,11 +240,20 @@ static size_t first_non_finite(const float *x, size_t n)
     return bad;
 }
 
+/* Where the chat template comes from: the model started from, else a tokenizer directory. */
+static const char *chat_source(const alim_train_options *o)
+{
+    if (o->resume) return o->out_dir;
+    if (o->init_dir) return o->init_dir;
+    return o->tokenizer && strcmp(o->tokenizer, "byte") ? o->tokenizer : NULL;
+}
+
 static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
                             const alim_tokenizer *tk, const alim_adamw *opt,
                             const alim_loader *ld, uint64_t tokens, int T, alim_error *err)
 {
     alim_status st = alim_checkpoint_save(o->out_dir, m, tk, opt->step, err);
+    if (!st) st = alim_chat_template_copy(chat_source(o), o->out_dir, err);
     if (st) return st;
     cJSON *s = cJSON_CreateObject();
     if (!s) return alim_error_set(err, ALIM_ENOMEM, o->out_dir, "out of memory");
@@ -350,8 +359,13 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     const int T = o->context ? o->context : (m.params ? m.config.n_positions : 0);
     if (!st && (T < 1 || T > m.config.n_positions))
         st = alim_error_set(err, ALIM_EINVAL, "--context", "%d is longer than the model's context (n_positions = %d)", T, m.config.n_positions);
-    if (!st) st = alim_dataset_load(&data, o->data, o->n_data, o->format, o->delimiter, &tk, err);
-    if (!st && o->n_eval) st = alim_dataset_load(&evdata, o->eval_data, o->n_eval, o->format, o->delimiter, &tk, err);
+    {
+        alim_chat_template chat = {0};
+        if (!st) st = alim_chat_template_resolve(&chat, chat_source(o), o->chat_template, &tk, err);
+        if (!st) st = alim_dataset_load_chat(&data, o->data, o->n_data, o->format, o->delimiter, &tk, &chat, err);
+        if (!st && o->n_eval) st = alim_dataset_load_chat(&evdata, o->eval_data, o->n_eval, o->format, o->delimiter, &tk, &chat, err);
+        alim_chat_template_free(&chat);
+    }
     if (!st) st = alim_loader_init(&ld, &data, o->batch, T, o->seed, err);
     if (!st && o->in_order) alim_loader_set_order(&ld, 1);
     if (!st && o->resume) {
