@@ -51,8 +51,42 @@ $(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/libalim.a
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libalim.a $(LDLIBS)
 
 # The same library, CLI and tests built with AddressSanitizer + UBSan into build-asan/.
+# float-cast-overflow is not part of -fsanitize=undefined: an out-of-range double -> integer
+# conversion (undefined behaviour, different results under gcc and clang) stops the program.
 asan:
-	$(MAKE) BUILD=build-asan OPT=-O1 SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	$(MAKE) BUILD=build-asan OPT=-O1 SANFLAGS="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=undefined,float-cast-overflow" all
+
+# libFuzzer harnesses fuzz/fuzz_*.c, one per input parser, with clang (Debian's clang and
+# libclang-rt): the library is compiled into $(FUZZ_BUILD) with ASan + UBSan and fuzzer
+# coverage, each harness is linked with -fsanitize=fuzzer. `make fuzz` runs every harness for
+# FUZZ_TIME seconds from its committed seeds fuzz/corpus/<harness>/ (binary seeds as hex text,
+# decoded by fuzz/seeds.sh; new inputs go to
+# $(FUZZ_BUILD)/corpus/<harness>/, crashes to $(FUZZ_BUILD)/crash-<harness>-*); FUZZ_JOBS
+# harnesses at a time. tests/cli/test_fuzz_smoke.sh runs a short smoke of each.
+FUZZ_CC    ?= clang
+FUZZ_BUILD ?= build/fuzz
+FUZZ_TIME  ?= 60
+FUZZ_JOBS  ?= 1
+FUZZ_SAN   := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
+FUZZ_SRC   := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN   := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
+.PHONY: fuzz fuzz-build
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 \
+	  SANFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BIN)
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_BUILD)/libalim.a
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -Ifuzz -o $@ $< $(FUZZ_BUILD)/libalim.a $(LDLIBS)
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_BUILD)/corpus
+	@fuzz/seeds.sh $(FUZZ_BUILD)/seeds
+	@printf '%s\n' $(FUZZ_BIN) | xargs -P $(FUZZ_JOBS) -I{} sh -c 'h=$$(basename {}); mkdir -p $(FUZZ_BUILD)/corpus/$$h; \
+	  {} -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$h- \
+	     $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/seeds/$$h > $(FUZZ_BUILD)/$$h.log 2>&1; rc=$$?; \
+	  printf "%-28s exit %d, %s executions\n" $$h $$rc "$$(sed -n "s/^stat::number_of_executed_units: *//p" $(FUZZ_BUILD)/$$h.log)"; \
+	  [ $$rc -eq 0 ]'
 
 deps:
 	@scripts/install-deps.sh

@@ -17,6 +17,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <omp.h>
@@ -665,7 +666,13 @@ alim_status alim_dir_lock_acquire(const char *dir, alim_dir_lock **lock, alim_er
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
             const int e = errno;
             if (e == EWOULDBLOCK || e == EAGAIN) {
-                const long pid = lock_owner(fd);
+                /* the holder writes its PID just after taking the lock: give it a moment */
+                long pid = lock_owner(fd);
+                for (int i = 0; i < 50 && !pid; i++) {
+                    const struct timespec ms2 = {0, 2000000};
+                    nanosleep(&ms2, NULL);
+                    pid = lock_owner(fd);
+                }
                 close(fd);
                 if (pid) st = alim_error_set(err, ALIM_EINVAL, dir, "in use by process %ld", pid);
                 else st = alim_error_set(err, ALIM_EINVAL, dir, "in use by another process");

@@ -82,7 +82,7 @@ if len(sys.argv) > 2:  # the quick grid: theta0 + 4 n_pos x 6 n_neg, 2 seeds; 3 
     t = list(csv.DictReader(open(os.path.join(d, "elasticity_e1_pair12.csv"))))
     assert t and list(t[0])[:3] == ["step", "forward_mean_nats", "inverse_mean_nats"] and len(t[0]) == 7, "E1 pair table"
     cache = os.path.join(d, "cache")
-    names = sorted(os.listdir(cache))
+    names = sorted(n for n in os.listdir(cache) if n != ".alim.lock")  # the cache's lock file (alim/io.h)
     assert [n.split("-")[0] for n in names] == ["data", "rebound", "resist", "scale"], f"cache holds {names}"
     assert os.path.isfile(os.path.join(cache, names[0], "manifest.json")), "data directory incomplete"
 print("ok")
