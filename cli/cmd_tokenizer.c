@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <errno.h>
 
+#include "alim/checkpoint.h"
 #include "alim/io.h"
 #include "alim/tokenizer.h"
 #include "cli.h"
@@ -32,7 +33,8 @@ const char cmd_tokenizer_help[] =
     "  --vocab N            train: vocabulary size, >= 257 (default 512)\n"
     "  --out DIR            train/save: directory to write the tokenizer into (created)\n"
     "  --tokenizer DIR      encode/decode: directory with tokenizer.json, or vocab.json and\n"
-    "                       merges.txt (--model DIR is the same: a model directory)\n"
+    "                       merges.txt, or a GGUF model file (its tokenizer.ggml.* keys);\n"
+    "                       --model is the same: a model directory or .gguf file\n"
     "  --text TEXT          encode: the text (default: the FILE argument, or stdin)\n"
     "  --json               print JSON ({\"vocab_size\", \"merges\"}, {\"ids\", \"bos_id\",\n"
     "                       \"eos_id\", \"add_bos\"} or {\"text\"})\n"
@@ -48,7 +50,7 @@ static int load_tok(const char *dir, alim_tokenizer *tk)
 {
     alim_error err;
     alim_error_clear(&err);
-    alim_status st = dir ? alim_tokenizer_load(tk, dir, &err) : alim_tokenizer_init_bytes(tk, &err);
+    alim_status st = dir ? alim_checkpoint_load_tokenizer(dir, tk, &err) : alim_tokenizer_init_bytes(tk, &err);
     return st ? cli_fail(&err) : 0;
 }
 

@@ -36,6 +36,26 @@ def check(ok, what):
         print("FAIL:", what, file=sys.stderr)
 
 
+def smollm2_tokenizer(path):
+    """SmolLM2's own tokenizer.json pipeline, rebuilt with `tokenizers` from the GGUF
+    vocabulary: byte-level BPE, pre-tokenizer Sequence[Digits(individual), ByteLevel], the
+    control tokens as special added tokens. (transformers' GGUF converter leaves the Digits
+    step out: it splits "\\r\\n 1" differently from the model's real tokenizer.)"""
+    import gguf
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    r = gguf.GGUFReader(path)
+    field = lambda k: r.fields[k]
+    toks = [bytes(field("tokenizer.ggml.tokens").parts[i]).decode("utf-8") for i in field("tokenizer.ggml.tokens").data]
+    merges = [bytes(field("tokenizer.ggml.merges").parts[i]).decode("utf-8") for i in field("tokenizer.ggml.merges").data]
+    types = [int(field("tokenizer.ggml.token_type").parts[i][0]) for i in field("tokenizer.ggml.token_type").data]
+    t = Tokenizer(models.BPE({s: i for i, s in enumerate(toks)}, [tuple(m.split(" ", 1)) for m in merges]))
+    t.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                               pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+    t.decoder = decoders.ByteLevel()
+    t.add_special_tokens([AddedToken(s, special=True, normalized=False) for s, ty in zip(toks, types) if ty == 3])
+    return t
+
+
 gguf_path = subprocess.run([os.path.join(HERE, "..", "..", "scripts", "fetch-smollm2.sh")], capture_output=True,
                            text=True, check=True).stdout.strip()
 d, f = os.path.dirname(gguf_path), os.path.basename(gguf_path)
@@ -51,8 +71,15 @@ text = ("Alignment is the problem of making a model do what its designers intend
         "In 1999, 42 researchers met in Zürich; café, naïve, 東京, Привет! It's 3.14159 o'clock.")
 data = os.path.join(tmp, "t.txt")
 open(data, "w", encoding="utf-8").write(text)
-ids = tok(text, add_special_tokens=False).input_ids
+hf_tok = smollm2_tokenizer(gguf_path)
+ids = hf_tok.encode(text).ids
+check(ids == tok(text, add_special_tokens=False).input_ids, "transformers' GGUF tokenizer agrees on the scored text")
 stream = [EOT] + ids + [EOT]
+for t in (text, "<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n", "  spaces\t\ttabs\r\n 1234567 🤖👩‍💻"):
+    p = subprocess.run([ALIM, "tokenizer", "encode", "--model", gguf_path, "--text", t, "--json"], capture_output=True, text=True)
+    got = json.loads(p.stdout)["ids"] if p.returncode == 0 else None
+    want = hf_tok.encode(t).ids
+    check(got == want, f"tokenizer ids of {t[:30]!r}: alim {got} vs transformers {want}")
 with torch.no_grad():
     logp = torch.log_softmax(ref(torch.tensor([stream[:-1]])).logits[0], -1)
 ref_bits = float(-logp[torch.arange(len(stream) - 1), torch.tensor(stream[1:])].sum()) / math.log(2)
@@ -78,7 +105,7 @@ if p.returncode == 0:
 # greedy decoding (the prompt follows the document separator, as in alim's data streams)
 prompt = "The capital of France is"
 with torch.no_grad():
-    ctx = [EOT] + tok(prompt, add_special_tokens=False).input_ids
+    ctx = [EOT] + hf_tok.encode(prompt).ids
     gen = []
     for _ in range(24):
         nxt = int(torch.argmax(ref(torch.tensor([ctx])).logits[0, -1]))
@@ -86,7 +113,7 @@ with torch.no_grad():
             break
         gen.append(nxt)
         ctx.append(nxt)
-want = prompt + tok.decode(gen) + "\n"
+want = prompt + hf_tok.decode(gen) + "\n"
 p = subprocess.run([ALIM, "sample", "--model", gguf_path, "--prompt", prompt, "--temperature", "0", "--tokens", "24"],
                    capture_output=True, text=True)
 check(p.returncode == 0 and p.stdout == want, f"greedy: alim {p.stdout!r} vs transformers {want!r}")
