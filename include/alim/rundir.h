@@ -7,7 +7,10 @@
  *   DIR/cells/<cell>/            scratch space of the cell (checkpoints, logs)
  *   DIR/cells/<cell>/result.json written atomically when the cell finishes: its presence
  *                                is what "done" means, so an interrupted cell is redone and a
- *                                finished one is never recomputed.
+ *                                finished one is never recomputed. It carries
+ *                                "alim_result_hash" (of the rest), so that a result edited
+ *                                or replaced by hand is refused instead of read as numbers.
+ *   DIR/.alim.lock               the lock (alim/io.h): one process writes DIR at a time
  * Reopening a directory with a different configuration or experiment is refused (nothing is
  * overwritten), with the first differing key named in the message.
  */
@@ -32,10 +35,13 @@ char *alim_json_canonical(const cJSON *v);
 /* 64-bit FNV-1a hash of the canonical text, as 16 hex digits in buf (17 bytes). */
 void alim_json_hash(const cJSON *v, char buf[17]);
 
-/* Opens DIR for `experiment` with `config`, creating it (and the manifest) if missing.
- * Errors: ALIM_EINVAL if DIR holds a manifest of another experiment or configuration
- * (where = DIR, what names the first differing key path), or a non-empty DIR without a
- * manifest; ALIM_EIO when it cannot be created or read. */
+/* Opens DIR for `experiment` with `config`, creating it (and the manifest) if missing, and
+ * holds its lock until alim_rundir_close; stale temporaries of killed runs (NAME.tmp.PID of
+ * dead processes) in DIR and its cells are removed.
+ * Errors: ALIM_EINVAL if another process holds DIR ("in use by process PID"), if DIR holds a
+ * manifest of another experiment or configuration (where = DIR, what names the first
+ * differing key path), or a non-empty DIR without a manifest; ALIM_EIO when it cannot be
+ * created or read. */
 alim_status alim_rundir_open(const char *dir, const char *experiment, const cJSON *config, alim_rundir **out,
                              alim_error *err);
 void alim_rundir_close(alim_rundir *rd);
@@ -46,10 +52,12 @@ const char *alim_rundir_path(const alim_rundir *rd);
 int alim_rundir_cell_done(const alim_rundir *rd, const char *cell);
 /* Writes DIR/cells/<cell> into buf (creating the directory) for the cell's own files. */
 alim_status alim_rundir_cell_dir(const alim_rundir *rd, const char *cell, char *buf, size_t n, alim_error *err);
-/* Marks the cell finished with its result (any JSON value), atomically. */
+/* Marks the cell finished with its result (a JSON object), atomically. */
 alim_status alim_rundir_cell_finish(const alim_rundir *rd, const char *cell, const cJSON *result, alim_error *err);
-/* The result of a finished cell (caller frees with cJSON_Delete), or NULL if not done or
- * unreadable (err says which). */
+/* The result of a finished cell (caller frees with cJSON_Delete; without the hash key), or
+ * NULL if not done or unreadable (err says which): ALIM_EFORMAT naming the file when it is
+ * not a JSON object or does not match its hash (results written before the hash are taken
+ * when they are objects). */
 cJSON *alim_rundir_cell_result(const alim_rundir *rd, const char *cell, alim_error *err);
 
 #ifdef __cplusplus

@@ -102,12 +102,30 @@ static int is_temporary(const char *name)
     return 1;
 }
 
-/* May a new run write its checkpoint into dir? An alim checkpoint (re-training over it) may be
- * overwritten; otherwise no file a run writes may be there already, and with strict nothing
- * else either (the lock file, temporaries and a log of an interrupted run aside). */
+/* 1 if dir holds a checkpoint, or part of one (a save interrupted after config.json): a
+ * model or optimizer file, or a config.json with a "model_type" (Hugging Face's key). */
+static int holds_checkpoint(const char *dir)
+{
+    if (file_in(dir, "model.safetensors") || file_in(dir, "optimizer.safetensors")) return 1;
+    char p[4200];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    struct stat sb;
+    if (stat(p, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > (1 << 20)) return 0;
+    cJSON *j = NULL;
+    alim_error e;
+    if (alim_json_read_file(p, &j, &e)) return 0;
+    const int hf = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "model_type"));
+    cJSON_Delete(j);
+    return hf;
+}
+
+/* May a new run write its checkpoint into dir? A checkpoint (re-training over it, or redoing
+ * a run whose first save was interrupted) may be overwritten; otherwise no file a run writes
+ * may be there already, and with strict nothing else either (the lock file, temporaries and
+ * a log of an interrupted run aside). */
 static alim_status check_out_dir(const char *dir, int strict, alim_error *err)
 {
-    if (file_in(dir, "config.json") && file_in(dir, "model.safetensors")) return ALIM_OK;
+    if (holds_checkpoint(dir)) return ALIM_OK;
     static const char *const ours[] = {"config.json", "vocab.json", "merges.txt", "model.safetensors",
                                        "optimizer.safetensors", "log.csv", NULL};
     DIR *d = opendir(dir);
@@ -121,8 +139,8 @@ static alim_status check_out_dir(const char *dir, int strict, alim_error *err)
         int overwritten = 0;
         for (const char *const *q = ours; *q; q++) overwritten |= !strcmp(n, *q);
         if (overwritten)
-            st = alim_error_set(err, ALIM_EINVAL, dir, "holds %s but no alim checkpoint (config.json and model.safetensors); "
-                                "refusing to overwrite it: choose a new or empty --out", n);
+            st = alim_error_set(err, ALIM_EINVAL, dir, "holds %s but no checkpoint (model.safetensors, or a config.json "
+                                "with a model_type); refusing to overwrite it: choose a new or empty --out", n);
         else if (strict)
             st = alim_error_set(err, ALIM_EINVAL, dir, "is not empty (%s) and holds no checkpoint; refusing to write a "
                                 "model among other files: choose a new or empty --out", n);

@@ -127,6 +127,10 @@ expect_exit 2 "non-empty --out" -- "$ALIM" train --data "$C" --out "$O" "${M[@]}
 expect_stderr "^alim: error: $O: .*refusing" "non-checkpoint --out refused"
 if [ "$(cat "$O/config.json")" = '{"mine": 1}' ] && [ "$(ls "$O")" = "$(printf 'config.json\nnotes.txt')" ]; then ok; else bad "files of a refused --out changed: $(ls "$O")"; fi
 expect_exit 0 "re-training over a checkpoint" -- "$ALIM" train --data "$C" --out "$T" "${M[@]}" --steps 3
+# a first save killed after config.json and the tokenizer: the same command can run again
+mkdir -p "$TMP/torn"; cp "$T/config.json" "$T/vocab.json" "$T/merges.txt" "$T/log.csv" "$TMP/torn/"
+touch "$TMP/torn/model.safetensors.tmp.$DEAD"
+expect_exit 0 "redo after a torn first save" -- "$ALIM" train --data "$C" --out "$TMP/torn" "${M[@]}" --steps 3
 
 # ---- D12: resume cuts the log after the checkpoint ------------------------------------------
 G="$TMP/resume"
