@@ -379,11 +379,11 @@ size_t lm_llama_cache_work_per_row(const alim_gpt_config *cfg, int T_max)
 
 /* out (B,outf) = inp (B,in) @ w^T + bias: linear_forward, except that one row goes through
  * sgemv (sgemm with M = 1 spends most of its time packing the weights) */
-static void step_linear(float *out, const float *inp, const float *w, const float *bias, int B,
+static void step_linear(float *out, int ldo, const float *inp, const float *w, const float *bias, int B,
                         int in, int outf)
 {
     if (B > 1) {
-        linear_forward(out, outf, inp, w, bias, (size_t)B, in, outf, NULL, NULL);
+        linear_forward(out, ldo, inp, w, bias, (size_t)B, in, outf, NULL, NULL);
         return;
     }
     if (bias) memcpy(out, bias, (size_t)outf * sizeof(float));
@@ -418,13 +418,10 @@ void lm_llama_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens)
     for (int l = 0; l < d.L; l++) {
         const size_t lq = (size_t)l * d.Dq, lkv = (size_t)l * d.Dkv, C = d.C, FF = d.FF;
         rmsnorm_forward(ln, rstd, x, p->attn_norm + l * C, B, d.C, d.eps);
-        for (int b = 0; b < B; b++) { // per row: q | k | v into one row of ld floats
-            float *row = qkv + (size_t)b * d.ld;
-            const float *in = ln + (size_t)b * C;
-            step_linear(row, in, p->wq + lq * C, p->bq ? p->bq + lq : NULL, 1, d.C, d.Dq);
-            step_linear(row + d.Dq, in, p->wk + lkv * C, p->bk ? p->bk + lkv : NULL, 1, d.C, d.Dkv);
-            step_linear(row + d.Dq + d.Dkv, in, p->wv + lkv * C, p->bv ? p->bv + lkv : NULL, 1, d.C, d.Dkv);
-        }
+        // q | k | v of each row into one row of ld floats
+        step_linear(qkv, d.ld, ln, p->wq + lq * C, p->bq ? p->bq + lq : NULL, B, d.C, d.Dq);
+        step_linear(qkv + d.Dq, d.ld, ln, p->wk + lkv * C, p->bk ? p->bk + lkv : NULL, B, d.C, d.Dkv);
+        step_linear(qkv + d.Dq + d.Dkv, d.ld, ln, p->wv + lkv * C, p->bv ? p->bv + lkv : NULL, B, d.C, d.Dkv);
         rope_rows(qkv, (size_t)B, 1, d.ld, d.NH + d.NKV, d.hs, cs, sn, 0);
 #pragma omp parallel for schedule(static) if ((size_t)B * C * (pos + 1) >= PAR_MIN)
         for (int b = 0; b < B; b++) {
@@ -434,13 +431,13 @@ void lm_llama_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens)
             attention_step_row(atty + (size_t)b * d.Dq, att + (size_t)b * d.NH * T_max, row, c->k + off, c->v + off,
                                pos + 1, T_max, d.NH, d.NH / d.NKV, d.hs, scale);
         }
-        step_linear(ln, atty, p->wo + (size_t)l * C * d.Dq, NULL, B, d.Dq, d.C);
+        step_linear(ln, d.C, atty, p->wo + (size_t)l * C * d.Dq, NULL, B, d.Dq, d.C);
         lm_residual_forward(x, x, ln, BC);
         rmsnorm_forward(ln, rstd, x, p->mlp_norm + l * C, B, d.C, d.eps);
-        step_linear(gate, ln, p->wgate + (size_t)l * FF * C, NULL, B, d.C, d.FF);
-        step_linear(up, ln, p->wup + (size_t)l * FF * C, NULL, B, d.C, d.FF);
+        step_linear(gate, d.FF, ln, p->wgate + (size_t)l * FF * C, NULL, B, d.C, d.FF);
+        step_linear(up, d.FF, ln, p->wup + (size_t)l * FF * C, NULL, B, d.C, d.FF);
         swiglu_forward(gate, gate, up, (size_t)B * FF);
-        step_linear(ln, gate, p->wdown + (size_t)l * C * FF, NULL, B, d.FF, d.C);
+        step_linear(ln, d.C, gate, p->wdown + (size_t)l * C * FF, NULL, B, d.FF, d.C);
         lm_residual_forward(x, x, ln, BC);
     }
     rmsnorm_forward(ln, rstd, x, p->norm, B, d.C, d.eps);
