@@ -1,6 +1,6 @@
-/* model.h — private interface between the model's generic parts (gpt.c: life cycle,
- * batches, data-parallel shards, the key/value cache), the tensor table (arch.c) and each
- * architecture's graph (gpt.c for GPT-2, llama.c for the Llama family). Not installed.
+/* model.h — private interface between the model's generic parts (model.c: life cycle,
+ * batches, data-parallel shards; kv_cache.c: the key/value cache), the tensor table (arch.c)
+ * and each architecture's graph (gpt2.c, llama.c). Not installed.
  */
 #ifndef ALIM_LM_MODEL_H
 #define ALIM_LM_MODEL_H
@@ -12,6 +12,24 @@
 void lm_model_setup(alim_gpt *m);
 /* Points the views of m's architecture (gpt2 or llama) into base (params or grads). */
 void lm_model_point(const alim_gpt *m, float *base, alim_gpt_tensors *gpt2, alim_llama_tensors *llama);
+
+/* ---- model.c ---- */
+/* the logits (B,T,V) of the last forward pass, whatever the architecture */
+float *lm_model_logits(const alim_gpt *m);
+
+/* ---- gpt2.c (the same roles as llama.c's below) ---- */
+void lm_gpt2_init_params(alim_gpt *m, uint64_t seed);
+size_t lm_gpt2_layout_acts(alim_gpt_acts *a, float *base, const alim_gpt_config *cfg, size_t B,
+                           size_t T);
+void lm_gpt2_forward_rows(alim_gpt *m, int b0, int b1, float *attscratch, int dlogits, float k);
+/* scratch: dres, dtmp (BT,C) and dbig (BT,4C) of all rows, attention (threads,T,T) and
+ * (threads,hs,T) for the threads of this call */
+void lm_gpt2_backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *g, float k,
+                           int dlogits, float *dres_all, float *dtmp_all, float *dbig_all,
+                           float *attscratch, float *tbuf);
+size_t lm_gpt2_cache_work_per_row(const alim_gpt_config *cfg, int T_max);
+void lm_gpt2_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens);
+void lm_gpt2_prefill_kv(const alim_gpt *m, alim_gpt_cache *c, int T0);
 
 /* ---- llama.c ---- */
 /* rope frequencies (m->rope_inv_freq, hs/2 floats) from the configuration */
