@@ -83,6 +83,10 @@ alim_status alim_safetensors_read(const char *path, alim_safetensors *st, alim_e
                 s = alim_error_set(err, ALIM_EFORMAT, where, "must be an object");
                 break;
             }
+            if (st->metadata) { /* a second copy would leak the first (found by fuzz_safetensors) */
+                s = alim_error_set(err, ALIM_EFORMAT, where, "appears twice in the header");
+                break;
+            }
             st->metadata = cJSON_Duplicate(it, 1);
             continue;
         }
