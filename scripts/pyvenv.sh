@@ -17,6 +17,7 @@ reqs=(
   "safetensors==0.4.5"
   "gguf==0.19.0"
   "accelerate==0.34.2"
+  "jinja2==3.1.4"
 )
 root=${ALIM_VENV_ROOT:-$HOME/.cache/alim}
 hash=$(printf '%s\n' "${reqs[@]}" | sha256sum | cut -c1-12)

@@ -460,6 +460,19 @@ alim_status alim_chat_template_copy(const char *model, const char *dir, alim_err
         snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
         st = alim_file_write_atomic(path, text, len, err);
     }
+    /* transformers 4.46 reads the template from tokenizer_config.json only: put it there
+     * too when the checkpoint has one (alim_checkpoint_save writes it for HF tokenizers) */
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    struct stat sb;
+    cJSON *cfg = NULL;
+    if (!st && text && stat(path, &sb) == 0 && (st = alim_json_read_file(path, &cfg, err)) == ALIM_OK) {
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "chat_template");
+        cJSON_AddItemToObject(cfg, "chat_template", cJSON_CreateString(text));
+        char *js = cJSON_Print(cfg);
+        st = js ? alim_file_write_atomic(path, js, strlen(js), err) : alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+        free(js);
+        cJSON_Delete(cfg);
+    }
     free(text);
     return st;
 }

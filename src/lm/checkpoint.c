@@ -371,6 +371,46 @@ alim_status alim_checkpoint_make_dir(const char *dir, alim_error *err)
     return alim_error_set(err, ALIM_EIO, dir, "cannot create directory: %s", strerror(errno));
 }
 
+/* A special token's text for tokenizer_config.json (NULL for an absent id). */
+static cJSON *token_text(const alim_tokenizer *tk, int id)
+{
+    size_t len;
+    const char *s = id >= 0 ? alim_tokenizer_decode(tk, id, &len) : NULL;
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* tokenizer_config.json beside a tokenizer.json: what transformers' AutoTokenizer needs to
+ * load the tokenizer with its special tokens, and the chat template when the directory
+ * already holds one (alim_chat_template_copy adds it otherwise). */
+static alim_status write_tokenizer_config(const char *dir, const alim_tokenizer *tk, int max_len, alim_error *err)
+{
+    char path[4096];
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+    cJSON_AddStringToObject(o, "tokenizer_class", "PreTrainedTokenizerFast");
+    cJSON_AddItemToObject(o, "bos_token", token_text(tk, tk->bos_id));
+    cJSON_AddItemToObject(o, "eos_token", token_text(tk, tk->eos_id));
+    cJSON_AddItemToObject(o, "unk_token", token_text(tk, tk->unk_id));
+    cJSON_AddItemToObject(o, "pad_token", token_text(tk, tk->pad_id));
+    cJSON_AddBoolToObject(o, "clean_up_tokenization_spaces", 0);
+    cJSON_AddNumberToObject(o, "model_max_length", max_len);
+    snprintf(path, sizeof path, "%s/chat_template.jinja", dir);
+    char *tmpl = NULL;
+    size_t tlen = 0;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && alim_file_read_all(path, &tmpl, &tlen, NULL) == ALIM_OK) {
+        cJSON_AddItemToObject(o, "chat_template", cJSON_CreateString(tmpl));
+        free(tmpl);
+    }
+    char *js = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!js) return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    alim_status st = alim_file_write_atomic(path, js, strlen(js), err);
+    free(js);
+    return st;
+}
+
 /* config.json of a Llama-family model: Qwen2 when the projections carry q/k/v biases
  * (Llama's attention_bias would add one to o_proj too), Llama otherwise. */
 static void add_llama_config(cJSON *o, const alim_gpt_config *c, const alim_tokenizer *tk)
@@ -452,6 +492,7 @@ alim_status alim_checkpoint_save(const char *dir, const alim_gpt *m, const alim_
     st = alim_file_write_atomic(path, js, strlen(js), err);
     free(js);
     if (!st && tk) st = alim_tokenizer_save(tk, dir, err);
+    if (!st && tk && tk->hf) st = write_tokenizer_config(dir, tk, c->n_positions, err);
     if (st) return st;
 
     size_t n_entries = (size_t)m->n_tensors * c->n_layer;

@@ -128,6 +128,19 @@ p = subprocess.run([ALIM, "train", "--init", gguf_path, "--data", sft, "--out", 
 check(p.returncode == 0, f"alim train --init FILE.gguf runs: {p.stderr.strip()}")
 if p.returncode == 0:
     cfg = json.load(open(os.path.join(out, "config.json")))
+    # the tokenizer and its chat template, as transformers' AutoTokenizer reads them
+    from transformers import AutoTokenizer as AT
+    t2 = AT.from_pretrained(out)
+    check(t2(text, add_special_tokens=False).input_ids == ids, "the saved tokenizer.json encodes as the original")
+    msgs = [{"role": "user", "content": "Hi there"}]
+    p2 = subprocess.run([ALIM, "sample", "--model", out, "--chat", "--prompt", "Hi there", "--dump-prompt"],
+                        capture_output=True, text=True)
+    check(p2.returncode == 0, f"sample --chat on the fine-tuned directory: {p2.stderr.strip()}")
+    if p2.returncode == 0:
+        pr = json.loads(p2.stdout)
+        want_ids = t2.apply_chat_template(msgs, add_generation_prompt=True)
+        got_ids = pr.get("ids") if isinstance(pr, dict) else pr
+        check(got_ids == want_ids, f"chat prompt ids: alim {got_ids} vs transformers' apply_chat_template {want_ids}")
     check(cfg.get("model_type") == "llama" and cfg.get("tie_word_embeddings") is True, f"config.json {cfg.get('model_type')}")
     back = AutoModelForCausalLM.from_pretrained(out, torch_dtype=torch.float64).eval()
     with torch.no_grad():
