@@ -201,5 +201,30 @@ for field, value, why in [("model_type", "gemma", "not supported"), ("hidden_act
     check(p.returncode == 2 and msg.count("\n") == 0 and why in msg and "config.json" in msg,
           f"refusal of {field}={value}: exit {p.returncode}, {msg!r}")
 
+# missing, mis-shaped and truncated weights: named, exit 2, nothing written
+from safetensors.numpy import save_file  # noqa: E402
+src = os.path.join(tmp, "llama-gqa")
+w = load_file(os.path.join(src, "model.safetensors"))
+for label, mutate, why in [
+        ("missing tensor", lambda d: d.pop("model.layers.1.mlp.up_proj.weight"), "model.layers.1.mlp.up_proj.weight"),
+        ("mis-shaped tensor", lambda d: d.__setitem__("model.layers.0.self_attn.k_proj.weight", np.zeros((24, 48), np.float32)),
+         "model.layers.0.self_attn.k_proj.weight"),
+        ("truncated file", None, "model.safetensors")]:
+    bd = os.path.join(tmp, "bad-" + label.replace(" ", "-"))
+    os.makedirs(bd)
+    for fn in ("config.json", "vocab.json", "merges.txt"):
+        open(os.path.join(bd, fn), "wb").write(open(os.path.join(src, fn), "rb").read())
+    if mutate:
+        d2 = dict(w)
+        mutate(d2)
+        save_file(d2, os.path.join(bd, "model.safetensors"))
+    else:
+        raw = open(os.path.join(src, "model.safetensors"), "rb").read()
+        open(os.path.join(bd, "model.safetensors"), "wb").write(raw[: len(raw) - 1000])
+    out = os.path.join(tmp, "never-" + label.replace(" ", "-"))
+    p = subprocess.run([ALIM, "train", "--init", bd, "--data", data, "--out", out, "--steps", "1"], capture_output=True, text=True)
+    msg = p.stderr.strip()
+    check(p.returncode == 2 and "\n" not in msg and why in msg and not os.path.exists(out), f"{label}: exit {p.returncode}, {msg!r}")
+
 print(f"test_llama_golden: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
