@@ -125,3 +125,90 @@ clean:
 	rm -rf build build-asan alim-report
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# ---- shared library, pkg-config, man page, install (docs/install.md) ----------------------
+# libalim.so.$(ALIM_VERSION) with soname libalim.so.$(ALIM_SOVERSION), next to libalim.a. Its
+# objects are compiled again with -fPIC into $(BUILD)/pic/. Only alim_* is exported, by the
+# linker version script libalim.map: -fvisibility=hidden would hide the alim_ functions too
+# (a version script cannot export a hidden symbol) unless every public declaration carried
+# an attribute; -fno-semantic-interposition gives back the direct calls within a file that
+# hidden visibility would have allowed. Nothing links against the shared library by default:
+# the program and the tests keep the static one. Sanitizer builds (asan, fuzz) skip it.
+ALIM_VERSION   := 0.1.0
+ALIM_SOVERSION := $(firstword $(subst ., ,$(ALIM_VERSION)))
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SO_NAME    := libalim.so.$(ALIM_SOVERSION)
+SO_FILE    := libalim.so.$(ALIM_VERSION)
+PIC_OBJ    := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+SHARED_LIB := $(BUILD)/$(SO_FILE) $(BUILD)/$(SO_NAME) $(BUILD)/libalim.so
+.PHONY: shared man install uninstall
+
+all: $(if $(SANFLAGS),,$(SHARED_LIB))
+shared: $(SHARED_LIB)
+
+$(BUILD)/cli/alim.o: ALL_CFLAGS += -DALIM_VERSION='"$(ALIM_VERSION)"'
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fno-semantic-interposition -MMD -MP -c $< -o $@
+$(BUILD)/pic/src/lm/optim.o: ALL_CFLAGS += -fno-math-errno
+
+$(BUILD)/$(SO_FILE): $(PIC_OBJ) libalim.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SO_NAME) -Wl,--version-script=libalim.map -Wl,--no-undefined \
+	  -o $@ $(PIC_OBJ) $(LDLIBS)
+$(BUILD)/$(SO_NAME): $(BUILD)/$(SO_FILE)
+	ln -sf $(SO_FILE) $@
+$(BUILD)/libalim.so: $(BUILD)/$(SO_NAME)
+	ln -sf $(SO_NAME) $@
+
+# alim(1) from the --help texts: help2man (Debian help2man) formats `alim --help`, and the
+# COMMANDS section holds every `alim CMD --help` verbatim (roff-escaped).
+man: $(BUILD)/alim.1
+$(BUILD)/alim.1: $(BUILD)/alim cli/commands.def
+	@command -v help2man >/dev/null || { echo "make: help2man is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
+	@{ echo '[COMMANDS]'; \
+	  for c in $$(sed -n 's/^ALIM_CLI_COMMAND(\([a-z0-9_]*\),.*/\1/p' cli/commands.def | tr _ -); do \
+	    echo ".SS \"alim $$c\""; echo '.nf'; \
+	    $(BUILD)/alim $$c --help | sed -e 's/\\/\\e/g' -e "s/^\([.']\)/\\\\\&\1/" || exit 1; \
+	    echo '.fi'; \
+	  done; } > $@.inc
+	help2man --no-info --no-discard-stderr --version-string='$(ALIM_VERSION)' \
+	  --name='alignment limits: bottleneck bounds, best-of-N and KL-RL, small language models' \
+	  --include=$@.inc --output=$@ $(BUILD)/alim
+
+# libdir and includedir are written relative to ${prefix} when they lie under it, so that
+# `pkg-config --define-variable=prefix=...` (or --define-prefix) finds a relocated tree.
+pc_rel = $(if $(filter $(PREFIX)/%,$(1)),$${prefix}/$(patsubst $(PREFIX)/%,%,$(1)),$(1))
+
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage: the program, both libraries (the
+# soname and development symlinks), the headers under include/alim/, alim.pc and alim(1).
+install: $(BUILD)/alim $(BUILD)/libalim.a $(SHARED_LIB) $(BUILD)/alim.1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/alim \
+	  $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/alim $(DESTDIR)$(BINDIR)/alim
+	install -m 644 $(BUILD)/libalim.a $(DESTDIR)$(LIBDIR)/libalim.a
+	install -m 755 $(BUILD)/$(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_FILE)
+	ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libalim.so
+	install -m 644 include/alim/*.h $(DESTDIR)$(INCLUDEDIR)/alim/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_rel,$(LIBDIR))|' \
+	  -e 's|@INCLUDEDIR@|$(call pc_rel,$(INCLUDEDIR))|' -e 's|@VERSION@|$(ALIM_VERSION)|' \
+	  alim.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/alim.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/alim.pc
+	install -m 644 $(BUILD)/alim.1 $(DESTDIR)$(MANDIR)/man1/alim.1
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/alim $(DESTDIR)$(LIBDIR)/libalim.a $(DESTDIR)$(LIBDIR)/$(SO_FILE) \
+	  $(DESTDIR)$(LIBDIR)/$(SO_NAME) $(DESTDIR)$(LIBDIR)/libalim.so $(DESTDIR)$(PKGCONFIGDIR)/alim.pc \
+	  $(DESTDIR)$(MANDIR)/man1/alim.1
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/alim/,$(notdir $(wildcard include/alim/*.h)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/alim 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+-include $(PIC_OBJ:.o=.d)
