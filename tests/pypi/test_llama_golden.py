@@ -22,23 +22,16 @@ import torch
 from safetensors.numpy import load_file
 from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen2Config
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ref"))
-from gpt_ref import write_byte_tokenizer  # noqa: E402
 
 ALIM = os.environ.get("ALIM", "build/alim")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oracle import Checker, write_byte_tokenizer  # noqa: E402
+CK = Checker("test_llama_golden")
+check = CK.check
 torch.set_num_threads(1)
 torch.manual_seed(0)
 tmp = tempfile.mkdtemp()
-passed = failed = 0
 
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 def run(*args, env=None):
@@ -226,5 +219,4 @@ for label, mutate, why in [
     msg = p.stderr.strip()
     check(p.returncode == 2 and "\n" not in msg and why in msg and not os.path.exists(out), f"{label}: exit {p.returncode}, {msg!r}")
 
-print(f"test_llama_golden: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(CK.finish())

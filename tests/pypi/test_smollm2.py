@@ -21,19 +21,14 @@ from safetensors.numpy import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 ALIM = os.environ.get("ALIM", "build/alim")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oracle import Checker, smollm2_path  # noqa: E402
+CK = Checker("test_smollm2")
+check = CK.check
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.set_num_threads(2)
 tmp = tempfile.mkdtemp()
-passed = failed = 0
 
-
-def check(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 def smollm2_tokenizer(path):
@@ -56,8 +51,7 @@ def smollm2_tokenizer(path):
     return t
 
 
-gguf_path = subprocess.run([os.path.join(HERE, "..", "..", "scripts", "fetch-smollm2.sh")], capture_output=True,
-                           text=True, check=True).stdout.strip()
+gguf_path = smollm2_path()
 d, f = os.path.dirname(gguf_path), os.path.basename(gguf_path)
 tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
 ref = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, torch_dtype=torch.float32)
@@ -155,5 +149,4 @@ if p.returncode == 0:
         check(abs(got - ref_bits) > 0.1, "the step changed the model")
         print(f"fine-tuned one step: alim {got:.6f} bits, transformers {back_bits:.6f} (before: {ref_bits:.6f})")
 
-print(f"test_smollm2: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(CK.finish())

@@ -31,8 +31,11 @@ from tokenizers import ByteLevelBPETokenizer, Regex, Tokenizer, decoders, models
 from tokenizers import pre_tokenizers, processors, trainers
 
 ALIM = os.environ.get("ALIM", "build/alim")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oracle import Checker  # noqa: E402
+CK = Checker("test_tokenizer_json")
+check = CK.check
 NAME = "test_tokenizer_json"
-passed = failed = 0
 tmp = tempfile.mkdtemp()
 atexit.register(shutil.rmtree, tmp, True)
 
@@ -41,14 +44,6 @@ QWEN2 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L
 WHOLE = "qqqqq Zyxwvut 987654 東京都 Ωμέγα Zyxwvut"  # words the llama3 vocab holds whole (ignore_merges)
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>"]
 
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what, file=sys.stderr)
 
 
 # ---- text ----------------------------------------------------------------------------------
@@ -299,5 +294,4 @@ expect_error(bad_dir("lstrip", lstrip), "added token lstrip", "lstrip")
 nfkc = dict(good, normalizer={"type": "NFKC"})
 expect_error(bad_dir("nfkc", nfkc), "NFKC normalizer", "NFKC")
 
-print(f"{NAME}: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(CK.finish())
