@@ -18,6 +18,8 @@ reqs=(
   "gguf==0.19.0"
   "accelerate==0.34.2"
   "jinja2==3.1.4"
+  "cffi==1.17.1"
+  "pytest==8.3.4"
 )
 root=${ALIM_VENV_ROOT:-$HOME/.cache/alim}
 hash=$(printf '%s\n' "${reqs[@]}" | sha256sum | cut -c1-12)
