@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "alim/checkpoint.h"
@@ -116,12 +117,18 @@ char *alim_lab_path(const char *a, const char *b, char *buf, size_t n)
 
 alim_status alim_lab_copy_model(const char *from_dir, const char *to_dir, alim_error *err)
 {
-    static const char *const files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt"};
+    /* the model and whichever tokenizer files it has: GPT-2's vocab.json + merges.txt, or
+     * a Hugging Face tokenizer.json with its config and chat template */
+    static const char *const files[] = {"config.json", "model.safetensors", "vocab.json", "merges.txt",
+                                        "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"};
+    enum { REQUIRED = 2 };
     char from[4400], to[4400];
     alim_status st = alim_checkpoint_make_dir(to_dir, err);
-    for (size_t f = 0; f < 4 && !st; f++) {
+    for (size_t f = 0; f < sizeof files / sizeof *files && !st; f++) {
         char *buf;
         size_t len;
+        struct stat sb;
+        if (f >= REQUIRED && stat(alim_lab_path(from_dir, files[f], from, sizeof from), &sb) != 0) continue;
         st = alim_file_read_all(alim_lab_path(from_dir, files[f], from, sizeof from), &buf, &len, err);
         if (st) break;
         st = alim_file_write_atomic(alim_lab_path(to_dir, files[f], to, sizeof to), buf, len, err);

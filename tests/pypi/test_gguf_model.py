@@ -141,6 +141,21 @@ for name, arch, cfg, qtypes in cases:
             check(err < 2e-5, f"{name}: log-probabilities max |diff| {err:.3g} < 2e-5")
             print(f"{name} ({', '.join(q.name for q in qtypes)}): logprobs max |diff| {err:.3g} against transformers' GGUF loader")
 
+# an elasticity experiment from a GGUF theta0 (E2 rebound, quick grid, one seed): the
+# fine-tuning cells copy the model with its GGUF-derived tokenizer.json
+syn = os.path.join(tmp, "syn")
+p = subprocess.run([ALIM, "data", "synthetic", "--out", syn, "--pretrain-tokens", "20000", "--pool-docs", "80", "--test-docs", "8",
+                    "--doc-len", "32"], capture_output=True, text=True)
+check(p.returncode == 0, f"alim data synthetic: {p.stderr.strip()}")
+run = os.path.join(tmp, "e2")
+p = subprocess.run([ALIM, "elastic", "rebound", "--theta0", os.path.join(tmp, "llama-f32", "model.gguf"), "--data", syn, "--run", run,
+                    "--quick", "--seeds", "1", "--threads", "1", "--json"], capture_output=True, text=True)
+check(p.returncode == 0, f"elastic rebound --theta0 FILE.gguf: {p.stderr.strip()[-300:]}")
+if p.returncode == 0:
+    j = json.loads(p.stdout)
+    check(len(j["grid"]) == 24 and j["verdict"] in ("PASS", "NULL", "FAIL"), f"rebound grid of {len(j['grid'])} rows")
+    print(f"elastic rebound from a GGUF theta0: {len(j['grid'])} grid rows, verdict {j['verdict']}")
+
 # bad files: one line naming the file, exit 2
 bad = os.path.join(tmp, "bad.gguf")
 good = os.path.join(tmp, "llama-f32", "model.gguf")
