@@ -1,7 +1,8 @@
 /* fuzz.h — shared helpers of the libFuzzer harnesses (fuzz/fuzz_*.c, built by `make fuzz`).
  *
  * alim's parsers read files by path, so a harness writes its input into a private scratch
- * directory (in /dev/shm when there is one: no disk traffic) and calls the reader on it.
+ * directory (in $ALIM_FUZZ_DIR, else /dev/shm when there is one: no disk traffic) and calls
+ * the reader on it.
  * Every parser must return ALIM_OK or an error record with a non-empty message; a crash, a
  * sanitizer report, a leak or an empty message is a finding. The library itself never
  * prints, so a run is quiet.
@@ -33,7 +34,10 @@ static inline void fuzz_cleanup(void)
 static inline const char *fuzz_dir(void)
 {
     if (!fuzz_dir_path[0]) {
-        const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+        /* ALIM_FUZZ_DIR: where the scratch directory goes (the smoke test's own temporary
+         * directory, so that a crashed run, which skips atexit, leaves nothing behind) */
+        const char *base = getenv("ALIM_FUZZ_DIR");
+        if (!base || !*base) base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
         snprintf(fuzz_dir_path, sizeof fuzz_dir_path, "%s/alim-fuzz-XXXXXX", base);
         if (!mkdtemp(fuzz_dir_path)) abort();
         atexit(fuzz_cleanup);

@@ -29,7 +29,7 @@ for src in fuzz/fuzz_*.c; do
   nseeds=$(find "$TMP/seeds/$h" -type f 2>/dev/null | wc -l)
   if [ "$nseeds" -ge 1 ]; then ok; else bad "$h: no seeds in fuzz/corpus/$h"; fi
   mkdir -p "$TMP/work/$h"
-  "$bin" -runs="$RUNS" -seed=1 -max_len=4096 -artifact_prefix="$TMP/crash-$h-" "$TMP/work/$h" "$TMP/seeds/$h" >"$TMP/$h.log" 2>&1
+  ALIM_FUZZ_DIR="$TMP" "$bin" -runs="$RUNS" -seed=1 -max_len=4096 -artifact_prefix="$TMP/crash-$h-" "$TMP/work/$h" "$TMP/seeds/$h" >"$TMP/$h.log" 2>&1
   rc=$?
   if [ $rc -eq 0 ] && grep -q "^Done $RUNS runs" "$TMP/$h.log"; then ok
   else bad "$h: exit $rc: $(grep -m2 -E 'ERROR|SUMMARY|runtime error' "$TMP/$h.log")"; fi
