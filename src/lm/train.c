@@ -126,7 +126,8 @@ static int holds_checkpoint(const char *dir)
 static alim_status check_out_dir(const char *dir, int strict, alim_error *err)
 {
     if (holds_checkpoint(dir)) return ALIM_OK;
-    static const char *const ours[] = {"config.json", "vocab.json", "merges.txt", "model.safetensors",
+    static const char *const ours[] = {"config.json", "vocab.json", "merges.txt", "tokenizer.json",
+                                       "tokenizer_config.json", "chat_template.jinja", "model.safetensors",
                                        "optimizer.safetensors", "log.csv", NULL};
     DIR *d = opendir(dir);
     if (!d) return alim_error_set(err, ALIM_EIO, dir, "cannot read the directory: %s", strerror(errno));
@@ -295,7 +296,7 @@ static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
 static void build_segments(const alim_gpt *m, alim_param_segment *segs, size_t *n)
 {
     size_t off = 0, k = 0;
-    for (int t = 0; t < ALIM_GPT_NUM_TENSORS; t++) {
+    for (int t = 0; t < m->n_tensors; t++) {
         int64_t shape[2];
         int nd = alim_gpt_tensor_info(m, t, 0, NULL, 0, shape);
         segs[k].offset = off;
@@ -333,7 +334,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     alim_loader ld = {0};
     cJSON *state = NULL;
     FILE *log = NULL;
-    alim_param_segment segs[ALIM_GPT_NUM_TENSORS];
+    alim_param_segment segs[ALIM_GPT_MAX_TENSORS];
     size_t n_segs = 0;
     alim_status st = ALIM_OK;
     uint64_t tokens_seen = 0;
