@@ -88,6 +88,16 @@ alim_status alim_checkpoint_save_optimizer(const char *dir, const alim_adamw *op
 alim_status alim_checkpoint_load_optimizer(const char *dir, size_t n, alim_adamw *opt,
                                            cJSON **state, alim_error *err);
 
+/* A training checkpoint (model, optimizer state, config, tokenizer, chat template) saved
+ * as one transaction: alim_checkpoint_txn_begin keeps the current set (hard links in
+ * dir/.prev), the caller writes the new files (alim_checkpoint_save, ..._save_optimizer),
+ * alim_checkpoint_txn_commit drops the kept set. alim_checkpoint_recover, called by a
+ * writer holding the directory's lock, rolls an interrupted save back to the kept set, so
+ * every crash point leaves the previous or the next complete checkpoint. */
+alim_status alim_checkpoint_txn_begin(const char *dir, alim_error *err);
+alim_status alim_checkpoint_txn_commit(const char *dir, alim_error *err);
+alim_status alim_checkpoint_recover(const char *dir, alim_error *err);
+
 #ifdef __cplusplus
 }
 #endif

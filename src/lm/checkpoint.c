@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "alim/io.h"
 #include "alim/safetensors.h"
@@ -576,5 +579,107 @@ alim_status alim_checkpoint_load_optimizer(const char *dir, size_t n, alim_adamw
     }
     if (st) alim_adamw_free(opt);
     alim_safetensors_free(&sf);
+    return st;
+}
+
+/* ---- a training checkpoint as one transaction ---------------------------------------
+ *
+ * A training checkpoint is several files that must change together: the model, the
+ * optimizer state (moments, data position, RNG), config.json, the tokenizer and the chat
+ * template. Each is written atomically (temporary file, fsync, rename), but a crash between
+ * two renames would leave the model of step N+k beside the optimizer of step N. So a save
+ * first keeps the previous set: hard links to its files in DIR/.prev (made in .prev.tmp,
+ * then renamed, so .prev is complete or absent); the new files are then renamed over the
+ * old names; renaming .prev away is the commit. A writer that finds .prev (the lock tells it
+ * no other is running) rolls back to it: every crash point leaves either the previous or
+ * the next complete checkpoint. Readers never see a torn file: each name is swapped by one
+ * rename, and a model alone (eval, sample) is consistent at every moment. */
+
+static const char *const ckpt_files[] = {"config.json", "model.safetensors", "optimizer.safetensors", "vocab.json",
+                                         "merges.txt", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"};
+enum { N_CKPT_FILES = sizeof ckpt_files / sizeof *ckpt_files };
+
+static alim_status sync_dir(const char *dir, alim_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return alim_error_set(err, ALIM_EIO, dir, "cannot open the directory: %s", strerror(errno));
+    int rc = fsync(fd);
+    close(fd);
+    return rc ? alim_error_set(err, ALIM_EIO, dir, "cannot sync the directory: %s", strerror(errno)) : ALIM_OK;
+}
+
+/* removes dir/sub and the files in it (no deeper levels: alim puts none there) */
+static alim_status remove_subdir(const char *dir, const char *sub, alim_error *err)
+{
+    char path[4400], f[4700];
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    DIR *d = opendir(path);
+    if (!d) return errno == ENOENT ? ALIM_OK : alim_error_set(err, ALIM_EIO, path, "cannot read the directory: %s", strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(f, sizeof f, "%s/%s", path, e->d_name);
+            if (unlink(f) != 0 && errno != ENOENT) {
+                closedir(d);
+                return alim_error_set(err, ALIM_EIO, f, "cannot remove: %s", strerror(errno));
+            }
+        }
+    closedir(d);
+    if (rmdir(path) != 0 && errno != ENOENT) return alim_error_set(err, ALIM_EIO, path, "cannot remove: %s", strerror(errno));
+    return ALIM_OK;
+}
+
+alim_status alim_checkpoint_recover(const char *dir, alim_error *err)
+{
+    char prev[4400], from[4600], to[4600];
+    snprintf(prev, sizeof prev, "%s/.prev", dir);
+    struct stat sb;
+    alim_status st = ALIM_OK;
+    if (stat(prev, &sb) == 0) { /* a save was interrupted: back to the set it kept */
+        for (size_t i = 0; i < N_CKPT_FILES && !st; i++) {
+            snprintf(from, sizeof from, "%s/%s", prev, ckpt_files[i]);
+            snprintf(to, sizeof to, "%s/%s", dir, ckpt_files[i]);
+            if (stat(from, &sb) == 0) {
+                if (rename(from, to) != 0) st = alim_error_set(err, ALIM_EIO, to, "cannot restore the previous checkpoint: %s", strerror(errno));
+            } else if (unlink(to) != 0 && errno != ENOENT)
+                st = alim_error_set(err, ALIM_EIO, to, "cannot remove a file of an interrupted save: %s", strerror(errno));
+        }
+        if (!st) st = sync_dir(dir, err);
+        if (!st) st = remove_subdir(dir, ".prev", err);
+    }
+    if (!st) st = remove_subdir(dir, ".prev.tmp", err);
+    if (!st) st = remove_subdir(dir, ".prev.old", err);
+    return st;
+}
+
+alim_status alim_checkpoint_txn_begin(const char *dir, alim_error *err)
+{
+    alim_status st = alim_checkpoint_recover(dir, err);
+    char tmp[4400], prev[4400], from[4600], to[4600];
+    snprintf(tmp, sizeof tmp, "%s/.prev.tmp", dir);
+    snprintf(prev, sizeof prev, "%s/.prev", dir);
+    if (!st && mkdir(tmp, 0777) != 0) st = alim_error_set(err, ALIM_EIO, tmp, "cannot create: %s", strerror(errno));
+    for (size_t i = 0; i < N_CKPT_FILES && !st; i++) {
+        snprintf(from, sizeof from, "%s/%s", dir, ckpt_files[i]);
+        snprintf(to, sizeof to, "%s/%s", tmp, ckpt_files[i]);
+        if (link(from, to) != 0 && errno != ENOENT)
+            st = alim_error_set(err, ALIM_EIO, to, "cannot keep the previous checkpoint: %s", strerror(errno));
+    }
+    if (!st) st = sync_dir(tmp, err);
+    if (!st && rename(tmp, prev) != 0) st = alim_error_set(err, ALIM_EIO, prev, "cannot keep the previous checkpoint: %s", strerror(errno));
+    if (!st) st = sync_dir(dir, err);
+    return st;
+}
+
+alim_status alim_checkpoint_txn_commit(const char *dir, alim_error *err)
+{
+    char prev[4400], old[4400];
+    snprintf(prev, sizeof prev, "%s/.prev", dir);
+    snprintf(old, sizeof old, "%s/.prev.old", dir);
+    alim_status st = sync_dir(dir, err); /* the new files' renames are durable ... */
+    if (!st && rename(prev, old) != 0) /* ... before the commit */
+        st = alim_error_set(err, ALIM_EIO, prev, "cannot commit the checkpoint: %s", strerror(errno));
+    if (!st) st = sync_dir(dir, err);
+    if (!st) st = remove_subdir(dir, ".prev.old", err);
     return st;
 }

@@ -165,6 +165,8 @@ static alim_status open_out_dir(const alim_train_options *o, alim_dir_lock **loc
             return alim_error_set(err, ALIM_EINVAL, o->out_dir, "exists and is not a directory");
     }
     alim_status st = alim_dir_lock_acquire(o->out_dir, lock, err);
+    /* an interrupted save is rolled back to the checkpoint before it, under the lock */
+    if (!st) st = alim_checkpoint_recover(o->out_dir, err);
     if (!st && !o->resume) st = check_out_dir(o->out_dir, o->refuse_foreign_out, err);
     if (st) {
         alim_dir_lock_release(*lock);
@@ -271,7 +273,8 @@ static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
                             const alim_tokenizer *tk, const alim_adamw *opt,
                             const alim_loader *ld, uint64_t tokens, int T, alim_error *err)
 {
-    alim_status st = alim_checkpoint_save(o->out_dir, m, tk, opt->step, err);
+    alim_status st = alim_checkpoint_txn_begin(o->out_dir, err);
+    if (!st) st = alim_checkpoint_save(o->out_dir, m, tk, opt->step, err);
     if (!st) st = alim_chat_template_copy(chat_source(o), o->out_dir, err);
     if (st) return st;
     cJSON *s = cJSON_CreateObject();
@@ -290,6 +293,7 @@ static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
     cJSON_AddStringToObject(s, "rng", "alim_rng(seed, 0x64617461 + data_epoch)");
     st = alim_checkpoint_save_optimizer(o->out_dir, opt, s, err);
     cJSON_Delete(s);
+    if (!st) st = alim_checkpoint_txn_commit(o->out_dir, err);
     return st;
 }
 
@@ -352,6 +356,15 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     }
     st = open_out_dir(o, &lock, &made_dir, err);
     if (st) return st;
+    if (o->resume) { /* again: rolling back an interrupted first save leaves no checkpoint */
+        char probe[4096];
+        struct stat sb;
+        snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
+        if (stat(probe, &sb) != 0) {
+            alim_dir_lock_release(lock);
+            return alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume: its only save was interrupted", o->out_dir);
+        }
+    }
     uint64_t model_step = 0;
     if (o->resume) {
         st = alim_checkpoint_load(o->out_dir, &m, &tk, &model_step, err);
