@@ -54,7 +54,7 @@ typedef struct {
  * [-87, 88], reduced to r = x - k ln2 with |r| <= ln2/2, exp(r) by its degree-7 Taylor
  * polynomial (truncation < 1e-8 relative), times 2^k built in the exponent bits.
  * Accurate to about 2 ulp; no -ffast-math needed (the rounding trick relies on the default
- * round-to-nearest mode). */
+ * round-to-nearest mode). exp_fast(NaN) is NaN. */
 static inline float lm_exp_fast(float x)
 {
     x = x < -87.0f ? -87.0f : x;
@@ -71,7 +71,11 @@ static inline float lm_exp_fast(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    int32_t bits = ((int32_t)kf + 127) << 23;
+    /* NaN in, NaN out (through p) without converting a NaN to an integer, which C leaves
+     * undefined: the exponent of a NaN input is taken as 0. A select, so the loops still
+     * vectorise; finite inputs are unaffected. */
+    const float kq = kf == kf ? kf : 0.0f;
+    int32_t bits = ((int32_t)kq + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
