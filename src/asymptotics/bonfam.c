@@ -43,24 +43,54 @@ static double lse(const double *x, size_t n)
     return m + log(s);
 }
 
+enum { EVAL_CHUNK = 4096 }; /* fixed chunks: partial sums added in order, the same for any thread count */
+
 void alim_bonfam_eval_law(const alim_levels *lv, const double *gold, const double *log_pi, alim_bonfam_point *out)
 {
-    const size_t L = lv->n;
-    const double lm = lse(log_pi, L), top = lv->v[L - 1];
-    double kl = 0, gap = 0, ls = 0, lh = 0, g = 0, sprev = 1.0;
-    for (size_t j = 0; j < L; j++) {
-        const double lp = log_pi[j] - lm, P = exp(lp);
-        const double sj = exp(lv->log_tail[j]);
-        if (P > 0) {
-            kl += P * (lp - lv->log_q[j]);
-            gap += P * (top - lv->v[j]);
-            /* losses (as in bon.c): accurate when the win rate is near 1 */
-            ls += P * sprev;
-            lh += P * 0.5 * (sprev + sj);
-            if (gold) g += P * gold[j];
-        }
-        sprev = sj;
+    const size_t L = lv->n, nch = (L + EVAL_CHUNK - 1) / EVAL_CHUNK;
+    const double top = lv->v[L - 1];
+    double *part = malloc(6 * nch * sizeof *part), stack[6];
+    /* out of memory: one chunk on the stack (this function cannot fail) */
+    double *pp = part ? part : stack;
+    const size_t nc = part ? nch : 1, csz = part ? EVAL_CHUNK : L;
+    /* log sum pi (the law need not be normalised): the max, then chunked sums of e^{x - max} */
+    double m = -INFINITY;
+#pragma omp parallel for reduction(max : m) schedule(static) if (L > PAR_MIN)
+    for (size_t j = 0; j < L; j++)
+        if (log_pi[j] > m) m = log_pi[j];
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
+    for (size_t c = 0; c < nc; c++) {
+        const size_t j1 = (c + 1) * csz < L ? (c + 1) * csz : L;
+        double s = 0;
+        for (size_t j = c * csz; j < j1; j++) s += exp(log_pi[j] - m);
+        pp[6 * c] = s;
     }
+    double sm = 0;
+    for (size_t c = 0; c < nc; c++) sm += pp[6 * c];
+    const double lm = m + log(sm);
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
+    for (size_t c = 0; c < nc; c++) {
+        const size_t j0 = c * csz, j1 = (c + 1) * csz < L ? (c + 1) * csz : L;
+        double kl = 0, gap = 0, ls = 0, lh = 0, g = 0, sprev = j0 ? exp(lv->log_tail[j0 - 1]) : 1.0;
+        for (size_t j = j0; j < j1; j++) {
+            const double lp = log_pi[j] - lm, P = exp(lp);
+            const double sj = exp(lv->log_tail[j]);
+            if (P > 0) {
+                kl += P * (lp - lv->log_q[j]);
+                gap += P * (top - lv->v[j]);
+                /* losses (as in bon.c): accurate when the win rate is near 1 */
+                ls += P * sprev;
+                lh += P * 0.5 * (sprev + sj);
+                if (gold) g += P * gold[j];
+            }
+            sprev = sj;
+        }
+        double *q = pp + 6 * c;
+        q[1] = kl, q[2] = gap, q[3] = ls, q[4] = lh, q[5] = g;
+    }
+    double kl = 0, gap = 0, ls = 0, lh = 0, g = 0;
+    for (size_t c = 0; c < nc; c++) kl += pp[6 * c + 1], gap += pp[6 * c + 2], ls += pp[6 * c + 3], lh += pp[6 * c + 4], g += pp[6 * c + 5];
+    free(part);
     out->kl_nats = kl > 0 ? kl : 0;
     out->reward = top - gap;
     out->win_rate = lh < 1 ? 1 - lh : 0;
@@ -82,7 +112,8 @@ void alim_bop_level_log_probs(const alim_levels *lv, alim_bon_size mu, double *l
 {
     const size_t L = lv->n;
     /* log G_j = log F_j - mu S_j; log pi_j = log G_j + log(1 - G_{j-1}/G_j) with
-     * log(G_{j-1}/G_j) = log1p(-q_j/F_j) - mu q_j (S_{j-1} - S_j = q_j) */
+     * log(G_{j-1}/G_j) = log1p(-q_j/F_j) - mu q_j (S_{j-1} - S_j = q_j); levels are independent */
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
     for (size_t j = 0; j < L; j++) {
         const double lt = lv->log_tail[j];
         const double lg = lv->log_cdf[j] - mu_times(mu, exp(lt), lt);
@@ -161,6 +192,298 @@ enum { SOFT_MAX_NODES = 400000 };
 /* h sum_{m>=1} e^{-k m h} = h e^{-kh}/(1 - e^{-kh}) */
 static inline double geo(double kh) { return exp(-kh) / -expm1(-kh); }
 
+/* ---- vectorisable exp for the soft best-of-N passes ------------------------------------------
+ * The two O(levels x nodes) passes spend their time in exp/expm1; glibc's are scalar calls (its
+ * vector versions need -ffast-math), so these are written out branch-free for `omp simd`:
+ * e^x = 2^n e^r, n = round(x / ln 2) by the 1.5 2^52 rounding trick, r = x - n ln 2 (Cody-Waite,
+ * fdlibm's split), e^r by its Taylor series to r^13 (|r| <= 0.347: remainder < 4e-18 relative),
+ * 2^n from the exponent bits. Max error ~1 ulp (tested against exp/expm1); results below 2^-1022
+ * are returned as 0 (they are below 1e-300 of every sum they enter). */
+#define SOFT_INLINE static inline __attribute__((always_inline))
+#define SOFT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+SOFT_INLINE double soft_exp_poly(double r) /* e^r - 1 - r, |r| <= 0.35 */
+{
+    /* Estrin's scheme: dependency depth 5 instead of Horner's 12 (the loops are latency-bound) */
+    const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    const double p01 = 1.0 / 2 + r * (1.0 / 6), p23 = 1.0 / 24 + r * (1.0 / 120), p45 = 1.0 / 720 + r * (1.0 / 5040);
+    const double p67 = 1.0 / 40320 + r * (1.0 / 362880), p89 = 1.0 / 3628800 + r * (1.0 / 39916800);
+    const double pab = 1.0 / 479001600 + r * (1.0 / 6227020800.0);
+    const double q0 = p01 + r2 * p23, q1 = p45 + r2 * p67, q2 = p89 + r2 * pab;
+    return r2 * ((q0 + r4 * q1) + r8 * q2);
+}
+
+SOFT_INLINE double soft_bits_double(uint64_t b)
+{
+    union {
+        uint64_t u;
+        double d;
+    } x = {b};
+    return x.d;
+}
+
+SOFT_INLINE uint64_t soft_double_bits(double d)
+{
+    union {
+        double d;
+        uint64_t u;
+    } x = {d};
+    return x.u;
+}
+
+SOFT_INLINE double soft_exp(double x) /* x <= 709 */
+{
+    /* x is clamped first: 2^n and the product then stay normal numbers (a subnormal or garbage
+     * operand would cost a microcode assist per lane, ~100 cycles) and the result is blended to 0 */
+    const double xc = x < -708.0 ? -708.0 : x;
+    const double magic = 0x1.8p52;
+    const double kd = xc * 0x1.71547652b82fep0 + magic, n = kd - magic;
+    const double r = (xc - n * 0x1.62e42fee00000p-1) - n * 0x1.a39ef35793c76p-33;
+    const double sc = soft_bits_double((soft_double_bits(kd) + (uint64_t)(1023 - 0x4338000000000000LL)) << 52); /* 2^n */
+    const double e = (1.0 + (r + soft_exp_poly(r))) * sc;
+    return x < -708.0 ? 0.0 : e;
+}
+
+enum { SOFT_CHUNK = 4096, SOFT_BLOCK = 256, SOFT_BATCH = 16, SOFT_MOM = 16 };
+
+/* sums over one chunk of levels for nt nodes: sum q expm1(-t w) and sum q e^{-t w} per node (the
+ * chunk stays in cache for all nt nodes: one sweep of the data per batch of nodes, not per node) */
+SOFT_CLONES static void soft_m_batch(const double *q, const double *w, size_t n, const double *t, size_t nt,
+                                     double *out)
+{
+    for (size_t i = 0; i < nt; i++) {
+        const double ti = t[i];
+        double a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+        for (size_t j = 0; j < n; j++) {
+            const double u = -ti * w[j], e = soft_exp(u);
+            /* expm1: for |u| <= 0.34 the series itself (no cancellation), else e - 1 */
+            a += q[j] * (u > -0.34 ? u + soft_exp_poly(u) : e - 1.0);
+            b += q[j] * e;
+        }
+        out[2 * i] = a, out[2 * i + 1] = b;
+    }
+}
+
+/* One block of levels through every node (the fast path's second pass): sa[j] += g on every node,
+ * sb[j] += g on the even ones, g = e^{x_k + A_k - t_k w_j + la_j} from node k0[j] on; glast[j] = g at the
+ * last node. The sequence of operations on a level does not depend on the block or the thread. */
+SOFT_CLONES static void soft_level_block(size_t n, size_t K, const double *xa, const double *tk, const double *w,
+                                         const double *la, const double *k0, double *sa, double *sb, double *glast)
+{
+    for (size_t k = 0; k < K; k++) {
+        const double c = xa[k], t = tk[k], kd = (double)k, even = (k & 1) ? 0.0 : 1.0;
+#pragma omp simd
+        for (size_t j = 0; j < n; j++) {
+            const double g = kd >= k0[j] ? soft_exp(c - t * w[j] + la[j]) : 0.0;
+            sa[j] += g;
+            sb[j] += even * g;
+            glast[j] = g;
+        }
+    }
+}
+
+/* deterministic parallel sums: fixed chunks, partial sums added in chunk order */
+static double chunked_sum(const double *x, size_t n, double *part)
+{
+    const size_t nch = (n + SOFT_CHUNK - 1) / SOFT_CHUNK;
+#pragma omp parallel for schedule(static) if (n > PAR_MIN)
+    for (size_t c = 0; c < nch; c++) {
+        const size_t j0 = c * SOFT_CHUNK, m = n - j0 < SOFT_CHUNK ? n - j0 : SOFT_CHUNK;
+        double s = 0;
+        for (size_t j = j0; j < j0 + m; j++) s += x[j];
+        part[c] = s;
+    }
+    double s = 0;
+    for (size_t c = 0; c < nch; c++) s += part[c];
+    return s;
+}
+
+SOFT_CLONES static void soft_exp_array(const double *x, size_t n, double *y)
+{
+#pragma omp simd
+    for (size_t j = 0; j < n; j++) y[j] = soft_exp(x[j]);
+}
+
+/* The part of a trapezoid rule of step m h below its first node ks (k0 rounded up to a multiple of m),
+ * summed in closed form from the expansion f ~ 1 - a t + c2 t^2 / 2 (g = geo(h m), geo(2 h m), geo(3 h m)). */
+static inline double soft_closed(size_t m, double a, double c2, size_t k0, const double *tk, size_t K, const double *g)
+{
+    const size_t ks = (k0 + m - 1) / m * m;
+    const double t0 = tk[ks < K ? ks : K - 1];
+    return a * (double)m * SOFT_H * (t0 * g[0] - a * t0 * t0 * g[1] + 0.5 * c2 * t0 * t0 * t0 * g[2]);
+}
+
+/* The fast path of soft best-of-N (see alim_soft_bon_level_log_probs): the same grid, nodes and
+ * closed forms as the general path, with w_j, q_j and t w_j as plain doubles, one fixed scale per
+ * level (1/a_j), vectorised exponentials, every O(levels) pass parallel with results that do not
+ * depend on the thread count, and the sum of log M(t) by its moment series where t <= 0.01.
+ * Valid when lambda (v_L - v_1) <= 600, every q_j >= e^-600 and N <= e^600: then w_j and M(t)
+ * stay normal numbers and a_j / b_j <= e^600 keeps the scaled sums finite. */
+static alim_status soft_fast(const alim_levels *lv, alim_bon_size N, double lambda, double *log_pi, alim_soft_info *info,
+                             alim_error *err)
+{
+    const size_t L = lv->n, nch = (L + SOFT_CHUNK - 1) / SOFT_CHUNK;
+    const double top = lv->v[L - 1];
+    double *w = malloc((9 * L + (2 * SOFT_BATCH + SOFT_MOM + 1) * nch + 16) * sizeof *w);
+    if (!w) return alim_error_set(err, ALIM_ENOMEM, "soft best-of-N", "out of memory (%zu levels)", L);
+    double *q = w + L, *la = q + L, *k0s = la + L, *s0 = k0s + L, *s1 = s0 + L, *gl = s1 + L, *tmp = gl + L,
+           *tmp2 = tmp + L, *part = tmp2 + L, *pmom = part + 2 * SOFT_BATCH * nch;
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
+    for (size_t j = 0; j < L; j++) tmp[j] = lambda * (lv->v[j] - top);
+    soft_exp_array(tmp, L, w);
+    soft_exp_array(lv->log_q, L, q);
+    /* moments m_k = sum q w^k, k = 1..SOFT_MOM, in one sweep (per-chunk partials added in order) */
+    double mom[SOFT_MOM + 1] = {0};
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
+    for (size_t c = 0; c < nch; c++) {
+        const size_t j0 = c * SOFT_CHUNK, j1 = L - j0 < SOFT_CHUNK ? L : j0 + SOFT_CHUNK;
+        double acc[SOFT_MOM + 1] = {0};
+        for (size_t j = j0; j < j1; j++) {
+            double pw = q[j];
+            for (int k = 1; k <= SOFT_MOM; k++) pw *= w[j], acc[k] += pw;
+        }
+        for (int k = 1; k <= SOFT_MOM; k++) pmom[c * (SOFT_MOM + 1) + k] = acc[k];
+    }
+    for (size_t c = 0; c < nch; c++)
+        for (int k = 1; k <= SOFT_MOM; k++) mom[k] += pmom[c * (SOFT_MOM + 1) + k];
+    const double lm1 = log(mom[1]);
+    /* N beyond e^40 w_max / E w: the corrections to the tilt are O(w_max / (N E w)) < e^-40 relative */
+    if (N.log_n > 40.0 - lm1) {
+        info->limit = 3;
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
+        for (size_t j = 0; j < L; j++) log_pi[j] = lv->log_q[j] + tmp[j] - lm1;
+        free(w);
+        return ALIM_OK;
+    }
+    const double nm1 = isfinite(N.n) ? N.n - 1 : exp(N.log_n), lnm1 = log(nm1);
+    const double lt0n = -0.5 * lnm1; /* t0 <= 1e-6 / sqrt(N - 1): the second-order expansion holds below t0 */
+    double lt0min = INFINITY;
+#pragma omp parallel for schedule(static) reduction(min : lt0min) if (L > PAR_MIN)
+    for (size_t j = 0; j < L; j++) {
+        la[j] = log(w[j] + nm1 * mom[1]); /* a_j = w_j + (N-1) E w */
+        const double lt0 = log(1e-6) + fmin(-la[j], lt0n);
+        if (lt0 < lt0min) lt0min = lt0;
+    }
+    const double x0 = lt0min - SOFT_H;
+    const double b1 = w[0] + nm1 * w[0], lthr = log(SOFT_TOL) - la[L - 1];
+    size_t K = 0, cap = 1024;
+    double *A = malloc(cap * sizeof *A);
+    if (!A) {
+        free(w);
+        return alim_error_set(err, ALIM_ENOMEM, "soft best-of-N", "out of memory");
+    }
+    /* nodes in batches of SOFT_BATCH; where t <= 1/2, sum q expm1(-t w) = sum_k (-t)^k m_k / k! (w <= 1:
+     * the terms fall by t/k, SOFT_MOM terms leave < 1e-19 of the first; no cancellation to speak of) */
+    for (int done = 0; !done;) {
+        double tb_[SOFT_BATCH], lM[SOFT_BATCH];
+        size_t nd = 0, first = SOFT_BATCH;
+        for (size_t i = 0; i < SOFT_BATCH; i++) {
+            tb_[i] = exp(x0 + (double)(K + i) * SOFT_H);
+            if (tb_[i] > 0.5 && first == SOFT_BATCH) first = i;
+        }
+        for (size_t i = 0; i < first; i++) {
+            double sm = 0, tp = 1, f = 1;
+            for (int k = 1; k <= SOFT_MOM; k++) tp *= -tb_[i], f *= k, sm += tp * mom[k] / f;
+            lM[i] = log1p(sm);
+        }
+        nd = SOFT_BATCH - first;
+        if (nd) {
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
+            for (size_t c = 0; c < nch; c++) {
+                const size_t j0 = c * SOFT_CHUNK, n = L - j0 < SOFT_CHUNK ? L - j0 : SOFT_CHUNK;
+                soft_m_batch(q + j0, w + j0, n, tb_ + first, nd, part + 2 * SOFT_BATCH * c);
+            }
+            for (size_t i = first; i < SOFT_BATCH; i++) {
+                double sm1 = 0, sm0 = 0;
+                for (size_t c = 0; c < nch; c++)
+                    sm1 += part[2 * SOFT_BATCH * c + 2 * (i - first)], sm0 += part[2 * SOFT_BATCH * c + 2 * (i - first) + 1];
+                lM[i] = sm1 > -0.5 ? log1p(sm1) : log(sm0);
+            }
+        }
+        for (size_t i = 0; i < SOFT_BATCH; i++, K++) {
+            if (K >= SOFT_MAX_NODES) {
+                free(A), free(w);
+                return alim_error_set(err, ALIM_ERANGE, "--soft", "needs more than %d quadrature nodes", SOFT_MAX_NODES);
+            }
+            if (K == cap) {
+                double *nA = realloc(A, 2 * cap * sizeof *A);
+                if (!nA) {
+                    free(A), free(w);
+                    return alim_error_set(err, ALIM_ENOMEM, "soft best-of-N", "out of memory");
+                }
+                A = nA, cap *= 2;
+            }
+            const double x = x0 + (double)K * SOFT_H, t = tb_[i], l = lM[i];
+            A[K] = l == 0 ? 0.0 : -exp(lnm1 + log(-l));
+            const double tb = t * b1;
+            if (tb >= 2 && x + A[K] - t * w[0] + log(SOFT_H * geo((tb - 1) * SOFT_H)) < lthr) {
+                K++;
+                done = 1;
+                break;
+            }
+        }
+    }
+    double *xa = malloc(2 * K * sizeof *xa);
+    if (!xa) {
+        free(A), free(w);
+        return alim_error_set(err, ALIM_ENOMEM, "soft best-of-N", "out of memory");
+    }
+    double *tk = xa + K;
+    for (size_t k = 0; k < K; k++) xa[k] = x0 + (double)k * SOFT_H + A[k], tk[k] = exp(x0 + (double)k * SOFT_H);
+    /* Pass 2: the trapezoid rules of steps h and 2h (the even nodes) for every level; their difference
+     * is the reported error estimate. Below each level's first node k0 the integrand is summed in
+     * closed form from f ~ 1 - a t + c2 t^2/2, c2 = a^2 + (N-1) E w^2. */
+    const double cm2 = nm1 * mom[2];
+    double *sa = s0, *sb = s1; /* raw node sums: every node, even nodes */
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
+    for (size_t j = 0; j < L; j++) {
+        const double lt0 = log(1e-6) + fmin(-la[j], lt0n);
+        k0s[j] = ceil((lt0 - x0) / SOFT_H);
+        sa[j] = sb[j] = 0;
+    }
+    const size_t nb = (L + SOFT_BLOCK - 1) / SOFT_BLOCK;
+#pragma omp parallel for schedule(dynamic, 16) if (L > PAR_MIN)
+    for (size_t b = 0; b < nb; b++) {
+        const size_t j0 = b * SOFT_BLOCK, n = L - j0 < SOFT_BLOCK ? L - j0 : SOFT_BLOCK;
+        soft_level_block(n, K, xa, tk, w + j0, la + j0, k0s + j0, sa + j0, sb + j0, gl + j0);
+    }
+    double gm[3][3];
+    for (int m = 1; m <= 2; m++)
+        for (int i = 0; i < 3; i++) gm[m][i] = geo((i + 1) * m * SOFT_H);
+    double serr = 0;
+    int bad = 0;
+    const double tl = tk[K - 1], lnn = N.log_n;
+#pragma omp parallel for reduction(max : serr) reduction(| : bad) if (L > PAR_MIN) schedule(static)
+    for (size_t j = 0; j < L; j++) {
+        const double a = w[j] + nm1 * mom[1], c2 = a * a + cm2;
+        const size_t k0 = (size_t)k0s[j];
+        const double S = soft_closed(1, a, c2, k0, tk, K, gm[1]) + SOFT_H * sa[j];
+        const double S2 = soft_closed(2, a, c2, k0, tk, K, gm[2]) + 2 * SOFT_H * sb[j];
+        /* every level's tail beyond the last node must be negligible (the grid was sized for level 1) */
+        const double tb = tl * (w[j] + nm1 * w[0]);
+        if (k0 + 1 >= K || !(tb >= 2 && SOFT_H * gl[j] * geo((tb - 1) * SOFT_H) <= SOFT_TOL * S)) bad = 1;
+        const double rel = fabs(S2 / S - 1);
+        if (rel > serr) serr = rel;
+        log_pi[j] = lnn + lv->log_q[j] + tmp[j] + log(S) - la[j];
+    }
+    free(xa), free(A);
+    if (bad) {
+        free(w);
+        return alim_error_set(err, ALIM_EINTERNAL, "soft best-of-N", "quadrature grid ended before a level's tail");
+    }
+    /* normalise (sum pi_j = 1 - M(inf)^N = 1 checks every sum at once) */
+    soft_exp_array(log_pi, L, tmp2);
+    const double lmass = log(chunked_sum(tmp2, L, part));
+#pragma omp parallel for schedule(static) if (L > PAR_MIN)
+    for (size_t j = 0; j < L; j++) log_pi[j] -= lmass;
+    info->nodes = K;
+    info->mass_error = expm1(lmass);
+    info->step_error = serr;
+    free(w);
+    return ALIM_OK;
+}
+
 alim_status alim_soft_bon_level_log_probs(const alim_levels *lv, alim_bon_size N, double lambda, double *log_pi,
                                           alim_soft_info *info, alim_error *err)
 {
@@ -181,6 +504,13 @@ alim_status alim_soft_bon_level_log_probs(const alim_levels *lv, alim_bon_size N
         return ALIM_OK;
     }
     const double top = lv->v[L - 1];
+    {
+        double lqmin = 0;
+        for (size_t j = 0; j < L; j++)
+            if (lv->log_q[j] < lqmin) lqmin = lv->log_q[j];
+        if (lambda * (top - lv->v[0]) <= 600 && lqmin >= -600 && N.log_n <= 600)
+            return soft_fast(lv, N, lambda, log_pi, info, err);
+    }
     double *lw = calloc(4 * L, sizeof *lw);
     if (!lw) return alim_error_set(err, ALIM_ENOMEM, "soft best-of-N", "out of memory (%zu levels)", L);
     double *la = lw + L, *lb = la + L, *tmp = lb + L;
