@@ -11,6 +11,12 @@ cd "$(dirname "$0")/../.." || exit 1
 
 FUZZ_BUILD=${FUZZ_BUILD:-build/fuzz}
 RUNS=${FUZZ_SMOKE_RUNS:-2000}
+# the harnesses' scratch files (each input is written to a file, then parsed): in memory
+# when /dev/shm is there, as `make fuzz` has it (on this machine's disk a harness runs 50
+# times slower); a directory of its own, removed at exit, since a crashed run skips the
+# harness's own cleanup
+SCRATCH=$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo "$TMP")/alim-fuzz-smoke.XXXXXX")
+trap 'rm -rf "$TMP" "$SCRATCH"' EXIT
 if ! command -v clang >/dev/null; then
   bad "clang is not installed (scripts/install-deps.sh installs it)"
   finish; exit
@@ -29,12 +35,18 @@ for src in fuzz/fuzz_*.c; do
   nseeds=$(find "$TMP/seeds/$h" -type f 2>/dev/null | wc -l)
   if [ "$nseeds" -ge 1 ]; then ok; else bad "$h: no seeds in fuzz/corpus/$h"; fi
   mkdir -p "$TMP/work/$h"
-  ALIM_FUZZ_DIR="$TMP" "$bin" -runs="$RUNS" -seed=1 -max_len=4096 -artifact_prefix="$TMP/crash-$h-" "$TMP/work/$h" "$TMP/seeds/$h" >"$TMP/$h.log" 2>&1
+  # -max_len: the largest seeds (tokenizer.json, GGUF models) are about 5.5 kB
+  ALIM_FUZZ_DIR="$SCRATCH" "$bin" -runs="$RUNS" -seed=1 -max_len=8192 -artifact_prefix="$TMP/crash-$h-" "$TMP/work/$h" "$TMP/seeds/$h" >"$TMP/$h.log" 2>&1
   rc=$?
   if [ $rc -eq 0 ] && grep -q "^Done $RUNS runs" "$TMP/$h.log"; then ok
   else bad "$h: exit $rc: $(grep -m2 -E 'ERROR|SUMMARY|runtime error' "$TMP/$h.log")"; fi
 done
-# one harness per parser of the brief: CSV (channel, distribution), scenario and report JSON,
-# safetensors, checkpoint config, tokenizer files, data, run directories, classifier, corpus
-if [ "$n" -ge 11 ]; then ok; else bad "only $n harnesses"; fi
+# one harness per parser: CSV (channel, distribution), scenario and report JSON, safetensors,
+# checkpoint config (GPT-2 and Llama family), tokenizer files, data, run directories,
+# classifier, corpus; GGUF files, GGUF models, tokenizer.json, GGUF tokenizer parts, chat
+# templates
+for h in fuzz_gguf fuzz_gguf_model fuzz_tokenizer_json fuzz_tokenizer_parts fuzz_chat_template; do
+  if [ -f "fuzz/$h.c" ]; then ok; else bad "no harness $h"; fi
+done
+if [ "$n" -ge 16 ]; then ok; else bad "only $n harnesses"; fi
 finish
