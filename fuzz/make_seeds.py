@@ -146,6 +146,25 @@ def tiny_model(arch, qt, merges, pre, bias=False, tied=False):
     return build
 
 
+
+
+def huge_config(w):
+    """regression: 1000 layers of width 4096 declared by a file of a few hundred bytes; the
+    loader sized the model (976 GB) before reading a tensor"""
+    w.add_block_count(1000)
+    w.add_context_length(16)
+    w.add_embedding_length(4096)
+    w.add_feed_forward_length(16384)
+    w.add_head_count(32)
+    w.add_head_count_kv(8)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list(["a", "b"])
+    w.add_tensor("token_embd.weight", np.zeros((2, 8), np.float32))
+
+
+save("fuzz_gguf_model", "regress-huge-config", huge_config, "llama")
 save("fuzz_gguf_model", "llama-f32", tiny_model("llama", Q.F32, True, "llama-bpe"), "llama")
 save("fuzz_gguf_model", "llama-f16-tied", tiny_model("llama", Q.F16, False, "default", tied=True), "llama")
 save("fuzz_gguf_model", "qwen2-bias", tiny_model("qwen2", Q.F32, True, "qwen2", bias=True), "qwen2")

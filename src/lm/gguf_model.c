@@ -13,6 +13,7 @@
 
 #include "alim/checkpoint.h"
 #include "alim/gguf.h"
+#include "model.h"
 
 /* key "<arch>.<suffix>" */
 static const char *arch_key(char *buf, size_t n, const char *arch, const char *suffix)
@@ -110,6 +111,20 @@ static alim_status read_config(const alim_gguf *g, alim_gpt_config *c, int *perm
             snprintf(where, sizeof where, "%.*s: %.60s", 180, path, e2.where);
             st = alim_error_set(err, ALIM_EFORMAT, where, "%s", e2.what);
         }
+    }
+    /* every parameter comes from a tensor of the file: hyper-parameters needing more than
+     * the file's tensors hold are refused before the model is sized from them (found by
+     * fuzz_gguf_model: a file of 33 kB claiming 1000 layers of width 4096 asked for 976 GB) */
+    if (!st) {
+        alim_gpt probe;
+        memset(&probe, 0, sizeof probe);
+        probe.config = *c;
+        lm_model_setup(&probe);
+        uint64_t held = 0;
+        for (int i = 0; i < alim_gguf_tensor_count(g); i++) held += alim_gguf_tensor_at(g, i)->n_elements;
+        if (probe.num_params > held)
+            st = alim_error_set(err, ALIM_EFORMAT, path, "the hyper-parameters need %zu parameters, the file's tensors hold %llu",
+                                probe.num_params, (unsigned long long)held);
     }
     return st;
 }
