@@ -266,19 +266,29 @@ SOFT_CLONES static void soft_m_batch(const double *q, const double *w, size_t n,
 }
 
 /* One block of levels through every node (the fast path's second pass): sa[j] += g on every node,
- * sb[j] += g on the even ones, g = e^{x_k + A_k - t_k w_j + la_j} from node k0[j] on; glast[j] = g at the
- * last node. The sequence of operations on a level does not depend on the block or the thread. */
+ * sb[j] += g on the even ones, g = e^{x_k + A_k - t_k w_j + la_j} from node k0[j] on (nodes in pairs, even
+ * then odd). The sequence of operations on a level does not depend on the block or the thread. */
 SOFT_CLONES static void soft_level_block(size_t n, size_t K, const double *xa, const double *tk, const double *w,
-                                         const double *la, const double *k0, double *sa, double *sb, double *glast)
+                                         const double *la, const double *k0, double *sa, double *sb)
 {
-    for (size_t k = 0; k < K; k++) {
-        const double c = xa[k], t = tk[k], kd = (double)k, even = (k & 1) ? 0.0 : 1.0;
+    size_t k = 0;
+    for (; k + 1 < K; k += 2) {
+        const double c0 = xa[k], t0 = tk[k], c1 = xa[k + 1], t1 = tk[k + 1], kd = (double)k;
 #pragma omp simd
         for (size_t j = 0; j < n; j++) {
-            const double g = kd >= k0[j] ? soft_exp(c - t * w[j] + la[j]) : 0.0;
-            sa[j] += g;
-            sb[j] += even * g;
-            glast[j] = g;
+            const double g0 = kd >= k0[j] ? soft_exp(c0 - t0 * w[j] + la[j]) : 0.0;
+            const double g1 = kd + 1 >= k0[j] ? soft_exp(c1 - t1 * w[j] + la[j]) : 0.0;
+            sa[j] += g0 + g1;
+            sb[j] += g0;
+        }
+    }
+    if (k < K) { /* K odd: the last node is even */
+        const double c0 = xa[k], t0 = tk[k], kd = (double)k;
+#pragma omp simd
+        for (size_t j = 0; j < n; j++) {
+            const double g0 = kd >= k0[j] ? soft_exp(c0 - t0 * w[j] + la[j]) : 0.0;
+            sa[j] += g0;
+            sb[j] += g0;
         }
     }
 }
@@ -446,7 +456,7 @@ static alim_status soft_fast(const alim_levels *lv, alim_bon_size N, double lamb
 #pragma omp parallel for schedule(dynamic, 16) if (L > PAR_MIN)
     for (size_t b = 0; b < nb; b++) {
         const size_t j0 = b * SOFT_BLOCK, n = L - j0 < SOFT_BLOCK ? L - j0 : SOFT_BLOCK;
-        soft_level_block(n, K, xa, tk, w + j0, la + j0, k0s + j0, sa + j0, sb + j0, gl + j0);
+        soft_level_block(n, K, xa, tk, w + j0, la + j0, k0s + j0, sa + j0, sb + j0);
     }
     double gm[3][3];
     for (int m = 1; m <= 2; m++)
@@ -461,8 +471,8 @@ static alim_status soft_fast(const alim_levels *lv, alim_bon_size N, double lamb
         const double S = soft_closed(1, a, c2, k0, tk, K, gm[1]) + SOFT_H * sa[j];
         const double S2 = soft_closed(2, a, c2, k0, tk, K, gm[2]) + 2 * SOFT_H * sb[j];
         /* every level's tail beyond the last node must be negligible (the grid was sized for level 1) */
-        const double tb = tl * (w[j] + nm1 * w[0]);
-        if (k0 + 1 >= K || !(tb >= 2 && SOFT_H * gl[j] * geo((tb - 1) * SOFT_H) <= SOFT_TOL * S)) bad = 1;
+        const double tb = tl * (w[j] + nm1 * w[0]), gK = exp(xa[K - 1] - tl * w[j] + la[j]); /* the last node */
+        if (k0 + 1 >= K || !(tb >= 2 && SOFT_H * gK * geo((tb - 1) * SOFT_H) <= SOFT_TOL * S)) bad = 1;
         const double rel = fabs(S2 / S - 1);
         if (rel > serr) serr = rel;
         log_pi[j] = lnn + lv->log_q[j] + tmp[j] + log(S) - la[j];
