@@ -3,8 +3,6 @@
  * alim/bonsamples.h). */
 #include "alim/bonsamples.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,7 +199,6 @@ static int parse_num(const char *s, double *v)
 {
     if (!*s) return -1;
     char *e;
-    errno = 0;
     *v = strtod(s, &e);
     return *e ? -1 : 0;
 }
