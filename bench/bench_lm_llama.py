@@ -11,7 +11,7 @@ drift of the shared machine's load hits all of them; the table gives medians:
           llama.cpp: llama-perplexity's own "prompt eval" timing (-c context, -b context).
   sample  tokens/s of greedy decoding, one sequence, --new-tokens tokens after a prompt;
           alim: `alim sample --temperature 0` with N and with 1 new token, the difference;
-          transformers: generate(do_sample=False) likewise; llama.cpp: llama-bench tg N.
+          transformers: a greedy loop on its KV cache likewise; llama.cpp: llama-bench tg N.
   train   tokens/s of full fine-tuning steps (AdamW, clip 1, context 256, batch 4):
           `alim train --init FILE.gguf` (log.csv, steps after the first) against a PyTorch
           fp32 step of the transformers model (forward, cross-entropy, backward, clipping,
@@ -281,11 +281,20 @@ if "sample" not in skip:
         return w, rss, s["tokens"], s["text"]
 
     def hf_generate(m, n):
+        """Greedy decoding with transformers' KV cache (past_key_values), n new tokens; what
+        generate(do_sample=False) does (generate itself cannot run here: it imports
+        torch.distributed.fsdp, which fails on Debian's torch 1.13 under Python 3.11)."""
         t0 = time.perf_counter()
+        gen = []
         with torch.inference_mode():
-            g = m.generate(pids, max_new_tokens=n, min_new_tokens=n, do_sample=False, pad_token_id=EOS,
-                           attention_mask=torch.ones_like(pids))
-        return time.perf_counter() - t0, g[0, pids.shape[1]:].tolist()
+            out = m(pids, use_cache=True)
+            for _ in range(n):
+                nxt = int(torch.argmax(out.logits[0, -1]))
+                gen.append(nxt)
+                if len(gen) == n:
+                    break
+                out = m(torch.tensor([[nxt]]), past_key_values=out.past_key_values, use_cache=True)
+        return time.perf_counter() - t0, gen
 
     for rep in range(args.reps):
         w0, _, n0, _ = alim_sample(1)
