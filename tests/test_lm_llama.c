@@ -239,6 +239,39 @@ static void test_table_and_checkpoint(void)
     alim_gpt_free(&m);
 }
 
+/* alim_gpt_forward_inference: one block's activations, the same logits and losses bit for
+ * bit as alim_gpt_forward, for both architectures and with shards; no backward after it */
+static void test_forward_inference(void)
+{
+    const alim_gpt_config cl = llama_cfg(1, 0, 1);
+    const alim_gpt_config cg = {.n_layer = 3, .n_embd = 32, .n_head = 2, .n_positions = 16, .vocab_size = 19, .layer_norm_epsilon = 1e-5f};
+    const alim_gpt_config *cfgs[2] = {&cl, &cg};
+    for (int k = 0; k < 2; k++) {
+        alim_gpt m;
+        random_model(&m, cfgs[k], 31 + k);
+        enum { B = 8, T = 16 };
+        int32_t in[B * T], tg[B * T];
+        alim_rng r;
+        alim_rng_seed(&r, 6, 4);
+        for (int i = 0; i < B * T; i++) in[i] = (int32_t)alim_rng_below(&r, 19), tg[i] = (int32_t)alim_rng_below(&r, 19);
+        alim_error err;
+        for (int threads = 1; threads <= 2; threads++) {
+            omp_set_num_threads(threads);
+            CHECK(alim_gpt_forward(&m, in, tg, B, T, &err) == ALIM_OK, "forward: %s", err.what);
+            const size_t n = (size_t)B * T * 19;
+            float *full = malloc(n * sizeof(float));
+            memcpy(full, k == 0 ? m.la.logits : m.a.logits, n * sizeof(float));
+            const double loss = m.loss_sum;
+            CHECK(alim_gpt_forward_inference(&m, in, tg, B, T, &err) == ALIM_OK && m.acts_layers == 1, "forward_inference: %s", err.what);
+            CHECK(!memcmp(full, k == 0 ? m.la.logits : m.a.logits, n * sizeof(float)) && m.loss_sum == loss,
+                  "%s, %d threads: forward_inference differs from forward", k == 0 ? "llama" : "gpt2", threads);
+            CHECK(alim_gpt_backward(&m, 1.0f, &err) == ALIM_EINVAL && strstr(err.what, "forward_inference"), "backward after inference: %s", err.what);
+            free(full);
+        }
+        alim_gpt_free(&m);
+    }
+}
+
 static void test_config_checks(void)
 {
     alim_error err;
@@ -262,5 +295,6 @@ int main(void)
     test_shards_and_repeatability();
     test_table_and_checkpoint();
     test_config_checks();
+    test_forward_inference();
     return check_summary("test_lm_llama");
 }

@@ -196,6 +196,8 @@ typedef struct {
     float *grad_acts_memory;    /* owned, scratch for backward                       */
     size_t grad_acts_capacity;
     int B, T;                   /* shape of the last forward                         */
+    int acts_layers;            /* blocks whose activations the last forward kept: L, or
+                                   1 after alim_gpt_forward_inference (no backward then) */
     const int32_t *inputs;      /* (B,T) of the last forward (borrowed)             */
     const int32_t *targets;     /* (B,T) or NULL (borrowed); -1 = not counted        */
     double loss_sum;            /* sum of -log p over counted targets (nats)         */
@@ -240,6 +242,12 @@ int alim_gpt_tensor_gguf_name(const alim_gpt *m, int t, int layer, char *name, s
  * "target"), T too long, out of memory. */
 alim_status alim_gpt_forward(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B,
                              int T, alim_error *err);
+
+/* alim_gpt_forward for scoring only: the same logits, losses and results, but the blocks'
+ * activations share one block's worth of memory (each block overwrites the previous one),
+ * so a long context costs L times less. No backward pass and no cache prefill can follow. */
+alim_status alim_gpt_forward_inference(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
+                                       int B, int T, alim_error *err);
 
 /* Sets every gradient to 0 (allocating the gradient buffer on first use). */
 alim_status alim_gpt_zero_grad(alim_gpt *m, alim_error *err);

@@ -46,8 +46,8 @@ alim_status alim_lm_evaluate(alim_gpt *m, alim_gpt *base, const alim_token_strea
             }
             nb++;
         }
-        st = alim_gpt_forward(m, in, tg, nb, len, err);
-        if (!st && base) st = alim_gpt_forward(base, in, tg, nb, len, err);
+        st = alim_gpt_forward_inference(m, in, tg, nb, len, err);
+        if (!st && base) st = alim_gpt_forward_inference(base, in, tg, nb, len, err);
         if (st) break;
         res->total_nats += m->loss_sum;
         res->n_tokens += m->loss_count;
@@ -158,7 +158,7 @@ alim_status alim_lm_sample_until(alim_gpt *m, int32_t *ids, size_t n_prompt,
             } else {
                 size_t start = n > (size_t)maxT ? n - (size_t)maxT : 0;
                 int T = (int)(n - start);
-                st = alim_gpt_forward(m, ids + start, NULL, 1, T, err);
+                st = alim_gpt_forward_inference(m, ids + start, NULL, 1, T, err);
                 if (!st) alim_gpt_log_softmax_row(m, 0, T - 1, lp);
             }
             if (st) break;

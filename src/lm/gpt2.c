@@ -168,9 +168,9 @@ void lm_gpt2_init_params(alim_gpt *m, uint64_t seed)
 /* Lays out the activation views for (B,T); returns the number of floats needed, and
  * points the views into base when base != NULL. */
 size_t lm_gpt2_layout_acts(alim_gpt_acts *a, float *base, const alim_gpt_config *cfg, size_t B,
-                          size_t T)
+                          size_t T, size_t L)
 {
-    const size_t L = cfg->n_layer, C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
+    const size_t C = cfg->n_embd, NH = cfg->n_head, V = cfg->vocab_size;
     const size_t BT = B * T;
     struct { float **p; size_t n; } items[] = {
         {&a->encoded, BT * C},       {&a->ln1, L * BT * C},      {&a->ln1_mean, L * BT},
@@ -203,12 +203,14 @@ static layer_acts layer_view(const alim_gpt *m, int l, int b0)
 {
     const alim_gpt_acts *a = &m->a;
     const size_t C = m->config.n_embd, NH = m->config.n_head, B = m->B, T = m->T, BT = B * T;
-    const size_t r0 = (size_t)b0 * T, lr = (size_t)l * BT + r0;
+    /* with one block's activations kept (forward-only), every block uses slot 0 and reads
+     * its input from the residual3 the previous block left there */
+    const size_t slot = (size_t)(l % m->acts_layers), r0 = (size_t)b0 * T, lr = slot * BT + r0;
     layer_acts v;
-    v.residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (lr - BT) * C;
+    v.residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (m->acts_layers == 1 ? lr : lr - BT) * C;
     v.ln1 = a->ln1 + lr * C, v.ln1_mean = a->ln1_mean + lr, v.ln1_rstd = a->ln1_rstd + lr;
     v.qkv = a->qkv + lr * 3 * C, v.atty = a->atty + lr * C;
-    v.att = a->att + ((size_t)l * B + b0) * NH * T * T, v.attproj = a->attproj + lr * C;
+    v.att = a->att + (slot * B + b0) * NH * T * T, v.attproj = a->attproj + lr * C;
     v.residual2 = a->residual2 + lr * C, v.ln2 = a->ln2 + lr * C;
     v.ln2_mean = a->ln2_mean + lr, v.ln2_rstd = a->ln2_rstd + lr;
     v.fch = a->fch + lr * 4 * C, v.fch_gelu = a->fch_gelu + lr * 4 * C;
@@ -243,7 +245,7 @@ void lm_gpt2_forward_rows(alim_gpt *m, int b0, int b1, float *attscratch, int dl
         matmul_forward_epi(la.fch, la.ln2, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C, la.fch_gelu, NULL, NULL);
         matmul_forward_epi(la.fcproj, la.fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C, NULL, la.residual3, la.residual2);
     }
-    const float *last = a->residual3 + ((size_t)(L - 1) * BT + r0) * C;
+    const float *last = a->residual3 + ((size_t)(m->acts_layers - 1) * BT + r0) * C;
     float *lnf = a->lnf + r0 * C, *logits = a->logits + r0 * V;
     layernorm_forward(lnf, a->lnf_mean + r0, a->lnf_rstd + r0, last, p->lnfw, p->lnfb, N, C, cfg->layer_norm_epsilon);
     // logits (N,V) = lnf (N,C) @ wte^T

@@ -226,10 +226,10 @@ void lm_llama_init_params(alim_gpt *m, uint64_t seed)
 }
 
 size_t lm_llama_layout_acts(alim_llama_acts *a, float *base, const alim_gpt_config *cfg, size_t B,
-                            size_t T)
+                            size_t T, size_t L)
 {
     const dims d = dims_of(cfg);
-    const size_t L = d.L, C = d.C, BT = B * T, FF = d.FF;
+    const size_t C = d.C, BT = B * T, FF = d.FF;
     struct { float **p; size_t n; } items[] = {
         {&a->encoded, BT * C},           {&a->ln1, L * BT * C},         {&a->ln1_rstd, L * BT},
         {&a->qkv, L * BT * d.ld},        {&a->atty, L * BT * d.Dq},     {&a->att, L * B * d.NH * T * T},
@@ -264,11 +264,13 @@ static block_acts block_view(const alim_gpt *m, const dims *d, int l, int b0)
 {
     const alim_llama_acts *a = &m->la;
     const size_t B = m->B, T = m->T, BT = B * T, C = d->C, FF = d->FF;
-    const size_t r0 = (size_t)b0 * T, lr = (size_t)l * BT + r0;
+    /* one block's activations kept (forward-only): every block uses slot 0 and reads its
+     * input from the residual3 the previous block left there */
+    const size_t slot = (size_t)(l % m->acts_layers), r0 = (size_t)b0 * T, lr = slot * BT + r0;
     block_acts v;
-    v.residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (lr - BT) * C;
+    v.residual = l == 0 ? a->encoded + r0 * C : a->residual3 + (m->acts_layers == 1 ? lr : lr - BT) * C;
     v.ln1 = a->ln1 + lr * C, v.ln1_rstd = a->ln1_rstd + lr, v.qkv = a->qkv + lr * d->ld;
-    v.atty = a->atty + lr * d->Dq, v.att = a->att + ((size_t)l * B + b0) * d->NH * T * T;
+    v.atty = a->atty + lr * d->Dq, v.att = a->att + (slot * B + b0) * d->NH * T * T;
     v.residual2 = a->residual2 + lr * C, v.ln2 = a->ln2 + lr * C, v.ln2_rstd = a->ln2_rstd + lr;
     v.gate = a->gate + lr * FF, v.up = a->up + lr * FF, v.hid = a->hid + lr * FF;
     v.residual3 = a->residual3 + lr * C;
@@ -302,7 +304,7 @@ void lm_llama_forward_rows(alim_gpt *m, int b0, int b1, float *tbuf, int dlogits
         swiglu_forward(v.hid, v.gate, v.up, N * FF);
         linear_forward(v.residual3, d.C, v.hid, p->wdown + (size_t)l * C * FF, NULL, N, d.FF, d.C, v.residual3, v.residual2);
     }
-    const float *last = a->residual3 + ((size_t)(d.L - 1) * BT + r0) * C;
+    const float *last = a->residual3 + ((size_t)(m->acts_layers - 1) * BT + r0) * C;
     float *lnf = a->lnf + r0 * C, *logits = a->logits + r0 * d.V;
     rmsnorm_forward(lnf, a->lnf_rstd + r0, last, p->norm, N, d.C, d.eps);
     const float *wout = p->lm_head ? p->lm_head : p->wte;

@@ -96,10 +96,10 @@ void alim_gpt_init_params(alim_gpt *m, uint64_t seed)
 
 /* The activation views of m's architecture for (B,T): the floats needed, and the views
  * pointed into base when base != NULL. */
-static size_t model_layout_acts(alim_gpt *m, float *base, size_t B, size_t T)
+static size_t model_layout_acts(alim_gpt *m, float *base, size_t B, size_t T, size_t L)
 {
-    if (m->config.arch == ALIM_ARCH_LLAMA) return lm_llama_layout_acts(&m->la, base, &m->config, B, T);
-    return lm_gpt2_layout_acts(&m->a, base, &m->config, B, T);
+    if (m->config.arch == ALIM_ARCH_LLAMA) return lm_llama_layout_acts(&m->la, base, &m->config, B, T, L);
+    return lm_gpt2_layout_acts(&m->a, base, &m->config, B, T, L);
 }
 
 float *lm_model_logits(const alim_gpt *m) { return m->config.arch == ALIM_ARCH_LLAMA ? m->la.logits : m->a.logits; }
@@ -121,8 +121,8 @@ static int shard_count(const alim_gpt *m, int B, int T)
     const int S = nt < B ? nt : B;
     alim_gpt_acts views;
     alim_llama_acts lviews;
-    const size_t acts = m->config.arch == ALIM_ARCH_LLAMA ? lm_llama_layout_acts(&lviews, NULL, &m->config, (size_t)B, (size_t)T)
-                                                          : lm_gpt2_layout_acts(&views, NULL, &m->config, (size_t)B, (size_t)T);
+    const size_t acts = m->config.arch == ALIM_ARCH_LLAMA ? lm_llama_layout_acts(&lviews, NULL, &m->config, (size_t)B, (size_t)T, (size_t)m->config.n_layer)
+                                                          : lm_gpt2_layout_acts(&views, NULL, &m->config, (size_t)B, (size_t)T, (size_t)m->config.n_layer);
     return (size_t)(S - 1) * m->num_params <= acts / 8 ? S : 1;
 }
 
@@ -137,7 +137,7 @@ static void shard_rows(int B, int S, int s, int *b0, int *b1)
 
 
 /* Checks the batch and lays out the activations for (B,T); remembers the batch in m. */
-static alim_status forward_prepare(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
+static alim_status forward_prepare(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int layers,
                                    int B, int T, alim_error *err)
 {
     const alim_gpt_config *cfg = &m->config;
@@ -151,14 +151,15 @@ static alim_status forward_prepare(alim_gpt *m, const int32_t *inputs, const int
         if (targets && (targets[i] < -1 || targets[i] >= V))
             return alim_error_set(err, ALIM_EINVAL, "target", "token id %d at position %zu is outside the vocabulary [0, %d)", targets[i], i, V);
     }
-    size_t need = model_layout_acts(m, NULL, B, T);
+    size_t need = model_layout_acts(m, NULL, B, T, (size_t)layers);
     if (need > m->acts_capacity) {
         float *mem = realloc(m->acts_memory, need * sizeof(float));
         if (!mem) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for activations (%zu floats)", need);
         m->acts_memory = mem;
         m->acts_capacity = need;
     }
-    model_layout_acts(m, m->acts_memory, B, T);
+    model_layout_acts(m, m->acts_memory, B, T, (size_t)layers);
+    m->acts_layers = layers;
     m->B = B;
     m->T = T;
     if (cfg->arch == ALIM_ARCH_LLAMA) lm_llama_prepare(m);
@@ -298,10 +299,10 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
     return ALIM_OK;
 }
 
-alim_status alim_gpt_forward(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B,
-                             int T, alim_error *err)
+static alim_status forward_only(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B,
+                                int T, int layers, alim_error *err)
 {
-    alim_status st = forward_prepare(m, inputs, targets, B, T, err);
+    alim_status st = forward_prepare(m, inputs, targets, layers, B, T, err);
     if (st) return st;
     int saved = lm_blas_threads_begin();
     st = run_passes(m, 1, 0, 0.0f, err);
@@ -310,9 +311,23 @@ alim_status alim_gpt_forward(alim_gpt *m, const int32_t *inputs, const int32_t *
     return st;
 }
 
+alim_status alim_gpt_forward(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B,
+                             int T, alim_error *err)
+{
+    return forward_only(m, inputs, targets, B, T, m->config.n_layer, err);
+}
+
+alim_status alim_gpt_forward_inference(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
+                                       int B, int T, alim_error *err)
+{
+    return forward_only(m, inputs, targets, B, T, 1, err);
+}
+
 alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err)
 {
     if (!m->targets || m->B == 0) return alim_error_set(err, ALIM_EINVAL, "model", "backward needs a forward pass with targets");
+    if (m->acts_layers != m->config.n_layer)
+        return alim_error_set(err, ALIM_EINVAL, "model", "backward after alim_gpt_forward_inference, which keeps no activations to go back through");
     const float k = m->loss_count ? loss_scale / (float)m->loss_count : 0.0f;
     int saved = lm_blas_threads_begin();
     alim_status st = run_passes(m, 0, 1, k, err);
@@ -324,7 +339,7 @@ alim_status alim_gpt_forward_backward(alim_gpt *m, const int32_t *inputs, const 
                                       int B, int T, float loss_scale, alim_error *err)
 {
     if (!targets) return alim_error_set(err, ALIM_EINVAL, "model", "backward needs targets");
-    alim_status st = forward_prepare(m, inputs, targets, B, T, err);
+    alim_status st = forward_prepare(m, inputs, targets, m->config.n_layer, B, T, err);
     if (st) return st;
     size_t count = 0;  // the backward's scale needs the count of the whole batch up front
     for (size_t i = 0; i < (size_t)B * T; i++) count += targets[i] >= 0;

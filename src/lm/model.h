@@ -20,7 +20,7 @@ float *lm_model_logits(const alim_gpt *m);
 /* ---- gpt2.c (the same roles as llama.c's below) ---- */
 void lm_gpt2_init_params(alim_gpt *m, uint64_t seed);
 size_t lm_gpt2_layout_acts(alim_gpt_acts *a, float *base, const alim_gpt_config *cfg, size_t B,
-                           size_t T);
+                           size_t T, size_t L);
 void lm_gpt2_forward_rows(alim_gpt *m, int b0, int b1, float *attscratch, int dlogits, float k);
 /* scratch: dres, dtmp (BT,C) and dbig (BT,4C) of all rows, attention (threads,T,T) and
  * (threads,hs,T) for the threads of this call */
@@ -36,9 +36,11 @@ void lm_gpt2_prefill_kv(const alim_gpt *m, alim_gpt_cache *c, int T0);
 alim_status lm_llama_setup(alim_gpt *m, alim_error *err);
 /* weights N(0, 0.02), norms 1, biases 0 (LlamaPreTrainedModel._init_weights) */
 void lm_llama_init_params(alim_gpt *m, uint64_t seed);
-/* activation views for (B,T); returns the floats needed, points the views when base */
+/* activation views for (B,T) with L blocks' activations kept (n_layer, or 1 for a
+ * forward-only pass whose blocks overwrite each other); returns the floats needed, points the
+ * views when base */
 size_t lm_llama_layout_acts(alim_llama_acts *a, float *base, const alim_gpt_config *cfg, size_t B,
-                            size_t T);
+                            size_t T, size_t L);
 /* cos/sin tables of the batch's positions 0..T-1 (after the layout) */
 void lm_llama_prepare(alim_gpt *m);
 /* forward pass over batch rows [b0,b1); dlogits: also make d logits with scale k */
