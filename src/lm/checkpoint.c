@@ -145,47 +145,16 @@ static alim_status read_llama_config(const cJSON *o, const char *path, const cha
     return st;
 }
 
-alim_status alim_checkpoint_read_config(const char *dir, alim_gpt_config *cfg, alim_error *err)
+/* config.json of a GPT-2 model (GPT2Config keys). */
+static alim_status read_gpt2_config(const cJSON *o, const char *path, alim_gpt_config *cfg, alim_error *err)
 {
-    char path[4096], where[ALIM_ERROR_WHERE_MAX];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    cJSON *o;
-    alim_status st = alim_json_read_file(path, &o, err);
-    if (st) return st;
-    memset(cfg, 0, sizeof *cfg);
-    cfg->layer_norm_epsilon = 1e-5f;
-    if (!cJSON_IsObject(o)) st = alim_error_set(err, ALIM_EFORMAT, path, "must be a JSON object");
-    const cJSON *mt = st ? NULL : cJSON_GetObjectItemCaseSensitive(o, "model_type");
-    if (mt && !cJSON_IsString(mt)) {
-        join_where(where, sizeof where, path, "model_type");
-        st = alim_error_set(err, ALIM_EFORMAT, where, "must be a string");
-    } else if (mt && strcmp(mt->valuestring, "gpt2")) {
-        if (!strcmp(mt->valuestring, "llama") || !strcmp(mt->valuestring, "qwen2") || !strcmp(mt->valuestring, "mistral"))
-            st = read_llama_config(o, path, mt->valuestring, cfg, err);
-        else {
-            join_where(where, sizeof where, path, "model_type");
-            st = alim_error_set(err, ALIM_EFORMAT, where, "'%s' is not supported (alim reads gpt2, llama, qwen2 and mistral)", mt->valuestring);
-        }
-        cJSON_Delete(o);
-        if (!st) {
-            alim_error e2;
-            if (alim_gpt_config_check(cfg, &e2)) {
-                join_where(where, sizeof where, path, e2.where);
-                st = alim_error_set(err, ALIM_EFORMAT, where, "%s", e2.what);
-            }
-        }
-        return st;
-    }
-    if (!st) st = get_int(o, "n_embd", 1, path, &cfg->n_embd, err);
+    char where[ALIM_ERROR_WHERE_MAX];
+    alim_status st = get_int(o, "n_embd", 1, path, &cfg->n_embd, err);
     if (!st) st = get_int(o, "n_layer", 1, path, &cfg->n_layer, err);
     if (!st) st = get_int(o, "n_head", 1, path, &cfg->n_head, err);
     if (!st) st = get_int(o, "n_positions", 1, path, &cfg->n_positions, err);
     if (!st) st = get_int(o, "vocab_size", 1, path, &cfg->vocab_size, err);
-    if (!st) {
-        double eps = cfg->layer_norm_epsilon;
-        st = alim_json_get_number(o, "layer_norm_epsilon", 0, path, &eps, err);
-        cfg->layer_norm_epsilon = (float)eps;
-    }
+    if (!st) st = get_float(o, "layer_norm_epsilon", path, &cfg->layer_norm_epsilon, err);
     if (!st) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "activation_function");
         if (a && (!cJSON_IsString(a) || (strcmp(a->valuestring, "gelu_new") && strcmp(a->valuestring, "gelu_pytorch_tanh")))) {
@@ -198,6 +167,27 @@ alim_status alim_checkpoint_read_config(const char *dir, alim_gpt_config *cfg, a
             st = alim_error_set(err, ALIM_EFORMAT, where, "alim implements only n_inner = 4 * n_embd");
         }
     }
+    return st;
+}
+
+alim_status alim_checkpoint_read_config(const char *dir, alim_gpt_config *cfg, alim_error *err)
+{
+    char path[4096], where[ALIM_ERROR_WHERE_MAX];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    cJSON *o;
+    alim_status st = alim_json_read_file(path, &o, err);
+    if (st) return st;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->layer_norm_epsilon = 1e-5f;
+    const cJSON *mt = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "model_type") : NULL;
+    join_where(where, sizeof where, path, "model_type");
+    if (!cJSON_IsObject(o)) st = alim_error_set(err, ALIM_EFORMAT, path, "must be a JSON object");
+    else if (mt && !cJSON_IsString(mt)) st = alim_error_set(err, ALIM_EFORMAT, where, "must be a string");
+    else if (!mt || !strcmp(mt->valuestring, "gpt2")) st = read_gpt2_config(o, path, cfg, err);
+    else if (!strcmp(mt->valuestring, "llama") || !strcmp(mt->valuestring, "qwen2") || !strcmp(mt->valuestring, "mistral"))
+        st = read_llama_config(o, path, mt->valuestring, cfg, err);
+    else
+        st = alim_error_set(err, ALIM_EFORMAT, where, "'%s' is not supported (alim reads gpt2, llama, qwen2 and mistral)", mt->valuestring);
     cJSON_Delete(o);
     if (!st) {
         alim_error e2;
