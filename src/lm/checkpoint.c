@@ -84,7 +84,7 @@ static alim_status read_rope_scaling(const cJSON *o, const char *path, alim_gpt_
     if (!cJSON_IsString(ty)) return alim_error_set(err, ALIM_EFORMAT, where, "has no rope_type");
     if (!strcmp(ty->valuestring, "default")) return ALIM_OK;
     if (strcmp(ty->valuestring, "llama3"))
-        return alim_error_set(err, ALIM_EFORMAT, where, "rope type '%s' is not implemented (alim implements default and llama3)", ty->valuestring);
+        return alim_error_set(err, ALIM_EFORMAT, where, "rope type '%s' is not supported (alim computes default and llama3)", ty->valuestring);
     cfg->rope_type = ALIM_ROPE_LLAMA3;
     double f = 0, lo = 0, hi = 0;
     alim_status st = alim_json_get_number(rs, "factor", 1, where, &f, err);
@@ -132,15 +132,15 @@ static alim_status read_llama_config(const cJSON *o, const char *path, const cha
         if (!st && hd && cfg->n_head > 0 && hd * cfg->n_head != cfg->n_embd)
             st = alim_error_set(err, ALIM_EFORMAT, where, "alim implements only head_dim = hidden_size / num_attention_heads (%d), got %d", cfg->n_embd / cfg->n_head, hd);
     }
-    if (!st) st = require_bool(o, "attention_bias", 0, path, "Llama's attention_bias (biases on q, k, v and o) is not implemented; Qwen2's q/k/v biases are", err);
-    if (!st) st = require_bool(o, "mlp_bias", 0, path, "MLP biases are not implemented", err);
-    if (!st && qwen2) st = require_bool(o, "use_sliding_window", 0, path, "sliding-window attention is not implemented", err);
+    if (!st) st = require_bool(o, "attention_bias", 0, path, "Llama's attention_bias (biases on q, k, v and o) is not supported; Qwen2's q/k/v biases are", err);
+    if (!st) st = require_bool(o, "mlp_bias", 0, path, "MLP biases are not supported", err);
+    if (!st && qwen2) st = require_bool(o, "use_sliding_window", 0, path, "sliding-window attention is not supported", err);
     if (!st && mistral) {
         int sw = 0;
         st = get_int(o, "sliding_window", 0, path, &sw, err);
         join_where(where, sizeof where, path, "sliding_window");
         if (!st && sw && sw < cfg->n_positions)
-            st = alim_error_set(err, ALIM_EFORMAT, where, "sliding-window attention (window %d < max_position_embeddings %d) is not implemented", sw, cfg->n_positions);
+            st = alim_error_set(err, ALIM_EFORMAT, where, "sliding-window attention (window %d < max_position_embeddings %d) is not supported", sw, cfg->n_positions);
     }
     return st;
 }

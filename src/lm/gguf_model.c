@@ -83,7 +83,7 @@ static alim_status read_config(const alim_gguf *g, alim_gpt_config *c, int *perm
         st = get_int_key(g, arch_key(key, sizeof key, a, "rope.dimension_count"), 0, &rot, err);
         if (!st && rot && c->n_head && rot != c->n_embd / c->n_head) {
             snprintf(where, sizeof where, "%s: %s", path, key);
-            st = alim_error_set(err, ALIM_EFORMAT, where, "partial rotary embeddings (%d of %d dimensions) are not implemented", rot, c->n_embd / c->n_head);
+            st = alim_error_set(err, ALIM_EFORMAT, where, "partial rotary embeddings (%d of %d dimensions) are not supported", rot, c->n_embd / c->n_head);
         }
     }
     if (!st && alim_gguf_has_key(g, arch_key(key, sizeof key, a, "rope.scaling.type"))) {
@@ -92,7 +92,7 @@ static alim_status read_config(const alim_gguf *g, alim_gpt_config *c, int *perm
         st = alim_gguf_get_string(g, key, &ty, &tl, err);
         if (!st && !(tl == 4 && !memcmp(ty, "none", 4))) {
             snprintf(where, sizeof where, "%s: %s", path, key);
-            st = alim_error_set(err, ALIM_EFORMAT, where, "rope scaling '%.*s' is not implemented", (int)(tl < 64 ? tl : 64), ty);
+            st = alim_error_set(err, ALIM_EFORMAT, where, "rope scaling '%.*s' is not supported", (int)(tl < 64 ? tl : 64), ty);
         }
     }
     /* the vocabulary size: llama.vocab_size, else the token list's length */
