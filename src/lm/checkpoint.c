@@ -1,4 +1,6 @@
-/* checkpoint.c — GPT-2 checkpoint directories (see alim/checkpoint.h). */
+/* checkpoint.c — model checkpoints (see alim/checkpoint.h): Hugging Face directories of GPT-2 and
+ * Llama-family models (config.json readers and writers, single or sharded safetensors), the
+ * optimizer state, GGUF dispatch, and a training checkpoint saved as one transaction. */
 #define _POSIX_C_SOURCE 200809L
 #include "alim/checkpoint.h"
 
