@@ -113,8 +113,9 @@ static alim_status read_config(const alim_gguf *g, alim_gpt_config *c, int *perm
         }
     }
     /* every parameter comes from a tensor of the file: hyper-parameters needing more than
-     * the file's tensors hold are refused before the model is sized from them (found by
-     * fuzz_gguf_model: a file of 33 kB claiming 1000 layers of width 4096 asked for 976 GB) */
+     * the file's tensors hold are refused before the model is sized from them (a file of
+     * 640 bytes claiming 1000 layers of width 4096 asked for 976 GB; fuzz_gguf_model's seed
+     * regress-huge-config) */
     if (!st) {
         alim_gpt probe;
         memset(&probe, 0, sizeof probe);
