@@ -17,6 +17,7 @@
 
 #include "alim/io.h"
 #include "alim/safetensors.h"
+#include "model.h"
 
 /* where = "a: b" (truncated to fit) */
 static void join_where(char *w, size_t n, const char *a, const char *b)
@@ -307,6 +308,33 @@ static alim_status load_weights(const char *dir, alim_gpt *m, uint64_t *step, al
     return st;
 }
 
+/* Every parameter comes from a weight file, in at least 2 bytes (F16/BF16): a config.json
+ * that describes more than the files can hold is refused before a large model is allocated
+ * (a 1 kB config of 1000 layers of width 4096 would otherwise ask for terabytes first).
+ * Small models are left to the tensor-by-tensor reading, whose errors name the tensor. */
+static alim_status check_weight_bytes(const char *dir, const alim_gpt_config *cfg, alim_error *err)
+{
+    alim_gpt probe;
+    memset(&probe, 0, sizeof probe);
+    probe.config = *cfg;
+    lm_model_setup(&probe);
+    char **files;
+    size_t nfiles;
+    alim_status st = list_weight_files(dir, &files, &nfiles, err);
+    if (st) return st;
+    unsigned long long bytes = 0;
+    for (size_t f = 0; f < nfiles; f++) {
+        struct stat sb;
+        if (stat(files[f], &sb) == 0) bytes += (unsigned long long)sb.st_size;
+        free(files[f]);
+    }
+    free(files);
+    if ((unsigned long long)probe.num_params > bytes / 2 && probe.num_params > ((size_t)64 << 20))
+        return alim_error_set(err, ALIM_EFORMAT, dir, "config.json describes %zu parameters, more than its weight files (%llu bytes) can hold",
+                              probe.num_params, bytes);
+    return ALIM_OK;
+}
+
 alim_status alim_checkpoint_load(const char *dir, alim_gpt *m, alim_tokenizer *tk,
                                  uint64_t *step, alim_error *err)
 {
@@ -316,6 +344,7 @@ alim_status alim_checkpoint_load(const char *dir, alim_gpt *m, alim_tokenizer *t
     }
     alim_gpt_config cfg;
     alim_status st = alim_checkpoint_read_config(dir, &cfg, err);
+    if (!st) st = check_weight_bytes(dir, &cfg, err);
     if (st) return st;
     st = alim_gpt_create(m, &cfg, err);
     if (st) return st;

@@ -219,4 +219,17 @@ for label, mutate, why in [
     msg = p.stderr.strip()
     check(p.returncode == 2 and "\n" not in msg and why in msg and not os.path.exists(out), f"{label}: exit {p.returncode}, {msg!r}")
 
+# a config.json describing far more parameters than its weight files hold (a 1 kB config of
+# 1000 layers of width 4096): refused before the model is allocated, exit 2
+huge = os.path.join(tmp, "huge")
+os.makedirs(huge)
+for fn in ("model.safetensors", "vocab.json", "merges.txt"):
+    open(os.path.join(huge, fn), "wb").write(open(os.path.join(src, fn), "rb").read())
+c = json.load(open(os.path.join(src, "config.json")))
+c.update(num_hidden_layers=1000, hidden_size=4096, num_attention_heads=32, num_key_value_heads=32, intermediate_size=11008)
+c.pop("head_dim", None)
+json.dump(c, open(os.path.join(huge, "config.json"), "w"))
+p = subprocess.run([ALIM, "eval", "--model", huge, "--data", data], capture_output=True, text=True)
+check(p.returncode == 2 and "more than its weight files" in p.stderr, f"oversized config: exit {p.returncode}, {p.stderr.strip()!r}")
+
 sys.exit(CK.finish())
