@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alim/status.h"
+#include "alim/tokenizer.h"
 
 /* The scratch directory, made on first use and removed at exit. */
 static char fuzz_dir_path[256];
@@ -99,6 +100,25 @@ static inline void fuzz_split(const uint8_t *data, size_t size, const char *sep,
     *a_len = (size_t)(m - data);
     *b = m + sl;
     *b_len = size - *a_len - sl;
+}
+
+/* Encodes each of texts[0..n) with a loaded tokenizer: an error must carry a message, and
+ * every id produced must lie in the vocabulary and decode (else abort: a finding). */
+static inline void fuzz_encode_texts(const alim_tokenizer *tk, const char *const *texts, size_t n)
+{
+    for (size_t t = 0; t < n; t++) {
+        int32_t *ids = NULL;
+        size_t len = 0, cap = 0;
+        alim_error err;
+        alim_error_clear(&err);
+        alim_status st = alim_tokenizer_encode(tk, texts[t], strlen(texts[t]), &ids, &len, &cap, "fuzz", &err);
+        fuzz_check_error(st, &err);
+        for (size_t k = 0; !st && k < len; k++) {
+            size_t dl;
+            if (ids[k] < 0 || ids[k] >= tk->vocab_size || !alim_tokenizer_decode(tk, ids[k], &dl)) abort();
+        }
+        free(ids);
+    }
 }
 
 #endif

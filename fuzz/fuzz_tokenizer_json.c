@@ -32,18 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     alim_status st = alim_tokenizer_load(&tk, fuzz_path("tokj"), &err);
     fuzz_check_error(st, &err);
     if (st) return 0;
-    for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
-        int32_t *ids = NULL;
-        size_t n = 0, cap = 0;
-        alim_error_clear(&err);
-        st = alim_tokenizer_encode(&tk, texts[t], strlen(texts[t]), &ids, &n, &cap, "fuzz", &err);
-        fuzz_check_error(st, &err);
-        for (size_t i = 0; !st && i < n; i++) {
-            size_t len;
-            if (ids[i] < 0 || ids[i] >= tk.vocab_size || !alim_tokenizer_decode(&tk, ids[i], &len)) abort();
-        }
-        free(ids);
-    }
+    fuzz_encode_texts(&tk, texts, sizeof texts / sizeof texts[0]);
     size_t len;
     (void)alim_tokenizer_decode(&tk, -1, &len);
     (void)alim_tokenizer_decode(&tk, tk.vocab_size, &len);

@@ -80,18 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     alim_status st = alim_tokenizer_init_parts(&tk, &parts, "fuzz.gguf", &err);
     fuzz_check_error(st, &err);
     if (!st) {
-        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++) {
-            int32_t *ids = NULL;
-            size_t n = 0, cap = 0;
-            alim_error_clear(&err);
-            st = alim_tokenizer_encode(&tk, texts[t], strlen(texts[t]), &ids, &n, &cap, "fuzz", &err);
-            fuzz_check_error(st, &err);
-            for (size_t k = 0; !st && k < n; k++) {
-                size_t dl;
-                if (ids[k] < 0 || ids[k] >= tk.vocab_size || !alim_tokenizer_decode(&tk, ids[k], &dl)) abort();
-            }
-            free(ids);
-        }
+        fuzz_encode_texts(&tk, texts, sizeof texts / sizeof texts[0]);
         alim_tokenizer_free(&tk);
     }
     free(types);

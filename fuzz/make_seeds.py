@@ -4,6 +4,7 @@
     $(scripts/pyvenv.sh) fuzz/make_seeds.py
 Nothing here is downloaded; the values are fixed, so the files are reproducible."""
 import os
+import sys
 import tempfile
 
 import gguf
@@ -14,16 +15,8 @@ here = os.path.dirname(os.path.abspath(__file__))
 rng = np.random.default_rng(13)
 
 
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + list(range(ord("\xae"), ord("\xff") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, (chr(c) for c in cs)))
+sys.path.insert(0, os.path.join(here, "..", "tests", "ref"))
+from gpt_ref import bytes_to_unicode  # noqa: E402  GPT-2's byte alphabet
 
 
 def save(harness, name, build, arch="llama"):
