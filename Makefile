@@ -71,6 +71,12 @@ FUZZ_CC    ?= clang
 FUZZ_BUILD ?= build/fuzz
 FUZZ_TIME  ?= 60
 FUZZ_JOBS  ?= 1
+# FUZZ_RUNS: stop each harness after this many executions instead (the campaign:
+# make fuzz FUZZ_RUNS=10000000); FUZZ_TIME then caps the time only if given.
+FUZZ_RUNS  ?=
+# FUZZ_ONLY: run just these harnesses (names, e.g. FUZZ_ONLY="fuzz_gguf fuzz_corpus"), in that order.
+FUZZ_ONLY  ?=
+FUZZ_LIMIT := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS) $(if $(filter command line,$(origin FUZZ_TIME)),-max_total_time=$(FUZZ_TIME)),-max_total_time=$(FUZZ_TIME))
 FUZZ_SAN   := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow -fno-omit-frame-pointer
 FUZZ_SRC   := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BIN   := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
@@ -93,8 +99,8 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_BUILD)/libalim.a $(FUZZ_C
 fuzz: fuzz-build
 	@mkdir -p $(FUZZ_BUILD)/corpus
 	@fuzz/seeds.sh $(FUZZ_BUILD)/seeds
-	@printf '%s\n' $(FUZZ_BIN) | xargs -P $(FUZZ_JOBS) -I{} sh -c 'h=$$(basename {}); mkdir -p $(FUZZ_BUILD)/corpus/$$h; \
-	  {} -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$h- \
+	@printf '%s\n' $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=$(FUZZ_BUILD)/%),$(FUZZ_BIN)) | xargs -P $(FUZZ_JOBS) -I{} sh -c 'h=$$(basename {}); mkdir -p $(FUZZ_BUILD)/corpus/$$h; \
+	  {} $(FUZZ_LIMIT) -timeout=25 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$h- \
 	     $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/seeds/$$h > $(FUZZ_BUILD)/$$h.log 2>&1; rc=$$?; \
 	  printf "%-28s exit %d, %s executions\n" $$h $$rc "$$(sed -n "s/^stat::number_of_executed_units: *//p" $(FUZZ_BUILD)/$$h.log)"; \
 	  [ $$rc -eq 0 ]'
