@@ -42,6 +42,9 @@ typedef struct {
     const char *run_dir;       /* created if missing; reopened to resume */
     const char *control_run;   /* optional: run directory of the control, for criterion (e) */
     size_t n_seeds;            /* seeds 1..n_seeds (not part of the configuration) */
+    int jobs;                  /* cells computed side by side, each with the caller's OpenMP threads
+                                * (alim/runner.h); 0 or 1: one at a time. Not part of the
+                                * configuration: the results do not depend on it. */
     int n_layer, n_embd, n_head, context;
     uint64_t pretrain_tokens;
     int pretrain_batch;

@@ -38,6 +38,9 @@ typedef struct {
     const char *run_dir;       /* created if missing; reopened to resume */
     size_t n_seeds;            /* seeds 1..n_seeds (not part of the run's configuration:
                                   more seeds can be added to a run directory later) */
+    int jobs;                  /* cells computed side by side, each with the caller's OpenMP threads
+                                * (alim/runner.h); 0 or 1: one at a time. Not part of the
+                                * configuration: the results do not depend on it. */
     /* model (new, byte tokenizer) */
     int n_layer, n_embd, n_head, context;
     /* pretraining */

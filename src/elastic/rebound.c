@@ -20,6 +20,7 @@
 #include "alim/lm_train.h"
 #include "alim/rng.h"
 #include "alim/rundir.h"
+#include "alim/runner.h"
 #include "alim/tokenizer.h"
 
 enum { SAMPLE_CHUNK = 128, N_TEST = 4 };
@@ -218,15 +219,12 @@ void alim_rebound_judge(const alim_rebound_grid *g, const alim_rebound_grid *con
 
 
 
+/* What every cell reads: the configuration and the data, loaded once, read-only while cells
+ * run (side by side when cfg->jobs > 1). */
 typedef struct {
     const alim_rebound_config *cfg;
-    alim_rundir *rd;
-    const alim_progress *outer;
     alim_rebound_note_fn note;
     void *note_ctx;
-    double done, total, cell_cost;
-    char label[96];
-    double train_tokens, train_s;
     int natural;
     alim_corpus pool2, pool3;
     alim_token_stream test[N_TEST];
@@ -235,46 +233,9 @@ typedef struct {
     size_t n_chains;
     alim_nb nb;
     int have_nb;
-    size_t cells_run, cells_reused, cells_total;
 } rb;
 
 #define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
-
-static int inner_progress(void *ctx, const char *stage, double done, double total)
-{
-    rb *x = ctx;
-    char s[256];
-    size_t sl = strlen(stage);
-    if (sl >= 6 && !strcmp(stage + sl - 6, ", step")) sl -= 6;
-    snprintf(s, sizeof s, "E2 %s (%.*s), kilo-token units", x->label, (int)sl, stage);
-    double frac = total > 0 ? done / total : 0;
-    return alim_progress_report(x->outer, s, x->done + frac * x->cell_cost, x->total);
-}
-
-/* a cell: run fn unless finished; *result is the cell's result (caller frees) */
-typedef alim_status (*cell_fn)(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err);
-static alim_status cell(rb *x, const char *name, double cost, cell_fn fn, void *arg, cJSON **result, int *reused, alim_error *err)
-{
-    char dir[4096];
-    alim_status st = alim_rundir_cell_dir(x->rd, name, dir, sizeof dir, err);
-    if (st) return st;
-    *reused = alim_rundir_cell_done(x->rd, name);
-    if (!*reused) {
-        snprintf(x->label, sizeof x->label, "%s [%zu/%zu]", name, x->cells_run + x->cells_reused + 1, x->cells_total);
-        x->cell_cost = cost;
-        cJSON *r = NULL;
-        st = fn(x, arg, dir, &r, err);
-        if (!st) st = alim_rundir_cell_finish(x->rd, name, r, err);
-        cJSON_Delete(r);
-        if (st) return st;
-        x->done += cost;
-        x->cells_run++;
-    } else
-        x->cells_reused++;
-    *result = alim_rundir_cell_result(x->rd, name, err);
-    if (!*result) return err->status ? err->status : alim_error_set(err, ALIM_EIO, name, "result unreadable");
-    return ALIM_OK;
-}
 
 static alim_status write_prefix(const alim_corpus *c, size_t n, const char *path, alim_error *err)
 {
@@ -313,13 +274,11 @@ static void sft_options(const rb *x, alim_train_options *o)
     o->adamw.weight_decay = 0;
 }
 
-static alim_status train(rb *x, alim_train_options *o, alim_train_result *tr, alim_error *err)
+static alim_status train(const alim_cell_env *env, alim_train_options *o, alim_train_result *tr, alim_error *err)
 {
-    alim_progress pg = {inner_progress, x};
-    alim_status st = alim_train(o, &pg, tr, err);
+    alim_status st = alim_train(o, env->progress, tr, err);
     if (st) return st;
-    x->train_tokens += (double)(tr->last_step - tr->first_step) * o->batch * o->context * o->grad_accum;
-    x->train_s += tr->elapsed_s;
+    alim_runner_count_training(env, (double)(tr->last_step - tr->first_step) * o->batch * o->context * o->grad_accum, tr->elapsed_s);
     return ALIM_OK;
 }
 
@@ -337,13 +296,17 @@ static cJSON *train_json(const alim_train_result *tr)
 /* ---- cells -------------------------------------------------------------------------------- */
 
 typedef struct {
+    const rb *x;
     size_t seed, n_pos;
-    const char *init_dir, *data_path;
+    char init_dir[4200];   /* the model fine-tuning starts from */
+    const char *data_path; /* theta0's pretraining data */
 } train_arg;
 
-static alim_status theta0_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
+static alim_status theta0_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
 {
     const train_arg *a = arg;
+    const rb *x = a->x;
+    const char *dir = env->dir;
     alim_train_options o;
     base_options(x, &o);
     const char *data[1] = {a->data_path};
@@ -359,14 +322,16 @@ static alim_status theta0_cell(rb *x, void *arg, const char *dir, cJSON **result
     o.adamw.weight_decay = (float)x->cfg->pretrain_weight_decay;
     o.seed = a->seed;
     alim_train_result tr;
-    alim_status st = train(x, &o, &tr, err);
+    alim_status st = train(env, &o, &tr, err);
     if (!st) *result = train_json(&tr);
     return st;
 }
 
-static alim_status pos_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
+static alim_status pos_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
 {
     const train_arg *a = arg;
+    const rb *x = a->x;
+    const char *dir = env->dir;
     char path[4200];
     snprintf(path, sizeof path, "%s/data.txt", dir);
     alim_status st = write_prefix(&x->pool2, a->n_pos, path, err);
@@ -380,7 +345,7 @@ static alim_status pos_cell(rb *x, void *arg, const char *dir, cJSON **result, a
     o.init_dir = a->init_dir;
     o.seed = a->seed;
     alim_train_result tr;
-    st = train(x, &o, &tr, err);
+    st = train(env, &o, &tr, err);
     if (!st) *result = train_json(&tr);
     return st;
 }
@@ -422,9 +387,11 @@ static void prefix_steps(const rb *x, uint64_t total, uint64_t *steps)
     free(cum);
 }
 
-static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
+static alim_status neg_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
 {
     const train_arg *a = arg;
+    const rb *x = a->x;
+    const char *dir = env->dir;
     const alim_rebound_config *c = x->cfg;
     char path[4200], tdir[4200], to[4400];
     snprintf(path, sizeof path, "%s/data.txt", dir);
@@ -463,7 +430,7 @@ static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, a
             if (done == 0) o.init_dir = a->init_dir;
             else o.resume = 1;
             alim_train_result tr;
-            st = train(x, &o, &tr, err);
+            st = train(env, &o, &tr, err);
             if (st) break;
             if (tr.total_steps != total) {
                 st = alim_error_set(err, ALIM_EINVAL, dir, "the pass has %llu updates, expected %llu", (unsigned long long)tr.total_steps,
@@ -493,16 +460,17 @@ static alim_status neg_cell(rb *x, void *arg, const char *dir, cJSON **result, a
 }
 
 typedef struct {
-    const char *model_dir;
-    alim_gpt *base; /* theta0 (NULL when evaluating theta0 itself) */
+    const rb *x;
+    char model_dir[4300];
+    char base_dir[4200]; /* theta0, for the KL to it; empty when evaluating theta0 itself */
     uint64_t seed, stream;
 } eval_arg;
 
 /* Draws cfg->n_samples documents from end-of-text (batched with the key/value cache,
  * alim_lm_sample_batch; per-document random streams (seed, stream << 20 | i), so a
  * document's draws depend only on its own stream) and labels them. */
-static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t stream, size_t counts[4], double *mean_len,
-                                    double *tok_s, alim_error *err)
+static alim_status sample_and_label(const rb *x, alim_gpt *m, uint64_t seed, uint64_t stream, const alim_progress *progress,
+                                    size_t counts[4], double *mean_len, double *tok_s, alim_error *err)
 {
     const alim_rebound_config *c = x->cfg;
     const size_t N = c->n_samples, L = 1 + c->sample_tokens;
@@ -526,7 +494,7 @@ static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t 
         st = alim_lm_sample_batch(m, rows, nb, L, 1, x->tk.eot, c->temperature, lim, rng, len, err);
         if (st) break;
         for (size_t b = 0; b < nb; b++) generated += len[b] - 1 + (len[b] < L);
-        inner_progress(x, "sampling", (double)(c0 + nb) / (double)N, 1);
+        alim_progress_report(progress, "sampling", (double)(c0 + nb) / (double)N, 1);
         for (size_t b = 0; b < nb; b++) {
             size_t tl = 0;
             for (size_t j = 1; j < len[b]; j++) {
@@ -552,25 +520,30 @@ static alim_status sample_and_label(rb *x, alim_gpt *m, uint64_t seed, uint64_t 
     return st;
 }
 
-static alim_status eval_cell(rb *x, void *arg, const char *dir, cJSON **result, alim_error *err)
+static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
 {
-    (void)dir;
     const eval_arg *a = arg;
-    alim_gpt m = {0};
+    const rb *x = a->x;
+    alim_gpt m = {0}, base = {0};
+    const int have_base = a->base_dir[0] != 0;
     alim_status st = alim_checkpoint_load(a->model_dir, &m, NULL, NULL, err);
-    if (st) return st;
+    if (!st && have_base) st = alim_checkpoint_load(a->base_dir, &base, NULL, NULL, err);
+    if (st) {
+        alim_gpt_free(&m);
+        return st;
+    }
     cJSON *r = cJSON_CreateObject();
     const double t0 = alim_lab_now();
     for (int k = 0; k < N_TEST && !st; k++) {
         alim_eval_result er = {0};
-        const int with_kl = k == N_TEST - 1 && a->base;
-        st = alim_lm_evaluate(&m, with_kl ? a->base : NULL, &x->test[k], &x->tk, x->cfg->context, 16, NULL, NULL, &er, err);
+        const int with_kl = k == N_TEST - 1 && have_base;
+        st = alim_lm_evaluate(&m, with_kl ? &base : NULL, &x->test[k], &x->tk, x->cfg->context, 16, NULL, NULL, &er, err);
         if (st) break;
         char key[32];
         snprintf(key, sizeof key, "gamma_%s_bits", TEST_NAME[k]);
         alim_lab_add_num(r, key, er.n_tokens ? er.total_nats / (double)er.n_tokens / log(2.0) : NAN);
         if (k == N_TEST - 1) {
-            const double kl = a->base && er.n_tokens ? er.kl_nats_sum / (double)er.n_tokens : 0.0;
+            const double kl = have_base && er.n_tokens ? er.kl_nats_sum / (double)er.n_tokens : 0.0;
             alim_lab_add_num(r, "kl_to_base_nats", kl);
             alim_lab_add_num(r, "kl_to_base_bits", kl / log(2.0));
             cJSON_AddNumberToObject(r, "mix_tokens", (double)er.n_tokens);
@@ -578,8 +551,9 @@ static alim_status eval_cell(rb *x, void *arg, const char *dir, cJSON **result, 
     }
     size_t counts[4] = {0};
     double mean_len = 0, tok_s = 0;
-    if (!st) st = sample_and_label(x, &m, a->seed, a->stream, counts, &mean_len, &tok_s, err);
+    if (!st) st = sample_and_label(x, &m, a->seed, a->stream, env->progress, counts, &mean_len, &tok_s, err);
     alim_gpt_free(&m);
+    alim_gpt_free(&base);
     if (st) {
         cJSON_Delete(r);
         return st;
@@ -598,6 +572,46 @@ static alim_status eval_cell(rb *x, void *arg, const char *dir, cJSON **result, 
     cJSON_AddNumberToObject(r, "elapsed_s", alim_lab_now() - t0);
     *result = r;
     return ALIM_OK;
+}
+
+/* ---- the cells' one-line notes ---------------------------------------------------------- */
+
+#define DONE(reused) ((reused) ? "reused" : "done")
+
+static void note_theta0(void *arg, const char *name, const cJSON *r, int reused)
+{
+    const rb *x = ((const train_arg *)arg)->x;
+    notef(x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s", name, DONE(reused), alim_lab_json_num(r, "steps"),
+          alim_lab_json_num(r, "loss_final_nats"), alim_lab_json_num(r, "tokens_per_s"));
+}
+
+static void note_theta0_eval(void *arg, const char *name, const cJSON *r, int reused)
+{
+    const rb *x = ((const eval_arg *)arg)->x;
+    notef(x, "%s: %s, score %+.4f (positive %.4f, negative %.4f), gamma_mix %.4f bits", name, DONE(reused), alim_lab_json_num(r, "score"),
+          alim_lab_json_num(r, "positive_rate"), alim_lab_json_num(r, "negative_rate"), alim_lab_json_num(r, "gamma_mix_bits"));
+}
+
+static void note_pos(void *arg, const char *name, const cJSON *r, int reused)
+{
+    const train_arg *a = arg;
+    notef(a->x, "%s: %s, %.0f steps on pool_c2 documents 1..%zu, final loss %.4f nats", name, DONE(reused), alim_lab_json_num(r, "steps"),
+          a->n_pos, alim_lab_json_num(r, "loss_final_nats"));
+}
+
+static void note_negpass(void *arg, const char *name, const cJSON *r, int reused)
+{
+    const rb *x = ((const train_arg *)arg)->x;
+    notef(x, "%s: %s, %.0f steps on pool_c3 documents 1..%zu, checkpoints at the prefixes", name, DONE(reused),
+          alim_lab_json_num(r, "total_steps"), x->cfg->n_neg[x->cfg->n_neg_count - 1]);
+}
+
+static void note_eval(void *arg, const char *name, const cJSON *r, int reused)
+{
+    const rb *x = ((const eval_arg *)arg)->x;
+    notef(x, "%s: %s, score %+.4f, gamma_mix %.4f gamma_c2 %.4f bits, KL to theta0 %.5f nats", name, DONE(reused),
+          alim_lab_json_num(r, "score"), alim_lab_json_num(r, "gamma_mix_bits"), alim_lab_json_num(r, "gamma_c2_bits"),
+          alim_lab_json_num(r, "kl_to_base_nats"));
 }
 
 /* ---- the experiment --------------------------------------------------------------------- */
@@ -817,13 +831,17 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     rb *x = calloc(1, sizeof *x);
     if (!x) return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
     x->cfg = cfg;
-    x->outer = progress;
     x->note = note;
     x->note_ctx = note_ctx;
     cJSON *man = NULL, *config = NULL, *summary = NULL, *ctl_sum = NULL;
     cJSON **per = NULL; /* [seed][1 + P*N] eval results */
-    alim_gpt base = {0};
-    char p1[4200], p2[4200], cellname[128];
+    double *steps = NULL;
+    alim_rundir *rd = NULL;
+    alim_runner *runner = NULL;
+    train_arg *targs = NULL;
+    eval_arg *eargs = NULL;
+    size_t *cix = NULL;
+    char p1[4200], p2[4200], cellname[128], pre_path[4200];
     const char *source = "synthetic";
     const size_t P = cfg->n_pos_count, N = cfg->n_neg_count, S = cfg->n_seeds, G = 1 + P * N;
     double shares[3] = {NAN, NAN, NAN}, nb_acc = NAN;
@@ -880,121 +898,130 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
 
     if (cfg->theta0_dirs && (st = check_theta0_dirs(cfg, &x->tk, err))) goto out;
     config = make_config(cfg, source, data_hash, &x->tk);
-    st = alim_rundir_open(cfg->run_dir, "elastic-rebound", config, &x->rd, err);
+    st = alim_rundir_open(cfg->run_dir, "elastic-rebound", config, &rd, err);
     if (st) goto out;
+    alim_lab_path(cfg->data_dir, "pretrain.txt", pre_path, sizeof pre_path);
 
-    /* costs (thousands of training-token equivalents; sampling a third of a token per prefix token) */
+    /* the cells, in the order a single worker runs them; costs in thousands of
+     * training-token equivalents (sampling a third of a token per prefix token) */
     const double doc_tok = (double)cfg->sample_tokens + 1;
     const double c_pre = (double)cfg->pretrain_tokens / 1000.0;
     const double c_eval = ((double)cfg->n_samples * doc_tok * doc_tok / 6.0 + 4.0 * 256 * doc_tok / 3.0) / 1000.0 + 0.001;
-    x->cells_total = S * ((cfg->theta0_dirs ? 1 : 2) + 2 * P + P * N);
-    for (size_t s = 1; s <= S; s++) {
-#define ADD_COST(fmt, cost, ...) do { snprintf(cellname, sizeof cellname, fmt, __VA_ARGS__); if (!alim_rundir_cell_done(x->rd, cellname)) x->total += (cost); } while (0)
-        if (!cfg->theta0_dirs) ADD_COST("s%zu-theta0", c_pre, s);
-        ADD_COST("s%zu-theta0-eval", c_eval, s);
-        for (size_t i = 0; i < P; i++) {
-            ADD_COST("s%zu-pos%zu", (double)cfg->n_pos[i] * doc_tok / 1000.0 + 0.001, s, cfg->n_pos[i]);
-            ADD_COST("s%zu-pos%zu-negpass", (double)cfg->n_neg[N - 1] * doc_tok / 1000.0 + 0.001, s, cfg->n_pos[i]);
-            for (size_t j = 0; j < N; j++) ADD_COST("s%zu-pos%zu-neg%zu", c_eval, s, cfg->n_pos[i], cfg->n_neg[j]);
-        }
-#undef ADD_COST
+    const alim_runner_options ro = {"E2", progress, cfg->jobs > 0 ? cfg->jobs : 1};
+    st = alim_runner_create(rd, &ro, &runner, err);
+    if (st) goto out;
+    targs = calloc(S * (1 + 2 * P), sizeof *targs);
+    eargs = calloc(S * G, sizeof *eargs);
+    cix = calloc(S * (2 + 2 * P + P * N), sizeof *cix);
+    if (!targs || !eargs || !cix) {
+        st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+        goto out;
     }
+    /* cix per seed: theta0, theta0-eval, then per n_pos: pos, negpass, N evaluations */
+#define CIX(s, k) cix[(s) * (2 + 2 * P + P * N) + (k)]
+    for (size_t s = 1; s <= S; s++) {
+        train_arg *t0 = &targs[(s - 1) * (1 + 2 * P)];
+        eval_arg *ev = &eargs[(s - 1) * G];
+        char d0[4200];
+        size_t deps[3], nd = 0;
+        if (cfg->theta0_dirs) {
+            snprintf(d0, sizeof d0, "%s", cfg->theta0_dirs[s - 1]);
+            CIX(s - 1, 0) = (size_t)-1;
+        } else {
+            *t0 = (train_arg){x, s, 0, "", pre_path};
+            snprintf(cellname, sizeof cellname, "s%zu-theta0", s);
+            CIX(s - 1, 0) = alim_runner_add(runner, cellname, c_pre, theta0_cell, t0, note_theta0, NULL, 0);
+            snprintf(d0, sizeof d0, "%s/cells/%s", cfg->run_dir, cellname);
+            deps[nd++] = CIX(s - 1, 0);
+        }
+        ev[0] = (eval_arg){x, "", "", s, 0};
+        snprintf(ev[0].model_dir, sizeof ev[0].model_dir, "%s", d0);
+        snprintf(cellname, sizeof cellname, "s%zu-theta0-eval", s);
+        CIX(s - 1, 1) = alim_runner_add(runner, cellname, c_eval, eval_cell, &ev[0], note_theta0_eval, deps, nd);
+        for (size_t i = 0; i < P; i++) {
+            train_arg *tp = &t0[1 + 2 * i], *tn = &t0[2 + 2 * i];
+            *tp = (train_arg){x, s, cfg->n_pos[i], "", NULL};
+            snprintf(tp->init_dir, sizeof tp->init_dir, "%s", d0);
+            snprintf(cellname, sizeof cellname, "s%zu-pos%zu", s, cfg->n_pos[i]);
+            const size_t ip = CIX(s - 1, 2 + 2 * i) = alim_runner_add(runner, cellname, (double)cfg->n_pos[i] * doc_tok / 1000.0 + 0.001, pos_cell, tp, note_pos, deps, nd);
+            char dp[4200], dn[4200];
+            snprintf(dp, sizeof dp, "%s/cells/%s", cfg->run_dir, cellname);
+            *tn = (train_arg){x, s, cfg->n_pos[i], "", NULL};
+            snprintf(tn->init_dir, sizeof tn->init_dir, "%s", dp);
+            snprintf(cellname, sizeof cellname, "s%zu-pos%zu-negpass", s, cfg->n_pos[i]);
+            const size_t in = CIX(s - 1, 3 + 2 * i) = alim_runner_add(runner, cellname, (double)cfg->n_neg[N - 1] * doc_tok / 1000.0 + 0.001, neg_cell, tn, note_negpass, &ip, 1);
+            snprintf(dn, sizeof dn, "%s/cells/%s", cfg->run_dir, cellname);
+            for (size_t j = 0; j < N; j++) {
+                eval_arg *e = &ev[1 + i * N + j];
+                *e = (eval_arg){x, "", "", s, 1 + i * N + j};
+                if (cfg->n_neg[j] == 0) snprintf(e->model_dir, sizeof e->model_dir, "%s", dp);
+                else snprintf(e->model_dir, sizeof e->model_dir, "%s/n%zu", dn, cfg->n_neg[j]);
+                snprintf(e->base_dir, sizeof e->base_dir, "%s", d0);
+                size_t ed[3] = {ip, in, 0}, ne = 2;
+                if (nd) ed[ne++] = deps[0];
+                snprintf(cellname, sizeof cellname, "s%zu-pos%zu-neg%zu", s, cfg->n_pos[i], cfg->n_neg[j]);
+                CIX(s - 1, 2 + 2 * P + i * N + j) = alim_runner_add(runner, cellname, c_eval, eval_cell, e, note_eval, ed, ne);
+            }
+        }
+    }
+    st = alim_runner_run(runner, err);
+    if (st) goto out;
 
+    /* the results, read back in a fixed order */
     per = calloc(S * G, sizeof *per);
-    double *steps = calloc(S * P * N, sizeof *steps);
+    steps = calloc(S * P * N, sizeof *steps);
     summary = cJSON_CreateObject();
     if (!per || !steps || !summary) {
-        free(steps);
         st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
         goto out;
     }
     cJSON *seeds_json = cJSON_AddArrayToObject(summary, "per_seed");
     double num_params = NAN;
-    char d0[4200], dp[4200], dn[4200];
     for (size_t s = 1; s <= S && !st; s++) {
         cJSON *sj = cJSON_CreateObject(), *r = NULL;
         cJSON_AddNumberToObject(sj, "seed", (double)s);
         cJSON_AddItemToArray(seeds_json, sj);
-        int reused;
-        snprintf(cellname, sizeof cellname, "s%zu-theta0", s);
         if (cfg->theta0_dirs) {
-            snprintf(d0, sizeof d0, "%s", cfg->theta0_dirs[s - 1]);
-            cJSON_AddStringToObject(sj, "theta0_dir", d0);
+            cJSON_AddStringToObject(sj, "theta0_dir", cfg->theta0_dirs[s - 1]);
+            alim_gpt base = {0};
+            st = alim_checkpoint_load(cfg->theta0_dirs[s - 1], &base, NULL, NULL, err);
+            num_params = (double)base.num_params;
+            alim_gpt_free(&base);
+            if (st) break;
         } else {
-            train_arg ta = {s, 0, NULL, alim_lab_path(cfg->data_dir, "pretrain.txt", p1, sizeof p1)};
-            st = cell(x, cellname, c_pre, theta0_cell, &ta, &r, &reused, err);
-            if (st) break;
+            if (!(r = alim_runner_result(runner, CIX(s - 1, 0), err))) break;
             num_params = alim_lab_json_num(r, "num_params");
-            notef(x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s", cellname, reused ? "reused" : "done", alim_lab_json_num(r, "steps"),
-                  alim_lab_json_num(r, "loss_final_nats"), alim_lab_json_num(r, "tokens_per_s"));
             cJSON_AddItemToObject(sj, "theta0", r);
-            snprintf(d0, sizeof d0, "%s/cells/%s", cfg->run_dir, cellname);
         }
-        alim_gpt_free(&base);
-        memset(&base, 0, sizeof base);
-        st = alim_checkpoint_load(d0, &base, NULL, NULL, err);
-        if (st) break;
-        if (cfg->theta0_dirs) num_params = (double)base.num_params;
-        /* theta0's evaluation */
-        snprintf(cellname, sizeof cellname, "s%zu-theta0-eval", s);
-        eval_arg ea = {d0, NULL, s, 0};
-        st = cell(x, cellname, c_eval, eval_cell, &ea, &r, &reused, err);
-        if (st) break;
-        per[(s - 1) * G] = r;
-        notef(x, "%s: %s, score %+.4f (positive %.4f, negative %.4f), gamma_mix %.4f bits", cellname, reused ? "reused" : "done",
-              alim_lab_json_num(r, "score"), alim_lab_json_num(r, "positive_rate"), alim_lab_json_num(r, "negative_rate"), alim_lab_json_num(r, "gamma_mix_bits"));
-        for (size_t i = 0; i < P && !st; i++) {
-            snprintf(cellname, sizeof cellname, "s%zu-pos%zu", s, cfg->n_pos[i]);
-            train_arg tp = {s, cfg->n_pos[i], d0, NULL};
-            st = cell(x, cellname, (double)cfg->n_pos[i] * doc_tok / 1000.0 + 0.001, pos_cell, &tp, &r, &reused, err);
-            if (st) break;
-            notef(x, "%s: %s, %.0f steps on pool_c2 documents 1..%zu, final loss %.4f nats", cellname, reused ? "reused" : "done",
-                  alim_lab_json_num(r, "steps"), cfg->n_pos[i], alim_lab_json_num(r, "loss_final_nats"));
+        if (!(per[(s - 1) * G] = alim_runner_result(runner, CIX(s - 1, 1), err))) break;
+        for (size_t i = 0; i < P; i++) {
             char key[64];
+            if (!(r = alim_runner_result(runner, CIX(s - 1, 2 + 2 * i), err))) break;
             snprintf(key, sizeof key, "pos%zu", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
-            snprintf(dp, sizeof dp, "%s/cells/%s", cfg->run_dir, cellname);
-            snprintf(cellname, sizeof cellname, "s%zu-pos%zu-negpass", s, cfg->n_pos[i]);
-            train_arg tn = {s, cfg->n_pos[i], dp, NULL};
-            st = cell(x, cellname, (double)cfg->n_neg[N - 1] * doc_tok / 1000.0 + 0.001, neg_cell, &tn, &r, &reused, err);
-            if (st) break;
+            if (!(r = alim_runner_result(runner, CIX(s - 1, 3 + 2 * i), err))) break;
             const cJSON *sa = cJSON_GetObjectItemCaseSensitive(r, "steps");
-            for (size_t j = 0; j < N; j++) steps[((s - 1) * P + i) * N + j] = cJSON_GetArrayItem(sa, (int)j)->valuedouble;
-            notef(x, "%s: %s, %.0f steps on pool_c3 documents 1..%zu, checkpoints at the prefixes", cellname, reused ? "reused" : "done",
-                  alim_lab_json_num(r, "total_steps"), cfg->n_neg[N - 1]);
+            for (size_t j = 0; j < N; j++) steps[((s - 1) * P + i) * N + j] = cJSON_GetArrayItem(sa, (int)j) ? cJSON_GetArrayItem(sa, (int)j)->valuedouble : NAN;
             snprintf(key, sizeof key, "pos%zu-negpass", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
-            snprintf(dn, sizeof dn, "%s/cells/%s", cfg->run_dir, cellname);
-            for (size_t j = 0; j < N && !st; j++) {
-                char md[4300];
-                if (cfg->n_neg[j] == 0) snprintf(md, sizeof md, "%s", dp);
-                else snprintf(md, sizeof md, "%s/n%zu", dn, cfg->n_neg[j]);
-                snprintf(cellname, sizeof cellname, "s%zu-pos%zu-neg%zu", s, cfg->n_pos[i], cfg->n_neg[j]);
-                eval_arg e2 = {md, &base, s, 1 + i * N + j};
-                st = cell(x, cellname, c_eval, eval_cell, &e2, &r, &reused, err);
-                if (st) break;
-                per[(s - 1) * G + 1 + i * N + j] = r;
-                notef(x, "%s: %s, score %+.4f, gamma_mix %.4f gamma_c2 %.4f bits, KL to theta0 %.5f nats", cellname,
-                      reused ? "reused" : "done", alim_lab_json_num(r, "score"), alim_lab_json_num(r, "gamma_mix_bits"), alim_lab_json_num(r, "gamma_c2_bits"),
-                      alim_lab_json_num(r, "kl_to_base_nats"));
-            }
+            for (size_t j = 0; j < N; j++)
+                if (!(per[(s - 1) * G + 1 + i * N + j] = alim_runner_result(runner, CIX(s - 1, 2 + 2 * P + i * N + j), err))) break;
+            if (err->status) break;
         }
+        if (err->status) st = err->status;
     }
-    if (st) {
-        free(steps);
-        goto out;
-    }
-    res->cells_total = x->cells_total;
-    res->cells_run = x->cells_run;
-    res->cells_reused = x->cells_reused;
+#undef CIX
+    if (st) goto out;
+    alim_runner_stats rs;
+    alim_runner_get_stats(runner, &rs);
+    res->cells_total = rs.total;
+    res->cells_run = rs.run;
+    res->cells_reused = rs.reused;
 
     /* the grid: seed means */
     alim_atomic_file f = {0};
     st = alim_atomic_open(&f, alim_lab_path(cfg->run_dir, "grid.csv", p1, sizeof p1), err);
-    if (st) {
-        free(steps);
-        goto out;
-    }
+    if (st) goto out;
     fprintf(f.fp, "row,n_pos,n_neg,steps,seeds");
     for (int k = 0; k < N_METRIC; k++) fprintf(f.fp, ",%s_mean,%s_se", METRIC[k], METRIC[k]);
     fputc('\n', f.fp);
@@ -1003,7 +1030,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
            *kl = malloc(P * N * sizeof *kl);
     if (!col || !sc || !gm || !g2 || !kl) {
         alim_atomic_abort(&f);
-        free(col), free(sc), free(gm), free(g2), free(kl), free(steps);
+        free(col), free(sc), free(gm), free(g2), free(kl);
         st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
         goto out;
     }
@@ -1022,7 +1049,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
             g2[i * N + j] = alim_lab_json_num(row, "gamma_c2_bits_mean");
             kl[i * N + j] = alim_lab_json_num(row, "kl_to_base_nats_mean");
         }
-    free(col), free(steps);
+    free(col);
     st = alim_atomic_commit(&f, err);
     if (st) {
         free(sc), free(gm), free(g2), free(kl);
@@ -1047,7 +1074,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     free(sc), free(gm), free(g2), free(kl);
     const alim_rebound_criteria *cr = &res->criteria;
     res->wall_s = alim_lab_now() - t_start;
-    res->train_tokens_per_s = x->train_s > 0 ? x->train_tokens / x->train_s : 0;
+    res->train_tokens_per_s = rs.train_s > 0 ? rs.train_tokens / rs.train_s : 0;
 
     cJSON_AddStringToObject(summary, "experiment", cfg->control ? "E2 rebound, control (elastic rebound --control)" : "E2 rebound (elastic rebound)");
     cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
@@ -1126,8 +1153,9 @@ out:
     cJSON_Delete(config);
     cJSON_Delete(man);
     cJSON_Delete(ctl_sum);
-    alim_gpt_free(&base);
-    if (x->rd) alim_rundir_close(x->rd);
+    alim_runner_free(runner);
+    if (rd) alim_rundir_close(rd);
+    free(steps), free(targs), free(eargs), free(cix);
     alim_corpus_free(&x->pool2);
     alim_corpus_free(&x->pool3);
     for (int k = 0; k < N_TEST; k++) alim_dataset_free(&x->test[k]);

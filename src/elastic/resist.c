@@ -21,6 +21,7 @@
 #include "alim/lm_train.h"
 #include "alim/rng.h"
 #include "alim/rundir.h"
+#include "alim/runner.h"
 #include "alim/tokenizer.h"
 
 enum { N_SLICES = 3, N_PAIRS = 3, SAMPLE_CHUNK = 128 };
@@ -131,31 +132,6 @@ void alim_resist_judge(const double *gap_raw, const double *gap_corrected, size_
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 
-typedef struct {
-    const alim_progress *outer;
-    alim_resist_note_fn note;
-    void *note_ctx;
-    double done, total; /* work units: thousands of training-token equivalents */
-    double cell_offset, cell_cost;
-    char label[96];
-    double train_tokens, train_s;
-} runctx;
-
-#define notef(rc, ...) alim_lab_note((rc)->note, (rc)->note_ctx, __VA_ARGS__)
-
-/* inner progress (done/total of the current cell) -> the experiment's progress */
-static int inner_progress(void *ctx, const char *stage, double done, double total)
-{
-    runctx *rc = ctx;
-    char s[256];
-    size_t sl = strlen(stage);
-    /* the training loop's stage ends in ", step": drop it */
-    if (sl >= 6 && !strcmp(stage + sl - 6, ", step")) sl -= 6;
-    snprintf(s, sizeof s, "E1 %s (%.*s), kilo-token units", rc->label, (int)sl, stage);
-    double frac = total > 0 ? done / total : 0;
-    return alim_progress_report(rc->outer, s, rc->done + frac * rc->cell_cost, rc->total);
-}
-
 static char *path_join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
@@ -207,12 +183,18 @@ static alim_status read_log_losses(const char *path, double **out, size_t *n, al
 
 /* ---- the cells -------------------------------------------------------------------------- */
 
+/* What every cell reads: the configuration and the data, read-only while cells run (side by
+ * side when cfg->jobs > 1). */
 typedef struct {
     const alim_resist_config *cfg;
-    alim_rundir *rd;
     int natural;
     const alim_corpus *pool2, *prompts;
+    const char *pre_path;
+    alim_resist_note_fn note;
+    void *note_ctx;
 } exper;
+
+#define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
 
 static void base_train_options(const exper *x, alim_train_options *o)
 {
@@ -228,17 +210,15 @@ static void base_train_options(const exper *x, alim_train_options *o)
 
 /* Runs alim_train and fills a result object {steps, loss_final, tokens_per_s, elapsed_s,
  * num_params, train_tokens[, losses]} */
-static alim_status train_cell(runctx *rc, alim_train_options *o, int with_losses, cJSON **result, alim_error *err)
+static alim_status train_cell(const alim_cell_env *env, alim_train_options *o, int with_losses, cJSON **result, alim_error *err)
 {
-    alim_progress pg = {inner_progress, rc};
     alim_train_result tr;
     double t0 = alim_lab_now();
-    alim_status st = alim_train(o, &pg, &tr, err);
+    alim_status st = alim_train(o, env->progress, &tr, err);
     if (st) return st;
     double el = alim_lab_now() - t0;
     const double tokens = (double)(tr.last_step - tr.first_step) * o->batch * o->context * o->grad_accum;
-    rc->train_tokens += tokens;
-    rc->train_s += tr.elapsed_s;
+    alim_runner_count_training(env, tokens, tr.elapsed_s);
     cJSON *r = cJSON_CreateObject();
     cJSON_AddNumberToObject(r, "steps", (double)tr.last_step);
     cJSON_AddNumberToObject(r, "loss_final_nats", tr.last_loss);
@@ -268,7 +248,7 @@ static alim_status train_cell(runctx *rc, alim_train_options *o, int with_losses
  * stopped where it has read the first k * sft_docs documents (to the nearest update; the
  * last stop is the end of the pass), the model of stop k copied to DIR/theta<k>. Result
  * {total_steps, slices: [{first_step, steps, loss_final_nats, losses_nats, ...}]}. */
-static alim_status sft_pass(runctx *rc, const exper *x, const alim_corpus *pool, const char *data, const char *dir, const char *theta0,
+static alim_status sft_pass(const alim_cell_env *env, const exper *x, const alim_corpus *pool, const char *data, const char *dir, const char *theta0,
                             uint64_t seed, cJSON **result, alim_error *err)
 {
     const alim_resist_config *cfg = x->cfg;
@@ -316,7 +296,7 @@ static alim_status sft_pass(runctx *rc, const exper *x, const alim_corpus *pool,
         o.adamw.weight_decay = 0;
         o.seed = seed;
         cJSON *one = NULL;
-        st = train_cell(rc, &o, 1, &one, err);
+        st = train_cell(env, &o, 1, &one, err);
         if (st) break;
         /* the log holds every update of the pass so far: keep this slice's */
         cJSON *ls = cJSON_DetachItemFromObjectCaseSensitive(one, "losses_nats");
@@ -366,7 +346,7 @@ static alim_status write_slice(const alim_corpus *c, size_t from, size_t n, cons
 
 /* Samples D_k from the model in `model_dir` into out_path (JSONL), then scores it:
  * result {docs, redrawn, tokens, mean_len, H_nats, H_tokens, tokens_per_s, elapsed_s}. */
-static alim_status sample_cell(runctx *rc, const exper *x, const char *model_dir, uint64_t seed, int k,
+static alim_status sample_cell(const alim_cell_env *env, const exper *x, const char *model_dir, uint64_t seed, int k,
                                const char *out_path, cJSON **result, alim_error *err)
 {
     const alim_resist_config *cfg = x->cfg;
@@ -420,7 +400,7 @@ static alim_status sample_cell(runctx *rc, const exper *x, const char *model_dir
                 generated += clen[b] - (1 + P) + (clen[b] < L);
             }
             work += (double)nb;
-            if (round == 0) inner_progress(rc, "sampling", work / (double)N > 1 ? 1 : work / (double)N, 1);
+            if (round == 0) alim_progress_report(env->progress, "sampling", work / (double)N > 1 ? 1 : work / (double)N, 1);
             /* a document that cannot be stored is drawn again with the sample's stream */
             for (size_t b = 0; b < nb && !st; b++) {
                 size_t i = pending[c0 + b];
@@ -551,9 +531,142 @@ static alim_status check_config(const alim_resist_config *c, alim_error *err)
 }
 
 typedef struct {
-    double H[N_SLICES + 1];
-    cJSON *seed_json;
+    double H[N_SLICES + 1]; /* H_k of D_k, set when cell D_k is told done */
 } seedres;
+
+/* one cell's argument */
+typedef struct {
+    const exper *x;
+    seedres *sr;
+    size_t seed;
+    int k, l, dir;       /* slice (D_k), or pair (k, l) and direction (0 forward, 1 inverse) */
+    char from[4200];     /* the model the cell starts from or samples */
+    char data[4200];     /* fine-tuning: the D_l (forward) or D_k (inverse) it trains on */
+} cell_arg;
+
+static alim_status theta0_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
+{
+    const cell_arg *a = arg;
+    const alim_resist_config *cfg = a->x->cfg;
+    alim_train_options o;
+    base_train_options(a->x, &o);
+    const char *data[1] = {a->x->pre_path};
+    o.data = data;
+    o.n_data = 1;
+    o.format = ALIM_DATA_TEXT;
+    o.out_dir = env->dir;
+    o.tokens = cfg->pretrain_tokens;
+    o.batch = cfg->pretrain_batch;
+    o.lr = cfg->pretrain_lr;
+    o.min_lr = cfg->pretrain_min_lr;
+    o.schedule = ALIM_LR_COSINE;
+    o.warmup = cfg->pretrain_warmup;
+    o.adamw.weight_decay = (float)cfg->pretrain_weight_decay;
+    o.seed = a->seed;
+    return train_cell(env, &o, 0, result, err);
+}
+
+/* theta1..3: ONE pass over pool_c2 documents 1..3n in document order (fresh AdamW once, lr
+ * constant), stopped and resumed bit for bit where it has read the first n, 2n, 3n documents;
+ * theta_k = the model at the k-th stop (spec §4.5: "save theta1..3 after 200, 400 and 600
+ * documents") */
+static alim_status sft_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
+{
+    const cell_arg *a = arg;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.txt", env->dir);
+    alim_status st = write_slice(a->x->pool2, 0, N_SLICES * a->x->cfg->sft_docs, path, err);
+    if (!st) st = sft_pass(env, a->x, a->x->pool2, path, env->dir, a->from, a->seed, result, err);
+    return st;
+}
+
+static alim_status d_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
+{
+    const cell_arg *a = arg;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/D.jsonl", env->dir);
+    return sample_cell(env, a->x, a->from, a->seed, a->k, path, result, err);
+}
+
+/* forward: theta_k on D_l; inverse: theta_l on D_k */
+static alim_status ft_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
+{
+    const cell_arg *a = arg;
+    const alim_resist_config *cfg = a->x->cfg;
+    alim_train_options o;
+    base_train_options(a->x, &o);
+    const char *data[1] = {a->data};
+    o.data = data;
+    o.n_data = 1;
+    o.format = ALIM_DATA_JSONL;
+    o.out_dir = env->dir;
+    o.init_dir = a->from;
+    o.epochs = 1;
+    o.batch = cfg->sft_batch;
+    o.lr = cfg->sft_lr;
+    o.schedule = ALIM_LR_CONSTANT;
+    o.adamw.weight_decay = 0;
+    o.seed = a->seed;
+    return train_cell(env, &o, 1, result, err);
+}
+
+/* the first, mean and last of a fine-tuning's losses; their count */
+static int loss_stats(const cJSON *result, double *first, double *mean, double *last)
+{
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(result, "losses_nats");
+    const int n = cJSON_GetArraySize(ls);
+    double sum = 0;
+    *first = *last = NAN;
+    for (int i = 0; i < n; i++) {
+        const double v = cJSON_GetArrayItem(ls, i)->valuedouble;
+        sum += v;
+        if (i == 0) *first = v;
+        *last = v;
+    }
+    *mean = n ? sum / n : NAN;
+    return n;
+}
+
+#define DONE(reused) ((reused) ? "reused" : "done")
+
+static void note_theta0(void *arg, const char *name, const cJSON *r, int reused)
+{
+    notef(((const cell_arg *)arg)->x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s, %.1f s", name, DONE(reused),
+          alim_lab_json_num(r, "steps"), alim_lab_json_num(r, "loss_final_nats"), alim_lab_json_num(r, "tokens_per_s"),
+          alim_lab_json_num(r, "elapsed_s"));
+}
+
+static void note_sft(void *arg, const char *name, const cJSON *result, int reused)
+{
+    const cell_arg *a = arg;
+    (void)name;
+    const cJSON *sl = cJSON_GetObjectItemCaseSensitive(result, "slices");
+    for (int k = 1; k <= N_SLICES; k++) {
+        const cJSON *r = cJSON_GetArrayItem(sl, k - 1);
+        notef(a->x, "s%zu-theta%d: %s, updates %.0f..%.0f on pool_c2 documents %zu..%zu in order, final loss %.4f nats", a->seed, k,
+              DONE(reused), alim_lab_json_num(r, "first_step") + 1, alim_lab_json_num(r, "steps"), (size_t)(k - 1) * a->x->cfg->sft_docs + 1,
+              (size_t)k * a->x->cfg->sft_docs, alim_lab_json_num(r, "loss_final_nats"));
+    }
+}
+
+static void note_d(void *arg, const char *name, const cJSON *r, int reused)
+{
+    const cell_arg *a = arg;
+    a->sr->H[a->k] = alim_lab_json_num(r, "H_nats");
+    notef(a->x, "%s: %s, %.0f documents (%.0f redrawn), mean length %.1f, H_%d = %.4f nats/token", name, DONE(reused),
+          alim_lab_json_num(r, "docs"), alim_lab_json_num(r, "redrawn"), alim_lab_json_num(r, "mean_len"), a->k, a->sr->H[a->k]);
+}
+
+static void note_ft(void *arg, const char *name, const cJSON *r, int reused)
+{
+    const cell_arg *a = arg;
+    double first, mean, last;
+    const int n = loss_stats(r, &first, &mean, &last);
+    const double H = a->sr->H[a->dir ? a->k : a->l]; /* D_k's cell is a dependency: told before */
+    notef(a->x, "%s: %s, %d steps, loss initial %.4f mean %.4f final %.4f nats (excess %.4f)", name, DONE(reused), n, first, mean, last,
+          mean - H);
+}
+
 
 alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *progress, alim_resist_note_fn note,
                             void *note_ctx, alim_resist_result *res, alim_error *err)
@@ -562,12 +675,11 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     alim_status st = check_config(cfg, err);
     if (st) return st;
     const double t_start = alim_lab_now();
-    exper x = {cfg, NULL, 0, NULL, NULL};
-    runctx rc;
-    memset(&rc, 0, sizeof rc);
-    rc.outer = progress;
-    rc.note = note;
-    rc.note_ctx = note_ctx;
+    exper x = {cfg, 0, NULL, NULL, NULL, note, note_ctx};
+    alim_rundir *rd = NULL;
+    alim_runner *runner = NULL;
+    cell_arg *args = NULL;
+    size_t *cix = NULL;
 
     /* the data directory */
     char *man_path = path_join(cfg->data_dir, "manifest.json");
@@ -619,43 +731,69 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
         goto out;
     }
-    st = alim_rundir_open(cfg->run_dir, "elastic-resist", config, &x.rd, err);
+    st = alim_rundir_open(cfg->run_dir, "elastic-resist", config, &rd, err);
     if (st) goto out;
 
-    /* the cells and their estimated cost (thousands of training-token equivalents) */
+    /* the cells, in the order a single worker runs them, and their estimated cost
+     * (thousands of training-token equivalents) */
     const size_t S = cfg->n_seeds;
-    const double T = cfg->context;
     const double c_pre = (double)cfg->pretrain_tokens / 1000.0;
     const double c_sft = (double)cfg->sft_docs * (double)(cfg->sample_tokens + 1) / 1000.0 + 0.001;
     const double c_smp = (double)cfg->n_samples * (double)(cfg->sample_tokens + 1) * (double)(cfg->sample_tokens + 1) / 6.0 / 1000.0 + 0.001;
     const double c_ft = (double)cfg->n_samples * (double)(cfg->sample_tokens + 1) / 1000.0 + 0.001;
-    (void)T;
+    enum { PER_SEED = 2 + N_SLICES + 2 * N_PAIRS }; /* theta0, sft, D1..D3, the pairs' two directions */
+    x.pre_path = pre_path;
+    const alim_runner_options ro = {"E1", progress, cfg->jobs > 0 ? cfg->jobs : 1};
+    st = alim_runner_create(rd, &ro, &runner, err);
+    if (st) goto out;
+    sr = calloc(S, sizeof *sr);
+    args = calloc(S * PER_SEED, sizeof *args);
+    cix = calloc(S * PER_SEED, sizeof *cix);
+    if (!sr || !args || !cix) {
+        st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+        goto out;
+    }
     char cell[64];
     for (size_t s = 1; s <= S; s++) {
+        cell_arg *a = &args[(s - 1) * PER_SEED];
+        size_t *ix = &cix[(s - 1) * PER_SEED];
+        for (int q = 0; q < PER_SEED; q++) a[q] = (cell_arg){&x, &sr[s - 1], s, 0, 0, 0, "", ""};
         snprintf(cell, sizeof cell, "s%zu-theta0", s);
-        res->cells_total++;
-        if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_pre;
+        ix[0] = alim_runner_add(runner, cell, c_pre, theta0_cell, &a[0], note_theta0, NULL, 0);
+        snprintf(a[1].from, sizeof a[1].from, "%s/cells/%s", cfg->run_dir, cell);
         snprintf(cell, sizeof cell, "s%zu-sft", s);
-        res->cells_total++;
-        if (!alim_rundir_cell_done(x.rd, cell)) rc.total += N_SLICES * c_sft;
+        ix[1] = alim_runner_add(runner, cell, N_SLICES * c_sft, sft_cell, &a[1], note_sft, &ix[0], 1);
         for (int k = 1; k <= N_SLICES; k++) {
+            a[1 + k].k = k;
+            snprintf(a[1 + k].from, sizeof a[1 + k].from, "%s/cells/s%zu-sft/theta%d", cfg->run_dir, s, k);
             snprintf(cell, sizeof cell, "s%zu-D%d", s, k);
-            res->cells_total++;
-            if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_smp;
+            ix[1 + k] = alim_runner_add(runner, cell, c_smp, d_cell, &a[1 + k], note_d, &ix[1], 1);
         }
         for (int p = 0; p < N_PAIRS; p++)
             for (int dir = 0; dir < 2; dir++) {
-                snprintf(cell, sizeof cell, "s%zu-ft%d%d-%s", s, PAIR_K[p], PAIR_L[p], dir ? "inverse" : "forward");
-                res->cells_total++;
-                if (!alim_rundir_cell_done(x.rd, cell)) rc.total += c_ft;
+                const int k = PAIR_K[p], l = PAIR_L[p], from = dir ? l : k, to = dir ? k : l;
+                cell_arg *f = &a[2 + N_SLICES + 2 * p + dir];
+                f->k = k, f->l = l, f->dir = dir;
+                snprintf(f->from, sizeof f->from, "%s/cells/s%zu-sft/theta%d", cfg->run_dir, s, from);
+                snprintf(f->data, sizeof f->data, "%s/cells/s%zu-D%d/D.jsonl", cfg->run_dir, s, to);
+                snprintf(cell, sizeof cell, "s%zu-ft%d%d-%s", s, k, l, dir ? "inverse" : "forward");
+                const size_t deps[2] = {ix[1], ix[1 + to]};
+                ix[2 + N_SLICES + 2 * p + dir] = alim_runner_add(runner, cell, c_ft, ft_cell, f, note_ft, deps, 2);
             }
     }
+    st = alim_runner_run(runner, err);
+    if (st) goto out;
+    alim_runner_stats rs;
+    alim_runner_get_stats(runner, &rs);
+    res->cells_total = rs.total;
+    res->cells_run = rs.run;
+    res->cells_reused = rs.reused;
 
-    sr = calloc(S, sizeof *sr);
+    /* the results, read back in a fixed order */
     gap_raw = calloc(S * N_PAIRS, sizeof *gap_raw);
     gap_corr = calloc(S * N_PAIRS, sizeof *gap_corr);
     summary = cJSON_CreateObject();
-    if (!sr || !gap_raw || !gap_corr || !summary) {
+    if (!gap_raw || !gap_corr || !summary) {
         st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
         goto out;
     }
@@ -672,108 +810,33 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     }
     fprintf(curves.fp, "pair,seed,direction,step,loss_nats\n");
     double num_params = NAN;
-    char dir_buf[4096], prev_dir[4096], path_buf[4200], path_buf2[4200];
     size_t ncase = 0;
-
-#define CELL_BEGIN(name_fmt, ...)                                                                     \
-    snprintf(cell, sizeof cell, name_fmt, __VA_ARGS__);                                             \
-    st = alim_rundir_cell_dir(x.rd, cell, dir_buf, sizeof dir_buf, err);                            \
-    if (st) break;                                                                                  \
-    cJSON *result = NULL;                                                                           \
-    int reused = alim_rundir_cell_done(x.rd, cell);                                                 \
-    if (!reused) {                                                                                  \
-        snprintf(rc.label, sizeof rc.label, "%s [%zu/%zu]", cell, res->cells_run + res->cells_reused + 1, res->cells_total); \
-        rc.cell_offset = rc.done;
-#define CELL_END(cost)                                                                              \
-        if (!st) st = alim_rundir_cell_finish(x.rd, cell, result, err);                             \
-        cJSON_Delete(result);                                                                       \
-        result = NULL;                                                                              \
-        if (st) break;                                                                              \
-        rc.done += (cost);                                                                          \
-        res->cells_run++;                                                                           \
-    } else                                                                                          \
-        res->cells_reused++;                                                                        \
-    result = alim_rundir_cell_result(x.rd, cell, err);                                              \
-    if (!result) {                                                                                  \
-        st = err->status ? err->status : alim_error_set(err, ALIM_EIO, cell, "result unreadable");  \
-        break;                                                                                      \
-    }
-
     for (size_t s = 1; s <= S && !st; s++) {
-        cJSON *sj = cJSON_CreateObject();
+        const size_t *ix = &cix[(s - 1) * PER_SEED];
+        cJSON *sj = cJSON_CreateObject(), *result;
         cJSON_AddNumberToObject(sj, "seed", (double)s);
         cJSON_AddItemToArray(seeds_json, sj);
-        sr[s - 1].seed_json = sj;
-        do {
-            /* theta0 */
-            rc.cell_cost = c_pre;
-            CELL_BEGIN("s%zu-theta%d", s, 0)
-            alim_train_options o;
-            base_train_options(&x, &o);
-            const char *data[1] = {pre_path};
-            o.data = data;
-            o.n_data = 1;
-            o.format = ALIM_DATA_TEXT;
-            o.out_dir = dir_buf;
-            o.tokens = cfg->pretrain_tokens;
-            o.batch = cfg->pretrain_batch;
-            o.lr = cfg->pretrain_lr;
-            o.min_lr = cfg->pretrain_min_lr;
-            o.schedule = ALIM_LR_COSINE;
-            o.warmup = cfg->pretrain_warmup;
-            o.adamw.weight_decay = (float)cfg->pretrain_weight_decay;
-            o.seed = s;
-            st = train_cell(&rc, &o, 0, &result, err);
-            CELL_END(c_pre)
-            num_params = alim_lab_json_num(result, "num_params");
-            notef(&rc, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s, %.1f s", cell, reused ? "reused" : "done",
-                  alim_lab_json_num(result, "steps"), alim_lab_json_num(result, "loss_final_nats"), alim_lab_json_num(result, "tokens_per_s"),
-                  alim_lab_json_num(result, "elapsed_s"));
-            cJSON_AddItemToObject(sj, "theta0", result);
-            snprintf(prev_dir, sizeof prev_dir, "%s", dir_buf);
-        } while (0);
-        /* theta1..3: ONE pass over pool_c2 documents 1..3n in document order (fresh AdamW once,
-         * lr constant), stopped and resumed bit for bit where it has read the first n, 2n, 3n
-         * documents; theta_k = the model at the k-th stop (spec §4.5: "save theta1..3 after
-         * 200, 400 and 600 documents") */
-        do {
-            rc.cell_cost = N_SLICES * c_sft;
-            CELL_BEGIN("s%zu-sft", s)
-            snprintf(path_buf, sizeof path_buf, "%s/data.txt", dir_buf);
-            st = write_slice(&pool2, 0, N_SLICES * cfg->sft_docs, path_buf, err);
-            if (!st) st = sft_pass(&rc, &x, &pool2, path_buf, dir_buf, prev_dir, s, &result, err);
-            CELL_END(N_SLICES * c_sft)
-            const cJSON *sl = cJSON_GetObjectItemCaseSensitive(result, "slices");
-            for (int k = 1; k <= N_SLICES; k++) {
-                const cJSON *r = cJSON_GetArrayItem(sl, k - 1);
-                notef(&rc, "s%zu-theta%d: %s, updates %.0f..%.0f on pool_c2 documents %zu..%zu in order, final loss %.4f nats", s, k,
-                      reused ? "reused" : "done", alim_lab_json_num(r, "first_step") + 1, alim_lab_json_num(r, "steps"),
-                      (size_t)(k - 1) * cfg->sft_docs + 1, (size_t)k * cfg->sft_docs, alim_lab_json_num(r, "loss_final_nats"));
-                char key[32];
-                snprintf(key, sizeof key, "theta%d", k);
-                cJSON_AddItemToObject(sj, key, cJSON_Duplicate(r, 1));
-            }
-            cJSON_Delete(result);
-            result = NULL;
-        } while (0);
-        /* D1..D3 and H_k */
-        for (int k = 1; k <= N_SLICES && !st; k++) {
-            rc.cell_cost = c_smp;
-            snprintf(path_buf2, sizeof path_buf2, "%s/cells/s%zu-sft/theta%d", cfg->run_dir, s, k);
-            CELL_BEGIN("s%zu-D%d", s, k)
-            snprintf(path_buf, sizeof path_buf, "%s/D.jsonl", dir_buf);
-            st = sample_cell(&rc, &x, path_buf2, s, k, path_buf, &result, err);
-            CELL_END(c_smp)
+        if (!(result = alim_runner_result(runner, ix[0], err))) break;
+        num_params = alim_lab_json_num(result, "num_params");
+        cJSON_AddItemToObject(sj, "theta0", result);
+        if (!(result = alim_runner_result(runner, ix[1], err))) break;
+        const cJSON *sl = cJSON_GetObjectItemCaseSensitive(result, "slices");
+        for (int k = 1; k <= N_SLICES; k++) {
+            char key[32];
+            snprintf(key, sizeof key, "theta%d", k);
+            cJSON_AddItemToObject(sj, key, cJSON_Duplicate(cJSON_GetArrayItem(sl, k - 1), 1));
+        }
+        cJSON_Delete(result);
+        for (int k = 1; k <= N_SLICES; k++) {
+            if (!(result = alim_runner_result(runner, ix[1 + k], err))) break;
             sr[s - 1].H[k] = alim_lab_json_num(result, "H_nats");
-            notef(&rc, "%s: %s, %.0f documents (%.0f redrawn), mean length %.1f, H_%d = %.4f nats/token", cell,
-                  reused ? "reused" : "done", alim_lab_json_num(result, "docs"), alim_lab_json_num(result, "redrawn"), alim_lab_json_num(result, "mean_len"), k,
-                  sr[s - 1].H[k]);
             char key[32];
             snprintf(key, sizeof key, "D%d", k);
             cJSON_AddItemToObject(sj, key, result);
         }
+        if (err->status) break;
         /* the fine-tuning pairs */
-        for (int p = 0; p < N_PAIRS && !st; p++) {
+        for (int p = 0; p < N_PAIRS && !err->status; p++) {
             const int k = PAIR_K[p], l = PAIR_L[p];
             double mean[2] = {NAN, NAN};
             cJSON *pj = cJSON_CreateObject();
@@ -784,41 +847,14 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
             cJSON_AddNumberToObject(pj, "l", l);
             cJSON_AddNumberToObject(pj, "seed", (double)s);
             cJSON_AddItemToArray(pairs_json, pj);
-            for (int dir = 0; dir < 2 && !st; dir++) {
-                /* forward: theta_k on D_l; inverse: theta_l on D_k */
-                const int from = dir ? l : k, to = dir ? k : l;
+            for (int dir = 0; dir < 2; dir++) {
+                const int to = dir ? k : l;
                 const char *dname = dir ? "inverse" : "forward";
-                rc.cell_cost = c_ft;
-                snprintf(prev_dir, sizeof prev_dir, "%s/cells/s%zu-sft/theta%d", cfg->run_dir, s, from);
-                snprintf(path_buf2, sizeof path_buf2, "%s/cells/s%zu-D%d/D.jsonl", cfg->run_dir, s, to);
-                CELL_BEGIN("s%zu-ft%d%d-%s", s, k, l, dname)
-                alim_train_options o;
-                base_train_options(&x, &o);
-                const char *data[1] = {path_buf2};
-                o.data = data;
-                o.n_data = 1;
-                o.format = ALIM_DATA_JSONL;
-                o.out_dir = dir_buf;
-                o.init_dir = prev_dir;
-                o.epochs = 1;
-                o.batch = cfg->sft_batch;
-                o.lr = cfg->sft_lr;
-                o.schedule = ALIM_LR_CONSTANT;
-                o.adamw.weight_decay = 0;
-                o.seed = s;
-                st = train_cell(&rc, &o, 1, &result, err);
-                CELL_END(c_ft)
+                if (!(result = alim_runner_result(runner, ix[2 + N_SLICES + 2 * p + dir], err))) break;
                 const cJSON *ls = cJSON_GetObjectItemCaseSensitive(result, "losses_nats");
-                int n = cJSON_GetArraySize(ls);
-                double sum = 0, first = NAN, last = NAN;
-                for (int i = 0; i < n; i++) {
-                    double v = cJSON_GetArrayItem(ls, i)->valuedouble;
-                    sum += v;
-                    if (i == 0) first = v;
-                    last = v;
-                    fprintf(curves.fp, "%s,%zu,%s,%d,%.9g\n", pname, s, dname, i + 1, v);
-                }
-                mean[dir] = n ? sum / n : NAN;
+                double first, last;
+                const int n = loss_stats(result, &first, &mean[dir], &last);
+                for (int i = 0; i < n; i++) fprintf(curves.fp, "%s,%zu,%s,%d,%.9g\n", pname, s, dname, i + 1, cJSON_GetArrayItem(ls, i)->valuedouble);
                 const double H = sr[s - 1].H[to];
                 cJSON *dj = cJSON_AddObjectToObject(pj, dname);
                 cJSON_AddStringToObject(dj, "model", dir ? (l == 2 ? "theta2" : "theta3") : (k == 1 ? "theta1" : "theta2"));
@@ -834,11 +870,9 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
                 cJSON_AddNumberToObject(dj, "excess_initial_nats", first - H);
                 cJSON_AddNumberToObject(dj, "excess_final_nats", last - H);
                 cJSON_AddNumberToObject(dj, "tokens_per_s", alim_lab_json_num(result, "tokens_per_s"));
-                notef(&rc, "%s: %s, %d steps, loss initial %.4f mean %.4f final %.4f nats (excess %.4f)", cell,
-                      reused ? "reused" : "done", n, first, mean[dir], last, mean[dir] - H);
                 cJSON_Delete(result);
             }
-            if (st) break;
+            if (err->status) break;
             const double g = mean[0] - mean[1];
             const double gc = (mean[0] - sr[s - 1].H[l]) - (mean[1] - sr[s - 1].H[k]);
             gap_raw[ncase] = g;
@@ -849,9 +883,8 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
             cJSON_AddBoolToObject(pj, "inverse_lower", g > 0);
             cJSON_AddBoolToObject(pj, "inverse_lower_corrected", gc > 0);
         }
+        if (err->status) st = err->status;
     }
-#undef CELL_BEGIN
-#undef CELL_END
     if (st) {
         alim_atomic_abort(&curves);
         cJSON_Delete(pairs_json);
@@ -866,7 +899,7 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     }
     alim_resist_judge(gap_raw, gap_corr, ncase, &res->verdict);
     res->wall_s = alim_lab_now() - t_start;
-    res->train_tokens_per_s = rc.train_s > 0 ? rc.train_tokens / rc.train_s : 0;
+    res->train_tokens_per_s = rs.train_s > 0 ? rs.train_tokens / rs.train_s : 0;
 
     /* the summary */
     const alim_resist_verdict *v = &res->verdict;
@@ -953,7 +986,9 @@ out:
     cJSON_Delete(summary);
     cJSON_Delete(config);
     cJSON_Delete(man);
-    if (x.rd) alim_rundir_close(x.rd);
+    alim_runner_free(runner);
+    if (rd) alim_rundir_close(rd);
+    free(args), free(cix);
     alim_corpus_free(&pool2);
     alim_corpus_free(&pool1);
     free(gap_raw), free(gap_corr), free(sr);
