@@ -14,6 +14,7 @@
 #include "alim/resist.h"
 #include "alim/rundir.h"
 #include "alim/runner.h"
+#include "alim/scale.h"
 #include "check.h"
 
 /* ---- a toy experiment: cells that record when they ran ------------------------------------ */
@@ -329,6 +330,24 @@ static void test_experiments(const char *root)
     CHECK(q[0].summary && q[1].summary && same_summary(q[0].summary, q[1].summary), "E1: 2 jobs give the summary of one");
     CHECK(gt[0] && gt[1] && !strcmp(gt[0], gt[1]), "E1: 2 jobs give summary.csv of one byte for byte");
     for (int k = 0; k < 2; k++) alim_resist_result_free(&q[k]), free(gt[k]);
+
+    /* E3: sub-runs and the budget pretraining of both seeds side by side */
+    alim_scale_config sc;
+    alim_scale_config_quick(&sc);
+    sc.data_dir = data;
+    alim_scale_result z[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(run[k], sizeof run[k], "%s/e3-jobs%d", root, jobs[k]);
+        sc.run_dir = run[k];
+        sc.jobs = jobs[k];
+        alim_error_clear(&err);
+        CHECK(alim_scale_run(&sc, NULL, NULL, NULL, &z[k], &err) == ALIM_OK, "E3 with %d jobs: %s", jobs[k], err.what);
+        snprintf(grid[k], sizeof grid[k], "%s/scale.csv", run[k]);
+        CHECK(read_file(grid[k], &gt[k]), "E3 scale.csv of %d jobs", jobs[k]);
+    }
+    CHECK(z[0].summary && z[1].summary && same_summary(z[0].summary, z[1].summary), "E3: 2 jobs give the summary of one");
+    CHECK(gt[0] && gt[1] && !strcmp(gt[0], gt[1]), "E3: 2 jobs give scale.csv of one byte for byte");
+    for (int k = 0; k < 2; k++) alim_scale_result_free(&z[k]), free(gt[k]);
 }
 
 int main(int argc, char **argv)

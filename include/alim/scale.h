@@ -36,6 +36,8 @@ enum { ALIM_SCALE_MAX_LEVELS = 8 };
 typedef struct {
     const char *data_dir, *run_dir;
     size_t n_seeds;                          /* not part of the configuration */
+    int jobs;                                /* cells side by side in every sub-run (alim/runner.h);
+                                              * 0 or 1: one at a time; not part of the configuration */
     int do_size, do_tokens;                  /* which parts to run (default both) */
     /* the model-size part */
     size_t n_sizes;

@@ -14,6 +14,7 @@
 #include "alim/lab.h"
 #include "alim/lm_train.h"
 #include "alim/rundir.h"
+#include "alim/runner.h"
 
 void alim_scale_config_default(alim_scale_config *c)
 {
@@ -193,6 +194,7 @@ static void level_config(const alim_scale_config *c, size_t shape, alim_rebound_
     r->pretrain_warmup = c->pretrain_warmup;
     r->n_samples = c->n_samples;
     r->sample_tokens = c->sample_tokens;
+    r->jobs = c->jobs;
 }
 
 /* ---- the budget pretraining: one run per seed, checkpoints at the budgets ------------------ */
@@ -203,22 +205,26 @@ static uint64_t budget_steps(const alim_scale_config *c, uint64_t tokens)
     return (tokens + per - 1) / per;
 }
 
-static alim_status budget_cell(sc *x, alim_rundir *rd, size_t seed, cJSON **result, alim_error *err)
+typedef struct {
+    const sc *x;
+    size_t seed;
+} budget_arg;
+
+/* One pretraining run per seed, stopped and resumed at every budget, the model at budget b
+ * copied to DIR/t<budget>. Result {checkpoints: [{budget, steps, tokens, loss_nats,
+ * tokens_per_s}], elapsed_s}. */
+static alim_status budget_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
 {
-    const alim_scale_config *c = x->cfg;
-    char cell[64], dir[4200], tdir[4300], to[4400], data[4200];
-    snprintf(cell, sizeof cell, "s%zu-budgets", seed);
-    alim_status st = alim_rundir_cell_dir(rd, cell, dir, sizeof dir, err);
-    if (st) return st;
-    if (alim_rundir_cell_done(rd, cell)) {
-        *result = alim_rundir_cell_result(rd, cell, err);
-        return *result ? ALIM_OK : (err->status ? err->status : alim_error_set(err, ALIM_EIO, cell, "result unreadable"));
-    }
-    snprintf(tdir, sizeof tdir, "%s/train", dir);
+    const budget_arg *a = arg;
+    const alim_scale_config *c = a->x->cfg;
+    const size_t seed = a->seed;
+    char tdir[4300], to[4400], data[4200];
+    snprintf(tdir, sizeof tdir, "%s/train", env->dir);
     const size_t g = c->budget_model;
     cJSON *r = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(r, "checkpoints");
     uint64_t done = 0;
-    double el = 0;
+    double el = 0, loss = NAN, tps = 0;
+    alim_status st = ALIM_OK;
     for (size_t b = 0; b < c->n_budgets && !st; b++) {
         const uint64_t stop = budget_steps(c, c->budgets[b]);
         if (stop > done) {
@@ -246,30 +252,72 @@ static alim_status budget_cell(sc *x, alim_rundir *rd, size_t seed, cJSON **resu
             o.adamw.weight_decay = 0.1f;
             o.seed = seed;
             o.resume = done > 0;
-            snprintf(x->label, sizeof x->label, "seed %zu pretraining to %llu tokens", seed, (unsigned long long)c->budgets[b]);
-            alim_progress pg = {sub_progress, x};
             alim_train_result tr;
-            st = alim_train(&o, &pg, &tr, err);
+            st = alim_train(&o, env->progress, &tr, err);
             if (st) break;
+            alim_runner_count_training(env, (double)(tr.last_step - tr.first_step) * o.batch * o.context, tr.elapsed_s);
             done = tr.last_step;
             el += tr.elapsed_s;
-            notef(x, "E3 seed %zu: pretrained to step %llu (%llu tokens), loss %.4f nats, %.0f tokens/s", seed, (unsigned long long)done,
-                  (unsigned long long)(done * (uint64_t)c->pretrain_batch * (uint64_t)c->context), tr.last_loss, tr.tokens_per_s);
+            loss = tr.last_loss;
+            tps = tr.tokens_per_s;
         }
-        snprintf(to, sizeof to, "%s/t%llu", dir, (unsigned long long)c->budgets[b]);
+        snprintf(to, sizeof to, "%s/t%llu", env->dir, (unsigned long long)c->budgets[b]);
         if (!st) st = alim_lab_copy_model(tdir, to, err);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "budget", (double)c->budgets[b]);
         cJSON_AddNumberToObject(o, "steps", (double)done);
         cJSON_AddNumberToObject(o, "tokens", (double)(done * (uint64_t)c->pretrain_batch * (uint64_t)c->context));
+        alim_lab_add_num(o, "loss_nats", loss);
+        cJSON_AddNumberToObject(o, "tokens_per_s", tps);
         cJSON_AddItemToArray(arr, o);
     }
     cJSON_AddNumberToObject(r, "elapsed_s", el);
-    if (!st) st = alim_rundir_cell_finish(rd, cell, r, err);
-    cJSON_Delete(r);
-    if (st) return st;
-    *result = alim_rundir_cell_result(rd, cell, err);
-    return *result ? ALIM_OK : (err->status ? err->status : alim_error_set(err, ALIM_EIO, cell, "result unreadable"));
+    if (st) {
+        cJSON_Delete(r);
+        return st;
+    }
+    *result = r;
+    return ALIM_OK;
+}
+
+static void note_budget(void *arg, const char *name, const cJSON *result, int reused)
+{
+    const budget_arg *a = arg;
+    (void)name;
+    if (reused) return;
+    const cJSON *o;
+    double prev = 0;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(result, "checkpoints")) {
+        const double steps = alim_lab_json_num(o, "steps");
+        if (steps > prev)
+            notef(a->x, "E3 seed %zu: pretrained to step %.0f (%.0f tokens), loss %.4f nats, %.0f tokens/s", a->seed, steps,
+                  alim_lab_json_num(o, "tokens"), alim_lab_json_num(o, "loss_nats"), alim_lab_json_num(o, "tokens_per_s"));
+        prev = steps;
+    }
+}
+
+/* the budget pretraining of every seed, side by side when cfg->jobs > 1; bres[s] = seed s+1's result */
+static alim_status budget_cells(const sc *x, alim_rundir *rd, cJSON **bres, alim_error *err)
+{
+    const alim_scale_config *c = x->cfg;
+    const size_t S = c->n_seeds;
+    alim_runner *runner = NULL;
+    const alim_runner_options ro = {"E3", x->outer, c->jobs > 0 ? c->jobs : 1};
+    budget_arg *args = calloc(S, sizeof *args);
+    size_t *ix = calloc(S, sizeof *ix);
+    alim_status st = !args || !ix ? alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory") : alim_runner_create(rd, &ro, &runner, err);
+    for (size_t s = 0; s < S && !st; s++) {
+        char cell[64];
+        snprintf(cell, sizeof cell, "s%zu-budgets", s + 1);
+        args[s] = (budget_arg){x, s + 1};
+        ix[s] = alim_runner_add(runner, cell, (double)c->budgets[c->n_budgets - 1] / 1000.0, budget_cell, &args[s], note_budget, NULL, 0);
+    }
+    if (!st) st = alim_runner_run(runner, err);
+    for (size_t s = 0; s < S && !st; s++)
+        if (!(bres[s] = alim_runner_result(runner, ix[s], err))) st = err->status;
+    alim_runner_free(runner);
+    free(args), free(ix);
+    return st;
 }
 
 /* ---- metrics of one level -------------------------------------------------------------------- */
@@ -434,7 +482,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     }
     /* the pretraining-token part */
     if (cfg->do_tokens) {
-        for (size_t s = 1; s <= S && !st; s++) st = budget_cell(&x, rd, s, &bres[s - 1], err);
+        st = budget_cells(&x, rd, bres, err);
         for (size_t b = 0; b < cfg->n_budgets && !st; b++) {
             alim_rebound_config rc;
             level_config(cfg, cfg->budget_model, &rc);
