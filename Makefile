@@ -20,6 +20,18 @@ CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -fopenmp -fno-fast-math \
              -Iinclude $(shell pkg-config --cflags $(PKGS)) $(CFLAGS) $(SANFLAGS)
 LDLIBS   := $(shell pkg-config --libs $(PKGS)) -fopenmp -lm
+# MPI (docs/mpi.md): Open MPI through pkg-config's ompi-c, else through `mpicc --showme`;
+# MPI=0 builds without it (src/core/dist.c is then the one-process implementation).
+MPI      ?= auto
+ifneq ($(MPI),0)
+MPI_PC     := $(shell pkg-config --exists ompi-c 2>/dev/null && echo ompi-c)
+MPI_CFLAGS := $(if $(MPI_PC),$(shell pkg-config --cflags ompi-c),$(shell mpicc --showme:compile 2>/dev/null))
+MPI_LIBS   := $(if $(MPI_PC),$(shell pkg-config --libs ompi-c),$(shell mpicc --showme:link 2>/dev/null))
+endif
+ifneq ($(strip $(MPI_LIBS)),)
+LDLIBS   += $(MPI_LIBS)
+$(BUILD)/src/core/dist.o $(BUILD)/pic/src/core/dist.o: ALL_CFLAGS += $(MPI_CFLAGS) -DALIM_HAVE_MPI=1
+endif
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
@@ -215,6 +227,7 @@ install: $(BUILD)/alim $(BUILD)/libalim.a $(SHARED_LIB) $(BUILD)/alim.1
 	install -m 644 include/alim/*.h $(DESTDIR)$(INCLUDEDIR)/alim/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_rel,$(LIBDIR))|' \
 	  -e 's|@INCLUDEDIR@|$(call pc_rel,$(INCLUDEDIR))|' -e 's|@VERSION@|$(ALIM_VERSION)|' \
+	  -e 's|@MPI_REQUIRES@|$(MPI_PC)|' -e 's|@MPI_LIBS@|$(if $(MPI_PC),,$(MPI_LIBS))|' \
 	  alim.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/alim.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/alim.pc
 	install -m 644 $(BUILD)/alim.1 $(DESTDIR)$(MANDIR)/man1/alim.1

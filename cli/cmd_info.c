@@ -6,13 +6,15 @@
 #include <omp.h>
 
 #include "alim/blas.h"
+#include "alim/dist.h"
 #include "cli.h"
 
 const char cmd_info_help[] =
     "usage: alim info [--json]\n"
     "\n"
     "Shows what alim runs on: the OpenBLAS kernel in use, who chose it, the CPU's vector\n"
-    "features and the thread counts.\n"
+    "features, the thread counts, and MPI: whether it is compiled in and, under mpirun or\n"
+    "srun, this process's rank among how many (docs/mpi.md).\n"
     "\n"
     "Debian 12's OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to its SSE3\n"
     "'Prescott' kernels. Unless OPENBLAS_CORETYPE is already set, alim sets it to the fastest\n"
@@ -37,6 +39,11 @@ int cmd_info(int argc, char **argv)
     const char *source = !env ? "OpenBLAS's own detection" : (by_alim && !strcmp(by_alim, env)) ? "alim (this CPU)" : "the user (OPENBLAS_CORETYPE)";
     const char *feat_names[] = {"sse3", "avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16"};
     const int feat_vals[] = {f.sse3, f.avx, f.avx2, f.fma, f.avx512f, f.avx512cd, f.avx512bw, f.avx512dq, f.avx512vl, f.avx512_bf16};
+    alim_error err;
+    alim_error_clear(&err);
+    if (alim_dist_init(&err)) return cli_fail(&err);
+    const int mpi_on = alim_dist_active(), rank = alim_dist_rank(), size = alim_dist_size();
+    const char *mpi_lib = alim_dist_compiled() && mpi_on ? alim_dist_library() : NULL;
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "blas_kernel", alim_blas_corename());
@@ -50,6 +57,14 @@ int cmd_info(int argc, char **argv)
         cJSON_AddNumberToObject(o, "omp_threads", omp_get_max_threads());
         cJSON *fe = cJSON_AddObjectToObject(o, "cpu_features");
         for (size_t i = 0; i < sizeof feat_vals / sizeof *feat_vals; i++) cJSON_AddBoolToObject(fe, feat_names[i], feat_vals[i]);
+        cJSON *mp = cJSON_AddObjectToObject(o, "mpi");
+        cJSON_AddBoolToObject(mp, "compiled", alim_dist_compiled());
+        cJSON_AddBoolToObject(mp, "active", mpi_on);
+        cJSON_AddNumberToObject(mp, "rank", rank);
+        cJSON_AddNumberToObject(mp, "size", size);
+        if (mpi_lib) cJSON_AddStringToObject(mp, "library", mpi_lib);
+        else cJSON_AddNullToObject(mp, "library");
+        alim_dist_finalize(&err);
         return cli_print_json(o);
     }
     printf("BLAS kernel        %s (chosen by %s)\n", alim_blas_corename(), source);
@@ -61,5 +76,9 @@ int cmd_info(int argc, char **argv)
     for (size_t i = 0; i < sizeof feat_vals / sizeof *feat_vals; i++)
         if (feat_vals[i]) printf(" %s", feat_names[i]);
     printf("\n");
+    if (!alim_dist_compiled()) printf("MPI                not compiled in (make MPI=0, or no Open MPI found at build time)\n");
+    else if (!mpi_on) printf("MPI                compiled in; not launched (one process; mpirun/srun, or ALIM_MPI=1)\n");
+    else printf("MPI                rank %d of %d (%s)\n", rank, size, mpi_lib);
+    alim_dist_finalize(&err);
     return CLI_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include "alim/dist.h"
 #include "alim/lm_train.h"
 #include "cli.h"
 
@@ -74,8 +75,15 @@ const char cmd_train_help[] =
     "  --log FILE           per-step log, CSV or JSON Lines if FILE ends in .jsonl\n"
     "                       (default DIR/log.csv)\n"
     "  --stop-at N          stop after update N as if interrupted (to test --resume)\n"
-    "  --threads N          OpenMP and BLAS threads (default: all cores)\n"
+    "  --threads N          OpenMP and BLAS threads (default: all cores; per rank under MPI)\n"
+    "  --shards N           split every micro-batch into N data-parallel shards, summed in\n"
+    "                       shard order: the bits then depend on N alone, not on threads or\n"
+    "                       ranks (default: chosen from the threads, see docs/lm.md)\n"
     "  --json               print the summary as one JSON object\n"
+    "\n"
+    "MPI (docs/mpi.md): under mpirun/srun the ranks split every micro-batch's shards between\n"
+    "them and sum the gradients in shard order: the checkpoint is bit for bit the one process's\n"
+    "with the same shards. Rank 0 alone locks --out, writes the checkpoint and log, prints.\n"
     "\n"
     "example:\n"
     "  alim train --data corpus.txt --out run1 --layers 4 --dim 128 --heads 4 --context 128 \\\n"
@@ -86,7 +94,7 @@ enum {
     O_DATA = 256, O_OUT, O_INIT, O_RESUME, O_LAYERS, O_DIM, O_HEADS, O_CONTEXT, O_VOCAB,
     O_TOKENIZER, O_STEPS, O_EPOCHS, O_TOKENS, O_BATCH, O_ACCUM, O_LR, O_MINLR, O_SCHEDULE,
     O_WARMUP, O_BETA1, O_BETA2, O_EPS, O_WD, O_CLIP, O_SEED, O_IN_ORDER, O_EVAL, O_EVAL_EVERY,
-    O_SAVE_EVERY, O_LOG, O_FORMAT, O_DELIM, O_STOP, O_THREADS, O_JSON, O_TEMPLATE
+    O_SAVE_EVERY, O_LOG, O_FORMAT, O_DELIM, O_STOP, O_THREADS, O_JSON, O_TEMPLATE, O_SHARDS
 };
 
 /* hi is the library's own limit where it has one (alim_gpt_config_check: 1000 layers,
@@ -132,7 +140,8 @@ int cmd_train(int argc, char **argv)
         {"log", required_argument, 0, O_LOG}, {"format", required_argument, 0, O_FORMAT},
         {"delimiter", required_argument, 0, O_DELIM}, {"stop-at", required_argument, 0, O_STOP},
         {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
-        {"template", required_argument, 0, O_TEMPLATE}, {0, 0, 0, 0}};
+        {"template", required_argument, 0, O_TEMPLATE}, {"shards", required_argument, 0, O_SHARDS},
+        {0, 0, 0, 0}};
     alim_train_options o;
     alim_train_options_default(&o);
     const char **data = calloc((size_t)argc + 1, sizeof *data), **evd = calloc((size_t)argc + 1, sizeof *evd);
@@ -188,6 +197,7 @@ int cmd_train(int argc, char **argv)
         }
         case O_DELIM: o.delimiter = optarg; if (!*optarg) rc = cli_error("--delimiter", "must not be empty"); break;
         case O_THREADS: rc = cli_lm_set_threads(optarg); break;
+        case O_SHARDS: rc = parse_int("--shards", optarg, 1, 1 << 30, "2^30", &o.shards); break;
         case O_JSON: json = 1; break;
         case O_TEMPLATE: {
             int k = alim_chat_kind_parse(optarg);
@@ -218,15 +228,28 @@ int cmd_train(int argc, char **argv)
     o.n_data = nd;
     o.eval_data = evd;
     o.n_eval = ne;
-    alim_progress pg = cli_progress();
     alim_train_result r;
     alim_error err;
     alim_error_clear(&err);
-    alim_status st = alim_train(&o, &pg, &r, &err);
-    cli_progress_done();
+    /* under a launcher every rank runs this; rank 0 alone draws progress and prints */
+    alim_status st = alim_dist_init(&err);
+    if (st) {
+        free(data);
+        free(evd);
+        return cli_fail(&err);
+    }
+    const int root = alim_dist_rank() == 0;
+    alim_progress pg = root ? cli_progress() : (alim_progress){0};
+    st = alim_train(&o, &pg, &r, &err);
+    if (root) cli_progress_done();
     free(data);
     free(evd);
-    if (st) return cli_fail(&err);
+    alim_error ferr;
+    alim_error_clear(&ferr);
+    alim_status fst = alim_dist_finalize(&ferr);
+    if (st) return root ? cli_fail(&err) : (alim_status_is_user_error(st) ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME);
+    if (fst) return cli_fail(&ferr);
+    if (!root) return CLI_EXIT_OK;
     if (json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "out", o.out_dir);
@@ -241,6 +264,8 @@ int cmd_train(int argc, char **argv)
         cJSON_AddNumberToObject(j, "tokens_per_s", r.tokens_per_s);
         cJSON_AddNumberToObject(j, "elapsed_s", r.elapsed_s);
         cJSON_AddNumberToObject(j, "data_parallel_shards", r.shards);
+        cJSON_AddBoolToObject(j, "shards_set", r.shards_set);
+        cJSON_AddNumberToObject(j, "mpi_ranks", r.ranks);
         return cli_print_json(j);
     }
     printf("trained %s: steps %llu..%llu of %llu, %zu parameters, %zu training tokens\n", o.out_dir,
@@ -250,6 +275,7 @@ int cmd_train(int argc, char **argv)
     if (!isnan(r.last_eval_loss)) printf(", eval loss %.4f\n", r.last_eval_loss);
     printf("speed      %.0f tokens/s (%.1f s)", r.tokens_per_s, r.elapsed_s);
     if (r.shards > 1) printf(", %d data-parallel shards", r.shards);
+    if (r.ranks > 1) printf(" over %d MPI ranks", r.ranks);
     printf("\n");
     return CLI_EXIT_OK;
 }

@@ -11,6 +11,14 @@
  * resume = 1 continues bit for bit as if the run had not stopped (same thread count: the
  * state records it and a resume with another count is refused).
  *
+ * Under MPI (alim/dist.h, docs/mpi.md) every rank calls alim_train with the same options: the
+ * ranks split each micro-batch's data-parallel shards between them and sum the gradients in
+ * shard order, so the run is bit for bit the one process's with the same shard count; rank 0
+ * alone locks out_dir, writes the checkpoints and the log, evaluates and reports progress,
+ * and all ranks return the same status. The bits depend on the shard count alone when it is
+ * set (shards, or the resumed run's; then a resume may use any ranks and threads), else on
+ * the threads of all ranks together (recorded; a resume must have as many).
+ *
  * Failure modes, all before anything is lost:
  * - out_dir is locked for the whole run (alim_dir_lock_acquire): a second writer is refused.
  * - A new run refuses an out_dir holding files it would overwrite (config.json, vocab.json,
@@ -74,6 +82,8 @@ typedef struct {
     const char *log_path;         /* NULL = out_dir/log.csv */
     int refuse_foreign_out;       /* a new run refuses an out_dir holding anything but an alim
                                      checkpoint and its log (the CLI's policy) */
+    int shards;                   /* data-parallel shards of every micro-batch, 0 = chosen from
+                                     the threads (alim_gpt_shard_count; of all ranks under MPI) */
 } alim_train_options;
 
 /* Defaults: batch 16, grad_accum 1, lr 3e-4, min_lr lr/10, constant, warmup 0,
@@ -88,7 +98,10 @@ typedef struct {
     double tokens_per_s;              /* of this run */
     double elapsed_s;
     size_t num_params, train_tokens;
-    int shards;                       /* alim_gpt_shard_count of the training batch */
+    int shards;                       /* data-parallel shards of the training batch */
+    int shards_set;                   /* 1 if set (--shards, the resumed run's, MPI's minimum),
+                                         0 if chosen from the threads */
+    int ranks;                        /* MPI processes that trained together (1 without MPI) */
 } alim_train_result;
 
 /* Runs the training. progress gets stage "step ... loss ..." with done/total = steps;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alim/dist.h"
 #include "alim/rng.h"
 #include "kernels.h"
 #include "model.h"
@@ -114,9 +115,8 @@ float *lm_model_logits(const alim_gpt *m) { return m->config.arch == ALIM_ARCH_L
  * GPT-2 124M at B*T = 256, say). The shard count is the thread count (capped by B): the
  * gradients are a sum over the shards in a fixed order, repeatable for a given thread
  * count, as the column splits of lm_gemm already were. */
-static int shard_count(const alim_gpt *m, int B, int T)
+int lm_model_shard_count(const alim_gpt *m, int B, int T, int nt)
 {
-    const int nt = omp_get_max_threads();
     if (nt < 2 || B < 2 || omp_in_parallel() || getenv("ALIM_LM_NO_SHARDS")) return 1;
     const int S = nt < B ? nt : B;
     alim_gpt_acts views;
@@ -125,6 +125,8 @@ static int shard_count(const alim_gpt *m, int B, int T)
                                                           : lm_gpt2_layout_acts(&views, NULL, &m->config, (size_t)B, (size_t)T, (size_t)m->config.n_layer);
     return (size_t)(S - 1) * m->num_params <= acts / 8 ? S : 1;
 }
+
+static int shard_count(const alim_gpt *m, int B, int T) { return lm_model_shard_count(m, B, T, omp_get_max_threads()); }
 
 int alim_gpt_shard_count(const alim_gpt *m, int B, int T) { return shard_count(m, B, T); }
 
@@ -214,17 +216,25 @@ static void arch_forward_rows(alim_gpt *m, int b0, int b1, float *tbuf, int dlog
 }
 
 /* Runs the forward pass (fwd), the backward pass (bwd) or both over m's prepared batch,
- * operation-parallel or in data-parallel shards (see shard_count). With both, a shard goes
- * from its forward straight into its backward (no join in between) and d logits is made
- * in the forward's loss loop. k = loss_scale / loss_count for the backward. */
-static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error *err)
+ * operation-parallel (S == 1) or in S data-parallel shards (see shard_count). With both, a
+ * shard goes from its forward straight into its backward (no join in between) and d logits
+ * is made in the forward's loss loop. k = loss_scale / loss_count for the backward.
+ * This process runs the shards [s0, s1) of the S; with all of them (s0 = 0, s1 = S) their
+ * gradients are summed into m->grads here, otherwise (the other shards are other ranks')
+ * *part points to the buffers of shards max(s0, 1) .. s1 - 1 (shard 0's sum is in m->grads)
+ * followed by xfloats floats of room for the caller's exchange. */
+static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, int S, int s0, int s1, size_t xfloats,
+                              float **part, alim_error *err)
 {
     const alim_gpt_config *cfg = &m->config;
     const int C = cfg->n_embd, NH = cfg->n_head, llama = cfg->arch == ALIM_ARCH_LLAMA;
     const int B = m->B, T = m->T;
     const size_t BT = (size_t)B * T, TT = (size_t)T * T, hsT = (size_t)(C / NH) * T;
     const size_t rows_need = llama ? lm_llama_backward_scratch(cfg, BT) : BT * C * 2 + BT * 4 * C;
-    const int nthreads = omp_get_max_threads(), S = shard_count(m, B, T);
+    /* per-thread scratch slots: one per local shard when the shards were set by the caller
+     * (there may be more shards than threads), else one per thread */
+    const int local = s1 - s0, all = s0 == 0 && s1 == S;
+    const int nthreads = omp_get_max_threads() > local ? omp_get_max_threads() : local;
     float *tbuf_f = NULL;  // forward: a transposed head (hs,T) per thread (small heads)
     if (fwd && lm_attention_small_head(C / NH)) {
         tbuf_f = malloc((size_t)nthreads * hsT * sizeof(float));
@@ -238,8 +248,9 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
         }
         // scratch: rows (GPT-2: dres (BT,C), dtmp (BT,C), dbig (BT,4C)), attention
         // (threads,T,T) + a transposed head (hs,T) per thread for the small-head attention
-        // kernels + the gradients of shards 1..S-1
-        size_t need = rows_need + (size_t)nthreads * (TT + hsT) + (size_t)(S - 1) * m->num_params;
+        // kernels + the gradients of shards 1..S-1 (or of the local ones, and the exchange's room)
+        const size_t own = all ? (size_t)(S - 1) : (size_t)(local - (s0 == 0));
+        size_t need = rows_need + (size_t)nthreads * (TT + hsT) + own * m->num_params + (all ? 0 : xfloats);
         if (need > m->grad_acts_capacity) {
             float *mem = realloc(m->grad_acts_memory, need * sizeof(float));
             if (!mem) return free(tbuf_f), alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for backward scratch");
@@ -249,6 +260,7 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
         dres = m->grad_acts_memory, dtmp = dres + BT * C, dbig = dtmp + BT * C;
         attscratch = m->grad_acts_memory + rows_need, tbuf = attscratch + (size_t)nthreads * TT;
         shard_grads = tbuf + (size_t)nthreads * hsT;
+        if (part) *part = shard_grads;
     }
     if (S == 1) {
         if (fwd) arch_forward_rows(m, 0, B, tbuf_f, bwd, k);
@@ -258,7 +270,8 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
         return ALIM_OK;
     }
     const size_t np = m->num_params;
-#pragma omp parallel num_threads(S)
+    const int first_own = s0 > 1 ? s0 : 1; // the first shard with a buffer of its own
+#pragma omp parallel num_threads(local)
     {
         /* the team can be smaller than S (OMP_DYNAMIC, OMP_THREAD_LIMIT): a thread takes
          * shards tid, tid + team, ..., so every shard runs exactly once and the results
@@ -268,22 +281,23 @@ static alim_status run_passes(alim_gpt *m, int fwd, int bwd, float k, alim_error
          * parallelism enabled (their per-thread scratch is the shard's slot); the setting
          * is this implicit task's and ends with the region */
         omp_set_num_threads(1);
-        for (int s = tid; s < S; s += team) {
+        for (int s = s0 + tid; s < s1; s += team) {
+            const size_t slot = (size_t)(s - s0);
             int b0, b1;
             shard_rows(B, S, s, &b0, &b1);
-            if (fwd) arch_forward_rows(m, b0, b1, tbuf_f ? tbuf_f + (size_t)s * hsT : NULL, bwd, k);
+            if (fwd) arch_forward_rows(m, b0, b1, tbuf_f ? tbuf_f + slot * hsT : NULL, bwd, k);
             if (!bwd) continue;
             alim_gpt_tensors gs = m->g;  // shard 0 adds to the gradients, the others to their own
             alim_llama_tensors lgs = m->lg;
             if (s > 0) {
-                float *own = shard_grads + (size_t)(s - 1) * np;
+                float *own = shard_grads + (size_t)(s - first_own) * np;
                 memset(own, 0, np * sizeof(float));
                 lm_model_point(m, own, &gs, &lgs);
             }
-            if (llama) lm_llama_backward_rows(m, b0, b1, &lgs, k, !fwd, m->grad_acts_memory, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
-            else lm_gpt2_backward_rows(m, b0, b1, &gs, k, !fwd, dres, dtmp, dbig, attscratch + (size_t)s * TT, tbuf + (size_t)s * hsT);
+            if (llama) lm_llama_backward_rows(m, b0, b1, &lgs, k, !fwd, m->grad_acts_memory, attscratch + slot * TT, tbuf + slot * hsT);
+            else lm_gpt2_backward_rows(m, b0, b1, &gs, k, !fwd, dres, dtmp, dbig, attscratch + slot * TT, tbuf + slot * hsT);
         }
-        if (bwd) {
+        if (bwd && all) {
 #pragma omp barrier
             // grads += shard 1 + shard 2 + ..., in that order for every element
             float *grads = m->grads;
@@ -305,7 +319,8 @@ static alim_status forward_only(alim_gpt *m, const int32_t *inputs, const int32_
     alim_status st = forward_prepare(m, inputs, targets, layers, B, T, err);
     if (st) return st;
     int saved = lm_blas_threads_begin();
-    st = run_passes(m, 1, 0, 0.0f, err);
+    const int S = shard_count(m, B, T);
+    st = run_passes(m, 1, 0, 0.0f, S, 0, S, 0, NULL, err);
     lm_blas_threads_end(saved);
     if (!st) forward_finish(m);
     return st;
@@ -330,7 +345,8 @@ alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err)
         return alim_error_set(err, ALIM_EINVAL, "model", "backward after alim_gpt_forward_inference, which keeps no activations to go back through");
     const float k = m->loss_count ? loss_scale / (float)m->loss_count : 0.0f;
     int saved = lm_blas_threads_begin();
-    alim_status st = run_passes(m, 0, 1, k, err);
+    const int S = shard_count(m, m->B, m->T);
+    alim_status st = run_passes(m, 0, 1, k, S, 0, S, 0, NULL, err);
     lm_blas_threads_end(saved);
     return st;
 }
@@ -344,10 +360,115 @@ alim_status alim_gpt_forward_backward(alim_gpt *m, const int32_t *inputs, const 
     size_t count = 0;  // the backward's scale needs the count of the whole batch up front
     for (size_t i = 0; i < (size_t)B * T; i++) count += targets[i] >= 0;
     const float k = count ? loss_scale / (float)count : 0.0f;
+    const int S = shard_count(m, B, T);
     int saved = lm_blas_threads_begin();
-    st = run_passes(m, 1, 1, k, err);
+    st = run_passes(m, 1, 1, k, S, 0, S, 0, NULL, err);
     lm_blas_threads_end(saved);
     if (!st) forward_finish(m);
     return st;
 }
 
+
+/* ---- data parallel across processes (alim/dist.h) ------------------------------------- */
+
+/* m->grads := the sum of the S shards' terms in shard order, every rank ending with all of
+ * it. The terms are shard 0's (m->grads on its rank: the running sum plus shard 0, as the
+ * one-process pass leaves it) and the others' buffers. MPI_Allreduce would fix neither the
+ * order nor the grouping of the sums, so instead each rank takes a slice of the parameters,
+ * receives that slice of every shard (an all-to-all; rank r's shards arrive in order after
+ * rank r-1's), adds them up exactly as run_passes does, and the slices are gathered back.
+ * Per step and rank that moves (local shards + 1) * (R-1)/R * num_params floats each way:
+ * for one shard per rank, the 2 (R-1)/R * 4 * num_params bytes of a ring all-reduce. */
+static alim_status reduce_shards_dist(alim_gpt *m, int S, int s0, int s1, const float *shard_grads, float *xbuf,
+                                      alim_error *err)
+{
+    const int R = alim_dist_size(), me = alim_dist_rank(), local = s1 - s0, first_own = s0 > 1 ? s0 : 1;
+    const size_t np = m->num_params;
+    size_t *v = malloc(6 * (size_t)R * sizeof *v);
+    if (!v) return alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for the gradient exchange");
+    size_t *sc = v, *sd = v + R, *rc = v + 2 * R, *rd = v + 3 * R, *pc = v + 4 * R, *pd = v + 5 * R;
+    for (int q = 0; q < R; q++) {
+        pd[q] = np * (size_t)q / (size_t)R;
+        pc[q] = np * (size_t)(q + 1) / (size_t)R - pd[q];
+    }
+    float *send = xbuf, *recv = xbuf + (size_t)local * np;
+    size_t off = 0;
+    for (int q = 0; q < R; q++) { // to rank q: its slice of each local shard, in shard order
+        sd[q] = off;
+        for (int s = s0; s < s1; s++) {
+            const float *term = s == 0 ? m->grads : shard_grads + (size_t)(s - first_own) * np;
+            memcpy(send + off, term + pd[q], pc[q] * sizeof(float));
+            off += pc[q];
+        }
+        sc[q] = off - sd[q];
+    }
+    off = 0;
+    for (int r = 0; r < R; r++) { // from rank r: my slice of each of its shards
+        const int r0 = (int)((long long)S * r / R), r1 = (int)((long long)S * (r + 1) / R);
+        rd[r] = off;
+        rc[r] = (size_t)(r1 - r0) * pc[me];
+        off += rc[r];
+    }
+    alim_status st = alim_dist_alltoallv_float(send, sc, sd, recv, rc, rd, err);
+    if (!st) {
+        const size_t len = pc[me];
+        float *g = m->grads + pd[me];
+        // shard 0 + shard 1 + shard 2 + ..., in that order for every element (run_passes)
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < len; i++) {
+            float acc = recv[i];
+            for (int t = 1; t < S; t++) acc += recv[(size_t)t * len + i];
+            g[i] = acc;
+        }
+        st = alim_dist_allgatherv_float(m->grads, pc, pd, err);
+    }
+    free(v);
+    return st;
+}
+
+alim_status lm_model_forward_backward_dist(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B, int T,
+                                           float loss_scale, int S, alim_error *err)
+{
+    const int R = alim_dist_size(), me = alim_dist_rank();
+    alim_status st = ALIM_OK;
+    if (!targets) st = alim_error_set(err, ALIM_EINVAL, "model", "backward needs targets");
+    else if (S < R || S > B)
+        st = alim_error_set(err, ALIM_EINVAL, "--shards", "%d data-parallel shards of a batch of %d over %d ranks: need ranks <= shards <= batch", S, B, R);
+    if (!st) st = forward_prepare(m, inputs, targets, m->config.n_layer, B, T, err);
+    if (R == 1 && st) return st;
+    const int s0 = (int)((long long)S * me / R), s1 = (int)((long long)S * (me + 1) / R);
+    float *part = NULL;
+    const size_t np = m->num_params, slice = np / (size_t)R + 1;
+    if (!st) {
+        size_t count = 0;  // the backward's scale needs the count of the whole batch up front
+        for (size_t i = 0; i < (size_t)B * T; i++) count += targets[i] >= 0;
+        const float k = count ? loss_scale / (float)count : 0.0f;
+        int saved = lm_blas_threads_begin();
+        st = run_passes(m, 1, 1, k, S, s0, s1, R > 1 ? (size_t)(s1 - s0) * np + (size_t)S * slice : 0, &part, err);
+        lm_blas_threads_end(saved);
+    }
+    if (R == 1) {
+        if (!st) forward_finish(m);
+        return st;
+    }
+    /* a rank that failed (memory) must not leave the others waiting in the exchange */
+    st = alim_dist_agree(st, err);
+    if (st) return st;
+    size_t *v = malloc(2 * (size_t)R * sizeof *v);
+    if (!v) st = alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for the loss exchange");
+    st = alim_dist_agree(st, err);
+    if (st) return free(v), st;
+    for (int r = 0; r < R; r++) { // the rows' losses: rank r's shards' rows, contiguous
+        int b0, b1, e0, e1;
+        shard_rows(B, S, (int)((long long)S * r / R), &b0, &b1);
+        shard_rows(B, S, (int)((long long)S * (r + 1) / R) - 1, &e0, &e1);
+        v[R + r] = (size_t)b0 * T;
+        v[r] = (size_t)(e1 - b0) * T;
+    }
+    st = alim_dist_allgatherv_float(m->config.arch == ALIM_ARCH_LLAMA ? m->la.losses : m->a.losses, v, v + R, err);
+    free(v);
+    if (!st) forward_finish(m);
+    const size_t local_bufs = (size_t)(s1 - s0) - (s0 == 0);
+    if (!st) st = reduce_shards_dist(m, S, s0, s1, part, part + local_bufs * np, err);
+    return st;
+}

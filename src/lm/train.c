@@ -18,9 +18,11 @@
 #include <omp.h>
 
 #include "alim/checkpoint.h"
+#include "alim/dist.h"
 #include "alim/io.h"
 #include "alim/lm_eval.h"
 #include "alim/tokenizer.h"
+#include "model.h"
 
 void alim_train_options_default(alim_train_options *o)
 {
@@ -269,9 +271,19 @@ static const char *chat_source(const alim_train_options *o)
     return o->tokenizer && strcmp(o->tokenizer, "byte") ? o->tokenizer : NULL;
 }
 
+/* plan: how the batch is split (see plan_shards); recorded so that a resume can refuse a
+ * split that would change the bits */
+typedef struct {
+    int shards;  /* S data-parallel shards of every micro-batch (1: operation-parallel) */
+    int forced;  /* S was set (--shards, a resumed run's, or MPI's minimum), not chosen from threads */
+    int threads; /* OpenMP threads of all ranks together */
+    int ranks;
+} train_plan;
+
 static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
                             const alim_tokenizer *tk, const alim_adamw *opt,
-                            const alim_loader *ld, uint64_t tokens, int T, alim_error *err)
+                            const alim_loader *ld, uint64_t tokens, int T, const train_plan *plan,
+                            alim_error *err)
 {
     alim_status st = alim_checkpoint_txn_begin(o->out_dir, err);
     if (!st) st = alim_checkpoint_save(o->out_dir, m, tk, opt->step, err);
@@ -287,14 +299,41 @@ static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
     put_u64(s, "grad_accum", (uint64_t)o->grad_accum);
     put_u64(s, "seed", o->seed);
     put_u64(s, "data_in_order", (uint64_t)(o->in_order != 0));
-    /* the sums over data-parallel shards, hence the bits, depend on the team size */
-    put_u64(s, "threads", (uint64_t)omp_get_max_threads());
+    /* the sums over data-parallel shards, hence the bits, depend on the team size: of all
+     * ranks together, which is the shard count when it is chosen from it; a set shard count
+     * alone decides the bits, whatever the threads and ranks (docs/mpi.md) */
+    if (plan->forced) put_u64(s, "shards", (uint64_t)plan->shards);
+    else put_u64(s, "threads", (uint64_t)plan->threads);
     /* the data order is the only randomness of training: it is drawn from (seed, epoch) */
     cJSON_AddStringToObject(s, "rng", "alim_rng(seed, 0x64617461 + data_epoch)");
     st = alim_checkpoint_save_optimizer(o->out_dir, opt, s, err);
     cJSON_Delete(s);
     if (!st) st = alim_checkpoint_txn_commit(o->out_dir, err);
     return st;
+}
+
+/* The shard count of a run over R ranks with N threads in all (docs/mpi.md). Set (--shards,
+ * or the resumed run's): that. One process: what it chooses from its threads. Several ranks:
+ * what one process with the same N threads would choose, if that gives every rank a shard;
+ * else min(batch, N) shards, set (so recorded as such). */
+static alim_status plan_shards(const alim_train_options *o, const alim_gpt *m, int T, uint64_t resumed_shards,
+                               train_plan *p, alim_error *err)
+{
+    const int want = o->shards ? o->shards : (int)resumed_shards, R = p->ranks, B = o->batch;
+    if (want) {
+        if (want > B) return alim_error_set(err, ALIM_EINVAL, "--shards", "%d shards of a batch of %d windows: at most one shard per window", want, B);
+        if (want < R) return alim_error_set(err, ALIM_EINVAL, "--shards", "%d shards over %d ranks: every rank needs at least one", want, R);
+        p->shards = want, p->forced = 1;
+        return ALIM_OK;
+    }
+    p->shards = lm_model_shard_count(m, B, T, R == 1 ? omp_get_max_threads() : p->threads);
+    p->forced = 0;
+    if (p->shards >= R) return ALIM_OK;
+    if (B < R) return alim_error_set(err, ALIM_EINVAL, "--batch", "%d windows cannot be split over %d ranks: at least one per rank", B, R);
+    p->shards = p->threads < B ? p->threads : B;
+    if (p->shards < R) p->shards = R;
+    p->forced = 1;
+    return ALIM_OK;
 }
 
 static void build_segments(const alim_gpt *m, alim_param_segment *segs, size_t *n)
@@ -347,23 +386,44 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     uint64_t kept = 0; /* the update of the last checkpoint in out_dir */
     char logpath[4096] = "";
 
+    const int multi = alim_dist_multi(), root = alim_dist_rank() == 0;
+    train_plan plan = {1, 0, omp_get_max_threads(), alim_dist_size()};
     if (o->resume) {
         char probe[4096];
         snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
         FILE *f = fopen(probe, "rb");
-        if (!f) return alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume", o->out_dir);
-        fclose(f);
+        if (!f) st = alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume", o->out_dir);
+        else fclose(f);
     }
-    st = open_out_dir(o, &lock, &made_dir, err);
-    if (st) return st;
-    if (o->resume) { /* again: rolling back an interrupted first save leaves no checkpoint */
+    /* rank 0 alone makes, locks and recovers out_dir; the others only read from it */
+    if (!st && root) st = open_out_dir(o, &lock, &made_dir, err);
+    if (multi) st = alim_dist_agree(st, err);
+    if (!st && o->resume) { /* again: rolling back an interrupted first save leaves no checkpoint */
         char probe[4096];
         struct stat sb;
         snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
-        if (stat(probe, &sb) != 0) {
-            alim_dir_lock_release(lock);
-            return alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume: its only save was interrupted", o->out_dir);
+        if (stat(probe, &sb) != 0)
+            st = alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume: its only save was interrupted", o->out_dir);
+        if (multi) st = alim_dist_agree(st, err);
+    }
+    if (!st && multi) { /* the threads of all ranks together */
+        int *all = malloc((size_t)plan.ranks * sizeof *all);
+        if (!all) st = alim_error_set(err, ALIM_ENOMEM, "MPI", "out of memory");
+        st = alim_dist_agree(st, err);
+        if (!st) st = alim_dist_allgather_int(&plan.threads, 1, all, err);
+        if (!st)
+            for (int r = 1; r < plan.ranks; r++) plan.threads += all[r];
+        free(all);
+    }
+    if (st) {
+        alim_dir_lock_release(lock);
+        if (made_dir) {
+            char p[4200];
+            snprintf(p, sizeof p, "%s/%s", o->out_dir, ALIM_DIR_LOCK_NAME);
+            remove(p);
+            rmdir(o->out_dir);
         }
+        return st;
     }
     uint64_t model_step = 0;
     if (o->resume) {
@@ -416,19 +476,37 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         /* the model file must be from the same update as the optimizer state */
         if (!st && model_step != opt.step)
             st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "model.safetensors is from update %" PRIu64 " but optimizer.safetensors from %" PRIu64 " (interrupted save?)", model_step, opt.step);
-        /* states written before the thread count was recorded are taken as they are */
-        uint64_t threads = 0;
-        const int now_threads = omp_get_max_threads();
-        if (!st && !get_u64(state, "threads", &threads) && threads != (uint64_t)now_threads)
-            st = alim_error_set(err, ALIM_EINVAL, "--threads", "%d differs from the resumed run's %" PRIu64 " threads; the run continues bit for bit only with the same count (--threads %" PRIu64 ")",
-                                now_threads, threads, threads);
+        /* The bits depend on the shard count alone when it was set, else on the thread count
+         * (of all ranks) it was chosen from; states written before either was recorded are
+         * taken as they are. */
+        uint64_t threads = 0, shards = 0;
+        const int has_shards = !st && !get_u64(state, "shards", &shards);
+        if (has_shards && (shards < 1 || shards > (uint64_t)o->batch))
+            st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "optimizer.safetensors: %" PRIu64 " shards of a batch of %d", shards, o->batch);
+        if (!st && has_shards && o->shards && (uint64_t)o->shards != shards)
+            st = alim_error_set(err, ALIM_EINVAL, "--shards", "%d differs from the resumed run's %" PRIu64 " data-parallel shards; the run continues bit for bit only with the same count (--shards %" PRIu64 ", any ranks and threads)",
+                                o->shards, shards, shards);
+        if (!st && !has_shards && !get_u64(state, "threads", &threads)) {
+            if (o->shards)
+                st = alim_error_set(err, ALIM_EINVAL, "--shards", "the resumed run chose its shards from its %" PRIu64 " threads; resume it without --shards and with %" PRIu64 " threads in all", threads, threads);
+            else if (threads != (uint64_t)plan.threads)
+                st = alim_error_set(err, ALIM_EINVAL, "--threads", "%d%s differs from the resumed run's %" PRIu64 " threads; the run continues bit for bit only with the same count (--threads %" PRIu64 "%s)",
+                                    plan.threads, plan.ranks > 1 ? " (threads of all ranks)" : "", threads, threads, plan.ranks > 1 ? " in all" : "");
+        }
+        if (!st) st = plan_shards(o, &m, T, has_shards ? shards : 0, &plan, err);
+        if (!st && !has_shards && plan.forced)
+            st = alim_error_set(err, ALIM_EINVAL, "--threads", "the resumed run split its batch by its %d threads (%d shards), which %d ranks cannot do; resume it with fewer ranks",
+                                plan.threads, lm_model_shard_count(&m, o->batch, T, plan.threads), plan.ranks);
         if (!st) alim_loader_seek(&ld, ep, (size_t)pos);
         have_kept = 1;
         kept = opt.step;
     } else if (!st) {
         st = alim_adamw_create(&opt, m.num_params, err);
     }
+    if (!st && !o->resume) st = plan_shards(o, &m, T, 0, &plan, err);
     if (!st) st = alim_gpt_zero_grad(&m, err);
+    /* the ranks read the same files and options: they fail alike, but leave together */
+    if (multi) st = alim_dist_agree(st, err);
     if (st) goto done;
     build_segments(&m, segs, &n_segs);
 
@@ -455,14 +533,18 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     res->first_step = opt.step;
     res->total_steps = total;
     res->num_params = m.num_params;
-    res->shards = alim_gpt_shard_count(&m, o->batch, T);
+    res->shards = plan.shards;
+    res->shards_set = plan.forced;
+    res->ranks = plan.ranks;
     res->train_tokens = data.n;
 
     if (o->log_path) snprintf(logpath, sizeof logpath, "%s", o->log_path);
     else snprintf(logpath, sizeof logpath, "%s/log.csv", o->out_dir);
     size_t lpl = strlen(logpath);
     const int jsonl = lpl > 6 && !strcmp(logpath + lpl - 6, ".jsonl");
-    if (o->resume && (st = cut_log(logpath, jsonl, opt.step, err))) goto done;
+    if (o->resume && root) st = cut_log(logpath, jsonl, opt.step, err);
+    if (multi) st = alim_dist_agree(st, err);
+    if (st) goto done;
     /* the log is opened with the first row to write: a run failing before it (no data, no
      * memory for the activations) leaves no log */
 
@@ -475,7 +557,10 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         double loss = 0.0;
         for (int a = 0; a < o->grad_accum && !st; a++) {
             alim_loader_next(&ld);
-            st = alim_gpt_forward_backward(&m, ld.inputs, ld.targets, o->batch, T, 1.0f / (float)o->grad_accum, err);
+            /* several ranks, or a set shard count: the shards of model.c, split over the ranks */
+            if (multi || plan.forced)
+                st = lm_model_forward_backward_dist(&m, ld.inputs, ld.targets, o->batch, T, 1.0f / (float)o->grad_accum, plan.shards, err);
+            else st = alim_gpt_forward_backward(&m, ld.inputs, ld.targets, o->batch, T, 1.0f / (float)o->grad_accum, err);
             loss += (double)m.mean_loss / o->grad_accum;
         }
         if (st) break;
@@ -494,43 +579,52 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         const double tps = (double)per_step / (te - ts > 0 ? te - ts : 1e-9);
         const uint64_t step = opt.step;
         double ev = NAN;
-        int last = step == total || (o->stop_at && step >= o->stop_at);
-        if (o->n_eval && ((o->eval_every && step % o->eval_every == 0) || last)) {
-            alim_eval_result er;
-            st = alim_lm_evaluate(&m, NULL, &evdata, &tk, T, o->batch, NULL, NULL, &er, err);
-            if (st) break;
-            ev = er.n_tokens ? er.total_nats / (double)er.n_tokens : NAN;
-            res->last_eval_loss = ev;
-        }
-        char evs[32] = "";
-        if (!isnan(ev)) snprintf(evs, sizeof evs, "%.9g", ev);
-        if (!log) {
-            log = fopen(logpath, o->resume ? "a" : "w");
+        const int last = step == total || (o->stop_at && step >= o->stop_at);
+        int stop = 0;
+        /* rank 0 alone evaluates, logs and reports; a failure leaves this block (not the
+         * loop), so that every rank learns of it at the agreement below */
+        if (root) do {
+            if (o->n_eval && ((o->eval_every && step % o->eval_every == 0) || last)) {
+                alim_eval_result er;
+                st = alim_lm_evaluate(&m, NULL, &evdata, &tk, T, o->batch, NULL, NULL, &er, err);
+                if (st) break;
+                ev = er.n_tokens ? er.total_nats / (double)er.n_tokens : NAN;
+                res->last_eval_loss = ev;
+            }
+            char evs[32] = "";
+            if (!isnan(ev)) snprintf(evs, sizeof evs, "%.9g", ev);
             if (!log) {
-                st = alim_error_set(err, ALIM_EIO, logpath, "cannot open the log: %s", strerror(errno));
+                log = fopen(logpath, o->resume ? "a" : "w");
+                if (!log) {
+                    st = alim_error_set(err, ALIM_EIO, logpath, "cannot open the log: %s", strerror(errno));
+                    break;
+                }
+                log_made = !o->resume;
+                if (!o->resume && !jsonl) fputs(LOG_HEADER, log);
+            }
+            if (jsonl)
+                fprintf(log, "{\"step\": %" PRIu64 ", \"loss\": %.9g, \"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %" PRIu64 ", \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f, \"eval_loss\": %s}\n",
+                        step, loss, lr, norm, tokens_seen, tps, te - t0, evs[0] ? evs : "null");
+            else
+                fprintf(log, "%" PRIu64 ",%.9g,%.9g,%.9g,%" PRIu64 ",%.1f,%.3f,%s\n", step, loss, lr, norm, tokens_seen, tps, te - t0, evs);
+            /* a full disk shows at the flush (stdio buffers the rows) */
+            if (fflush(log) != 0 || ferror(log)) {
+                st = alim_error_set(err, ALIM_EIO, logpath, "cannot write the log: %s", strerror(errno ? errno : EIO));
                 break;
             }
-            log_made = !o->resume;
-            if (!o->resume && !jsonl) fputs(LOG_HEADER, log);
+            if (progress && progress->fn) {
+                double rate = (double)run_tokens / (te - t0 > 0 ? te - t0 : 1e-9);
+                snprintf(stage, sizeof stage, "loss %.4f%s%s, %.0f tok/s, step", loss, evs[0] ? ", eval " : "", evs, rate);
+                stop = alim_progress_report(progress, stage, (double)step, (double)total);
+            }
+        } while (0);
+        if (multi) { /* rank 0's outcome and its decision to stop, for all */
+            st = alim_dist_agree(st, err);
+            if (!st) st = alim_dist_bcast(&stop, sizeof stop, 0, err);
         }
-        if (jsonl)
-            fprintf(log, "{\"step\": %" PRIu64 ", \"loss\": %.9g, \"lr\": %.9g, \"grad_norm\": %.9g, \"tokens\": %" PRIu64 ", \"tokens_per_s\": %.1f, \"elapsed_s\": %.3f, \"eval_loss\": %s}\n",
-                    step, loss, lr, norm, tokens_seen, tps, te - t0, evs[0] ? evs : "null");
-        else
-            fprintf(log, "%" PRIu64 ",%.9g,%.9g,%.9g,%" PRIu64 ",%.1f,%.3f,%s\n", step, loss, lr, norm, tokens_seen, tps, te - t0, evs);
-        /* a full disk shows at the flush (stdio buffers the rows) */
-        if (fflush(log) != 0 || ferror(log)) {
-            st = alim_error_set(err, ALIM_EIO, logpath, "cannot write the log: %s", strerror(errno ? errno : EIO));
-            break;
-        }
+        if (st) break;
         res->last_loss = loss;
         res->last_step = step;
-        int stop = 0;
-        if (progress && progress->fn) {
-            double rate = (double)run_tokens / (te - t0 > 0 ? te - t0 : 1e-9);
-            snprintf(stage, sizeof stage, "loss %.4f%s%s, %.0f tok/s, step", loss, evs[0] ? ", eval " : "", evs, rate);
-            stop = alim_progress_report(progress, stage, (double)step, (double)total);
-        }
         if (last || stop || (o->save_every && step % o->save_every == 0)) {
             /* what is saved must be finite: the last good checkpoint stays otherwise */
             const size_t bad = first_non_finite(m.params, m.num_params);
@@ -539,7 +633,9 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
             if (bad < m.num_params) st = diverged(o, step, "a weight", (double)m.params[bad], kept, have_kept, err);
             else if (bad_m < opt.n) st = diverged(o, step, "an AdamW first moment", (double)opt.m[bad_m], kept, have_kept, err);
             else if (bad_v < opt.n) st = diverged(o, step, "an AdamW second moment", (double)opt.v[bad_v], kept, have_kept, err);
-            if (!st) st = save_all(o, &m, &tk, &opt, &ld, tokens_seen, T, err);
+            /* every rank holds the same model: rank 0 writes it */
+            if (!st && root) st = save_all(o, &m, &tk, &opt, &ld, tokens_seen, T, &plan, err);
+            if (multi) st = alim_dist_agree(st, err);
             if (st) break;
             have_kept = 1;
             kept = step;
@@ -552,7 +648,7 @@ done:
     if (log && fclose(log) != 0 && !st) st = alim_error_set(err, ALIM_EIO, logpath, "cannot write the log: %s", strerror(errno));
     /* A new run that failed before its first checkpoint leaves nothing: not a log.csv alone,
      * nor the directory it made. */
-    if (st && !o->resume && !have_kept) {
+    if (st && !o->resume && !have_kept && root) {
         if (log_made && !o->log_path) remove(logpath);
         if (made_dir) {
             char p[4200];
