@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,16 +229,35 @@ void lm_encoder_backward(float *dwte, float *dwpe, const float *dout, const int3
 
 /* Every sgemm runs inside an OpenMP loop (over row blocks, or (batch, head) in attention)
  * and must not start OpenBLAS's own threads: forward and backward set OpenBLAS to one
- * thread on entry and restore the caller's setting on exit. */
+ * thread on entry and restore the caller's setting on exit.
+ *
+ * OpenBLAS's thread count is one setting for the whole process, and passes of different
+ * models can run at once (the experiment runner computes cells side by side, alim/runner.h).
+ * So the switch is counted: the first pass to begin saves the setting and sets one thread,
+ * the last to end restores it. Without the count a pass that ended restored two threads
+ * under a pass still running, whose products then took another OpenBLAS path (a multi-
+ * threaded split instead of the single-thread small-matrix kernel) and other bits: a cell
+ * computed side by side differed from the same cell computed alone in the 7th digit. */
+static pthread_mutex_t blas_mutex = PTHREAD_MUTEX_INITIALIZER;
+static int blas_depth, blas_saved;
+
 int lm_blas_threads_begin(void)
 {
-    int n = openblas_get_num_threads();
-    if (n != 1) openblas_set_num_threads(1);
+    pthread_mutex_lock(&blas_mutex);
+    if (blas_depth++ == 0) {
+        blas_saved = openblas_get_num_threads();
+        if (blas_saved != 1) openblas_set_num_threads(1);
+    }
+    const int n = blas_saved;
+    pthread_mutex_unlock(&blas_mutex);
     return n;
 }
 void lm_blas_threads_end(int n)
 {
-    if (n != 1) openblas_set_num_threads(n);
+    (void)n; /* the count decides, not the caller's copy */
+    pthread_mutex_lock(&blas_mutex);
+    if (--blas_depth == 0 && blas_saved != 1) openblas_set_num_threads(blas_saved);
+    pthread_mutex_unlock(&blas_mutex);
 }
 
 
