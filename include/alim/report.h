@@ -56,10 +56,6 @@ alim_status alim_report_check_config(const cJSON *config, const char *where, ali
 alim_status alim_report_run(const alim_report_options *opt, const alim_progress *progress,
                             alim_report_summary *summary, alim_error *err);
 
-/* The section "Beyond best-of-N" (src/report/report_bon.c): writes its CSV and figures into dir,
- * adds them to *n_fig and *n_tab and returns its HTML in *html (caller frees). */
-alim_status alim_report_bon_section(const char *dir, int quick, int *n_fig, int *n_tab, char **html, alim_error *err);
-
 #ifdef __cplusplus
 }
 #endif

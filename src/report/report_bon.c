@@ -1,8 +1,8 @@
-/* report_bon.c — the report's section "Beyond best-of-N": win rate and gold reward against KL for
- * best-of-N, Best-of-Poisson, soft best-of-N and the tilt on a built-in distribution with a gold
- * reward, with the N/(N+1) and log N - (N-1)/N bounds (see alim/report.h, alim/bonfam.h). */
+/* report_bon.c — the report's section 2b, "Beyond best-of-N": win rate and gold reward against KL
+ * for best-of-N, Best-of-Poisson, soft best-of-N and the tilt on a built-in distribution with a
+ * gold reward, with the N/(N+1) and log N - (N-1)/N bounds (see alim/bonfam.h). */
 #define _POSIX_C_SOURCE 200809L
-#include "alim/report.h"
+#include "report_impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -12,43 +12,34 @@
 #include "alim/bon.h"
 #include "alim/bonfam.h"
 #include "alim/io.h"
-#include "alim/plot.h"
 #include "alim/rdist.h"
 #include "alim/tilt.h"
 
 enum { NOUT = 41, NPTS = 40, NMETH = 4 };
 
-static alim_status draw(const char *dir, const char *name, const alim_plot *p, alim_error *err)
+alim_status report_bon(report *r)
 {
-    char png[1024], svg[1024];
-    snprintf(png, sizeof png, "%s/%s.png", dir, name);
-    snprintf(svg, sizeof svg, "%s/%s.svg", dir, name);
-    return alim_plot_write(p, png, svg, err);
-}
-
-alim_status alim_report_bon_section(const char *dir, int quick, int *n_fig, int *n_tab, char **html, alim_error *err)
-{
-    *html = NULL;
+    alim_error *err = r->err;
     /* built-in: a discretised normal proxy reward on [-2, 2] and a gold reward g = r - 0.35 r^2 that
      * agrees with the proxy at first and peaks at r = 1.43 (the top proxy rewards are "hacked") */
-    double p[NOUT], r[NOUT], g[NOUT], s = 0;
+    double p[NOUT], pr[NOUT], g[NOUT], s = 0; /* pr: the proxy reward r */
     for (int i = 0; i < NOUT; i++) {
-        r[i] = -2 + 4.0 * i / (NOUT - 1);
-        p[i] = exp(-r[i] * r[i] / 2);
+        pr[i] = -2 + 4.0 * i / (NOUT - 1);
+        p[i] = exp(-pr[i] * pr[i] / 2);
         s += p[i];
-        g[i] = r[i] - 0.35 * r[i] * r[i];
+        g[i] = pr[i] - 0.35 * pr[i] * pr[i];
     }
     for (int i = 0; i < NOUT; i++) p[i] /= s;
     alim_rdist d;
     alim_levels lv;
-    alim_status st = alim_rdist_from_arrays(&d, p, r, NOUT, 1e-9, 1, "report: beyond best-of-N", err);
+    alim_status st = alim_rdist_from_arrays(&d, p, pr, NOUT, 1e-9, 1, "report: beyond best-of-N", err);
     if (st) return st;
     double gl[NOUT];
     if ((st = alim_levels_from_rdist(&d, &lv, err))) {
         alim_rdist_free(&d);
         return st;
     }
-    const size_t npts = quick ? 16 : NPTS;
+    const size_t npts = r->quick ? 16 : NPTS;
     double kl[NMETH][NPTS], win[NMETH][NPTS], gold[NMETH][NPTS], par[NMETH][NPTS], bk[NPTS], bw[NPTS];
     alim_hedge_result hr[NMETH];
     static const char *names[NMETH] = {"best-of-N", "Best-of-Poisson", "soft best-of-N (N = 64)", "optimal tilt"};
@@ -83,20 +74,24 @@ alim_status alim_report_bon_section(const char *dir, int quick, int *n_fig, int 
         if ((st = alim_bonfam_hedge(&lv, gl, ms[m], 64, ms[m] == ALIM_METHOD_BON ? 1 : 0, hi[m], &hr[m], err))) goto out;
     /* the table behind both figures */
     {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/beyond_bon_family.csv", dir);
+        char *path = report_path(r, "beyond_bon_family.csv");
         alim_atomic_file f;
-        if ((st = alim_atomic_open(&f, path, err))) goto out;
+        st = path ? alim_atomic_open(&f, path, err) : alim_error_set(err, ALIM_ENOMEM, "report", "out of memory");
+        free(path);
+        if (st) goto out;
         fputs("method,param,kl_nats,win_rate,gold_reward,bon_kl_bound_nats,bon_win_rate_bound\n", f.fp);
         for (int m = 0; m < NMETH; m++)
             for (size_t i = 0; i < npts; i++) {
-                fprintf(f.fp, "%s,%.17g,%.17g,%.17g,%.17g,", alim_bon_method_name(ms[m]), par[m][i], kl[m][i], win[m][i],
-                        gold[m][i]);
-                if (m == 0) fprintf(f.fp, "%.17g,%.17g\n", bk[i], bw[i]);
-                else fputs(",\n", f.fp);
+                fprintf(f.fp, "%s", alim_bon_method_name(ms[m]));
+                const double v[6] = {par[m][i], kl[m][i], win[m][i], gold[m][i], bk[i], bw[i]};
+                for (int j = 0; j < 6; j++) { /* the bounds on best-of-N's rows only */
+                    fputc(',', f.fp);
+                    if (j < 4 || m == 0) report_csv_num(f.fp, v[j]);
+                }
+                fputc('\n', f.fp);
             }
         if ((st = alim_atomic_commit(&f, err))) goto out;
-        (*n_tab)++;
+        r->n_tab++;
     }
     {
         double ok[NPTS], ow[NPTS];
@@ -111,7 +106,7 @@ alim_status alim_report_bon_section(const char *dir, int quick, int *n_fig, int 
         };
         alim_plot pl = {"Win rate against KL", "KL to the base model (nats)", "win rate against a draw from p (ties 1/2)",
                         0, 0, 0.0, NAN, NAN, NAN, se, 6, 4, 0, 0};
-        if ((st = draw(dir, "beyond_bon_win_rate", &pl, err))) goto out;
+        if ((st = report_draw(r, "beyond_bon_win_rate", &pl))) goto out;
         alim_plot_series sg[] = {
             {kl[0], gold[0], npts, names[0], ALIM_PLOT_LINE_POINTS, 0},
             {kl[1], gold[1], npts, names[1], ALIM_PLOT_LINE, 1},
@@ -120,46 +115,32 @@ alim_status alim_report_bon_section(const char *dir, int quick, int *n_fig, int 
         };
         alim_plot pg = {"Gold reward against KL (reward hacking)", "KL to the base model (nats)",
                         "gold reward E g (selection by the proxy r)", 0, 0, 0.0, NAN, NAN, NAN, sg, 4, 4, 0, 0};
-        if ((st = draw(dir, "beyond_bon_gold", &pg, err))) goto out;
-        *n_fig += 2;
+        if ((st = report_draw(r, "beyond_bon_gold", &pg))) goto out;
+        r->n_fig += 2;
     }
-    {
-        size_t cap = 8192;
-        char *h = malloc(cap);
-        if (!h) {
-            st = alim_error_set(err, ALIM_ENOMEM, "report", "out of memory");
-            goto out;
-        }
-        int n = snprintf(h, cap,
-                         "<section><h2>2b. Beyond best-of-N</h2>\n"
-                         "<p>Four inference-time methods on a built-in distribution (41 outcomes, proxy reward r a "
-                         "discretised N(0,1) on [-2, 2], gold reward g = r - 0.35 r<sup>2</sup>): best-of-N, "
-                         "Best-of-Poisson (N = 1 + Poisson(&mu;), Khalaf et al. 2025), soft best-of-N with N = 64 "
-                         "(Verdun et al. 2025) and the KL-optimal tilt. All values are exact (alim/bonfam.h; "
-                         "<code>alim frontier --family</code>). Best-of-N stays under the bound "
-                         "(log N - (N-1)/N, N/(N+1)) of Beirami et al. and near the atomless optimum (Gui et al.). "
-                         "Selecting by the proxy first raises and then lowers the gold reward: the parameters that "
-                         "maximise it (HedgeTune) are N&dagger; = %.0f (gold %.4f, KL %.3f nats), &mu; = %.4g (gold "
-                         "%.4f), soft &lambda; = %.4g (gold %.4f), tilt &lambda; = %.4g (gold %.4f).</p>\n"
-                         "<figure><a href=\"beyond_bon_win_rate.svg\"><img src=\"beyond_bon_win_rate.png\" "
-                         "alt=\"win rate against KL\"></a><figcaption><b>Figure %d.</b> Win rate against KL for the "
-                         "four methods, with the best-of-N bound and the best win rate any policy reaches at that KL "
-                         "for an atomless reward. <a href=\"beyond_bon_win_rate.svg\">SVG</a>, <a "
-                         "href=\"beyond_bon_family.csv\">data (CSV)</a>.</figcaption></figure>\n"
-                         "<figure><a href=\"beyond_bon_gold.svg\"><img src=\"beyond_bon_gold.png\" alt=\"gold reward "
-                         "against KL\"></a><figcaption><b>Figure %d.</b> Gold reward against KL: each method peaks and "
-                         "then declines as it optimises the proxy harder (inference-time reward hacking). <a "
-                         "href=\"beyond_bon_gold.svg\">SVG</a>, <a href=\"beyond_bon_family.csv\">data "
-                         "(CSV)</a>.</figcaption></figure>\n</section>\n",
-                         hr[0].param, hr[0].at.gold_reward, hr[0].at.kl_nats, hr[1].param, hr[1].at.gold_reward,
-                         hr[2].param, hr[2].at.gold_reward, hr[3].param, hr[3].at.gold_reward, *n_fig - 1, *n_fig);
-        if (n < 0 || (size_t)n >= cap) {
-            free(h);
-            st = alim_error_set(err, ALIM_EINTERNAL, "report", "section text too long");
-            goto out;
-        }
-        *html = h;
-    }
+    sb_printf(&r->html,
+              "<section><h2>2b. Beyond best-of-N</h2>\n"
+              "<p>Four inference-time methods on a built-in distribution (41 outcomes, proxy reward r a "
+              "discretised N(0,1) on [-2, 2], gold reward g = r - 0.35 r<sup>2</sup>): best-of-N, "
+              "Best-of-Poisson (N = 1 + Poisson(&mu;), Khalaf et al. 2025), soft best-of-N with N = 64 "
+              "(Verdun et al. 2025) and the KL-optimal tilt. All values are exact (alim/bonfam.h; "
+              "<code>alim frontier --family</code>). Best-of-N stays under the bound "
+              "(log N - (N-1)/N, N/(N+1)) of Beirami et al. and near the atomless optimum (Gui et al.). "
+              "Selecting by the proxy first raises and then lowers the gold reward: the parameters that "
+              "maximise it (HedgeTune) are N&dagger; = %.0f (gold %.4f, KL %.3f nats), &mu; = %.4g (gold "
+              "%.4f), soft &lambda; = %.4g (gold %.4f), tilt &lambda; = %.4g (gold %.4f).</p>\n"
+              "<figure><a href=\"beyond_bon_win_rate.svg\"><img src=\"beyond_bon_win_rate.png\" "
+              "alt=\"win rate against KL\"></a><figcaption><b>Figure %d.</b> Win rate against KL for the "
+              "four methods, with the best-of-N bound and the best win rate any policy reaches at that KL "
+              "for an atomless reward. <a href=\"beyond_bon_win_rate.svg\">SVG</a>, <a "
+              "href=\"beyond_bon_family.csv\">data (CSV)</a>.</figcaption></figure>\n"
+              "<figure><a href=\"beyond_bon_gold.svg\"><img src=\"beyond_bon_gold.png\" alt=\"gold reward "
+              "against KL\"></a><figcaption><b>Figure %d.</b> Gold reward against KL: each method peaks and "
+              "then declines as it optimises the proxy harder (inference-time reward hacking). <a "
+              "href=\"beyond_bon_gold.svg\">SVG</a>, <a href=\"beyond_bon_family.csv\">data "
+              "(CSV)</a>.</figcaption></figure>\n</section>\n",
+              hr[0].param, hr[0].at.gold_reward, hr[0].at.kl_nats, hr[1].param, hr[1].at.gold_reward,
+              hr[2].param, hr[2].at.gold_reward, hr[3].param, hr[3].at.gold_reward, r->n_fig - 1, r->n_fig);
 out:
     alim_levels_free(&lv);
     alim_rdist_free(&d);
