@@ -6,6 +6,7 @@
 
 #include "alim/blas.h"
 #include "cli.h"
+#include "elastic.h"
 
 #define ALIM_CLI_COMMAND(name, summary)                                                             \
     int cmd_##name(int argc, char **argv);                                                          \
@@ -72,6 +73,8 @@ int cli_print_help(const char *name)
     const cli_command *c = find_command(name);
     if (!c) return cli_error(name, "unknown command (see 'alim --help')");
     fputs(c->help, stdout);
+    /* elastic's help goes on with that of each subcommand, kept beside its code */
+    if (c->run == cmd_elastic) cli_elastic_print_subcommand_help();
     return CLI_EXIT_OK;
 }
 

@@ -9,32 +9,53 @@
 #include "cli.h"
 #include "elastic.h"
 
+const char cli_elastic_coefficient_help[] =
+    "usage: alim elastic coefficient --data DIR --run DIR [--n-pos LIST] [--n-neg LIST]\n"
+    "                                [--bootstrap B] [rebound options] [--json] [--csv FILE]\n"
+    "       alim elastic coefficient --from-rebound E2RUN --run DIR [--n-pos LIST] [--n-neg LIST]\n"
+    "\n"
+    "E4 of spec §4.8. theta_pos = theta0 after n_pos positive documents (default 200 and 2000,\n"
+    "k = |D_p|/|D_a| about 78 and 7.8 with 2M pretraining tokens), perturbed by n_neg negative\n"
+    "documents (default 20, 40, 100), l = n_neg/n_pos. With gamma_p = bits/token on test_mix\n"
+    "and gamma_a on test_c2, Delta = value at n_neg minus value at 0, per seed:\n"
+    "  E_hat = -slope(Delta gamma_a) / slope(Delta gamma_p)   (least squares through 0)\n"
+    "on the seed means, with a 95% percentile bootstrap over whole seeds (default 10000\n"
+    "resamples), the Hooke ratio |D_a| Delta gamma_a / (|D_p| |Delta gamma_p|) per l, E_hat/k\n"
+    "and the count-weighted learner's E_hat at the same k and l (alim elastic oracle).\n"
+    "Criteria: (a) slope_p < 0 < slope_a, (b) the interval of E_hat above 1, (c) E_hat larger\n"
+    "at the larger k; PASS if all hold, FAIL if the signs are wrong for every n_pos, else NULL.\n"
+    "The cells are those of an E2 rebound run in RUN (resumable); --from-rebound reads a\n"
+    "finished 'alim elastic rebound' run instead (its grid must hold the points) and trains\n"
+    "nothing. Writes RUN/coefficient.csv and RUN/coefficient.json.\n"
+    "\n"
+    "options:\n"
+    "  --n-pos LIST, --n-neg LIST (first 0)   the grid (defaults above)\n"
+    "  --from-rebound E2RUN   analyse a finished E2 run (results go to --run DIR)\n"
+    "  --bootstrap B          resamples (default 10000; 0 = no interval)\n"
+    "  --seeds N, --pretrain-tokens N, --layers N --dim N --heads N --context N,\n"
+    "  --theta0 DIR, --samples N, --sample-tokens N, --threads N   as for rebound\n"
+    "  --quick                tests: rebound's quick model, n_pos 10,40, n_neg 0,8,16,24\n"
+    "  --json (print RUN/coefficient.json), --csv FILE (copy RUN/coefficient.csv)\n";
+
 int cli_elastic_coefficient(int argc, char **argv)
 {
-    enum { C_DATA = 256, C_RUN, C_FROM, C_SEEDS, C_PRE, C_LAYERS, C_DIM, C_HEADS, C_CONTEXT, C_NPOS, C_NNEG, C_SAMPLES, C_STOK,
-           C_BOOT, C_QUICK, C_THREADS, C_JSON, C_CSV, C_THETA0, C_HELP };
+    enum { C_DATA = CLI_ELASTIC_OPT_END, C_RUN, C_FROM, C_BOOT, C_QUICK, C_JSON, C_CSV, C_HELP };
     static const struct option opts[] = {
         {"data", required_argument, 0, C_DATA},         {"run", required_argument, 0, C_RUN},
-        {"from-rebound", required_argument, 0, C_FROM}, {"seeds", required_argument, 0, C_SEEDS},
-        {"pretrain-tokens", required_argument, 0, C_PRE}, {"layers", required_argument, 0, C_LAYERS},
-        {"dim", required_argument, 0, C_DIM},           {"heads", required_argument, 0, C_HEADS},
-        {"context", required_argument, 0, C_CONTEXT},   {"n-pos", required_argument, 0, C_NPOS},
-        {"n-neg", required_argument, 0, C_NNEG},        {"samples", required_argument, 0, C_SAMPLES},
-        {"sample-tokens", required_argument, 0, C_STOK}, {"bootstrap", required_argument, 0, C_BOOT},
-        {"quick", no_argument, 0, C_QUICK},             {"threads", required_argument, 0, C_THREADS},
-        {"json", no_argument, 0, C_JSON},               {"csv", required_argument, 0, C_CSV},
-        {"theta0", required_argument, 0, C_THETA0},     {"help", no_argument, 0, C_HELP},
-        {0, 0, 0, 0}};
+        {"from-rebound", required_argument, 0, C_FROM}, {"bootstrap", required_argument, 0, C_BOOT},
+        {"quick", no_argument, 0, C_QUICK},             {"json", no_argument, 0, C_JSON},
+        {"csv", required_argument, 0, C_CSV},           {"help", no_argument, 0, C_HELP},
+        CLI_ELASTIC_REBOUND_OPTIONS,                    {0, 0, 0, 0}};
     alim_coefficient_config cfg;
     alim_coefficient_config_default(&cfg);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) alim_coefficient_config_quick(&cfg);
     alim_rebound_config *rc = &cfg.rebound;
-    int json = 0, rc_ = 0, c, sample_tokens_given = 0, run_opts = 0, shape_given = 0, context_given = 0;
-    const char *theta0 = NULL, **theta0_dirs = NULL;
+    int json = 0, rc_ = 0, c;
+    cli_elastic_rebound_opts o = {0};
+    const char **theta0_dirs = NULL;
     char origin[600];
     const char *csv = NULL;
-    uint64_t u;
     optind = 1;
     opterr = 0;
     while (!rc_ && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -42,36 +63,27 @@ int cli_elastic_coefficient(int argc, char **argv)
         case C_DATA: rc->data_dir = optarg; break;
         case C_RUN: rc->run_dir = optarg; break;
         case C_FROM: cfg.from_run = optarg; break;
-        case C_SEEDS: rc_ = cli_elastic_parse_pos_size("--seeds", optarg, &rc->n_seeds); if (!rc_ && rc->n_seeds > 1000) rc_ = cli_error("--seeds", "at most 1000"); run_opts = 1; break;
-        case C_PRE: rc_ = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc_ && u < 1) rc_ = cli_error("--pretrain-tokens", "must be >= 1"); rc->pretrain_tokens = u; run_opts = 1; break;
-        case C_LAYERS: rc_ = cli_elastic_parse_pos_int("--layers", optarg, &rc->n_layer); run_opts = shape_given = 1; break;
-        case C_DIM: rc_ = cli_elastic_parse_pos_int("--dim", optarg, &rc->n_embd); run_opts = shape_given = 1; break;
-        case C_HEADS: rc_ = cli_elastic_parse_pos_int("--heads", optarg, &rc->n_head); run_opts = shape_given = 1; break;
-        case C_CONTEXT: rc_ = cli_elastic_parse_pos_int("--context", optarg, &rc->context); run_opts = context_given = 1; break;
-        case C_THETA0: theta0 = optarg; run_opts = 1; break;
-        case C_NPOS: rc_ = cli_elastic_parse_grid("--n-pos", optarg, rc->n_pos, &rc->n_pos_count); break;
-        case C_NNEG: rc_ = cli_elastic_parse_grid("--n-neg", optarg, rc->n_neg, &rc->n_neg_count); break;
-        case C_SAMPLES: rc_ = cli_elastic_parse_pos_size("--samples", optarg, &rc->n_samples); run_opts = 1; break;
-        case C_STOK: rc_ = cli_elastic_parse_pos_size("--sample-tokens", optarg, &rc->sample_tokens); sample_tokens_given = 1; run_opts = 1; break;
         case C_BOOT: rc_ = cli_parse_size("--bootstrap", optarg, &cfg.n_boot); if (!rc_ && cfg.n_boot > 10000000) rc_ = cli_error("--bootstrap", "at most 10^7 resamples"); break;
         case C_QUICK: break;
-        case C_THREADS: rc_ = cli_lm_set_threads(optarg); break;
         case C_JSON: json = 1; break;
         case C_CSV: csv = optarg; break;
-        case C_HELP: return cli_print_help("elastic");
+        case C_HELP: return CLI_ELASTIC_SHOW_HELP;
         case ':': rc_ = cli_usage_error("elastic", "option '%s' needs a value", argv[optind - 1]); break;
-        default: rc_ = cli_usage_error("elastic", "unknown option '%s'", argv[optind - 1]); break;
+        default:
+            rc_ = cli_elastic_rebound_option(c, optarg, rc, &o);
+            if (rc_ == CLI_ELASTIC_NOT_SHARED) rc_ = cli_usage_error("elastic", "unknown option '%s'", argv[optind - 1]);
+            break;
         }
     }
     if (!rc_ && optind < argc) rc_ = cli_usage_error("elastic", "unexpected argument '%s'", argv[optind]);
     if (!rc_ && !rc->run_dir) rc_ = cli_usage_error("elastic", "coefficient needs --run DIR (the run directory; with --from-rebound, where the results go)");
     if (!rc_ && !cfg.from_run && !rc->data_dir) rc_ = cli_usage_error("elastic", "coefficient needs --data DIR, or --from-rebound RUN to analyse a finished 'alim elastic rebound' run");
-    if (!rc_ && cfg.from_run && run_opts)
+    if (!rc_ && cfg.from_run && o.run_opts)
         rc_ = cli_usage_error("elastic", "with --from-rebound nothing is trained: model, seed and sampling options belong to the rebound run");
     if (!rc_ && (rc->n_neg_count < 2 || rc->n_neg[0] != 0)) rc_ = cli_error("--n-neg", "needs 0 first and at least one perturbation size");
-    if (!rc_ && theta0 && shape_given) rc_ = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
-    if (!rc_ && !sample_tokens_given && rc->sample_tokens > (size_t)rc->context) rc->sample_tokens = (size_t)rc->context;
-    if (!rc_ && theta0) rc_ = cli_elastic_use_theta0(rc, theta0, context_given, &theta0_dirs, origin, sizeof origin);
+    if (!rc_ && o.theta0 && o.shape_given) rc_ = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
+    if (!rc_ && !o.sample_tokens_given && rc->sample_tokens > (size_t)rc->context) rc->sample_tokens = (size_t)rc->context;
+    if (!rc_ && o.theta0) rc_ = cli_elastic_use_theta0(rc, o.theta0, o.context_given, &theta0_dirs, origin, sizeof origin);
     if (rc_) return free(theta0_dirs), rc_;
 
     alim_progress pg = cli_progress();

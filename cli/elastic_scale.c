@@ -9,6 +9,42 @@
 #include "cli.h"
 #include "elastic.h"
 
+const char cli_elastic_scale_help[] =
+    "usage: alim elastic scale --data DIR --run DIR [--seeds N] [--part size|tokens|both]\n"
+    "                          [--sizes LxDxH,...] [--size-pretrain-tokens N]\n"
+    "                          [--budgets N,...] [--budget-lr LR] [--budget-model I]\n"
+    "                          [--quick] [--json] [--csv FILE]\n"
+    "\n"
+    "E3 of spec §4.7, as E2 rebound runs in sub-directories of RUN:\n"
+    "  size     one rebound run per shape (default 1x32x2, 2x64x4, 4x128x4 = G0, G1, G2), each\n"
+    "           with theta0 pretrained on DIR/pretrain.txt as in E2 (2M tokens, cosine lr),\n"
+    "           n_pos 400,2000 and n_neg 0,20,40,100,400            -> RUN/size-LxDxH/\n"
+    "  tokens   one pretraining run per seed of the --budget-model shape (default the 2nd,\n"
+    "           G1) at lr 1e-3 constant after 200 warm-up steps, stopped and resumed bit for\n"
+    "           bit at each budget (default 250000,500000,1000000,2000000,4000000 tokens,\n"
+    "           rounded up to whole updates of 16 x 128), so the checkpoints are one run;\n"
+    "           from each, a rebound run with n_pos 2000 and n_neg 0,20,40,100\n"
+    "                                                                -> RUN/tokens-N/\n"
+    "Per level and seed, at the largest n_pos: R = (score(0) - score(n1))/n1 over the first\n"
+    "negative prefix n1, and E_hat as 'coefficient' on the n_neg <= 100 (per seed, and on the\n"
+    "seed means with a bootstrap interval), with k = pretraining tokens / alignment tokens.\n"
+    "Criteria: Spearman rho of (level, R) and (level, E_hat) over all (level, seed) pairs\n"
+    "> 0 in each part (PASS), else NULL. Resumable like 'rebound'. Writes RUN/scale.csv\n"
+    "(per level and seed), RUN/levels.csv (seed means) and RUN/summary.json.\n"
+    "The full default takes about an hour on 2 cores (docs/results.md has the measured time).\n"
+    "\n"
+    "options:\n"
+    "  --part P               size, tokens or both (default both)\n"
+    "  --sizes LIST           shapes LAYERSxDIMxHEADS (default 1x32x2,2x64x4,4x128x4)\n"
+    "  --size-pretrain-tokens N   theta0 budget of the size part (default 2000000)\n"
+    "  --budgets LIST         pretraining budgets of the tokens part, increasing\n"
+    "  --budget-lr LR         its constant learning rate (default 1e-3)\n"
+    "  --budget-model I       which shape of --sizes it trains, 1-based (default 2)\n"
+    "  --samples N, --sample-tokens N, --seeds N (default 3), --threads N\n"
+    "  --quick                tests: shapes 1x8x2, 1x16x2, context 32, budgets 4096, 8192,\n"
+    "                         16384, small grids, 2 seeds\n"
+    "  --json (print RUN/summary.json), --csv FILE (copy RUN/scale.csv)\n";
+
 /* "1x32x2,2x64x4": layers x dim x heads per shape */
 static int parse_sizes(const char *s, alim_scale_config *c)
 {
@@ -108,7 +144,7 @@ int cli_elastic_scale(int argc, char **argv)
         case S_THREADS: rc = cli_lm_set_threads(optarg); break;
         case S_JSON: json = 1; break;
         case S_CSV: csv = optarg; break;
-        case S_HELP: return cli_print_help("elastic");
+        case S_HELP: return CLI_ELASTIC_SHOW_HELP;
         case ':': rc = cli_usage_error("elastic", "option '%s' needs a value", argv[optind - 1]); break;
         default: rc = cli_usage_error("elastic", "unknown option '%s'", argv[optind - 1]); break;
         }

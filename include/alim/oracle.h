@@ -18,6 +18,7 @@
 #define ALIM_ORACLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "alim/source.h"
 #include "alim/status.h"
@@ -69,6 +70,88 @@ typedef struct {
 } alim_oracle_markov;
 alim_status alim_oracle_markov_eval(const alim_oracle_markov *m, double k, double l, alim_oracle_point *out,
                                     alim_error *err);
+
+/* ---- E0's checks: the oracle against the claims of the paper (spec §4.4 and §1.6) ----
+ * The checks are results, not errors: a failed check is a row with pass = 0. */
+
+/* One check. Two kinds: "above" checks pass when value > expected (tolerance 0); "near"
+ * checks pass when |value - expected| <= tolerance. A value is NaN when a quantity it is
+ * made of is NaN, and then the check fails. */
+typedef struct {
+    const char *name; /* static string; the key of the check in `alim elastic oracle --json` */
+    double value, expected, tolerance;
+    int pass;
+} alim_oracle_check;
+
+enum {
+    ALIM_ORACLE_CHECK_SIGNS, /* "signs", above: min(dgamma_a/dl, -dgamma_p/dl) > 0          */
+    ALIM_ORACLE_CHECK_RATIO, /* "ratio_near_k", near: ratio/k vs 1 within 5%, 5% (1 + 10 l)
+                                for l > 0.001 (the ratio drifts from k as l grows)          */
+    ALIM_ORACLE_CHECK_FD,    /* "analytic_equals_fd", near: the larger relative difference of
+                                the analytic and finite-difference derivatives vs 0, 1e-3    */
+    ALIM_ORACLE_CHECK_HOOKE, /* "hooke_near_1", near: the Hooke ratio vs 1 within 5%; passes at
+                                l = 0, where nothing changed and there is nothing to compare */
+    ALIM_ORACLE_CHECK_NOVEL, /* "novel_both_positive", above: with the perturbation component
+                                absent from pretraining, min(dgamma_a/dl, dgamma_p/dl) > 0   */
+    ALIM_ORACLE_N_CHECKS
+};
+
+/* The checks of one grid point: `point` at the pretraining shares q, `novel` at the same
+ * (k, l) with the perturbation component's share 0 (the other shares renormalised). */
+typedef struct {
+    const char *model; /* "mix" or "markov" (static) */
+    alim_oracle_point point, novel;
+    alim_oracle_check checks[ALIM_ORACLE_N_CHECKS];
+    int pass; /* every check passed */
+} alim_oracle_verdict;
+
+/* Judges one grid point (model is left as it is). Pure: no allocation, no failure. */
+void alim_oracle_judge(const alim_oracle_point *point, const alim_oracle_point *novel, alim_oracle_verdict *out);
+
+/* E0's grid: both learners (or only 'mix') at every (k, l), three components (C1, C2, C3),
+ * alignment component C2, perturbation C3. 'mix' is three Zipf(1) components over 30 symbols
+ * each; 'markov' the source S of alim/source.h built with `seed`. */
+typedef struct {
+    const double *k; /* k = |D_p|/|D_a| values (n_k)          */
+    size_t n_k;
+    const double *l; /* l = |D_t|/|D_a| values (n_l)          */
+    size_t n_l;
+    double q[3];      /* pretraining shares of C1, C2, C3       */
+    double smoothing; /* as in alim_oracle_mix / _markov       */
+    int markov;       /* also the Markov learner                */
+    uint64_t seed;    /* of the source S                        */
+    double a_docs;    /* |D_a| in documents for 'markov'        */
+} alim_oracle_grid_config;
+
+/* k 10, 100, 1000; l 0.001, 0.01; equal shares; no smoothing; both learners; seed 1;
+ * a_docs 2000 (the defaults of `alim elastic oracle`). */
+void alim_oracle_grid_config_default(alim_oracle_grid_config *c);
+
+typedef struct {
+    double novel_q[3];         /* the shares of the novel control: (q1, q2)/(q1 + q2), 0 */
+    alim_oracle_verdict *rows; /* 'mix' rows, then 'markov' rows; k outer, l inner */
+    size_t n_rows;
+    int all_pass;
+} alim_oracle_grid;
+
+/* Evaluates and judges the grid. Errors EINVAL: the shares of C1 and C2 both 0 (no novel
+ * control), and those of alim_source_build and alim_oracle_*_eval; ENOMEM. On error *out
+ * holds nothing to free. */
+alim_status alim_oracle_grid_run(const alim_oracle_grid_config *c, alim_oracle_grid *out, alim_error *err);
+void alim_oracle_grid_free(alim_oracle_grid *g);
+
+/* The table of spec §1.6: the spec's ratio for five settings of the 'mix' learner against
+ * ours (the secant ratio, measured from l = 0). check: name = setting, value = our secant
+ * ratio, expected = the spec's, tolerance = half a unit of the spec's last printed digit. */
+enum { ALIM_ORACLE_TABLE_ROWS = 5 };
+typedef struct {
+    double k, l, q[3], smoothing;
+    double ratio_derivative; /* the derivative ratio at l, for comparison */
+    alim_oracle_check check;
+} alim_oracle_table_row;
+
+/* Fills rows[ALIM_ORACLE_TABLE_ROWS]; *all_match = every check passed. Errors: ENOMEM. */
+alim_status alim_oracle_table_run(alim_oracle_table_row *rows, int *all_match, alim_error *err);
 
 #ifdef __cplusplus
 }

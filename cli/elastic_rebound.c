@@ -1,0 +1,165 @@
+/* elastic_rebound.c — `alim elastic rebound`: E2, rebound (an aligned model fed negative
+ * documents, measured at every checkpoint). */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alim/rebound.h"
+#include "cli.h"
+#include "elastic.h"
+
+const char cli_elastic_rebound_help[] =
+    "usage: alim elastic rebound --data DIR --run DIR [--seeds N] [--n-pos LIST] [--n-neg LIST]\n"
+    "                            [--samples N] [--epsilon E] [--control] [--control-run DIR]\n"
+    "                            [--quick] [--json] [--csv FILE]\n"
+    "\n"
+    "E2 of spec §4.6. For each seed s = 1..N: theta0 as in 'resist' (own cells); for each\n"
+    "n_pos (default 200,400,1000,2000) theta_pos = theta0 after 1 epoch on pool_c2.txt\n"
+    "documents 1..n_pos (batch 8, lr 3e-4 constant, weight decay 0); then ONE epoch on\n"
+    "pool_c3.txt documents 1..max(n_neg) in document order from theta_pos, stopped and\n"
+    "resumed (bit for bit) at the update where the pass has read the first n_neg\n"
+    "documents (default n_neg 0,20,40,100,200,400; 0 = theta_pos). At theta0 and every\n"
+    "checkpoint: bits/token on test_c1..c3 and test_mix, KL(model || theta0) per position\n"
+    "on test_mix, and 256 documents drawn from end-of-text at temperature 1, labelled by the\n"
+    "exact class under chains.json (synthetic) or by classifier.nb (natural/text);\n"
+    "score = positive (C2) rate - negative (C3) rate. n*(eps) = smallest n_neg (linearly\n"
+    "interpolated) with KL < eps nats. Criteria (a)-(e) of spec §4.6 on the seed means\n"
+    "(PASS / FAIL, NULL when they cannot be evaluated; (e) needs --control-run); the\n"
+    "verdict is PASS only when all five pass, else NULL. Exit status 0 either way.\n"
+    "Control (novel negative): a data directory without C3 in pretraining,\n"
+    "  alim data synthetic --shares 0.95,0.05,0 --out syn-ctl\n"
+    "  alim elastic rebound --data syn-ctl --run e2-ctl --control\n"
+    "  alim elastic rebound --data syn --run e2-syn --control-run e2-ctl\n"
+    "Cells are resumable as in 'resist'; writes RUN/grid.csv (theta0 row, then n_pos x\n"
+    "n_neg rows: seed means and SEs) and RUN/summary.json.\n"
+    "\n"
+    "options:\n"
+    "  --data DIR, --run DIR, --seeds N (default 3), --pretrain-tokens N,\n"
+    "  --layers N --dim N --heads N --context N   as for resist\n"
+    "  --n-pos LIST           positive documents (increasing)\n"
+    "  --n-neg LIST           negative prefixes (increasing, first 0)\n"
+    "  --samples N            documents drawn per checkpoint (default 256)\n"
+    "  --sample-tokens N      at most N tokens per document (default 128)\n"
+    "  --epsilon E            n*(eps) threshold in nats (default 0.01)\n"
+    "  --control              the data directory is the control (C3 share 0)\n"
+    "  --control-run DIR      a finished control run directory, for criterion (e)\n"
+    "  --theta0 DIR           start every seed from this checkpoint instead of pretraining:\n"
+    "                         any GPT-2-format model (e.g. `alim train` output or a Hugging\n"
+    "                         Face GPT-2 directory) with its tokenizer (vocab.json +\n"
+    "                         merges.txt), which then tokenizes the data; the shape comes from\n"
+    "                         it, the context is capped at its n_positions; give the tokens\n"
+    "                         it was pretrained on with --pretrain-tokens (for E4's k)\n"
+    "  --quick                tests: 1 x 16 x 2, context 32, 16384 pretraining tokens,\n"
+    "                         n_pos 10,20,30,40, n_neg 0,8,16,24,32,40, 16 samples of 32\n"
+    "                         tokens, 2 seeds; options given with it override it\n"
+    "  --threads N, --json (print RUN/summary.json), --csv FILE (copy RUN/grid.csv)\n";
+
+int cli_elastic_rebound(int argc, char **argv)
+{
+    enum { B_DATA = CLI_ELASTIC_OPT_END, B_RUN, B_EPS, B_CONTROL, B_CRUN, B_QUICK, B_JSON, B_CSV, B_HELP };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, B_DATA},        {"run", required_argument, 0, B_RUN},
+        {"epsilon", required_argument, 0, B_EPS},      {"control", no_argument, 0, B_CONTROL},
+        {"control-run", required_argument, 0, B_CRUN}, {"quick", no_argument, 0, B_QUICK},
+        {"json", no_argument, 0, B_JSON},              {"csv", required_argument, 0, B_CSV},
+        {"help", no_argument, 0, B_HELP},              CLI_ELASTIC_REBOUND_OPTIONS,
+        {0, 0, 0, 0}};
+    alim_rebound_config cfg;
+    alim_rebound_config_default(&cfg);
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--quick")) alim_rebound_config_quick(&cfg);
+    int json = 0, rc = 0, c;
+    cli_elastic_rebound_opts o = {0};
+    const char **theta0_dirs = NULL;
+    char origin[600];
+    const char *csv = NULL;
+    optind = 1;
+    opterr = 0;
+    while (!rc && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case B_DATA: cfg.data_dir = optarg; break;
+        case B_RUN: cfg.run_dir = optarg; break;
+        case B_EPS: rc = cli_parse_double("--epsilon", optarg, &cfg.epsilon_nats); if (!rc && !(cfg.epsilon_nats > 0)) rc = cli_error("--epsilon", "must be > 0"); break;
+        case B_CONTROL: cfg.control = 1; break;
+        case B_CRUN: cfg.control_run = optarg; break;
+        case B_QUICK: break;
+        case B_JSON: json = 1; break;
+        case B_CSV: csv = optarg; break;
+        case B_HELP: return CLI_ELASTIC_SHOW_HELP;
+        case ':': rc = cli_usage_error("elastic", "option '%s' needs a value", argv[optind - 1]); break;
+        default:
+            rc = cli_elastic_rebound_option(c, optarg, &cfg, &o);
+            if (rc == CLI_ELASTIC_NOT_SHARED) rc = cli_usage_error("elastic", "unknown option '%s'", argv[optind - 1]);
+            break;
+        }
+    }
+    if (!rc && optind < argc) rc = cli_usage_error("elastic", "unexpected argument '%s'", argv[optind]);
+    if (!rc && !cfg.data_dir) rc = cli_usage_error("elastic", "rebound needs --data DIR (from 'alim data synthetic --out DIR')");
+    if (!rc && !cfg.run_dir) rc = cli_usage_error("elastic", "rebound needs --run DIR (the run directory, created or resumed)");
+    if (!rc && cfg.control && cfg.control_run) rc = cli_usage_error("elastic", "--control-run goes with the main run, not with --control");
+    if (!rc && o.theta0 && o.shape_given) rc = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
+    if (!rc && o.theta0 && cfg.control) rc = cli_usage_error("elastic", "--theta0 with --control: the control needs a theta0 pretrained without C3");
+    if (!rc && !o.sample_tokens_given && cfg.sample_tokens > (size_t)cfg.context) cfg.sample_tokens = (size_t)cfg.context;
+    if (!rc && o.theta0) rc = cli_elastic_use_theta0(&cfg, o.theta0, o.context_given, &theta0_dirs, origin, sizeof origin);
+    if (rc) return free(theta0_dirs), rc;
+
+    alim_progress pg = cli_progress();
+    alim_rebound_result res;
+    alim_error err;
+    alim_error_clear(&err);
+    alim_status st = alim_rebound_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
+    cli_progress_done();
+    free(theta0_dirs);
+    if (st) return cli_fail(&err);
+    char path[4200];
+    if (csv) {
+        snprintf(path, sizeof path, "%s/grid.csv", cfg.run_dir);
+        if ((rc = cli_elastic_copy_file(path, csv))) return alim_rebound_result_free(&res), rc;
+    }
+    if (json) {
+        cJSON *s = res.summary;
+        res.summary = NULL;
+        return cli_print_json(s);
+    }
+    const cJSON *sm = res.summary;
+#define GN(o, k) cli_elastic_num(o, k)
+    printf("E2 rebound%s: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n", cfg.control ? " (control)" : "",
+           cJSON_GetObjectItemCaseSensitive(sm, "source")->valuestring, cfg.data_dir, cfg.n_seeds, GN(sm, "num_params"), cfg.run_dir);
+    printf("cells: %zu total, %zu run now, %zu reused; %.1f s", res.cells_total, res.cells_run, res.cells_reused, res.wall_s);
+    if (res.train_tokens_per_s > 0) printf("; training %.0f tokens/s\n", res.train_tokens_per_s);
+    else printf("; nothing trained now\n");
+    printf("labels: %s", cJSON_GetObjectItemCaseSensitive(sm, "labels")->valuestring);
+    if (cJSON_GetObjectItemCaseSensitive(sm, "classifier_accuracy")) printf(" (accuracy %.4f on clean test windows)", GN(sm, "classifier_accuracy"));
+    printf("\nscore = positive rate - negative rate (mean +- SE over seeds); gamma in bits/token; KL(model || theta0) in nats\n\n");
+    printf("%-7s %6s %6s %6s  %16s %8s %8s  %8s %8s %8s %8s  %9s\n", "row", "n_pos", "n_neg", "steps", "score", "pos", "neg",
+           "g_C1", "g_C2", "g_C3", "g_mix", "KL");
+    const cJSON *r;
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(sm, "baseline");
+    cJSON *rows = cJSON_CreateArray();
+    cJSON_AddItemReferenceToArray(rows, (cJSON *)b);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "grid")) cJSON_AddItemReferenceToArray(rows, (cJSON *)r);
+    cJSON_ArrayForEach(r, rows) {
+        printf("%-7s %6.0f %6.0f %6.1f  %+8.4f +- %-6.4f %8.4f %8.4f  %8.4f %8.4f %8.4f %8.4f  %9.5f\n",
+               cJSON_GetObjectItemCaseSensitive(r, "row")->valuestring, GN(r, "n_pos"), GN(r, "n_neg"), GN(r, "steps"),
+               GN(r, "score_mean"), GN(r, "score_se"), GN(r, "positive_rate_mean"), GN(r, "negative_rate_mean"), GN(r, "gamma_c1_bits_mean"),
+               GN(r, "gamma_c2_bits_mean"), GN(r, "gamma_c3_bits_mean"), GN(r, "gamma_mix_bits_mean"), GN(r, "kl_to_base_nats_mean"));
+    }
+    cJSON_Delete(rows);
+    printf("\nn*(eps = %g nats), smallest n_neg with KL < eps (interpolated):", cfg.epsilon_nats);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "n_star")) {
+        double v = GN(r, "n_star");
+        if (isnan(v)) printf("  n_pos %.0f: not reached", GN(r, "n_pos"));
+        else printf("  n_pos %.0f: %.1f", GN(r, "n_pos"), v);
+    }
+    printf("\ncriteria (spec §4.6, on seed means):\n");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "criteria"))
+        printf("  (%c) %-4s %s\n", r->string[0], cJSON_GetObjectItemCaseSensitive(r, "result")->valuestring,
+               cJSON_GetObjectItemCaseSensitive(r, "why")->valuestring);
+    printf("verdict: %s\n", cJSON_GetObjectItemCaseSensitive(sm, "verdict")->valuestring);
+    printf("files: %s/grid.csv, %s/summary.json\n", cfg.run_dir, cfg.run_dir);
+#undef GN
+    alim_rebound_result_free(&res);
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+}

@@ -1,0 +1,174 @@
+/* elastic_resist.c — `alim elastic resist`: E1, resistance (forward versus inverse
+ * fine-tuning between the slices of an alignment). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alim/resist.h"
+#include "cli.h"
+#include "elastic.h"
+
+const char cli_elastic_resist_help[] =
+    "usage: alim elastic resist --data DIR --run DIR [--seeds N] [--pretrain-tokens N]\n"
+    "                           [--layers N --dim N --heads N --context N] [--quick]\n"
+    "                           [--json] [--csv FILE] [--curves FILE]\n"
+    "\n"
+    "E1 of spec §4.5 on a data directory from 'alim data synthetic|natural|text'. For each\n"
+    "seed s = 1..N (s sets the initialisation, the data order and the sampling):\n"
+    "  theta0    a new GPT (byte tokenizer) pretrained on DIR/pretrain.txt, lr 1e-3 cosine to\n"
+    "            1e-4, 200 warm-up steps, batch 16, weight decay 0.1\n"
+    "  theta1-3  ONE SFT pass over pool_c2.txt documents 1-600 in document order, batch 8,\n"
+    "            lr 3e-4 constant, no warm-up, weight decay 0, stopped and resumed bit for bit\n"
+    "            after 200, 400 and 600 documents: theta_k = the model at stop k\n"
+    "  D1-D3     theta_k draws 300 documents of 128 tokens at temperature 1: from the\n"
+    "            end-of-text token (synthetic), or continuing the first 16 bytes of the\n"
+    "            first 300 windows of pool_c1.txt (natural/text; only the continuation is\n"
+    "            scored); H_k = theta_k's own loss on D_k\n"
+    "  pairs     (1,2), (2,3), (1,3): forward = theta_k fine-tuned on D_l, inverse = theta_l\n"
+    "            on D_k, same settings as the SFT; per-step training losses (nats)\n"
+    "The excess of a run is its mean loss minus H of its data set. A case (pair, seed) has\n"
+    "inverse < forward when the inverse run's mean loss is lower; the sign test is exact\n"
+    "and one-sided. PASS: inverse lower in every case, raw and after the entropy\n"
+    "correction, p <= 0.05 and mean gaps >= 2 SE. FAIL: the opposite in every case. NULL:\n"
+    "anything else (mixed signs, a gap below 2 SE, or one that the correction removes);\n"
+    "a null result is a result, and the exit status is 0 for all three.\n"
+    "Every training run, sample set and fine-tuning run is a cell of the run directory:\n"
+    "run the same command again to resume (finished cells are reused); a different\n"
+    "configuration on the same run directory is refused. The number of seeds is not\n"
+    "part of the configuration, so --seeds 5 adds seeds 4 and 5 to a 3-seed run.\n"
+    "Writes RUN/curves.csv (pair,seed,direction,step,loss_nats), RUN/summary.csv (one\n"
+    "row per pair and seed) and RUN/summary.json.\n"
+    "\n"
+    "options:\n"
+    "  --data DIR             the data directory (manifest.json, pretrain.txt, pool_c*.txt)\n"
+    "  --run DIR              the run directory (created; reopened to resume)\n"
+    "  --seeds N              seeds 1..N (default 3)\n"
+    "  --pretrain-tokens N    pretraining budget in tokens (default 2000000, the spec's)\n"
+    "  --layers N --dim N --heads N --context N   model shape (default G1: 2 x 64 x 4, 128)\n"
+    "  --sft-docs N           documents per SFT slice (default 200)\n"
+    "  --samples N            documents per D_k (default 300)\n"
+    "  --sample-tokens N      tokens per generated document, prompt included (default 128)\n"
+    "  --prompt-bytes N       prompt length, natural/text sources (default 16)\n"
+    "  --quick                a tiny configuration for tests (seconds): 1 x 16 x 2, context 32,\n"
+    "                         16384 pretraining tokens, 3 x 20 SFT documents, 24 samples of\n"
+    "                         32 tokens, 2 seeds; options given with it override it\n"
+    "  --threads N            OpenMP and BLAS threads (default: all cores)\n"
+    "  --json                 print the summary (RUN/summary.json) on stdout\n"
+    "  --csv FILE             also write the per pair and seed summary CSV to FILE\n"
+    "  --curves FILE          also write the per-step loss curves CSV to FILE\n"
+    "\n"
+    "example:\n"
+    "  alim data synthetic --out syn\n"
+    "  alim elastic resist --data syn --run e1-syn --seeds 3\n";
+
+int cli_elastic_resist(int argc, char **argv)
+{
+    enum { R_DATA = 256, R_RUN, R_SEEDS, R_PRE, R_LAYERS, R_DIM, R_HEADS, R_CONTEXT, R_SFT, R_SAMPLES, R_STOK, R_PROMPT,
+           R_QUICK, R_THREADS, R_JSON, R_CSV, R_CURVES, R_HELP };
+    static const struct option opts[] = {
+        {"data", required_argument, 0, R_DATA},        {"run", required_argument, 0, R_RUN},
+        {"seeds", required_argument, 0, R_SEEDS},      {"pretrain-tokens", required_argument, 0, R_PRE},
+        {"layers", required_argument, 0, R_LAYERS},    {"dim", required_argument, 0, R_DIM},
+        {"heads", required_argument, 0, R_HEADS},      {"context", required_argument, 0, R_CONTEXT},
+        {"sft-docs", required_argument, 0, R_SFT},     {"samples", required_argument, 0, R_SAMPLES},
+        {"sample-tokens", required_argument, 0, R_STOK}, {"prompt-bytes", required_argument, 0, R_PROMPT},
+        {"quick", no_argument, 0, R_QUICK},            {"threads", required_argument, 0, R_THREADS},
+        {"json", no_argument, 0, R_JSON},              {"csv", required_argument, 0, R_CSV},
+        {"curves", required_argument, 0, R_CURVES},    {"help", no_argument, 0, R_HELP},
+        {0, 0, 0, 0}};
+    alim_resist_config cfg;
+    alim_resist_config_default(&cfg);
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--quick")) alim_resist_config_quick(&cfg);
+    int json = 0, rc = 0, c, sample_tokens_given = 0;
+    const char *csv = NULL, *curves = NULL;
+    uint64_t u;
+    optind = 1;
+    opterr = 0;
+    while (!rc && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case R_DATA: cfg.data_dir = optarg; break;
+        case R_RUN: cfg.run_dir = optarg; break;
+        case R_SEEDS: rc = cli_elastic_parse_pos_size("--seeds", optarg, &cfg.n_seeds); if (!rc && cfg.n_seeds > 1000) rc = cli_error("--seeds", "at most 1000"); break;
+        case R_PRE: rc = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc && u < 1) rc = cli_error("--pretrain-tokens", "must be >= 1"); cfg.pretrain_tokens = u; break;
+        case R_LAYERS: rc = cli_elastic_parse_pos_int("--layers", optarg, &cfg.n_layer); break;
+        case R_DIM: rc = cli_elastic_parse_pos_int("--dim", optarg, &cfg.n_embd); break;
+        case R_HEADS: rc = cli_elastic_parse_pos_int("--heads", optarg, &cfg.n_head); break;
+        case R_CONTEXT: rc = cli_elastic_parse_pos_int("--context", optarg, &cfg.context); break;
+        case R_SFT: rc = cli_elastic_parse_pos_size("--sft-docs", optarg, &cfg.sft_docs); break;
+        case R_SAMPLES: rc = cli_elastic_parse_pos_size("--samples", optarg, &cfg.n_samples); break;
+        case R_STOK: rc = cli_elastic_parse_pos_size("--sample-tokens", optarg, &cfg.sample_tokens); sample_tokens_given = 1; break;
+        case R_PROMPT: rc = cli_elastic_parse_pos_size("--prompt-bytes", optarg, &cfg.prompt_bytes); break;
+        case R_QUICK: break;
+        case R_THREADS: rc = cli_lm_set_threads(optarg); break;
+        case R_JSON: json = 1; break;
+        case R_CSV: csv = optarg; break;
+        case R_CURVES: curves = optarg; break;
+        case R_HELP: return CLI_ELASTIC_SHOW_HELP;
+        case ':': rc = cli_usage_error("elastic", "option '%s' needs a value", argv[optind - 1]); break;
+        default: rc = cli_usage_error("elastic", "unknown option '%s'", argv[optind - 1]); break;
+        }
+    }
+    if (!rc && optind < argc) rc = cli_usage_error("elastic", "unexpected argument '%s'", argv[optind]);
+    if (!rc && !cfg.data_dir) rc = cli_usage_error("elastic", "resist needs --data DIR (from 'alim data synthetic --out DIR')");
+    if (!rc && !cfg.run_dir) rc = cli_usage_error("elastic", "resist needs --run DIR (the run directory, created or resumed)");
+    /* a shorter context shortens the generated documents unless they were given */
+    if (!rc && !sample_tokens_given && cfg.sample_tokens > (size_t)cfg.context) cfg.sample_tokens = (size_t)cfg.context;
+    if (rc) return rc;
+
+    alim_progress pg = cli_progress();
+    alim_resist_result res;
+    alim_error err;
+    alim_error_clear(&err);
+    alim_status st = alim_resist_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
+    cli_progress_done();
+    if (st) return cli_fail(&err);
+    char path[4200];
+    if (csv) {
+        snprintf(path, sizeof path, "%s/summary.csv", cfg.run_dir);
+        if ((rc = cli_elastic_copy_file(path, csv))) return alim_resist_result_free(&res), rc;
+    }
+    if (curves) {
+        snprintf(path, sizeof path, "%s/curves.csv", cfg.run_dir);
+        if ((rc = cli_elastic_copy_file(path, curves))) return alim_resist_result_free(&res), rc;
+    }
+    if (json) {
+        cJSON *s = res.summary;
+        res.summary = NULL;
+        return cli_print_json(s);
+    }
+    const cJSON *sm = res.summary;
+    const alim_resist_verdict *v = &res.verdict;
+    printf("E1 resistance: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n",
+           cJSON_GetObjectItemCaseSensitive(sm, "source")->valuestring, cfg.data_dir, cfg.n_seeds,
+           cJSON_GetObjectItemCaseSensitive(sm, "num_params")->valuedouble, cfg.run_dir);
+    printf("cells: %zu total, %zu run now, %zu reused; %.1f s", res.cells_total, res.cells_run, res.cells_reused, res.wall_s);
+    if (res.train_tokens_per_s > 0) printf("; training %.0f tokens/s\n", res.train_tokens_per_s);
+    else printf("; nothing trained now\n");
+    printf("losses in nats per scored token; mean = mean training loss over the epoch; excess = mean - H(target set)\n\n");
+    printf("%-5s %4s  %8s %8s %8s %8s  %8s %8s %8s %8s  %8s %8s  %s\n", "pair", "seed", "fwd init", "fwd mean", "fwd fin",
+           "fwd exc", "inv init", "inv mean", "inv fin", "inv exc", "gap", "gap corr", "inverse<forward");
+    const cJSON *pj;
+    cJSON_ArrayForEach(pj, cJSON_GetObjectItemCaseSensitive(sm, "pairs")) {
+        const cJSON *fw = cJSON_GetObjectItemCaseSensitive(pj, "forward"), *iv = cJSON_GetObjectItemCaseSensitive(pj, "inverse");
+#define N(o, k) cJSON_GetObjectItemCaseSensitive(o, k)->valuedouble
+        printf("%-5s %4.0f  %8.4f %8.4f %8.4f %8.4f  %8.4f %8.4f %8.4f %8.4f  %8.4f %8.4f  %s / %s\n",
+               cJSON_GetObjectItemCaseSensitive(pj, "pair")->valuestring, N(pj, "seed"), N(fw, "initial_nats"), N(fw, "mean_nats"),
+               N(fw, "final_nats"), N(fw, "excess_nats"), N(iv, "initial_nats"), N(iv, "mean_nats"), N(iv, "final_nats"),
+               N(iv, "excess_nats"), N(pj, "gap_nats"), N(pj, "gap_corrected_nats"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower")) ? "yes" : "no",
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower_corrected")) ? "yes" : "no");
+#undef N
+    }
+    printf("\nsign test (one-sided, exact): inverse lower in %zu of %zu, p = %.4g; after the entropy correction %zu of %zu, p = %.4g\n",
+           v->count_raw, v->n, v->p_raw, v->count_corrected, v->n, v->p_corrected);
+    printf("mean gap (forward - inverse) %.4f nats (SE %.4f); corrected %.4f nats (SE %.4f)\n", v->mean_raw, v->se_raw,
+           v->mean_corrected, v->se_corrected);
+    printf("criteria: all inverse lower %s, p <= 0.05 %s, gap >= 2 SE %s; corrected: all %s, p <= 0.05 %s, gap >= 2 SE %s\n",
+           v->all_raw ? "PASS" : "FAIL", v->sig_raw ? "PASS" : "FAIL", v->gap2se_raw ? "PASS" : "FAIL",
+           v->all_corrected ? "PASS" : "FAIL", v->sig_corrected ? "PASS" : "FAIL", v->gap2se_corrected ? "PASS" : "FAIL");
+    printf("verdict: %s (%s)\n", v->verdict, v->reason);
+    printf("files: %s/curves.csv, %s/summary.csv, %s/summary.json\n", cfg.run_dir, cfg.run_dir, cfg.run_dir);
+    alim_resist_result_free(&res);
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+}
