@@ -11,6 +11,8 @@
  *                                "alim_result_hash" (of the rest), so that a result edited
  *                                or replaced by hand is refused instead of read as numbers.
  *   DIR/.alim.lock               the lock (alim/io.h): one process writes DIR at a time
+ *   DIR/cells/<cell>/.claim      under MPI: the rank computing the cell (alim/runner.h)
+ *   DIR/cells/<cell>/.failed     under MPI: the error of a cell that failed, for the other ranks
  * Reopening a directory with a different configuration or experiment is refused (nothing is
  * overwritten), with the first differing key named in the message.
  */
@@ -44,7 +46,17 @@ void alim_json_hash(const cJSON *v, char buf[17]);
  * created or read. */
 alim_status alim_rundir_open(const char *dir, const char *experiment, const cJSON *config, alim_rundir **out,
                              alim_error *err);
+/* Under MPI (alim_dist_multi(), alim/dist.h) every rank calls this at the same point
+ * (collective): rank 0 opens, checks and locks the directory as above for the whole job
+ * (and removes the claims of an earlier job), then the other ranks check they see the same
+ * manifest on their file system; all ranks return the same status. */
 void alim_rundir_close(alim_rundir *rd);
+/* 1 if the ranks of a multi-rank job share this directory (cells are claimed, alim/runner.h). */
+int alim_rundir_shared(const alim_rundir *rd);
+
+/* The names of the claim and failure marks in a cell's directory. */
+#define ALIM_RUNDIR_CLAIM ".claim"
+#define ALIM_RUNDIR_FAILED ".failed"
 
 const char *alim_rundir_path(const alim_rundir *rd);
 

@@ -14,6 +14,13 @@
  * only, are those of a run with jobs = 1). With jobs = 1 cells run in the calling thread in
  * the order they were added: the behaviour of the experiments before the runner existed.
  *
+ * Under MPI (alim/dist.h), when the ranks of a job share the run directory (every rank calls
+ * the experiment with the same configuration; alim_rundir_open makes rank 0 the owner), the
+ * ranks hand the cells out among themselves: a rank (each of its jobs) takes the next ready
+ * cell no other rank has taken, through a claim file (runner.c), and waits for the cells of
+ * other ranks it depends on. Done callbacks run on rank 0 only. alim_runner_run returns on
+ * every rank with the same status.
+ *
  * Life cycle: alim_runner_create, alim_runner_add (every cell), alim_runner_run once,
  * alim_runner_result / alim_runner_stats, alim_runner_free.
  */
@@ -75,6 +82,9 @@ alim_status alim_runner_run(alim_runner *r, alim_error *err);
 /* The result of finished cell i (caller frees with cJSON_Delete); NULL with err set when it
  * cannot be read. */
 cJSON *alim_runner_result(const alim_runner *r, size_t i, alim_error *err);
+/* 1 unless this is a rank other than 0 of a multi-rank job: the experiment's summary files
+ * are rank 0's to write (every rank can still read every result). */
+int alim_runner_writes(const alim_runner *r);
 /* 1 if cell i was finished before this run. */
 int alim_runner_reused(const alim_runner *r, size_t i);
 
@@ -82,7 +92,8 @@ int alim_runner_reused(const alim_runner *r, size_t i);
 void alim_runner_count_training(const alim_cell_env *env, double tokens, double seconds);
 
 typedef struct {
-    size_t total, run, reused;       /* cells */
+    size_t total, run, reused;       /* cells: all, computed in this run (by any rank), finished before */
+    size_t here;                     /* computed by this process */
     double train_tokens, train_s;    /* what the cells counted */
 } alim_runner_stats;
 void alim_runner_get_stats(const alim_runner *r, alim_runner_stats *s);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "alim/corpus.h"
+#include "alim/dist.h"
 #include "alim/io.h"
 #include "alim/lab.h"
 #include "alim/oracle.h"
@@ -314,6 +315,7 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
     alim_status st = ALIM_OK;
     char path[4200];
     const char *data_dir = rc->data_dir;
+    if (cfg->from_run && alim_dist_multi() && alim_dist_rank() != 0) return ALIM_OK; /* an analysis only: rank 0's */
     if (cfg->from_run) {
         st = alim_json_read_file(alim_lab_path(cfg->from_run, "summary.json", path, sizeof path), &sum, err);
         if (st == ALIM_EIO) return alim_error_set(err, ALIM_EINVAL, "--from-rebound", "%s has no summary.json (not a finished 'alim elastic rebound' run)", cfg->from_run);
@@ -333,6 +335,7 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
         rr.summary = NULL;
         res->cells_run = rr.cells_run;
         res->cells_reused = rr.cells_reused;
+        if (!sum) return ALIM_OK; /* under MPI, a rank other than 0: the analysis is rank 0's */
     }
     if (!data_dir) {
         cJSON_Delete(sum);
@@ -417,7 +420,8 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
     /* One writer from the rebound cells to coefficient.csv: the rebound run takes the same
      * lock again (counted) and must not release it before the results here are written. */
     alim_dir_lock *lock = NULL;
-    if (!cfg->from_run) {
+    /* under MPI rank 0 holds the lock for the job (alim_rundir_open) */
+    if (!cfg->from_run && (!alim_dist_multi() || alim_dist_rank() == 0)) {
         if (mkdir(rc->run_dir, 0777) != 0 && errno != EEXIST)
             return alim_error_set(err, ALIM_EIO, rc->run_dir, "cannot create the run directory: %s", strerror(errno));
         alim_status st = alim_dir_lock_acquire(rc->run_dir, &lock, err);

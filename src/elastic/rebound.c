@@ -1017,6 +1017,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     res->cells_total = rs.total;
     res->cells_run = rs.run;
     res->cells_reused = rs.reused;
+    if (!alim_runner_writes(runner)) goto out; /* under MPI the summary is rank 0's */
 
     /* the grid: seed means */
     alim_atomic_file f = {0};

@@ -788,6 +788,7 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     res->cells_total = rs.total;
     res->cells_run = rs.run;
     res->cells_reused = rs.reused;
+    if (!alim_runner_writes(runner)) goto out; /* under MPI the summary is rank 0's */
 
     /* the results, read back in a fixed order */
     gap_raw = calloc(S * N_PAIRS, sizeof *gap_raw);

@@ -3,6 +3,7 @@
 #include "alim/rundir.h"
 
 #include <dirent.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +11,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "alim/dist.h"
 #include "alim/io.h"
 
 struct alim_rundir {
     char *dir;
-    alim_dir_lock *lock; /* held from open to close: one writer per run directory */
+    alim_dir_lock *lock; /* held from open to close: one writer per run directory (rank 0's, for all ranks) */
+    int shared;          /* the ranks of a multi-rank job work in it together */
 };
 
 /* The key cell_finish adds to a result: the hash of the rest, so that a result.json that was
@@ -167,7 +170,28 @@ static char *join(const char *a, const char *b)
     return p;
 }
 
-alim_status alim_rundir_open(const char *dir, const char *experiment, const cJSON *config, alim_rundir **out,
+/* Removes the claims and failure marks (alim/runner.h) of an earlier multi-rank run: with the
+ * lock held nobody else works on the directory, so every claim is stale. */
+static void remove_claims(const char *dir)
+{
+    char cells[4096];
+    snprintf(cells, sizeof cells, "%s/cells", dir);
+    DIR *d = opendir(cells);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s/" ALIM_RUNDIR_CLAIM, cells, e->d_name);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/%s/" ALIM_RUNDIR_FAILED, cells, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+}
+
+/* rank 0's (or the only process's) open: create or check, lock */
+static alim_status open_root(const char *dir, const char *experiment, const cJSON *config, alim_rundir **out,
                              alim_error *err)
 {
     *out = NULL;
@@ -178,6 +202,7 @@ alim_status alim_rundir_open(const char *dir, const char *experiment, const cJSO
     if (st) return st;
     /* holding the lock, no other writer is alive: the cells' temporaries of killed runs go */
     alim_dir_remove_stale_temporaries(dir, 3);
+    remove_claims(dir);
     char *mpath = join(dir, "manifest.json");
     if (!mpath) {
         alim_dir_lock_release(lock);
@@ -242,6 +267,61 @@ done:
     free(mpath);
     return st;
 }
+
+/* the other ranks' open: rank 0 made or checked the directory and holds its lock for the
+ * job; check the manifest is the one expected (same file system, same configuration) */
+static alim_status open_peer(const char *dir, const char *experiment, const cJSON *config, alim_rundir **out, alim_error *err)
+{
+    *out = NULL;
+    char *mpath = join(dir, "manifest.json");
+    if (!mpath) return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+    cJSON *m = NULL;
+    alim_status st = alim_json_read_file(mpath, &m, err);
+    if (st == ALIM_EIO)
+        st = alim_error_set(err, ALIM_EINVAL, dir, "rank %d does not see the run directory rank 0 made: the ranks need a shared file system",
+                            alim_dist_rank());
+    if (!st) {
+        const cJSON *ex = cJSON_GetObjectItemCaseSensitive(m, "experiment"), *cf = cJSON_GetObjectItemCaseSensitive(m, "config");
+        char diff[300] = "";
+        if (cf) first_difference(cf, config, "", diff, sizeof diff);
+        if (!cJSON_IsString(ex) || strcmp(ex->valuestring, experiment) || !cf || diff[0])
+            st = alim_error_set(err, ALIM_EINVAL, mpath, "rank %d reads another manifest than rank 0 wrote (a stale copy of the file system?)",
+                                alim_dist_rank());
+    }
+    cJSON_Delete(m);
+    free(mpath);
+    if (st) return st;
+    alim_rundir *rd = calloc(1, sizeof *rd);
+    if (!rd || !(rd->dir = strdup(dir))) {
+        free(rd);
+        return alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
+    }
+    rd->shared = 1;
+    *out = rd;
+    return ALIM_OK;
+}
+
+alim_status alim_rundir_open(const char *dir, const char *experiment, const cJSON *config, alim_rundir **out,
+                             alim_error *err)
+{
+    if (!alim_dist_multi()) return open_root(dir, experiment, config, out, err);
+    /* a multi-rank job: rank 0 opens (and locks) for all, then the others join */
+    *out = NULL;
+    alim_rundir *rd = NULL;
+    alim_status st = alim_dist_rank() == 0 ? open_root(dir, experiment, config, &rd, err) : ALIM_OK;
+    if (rd) rd->shared = 1;
+    st = alim_dist_agree(st, err);
+    if (!st && alim_dist_rank() != 0) st = open_peer(dir, experiment, config, &rd, err);
+    st = alim_dist_agree(st, err);
+    if (st) {
+        alim_rundir_close(rd);
+        return st;
+    }
+    *out = rd;
+    return ALIM_OK;
+}
+
+int alim_rundir_shared(const alim_rundir *rd) { return rd->shared; }
 
 void alim_rundir_close(alim_rundir *rd)
 {

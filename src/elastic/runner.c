@@ -5,17 +5,34 @@
  * dependencies are finished, computes it outside the lock, then marks it finished and wakes
  * the others. Taking the first ready cell in declaration order keeps a run with jobs = 1
  * exactly the sequential loop the experiments had, and with jobs > 1 it starts the cells
- * an experiment needs first (theta0 before the grids that hang on it). */
+ * an experiment needs first (theta0 before the grids that hang on it).
+ *
+ * Under MPI (a run directory shared by the ranks of a job, alim_rundir_shared) the ranks
+ * know nothing of each other's memory: the file system is the state. A cell is finished when
+ * its result.json exists; a rank takes a cell by creating RUN/cells/<cell>/.claim with
+ * O_CREAT | O_EXCL (atomic on POSIX and NFSv3+ file systems), so exactly one rank computes
+ * it; a rank whose cell fails leaves RUN/cells/<cell>/.failed with the error, which stops the
+ * others. Waiting for a cell another rank computes is polling (every 100 ms: a cell takes
+ * seconds to hours). Rank 0 removes the claims of an earlier job when it opens the directory
+ * (it holds the lock, so they are stale). */
 #define _POSIX_C_SOURCE 200809L
 #include "alim/runner.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-enum { CELL_PENDING, CELL_RUNNING, CELL_FINISHED };
+#include "alim/dist.h"
+#include "alim/io.h"
+
+/* ELSEWHERE: claimed by another rank, not finished yet */
+enum { CELL_PENDING, CELL_RUNNING, CELL_FINISHED, CELL_ELSEWHERE };
 
 typedef struct {
     char name[128];
@@ -24,7 +41,7 @@ typedef struct {
     void *arg;
     alim_cell_done_fn done;
     size_t *deps, n_deps;
-    int state, reused;
+    int state, reused, told;
     double frac; /* of its cost done, while running */
 } cell;
 
@@ -33,6 +50,7 @@ struct alim_runner {
     char label[32];
     const alim_progress *outer;
     int jobs, threads;
+    int shared, tells; /* a multi-rank job's run directory; this rank tells cells done */
     cell *cells;
     size_t n, cap;
     int bad_add;
@@ -130,15 +148,23 @@ static int cell_progress_fn(void *ctx, const char *stage, double done, double to
     return rc;
 }
 
-/* the done callback with the cell's stored result (lock held) */
-static alim_status tell_done_locked(alim_runner *r, size_t i, alim_error *err)
+/* Tells every finished cell not told yet whose dependencies are told, in declaration order
+ * (lock held; one pass suffices: dependencies are earlier cells). */
+static alim_status tell_ready_locked(alim_runner *r, alim_error *err)
 {
-    cell *c = &r->cells[i];
-    if (!c->done) return ALIM_OK;
-    cJSON *res = alim_rundir_cell_result(r->rd, c->name, err);
-    if (!res) return err->status ? err->status : alim_error_set(err, ALIM_EIO, c->name, "result unreadable");
-    c->done(c->arg, c->name, res, c->reused);
-    cJSON_Delete(res);
+    for (size_t i = 0; i < r->n; i++) {
+        cell *c = &r->cells[i];
+        if (c->state != CELL_FINISHED || c->told) continue;
+        size_t k = 0;
+        while (k < c->n_deps && r->cells[c->deps[k]].told) k++;
+        if (k < c->n_deps) continue;
+        c->told = 1;
+        if (!c->done || !r->tells) continue;
+        cJSON *res = alim_rundir_cell_result(r->rd, c->name, err);
+        if (!res) return err->status ? err->status : alim_error_set(err, ALIM_EIO, c->name, "result unreadable");
+        c->done(c->arg, c->name, res, c->reused);
+        cJSON_Delete(res);
+    }
     return ALIM_OK;
 }
 
@@ -161,10 +187,83 @@ static alim_status compute(alim_runner *r, size_t i, size_t ordinal, alim_error 
     return st;
 }
 
-/* the first pending cell whose dependencies are finished, or n (lock held) */
-static size_t next_ready_locked(const alim_runner *r)
+/* ---- claims: cells shared by the ranks of a job ---------------------------------------------- */
+
+static void mark_path(const alim_runner *r, const cell *c, const char *mark, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/cells/%s/%s", alim_rundir_path(r->rd), c->name, mark);
+}
+
+/* 1: this rank took the cell; 0: another rank has it; error status otherwise */
+static int claim(alim_runner *r, const cell *c, alim_error *err)
+{
+    char dir[4096], p[4400];
+    if (alim_rundir_cell_dir(r->rd, c->name, dir, sizeof dir, err)) return -1;
+    mark_path(r, c, ALIM_RUNDIR_CLAIM, p, sizeof p);
+    const int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        if (errno == EEXIST) return 0;
+        alim_error_set(err, ALIM_EIO, p, "cannot claim the cell: %s", strerror(errno));
+        return -1;
+    }
+    char line[96];
+    const int n = snprintf(line, sizeof line, "rank %d pid %ld\n", alim_dist_rank(), (long)getpid());
+    const ssize_t w = write(fd, line, (size_t)n);
+    (void)w; /* the claim is the file's existence; its text is for people */
+    close(fd);
+    return 1;
+}
+
+static void unclaim(const alim_runner *r, const cell *c)
+{
+    char p[4400];
+    mark_path(r, c, ALIM_RUNDIR_CLAIM, p, sizeof p);
+    unlink(p);
+}
+
+/* leaves the error where the other ranks look */
+static void mark_failed(const alim_runner *r, const cell *c, const alim_error *e)
+{
+    char p[4400], text[ALIM_ERROR_WHERE_MAX + ALIM_ERROR_WHAT_MAX + 8];
+    mark_path(r, c, ALIM_RUNDIR_FAILED, p, sizeof p);
+    const int n = snprintf(text, sizeof text, "%s: %s\n", e->where, e->what);
+    alim_error ignored = {0};
+    alim_file_write_atomic(p, text, (size_t)n, &ignored);
+}
+
+/* cells other ranks finished, or failed (lock held) */
+static alim_status refresh_locked(alim_runner *r, alim_error *err)
 {
     for (size_t i = 0; i < r->n; i++) {
+        cell *c = &r->cells[i];
+        if (c->state != CELL_PENDING && c->state != CELL_ELSEWHERE) continue;
+        if (alim_rundir_cell_done(r->rd, c->name)) {
+            c->state = CELL_FINISHED;
+            r->done_cost += c->cost;
+            r->stats.run++;
+            continue;
+        }
+        char p[4400];
+        mark_path(r, c, ALIM_RUNDIR_FAILED, p, sizeof p);
+        char *text = NULL;
+        size_t len = 0;
+        alim_error ignored = {0};
+        if (alim_file_read_all(p, &text, &len, &ignored) == ALIM_OK) {
+            while (len && (text[len - 1] == '\n')) text[--len] = '\0';
+            alim_status st = alim_error_set(err, ALIM_EINVAL, c->name, "failed on another rank: %s", text);
+            free(text);
+            return st;
+        }
+    }
+    return ALIM_OK;
+}
+
+/* ---- the workers ---------------------------------------------------------------------------- */
+
+/* the first pending cell whose dependencies are finished, from index `from`, or n (lock held) */
+static size_t next_ready_locked(const alim_runner *r, size_t from)
+{
+    for (size_t i = from; i < r->n; i++) {
         const cell *c = &r->cells[i];
         if (c->state != CELL_PENDING) continue;
         size_t k = 0;
@@ -180,6 +279,16 @@ static void fail_locked(alim_runner *r, const alim_error *e)
     r->failed = 1;
 }
 
+static void wait_locked(alim_runner *r, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+}
+
 static void *worker(void *arg)
 {
     alim_runner *r = arg;
@@ -188,35 +297,57 @@ static void *worker(void *arg)
     pthread_mutex_lock(&r->mu);
     for (;;) {
         if (r->failed) break;
-        const size_t i = next_ready_locked(r);
+        alim_error e = {0};
+        alim_status st = r->shared ? refresh_locked(r, &e) : ALIM_OK;
+        if (!st) st = tell_ready_locked(r, &e);
+        if (st) {
+            fail_locked(r, &e);
+            break;
+        }
+        size_t i = next_ready_locked(r, 0);
+        /* shared: take the first ready cell no other rank has */
+        while (r->shared && i < r->n) {
+            const int got = claim(r, &r->cells[i], &e);
+            if (got < 0) break;
+            if (got && !alim_rundir_cell_done(r->rd, r->cells[i].name)) break; /* ours */
+            if (got) unclaim(r, &r->cells[i]); /* finished between the look and the claim: refresh sees it */
+            else r->cells[i].state = CELL_ELSEWHERE;
+            i = next_ready_locked(r, i + 1);
+        }
+        if (e.status) {
+            fail_locked(r, &e);
+            break;
+        }
         if (i == r->n) {
-            size_t pending = 0, running = 0;
+            size_t open_cells = 0, running = 0;
             for (size_t k = 0; k < r->n; k++) {
-                pending += r->cells[k].state == CELL_PENDING;
+                open_cells += r->cells[k].state != CELL_FINISHED;
                 running += r->cells[k].state == CELL_RUNNING;
             }
-            if (!pending) break;
-            if (!running) { /* cannot happen: dependencies are earlier cells */
-                alim_error e = {0};
+            if (!open_cells) break;
+            if (!running && !r->shared) { /* cannot happen: dependencies are earlier cells */
                 alim_error_set(&e, ALIM_EINTERNAL, "runner", "cells wait for each other");
                 fail_locked(r, &e);
                 break;
             }
-            pthread_cond_wait(&r->cv, &r->mu);
+            if (r->shared) wait_locked(r, 100); /* other ranks' cells show on the file system */
+            else pthread_cond_wait(&r->cv, &r->mu);
             continue;
         }
         r->cells[i].state = CELL_RUNNING;
         r->cells[i].frac = 0;
         const size_t ordinal = ++r->seen;
         pthread_mutex_unlock(&r->mu);
-        alim_error e = {0};
-        alim_status st = compute(r, i, ordinal, &e);
+        st = compute(r, i, ordinal, &e);
+        if (st && r->shared) mark_failed(r, &r->cells[i], &e);
+        if (r->shared) unclaim(r, &r->cells[i]);
         pthread_mutex_lock(&r->mu);
         r->cells[i].state = st ? CELL_PENDING : CELL_FINISHED;
         if (!st) {
             r->done_cost += r->cells[i].cost;
             r->stats.run++;
-            st = tell_done_locked(r, i, &e);
+            r->stats.here++;
+            st = tell_ready_locked(r, &e);
         }
         if (st) fail_locked(r, &e);
         pthread_cond_broadcast(&r->cv);
@@ -231,12 +362,14 @@ alim_status alim_runner_run(alim_runner *r, alim_error *err)
     if (r->bad_add) return alim_error_set(err, ALIM_EINTERNAL, "runner", "a cell could not be added (out of memory or a dependency that is not an earlier cell)");
     r->stats.total = r->n;
     r->threads = omp_get_max_threads();
+    r->shared = r->rd && alim_rundir_shared(r->rd);
+    r->tells = !r->shared || alim_dist_rank() == 0; /* one rank's notes, not one per rank */
     for (size_t i = 0; i < r->n; i++) {
         cell *c = &r->cells[i];
         c->reused = alim_rundir_cell_done(r->rd, c->name);
         if (!c->reused) r->total_cost += c->cost;
     }
-    if (r->jobs == 1) {
+    if (r->jobs == 1 && !r->shared) {
         /* in the calling thread, in order: finished cells are told as they come */
         for (size_t i = 0; i < r->n; i++) {
             cell *c = &r->cells[i];
@@ -245,7 +378,7 @@ alim_status alim_runner_run(alim_runner *r, alim_error *err)
             if (c->reused) {
                 r->stats.reused++;
                 c->state = CELL_FINISHED;
-                if ((st = tell_done_locked(r, i, err))) return st;
+                if ((st = tell_ready_locked(r, err))) return st;
                 continue;
             }
             c->state = CELL_RUNNING;
@@ -253,7 +386,8 @@ alim_status alim_runner_run(alim_runner *r, alim_error *err)
             c->state = CELL_FINISHED;
             r->done_cost += c->cost;
             r->stats.run++;
-            if ((st = tell_done_locked(r, i, err))) return st;
+            r->stats.here++;
+            if ((st = tell_ready_locked(r, err))) return st;
         }
         return ALIM_OK;
     }
@@ -262,25 +396,31 @@ alim_status alim_runner_run(alim_runner *r, alim_error *err)
             r->cells[i].state = CELL_FINISHED;
             r->stats.reused++;
             r->seen++;
-            alim_status st = tell_done_locked(r, i, err);
-            if (st) return st;
         }
+    alim_status st = tell_ready_locked(r, err);
+    /* every rank has seen which cells were finished before any rank starts one */
+    if (r->shared) st = alim_dist_agree(st ? st : alim_dist_barrier(err), err);
+    if (st) return st;
     pthread_t *tids = calloc((size_t)r->jobs, sizeof *tids);
-    if (!tids) return alim_error_set(err, ALIM_ENOMEM, "runner", "out of memory");
+    if (!tids) st = alim_error_set(err, ALIM_ENOMEM, "runner", "out of memory");
     int started = 0;
-    for (int j = 1; j < r->jobs; j++) {
+    for (int j = 1; !st && j < r->jobs; j++) {
         if (pthread_create(&tids[j], NULL, worker, r) != 0) break;
         started++;
     }
-    worker(r); /* the calling thread is a worker too */
+    if (!st) worker(r); /* the calling thread is a worker too */
     for (int j = 1; j <= started; j++) pthread_join(tids[j], NULL);
     free(tids);
-    if (r->failed) {
+    if (!st && r->failed) {
         *err = r->first_err;
-        return err->status ? err->status : ALIM_EINTERNAL;
+        st = err->status ? err->status : ALIM_EINTERNAL;
     }
-    return ALIM_OK;
+    /* the ranks leave together, with the first failure of any */
+    if (r->shared) st = alim_dist_agree(st, err);
+    return st;
 }
+
+int alim_runner_writes(const alim_runner *r) { return !r->shared || alim_dist_rank() == 0; }
 
 cJSON *alim_runner_result(const alim_runner *r, size_t i, alim_error *err)
 {

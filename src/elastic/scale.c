@@ -10,6 +10,7 @@
 
 #include "alim/checkpoint.h"
 #include "alim/coefficient.h"
+#include "alim/dist.h"
 #include "alim/io.h"
 #include "alim/lab.h"
 #include "alim/lm_train.h"
@@ -447,6 +448,8 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     config = make_config(cfg, data_hash);
     st = alim_rundir_open(cfg->run_dir, "elastic-scale", config, &rd, err);
     if (st) goto out;
+    /* under MPI every rank computes cells, rank 0 alone the levels' metrics and the files */
+    const int writes = !alim_rundir_shared(rd) || alim_dist_rank() == 0;
 
     double rho[4] = {NAN, NAN, NAN, NAN};
     summary = cJSON_CreateObject();
@@ -470,6 +473,10 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             if (st) break;
             res->cells_run += rr.cells_run;
             res->cells_reused += rr.cells_reused;
+            if (!writes) {
+                alim_rebound_result_free(&rr);
+                continue;
+            }
             sz[g].part = "size";
             double a_tok = NAN;
             st = alim_coefficient_alignment_tokens(rr.summary, cfg->data_dir, &rc.n_pos[rc.n_pos_count - 1], 1, &a_tok, err);
@@ -477,7 +484,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             sz[g].value = sz[g].params;
             alim_rebound_result_free(&rr);
         }
-        if (st) goto out;
+        if (st || !writes) goto out;
         cJSON_AddItemToObject(summary, "size", part_json("size", sz, cfg->n_sizes, S, &rho[0], &rho[1]));
     }
     /* the pretraining-token part */
@@ -518,6 +525,10 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             if (st) break;
             res->cells_run += rr.cells_run;
             res->cells_reused += rr.cells_reused;
+            if (!writes) {
+                alim_rebound_result_free(&rr);
+                continue;
+            }
             tk[b].part = "tokens";
             double a_tok = NAN;
             st = alim_coefficient_alignment_tokens(rr.summary, cfg->data_dir, &rc.n_pos[rc.n_pos_count - 1], 1, &a_tok, err);
@@ -525,10 +536,11 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             tk[b].value = tokens;
             alim_rebound_result_free(&rr);
         }
-        if (st) goto out;
+        if (st || !writes) goto out;
         cJSON_AddItemToObject(summary, "tokens", part_json("tokens", tk, cfg->n_budgets, S, &rho[2], &rho[3]));
     }
 
+    if (!writes) goto out;
     /* files */
     {
         alim_atomic_file f = {0};
