@@ -244,10 +244,16 @@ int cmd_train(int argc, char **argv)
     if (root) cli_progress_done();
     free(data);
     free(evd);
+    /* all ranks hold the same error: rank 0 prints it, and the others wait for that before
+     * they exit, since mpirun kills the job when its first process exits non-zero */
+    int rc_fail = 0;
+    if (st) rc_fail = root ? cli_fail(&err) : (alim_status_is_user_error(st) ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME);
     alim_error ferr;
     alim_error_clear(&ferr);
-    alim_status fst = alim_dist_finalize(&ferr);
-    if (st) return root ? cli_fail(&err) : (alim_status_is_user_error(st) ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME);
+    alim_status fst = st ? alim_dist_barrier(&ferr) : ALIM_OK;
+    const alim_status fin = alim_dist_finalize(&ferr);
+    if (!fst) fst = fin;
+    if (st) return rc_fail;
     if (fst) return cli_fail(&ferr);
     if (!root) return CLI_EXIT_OK;
     if (json) {
