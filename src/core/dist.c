@@ -247,7 +247,7 @@ alim_status alim_dist_agree(alim_status st, alim_error *err)
 
 #else /* one process */
 
-alim_status alim_dist_init(alim_error *err) { (void)err; (void)launched; return ALIM_OK; }
+alim_status alim_dist_init(alim_error *err) { (void)err, (void)launched, (void)g_started; return ALIM_OK; }
 alim_status alim_dist_finalize(alim_error *err) { (void)err; return ALIM_OK; }
 const char *alim_dist_library(void) { return "none"; }
 

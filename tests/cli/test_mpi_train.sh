@@ -10,7 +10,7 @@
 export OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
-export OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_rmaps_base_mapping_policy=slot
+export OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_rmaps_base_mapping_policy=slot OMPI_MCA_mpi_yield_when_idle=1
 
 # a corpus of 300 short lines, the same at every run
 "$PYTHON" - "$TMP/c.txt" <<'EOF'
