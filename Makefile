@@ -13,7 +13,7 @@
 
 CC       ?= gcc
 BUILD    ?= build
-PKGS     := libcjson openblas plplot libpcre2-8 libutf8proc
+PKGS     := libcjson openblas plplot libpcre2-8 libutf8proc zlib lapacke
 # No -ffast-math anywhere: infinities, NaN and log 0 carry meaning here.
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g

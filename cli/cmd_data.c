@@ -55,6 +55,7 @@ const char cmd_data_help[] =
     "  --doc-len N           synthetic document length (default 128)\n"
     "  --symbols N           synthetic alphabet size (default 64)\n"
     "  --fortunes-dir DIR    (natural) default /usr/share/games/fortunes\n"
+    "  --bible FILE          (natural) bible-kjv-text's data file, default /usr/lib/bible.data\n"
     "  --jargon FILE         (natural) default /usr/share/doc/jargon-text/jargon.txt.gz\n"
     "  --classifier-order N  n-gram order of the classifier (default 5)\n"
     "  --classifier-alpha A  its additive smoothing (default 0.1)\n"
@@ -71,7 +72,7 @@ typedef struct {
     int have_pool, have_clf;
     double clf_alpha;
     size_t clf_order;
-    const char *fortunes_dir, *jargon, *model, *data;
+    const char *fortunes_dir, *bible, *jargon, *model, *data;
     int json;
     char **files;
     size_t n_files;
@@ -87,6 +88,7 @@ static int parse_opts(const char *sub, int argc, char **argv, data_opts *o)
         {"window", required_argument, 0, 'w'},       {"doc-len", required_argument, 0, 'L'},
         {"symbols", required_argument, 0, 'S'},      {"fortunes-dir", required_argument, 0, 'F'},
         {"jargon", required_argument, 0, 'J'},       {"model", required_argument, 0, 'm'},
+        {"bible", required_argument, 0, 'K'},
         {"data", required_argument, 0, 'd'},         {"json", no_argument, 0, 'j'},
         {"classifier-alpha", required_argument, 0, 'a'}, {"classifier-order", required_argument, 0, 'n'},
         {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
@@ -102,6 +104,7 @@ static int parse_opts(const char *sub, int argc, char **argv, data_opts *o)
     o->clf_alpha = d.classifier_alpha;
     o->clf_order = d.classifier_order;
     o->fortunes_dir = d.fortunes_dir;
+    o->bible = d.bible;
     o->jargon = d.jargon;
     optind = 1;
     opterr = 0;
@@ -120,6 +123,7 @@ static int parse_opts(const char *sub, int argc, char **argv, data_opts *o)
         case 'L': rc = cli_parse_size("--doc-len", optarg, &o->doc_len); break;
         case 'S': rc = cli_parse_size("--symbols", optarg, &o->symbols); break;
         case 'F': o->fortunes_dir = optarg; break;
+        case 'K': o->bible = optarg; break;
         case 'J': o->jargon = optarg; break;
         case 'm': o->model = optarg; break;
         case 'd': o->data = optarg; break;
@@ -175,6 +179,7 @@ static void datadir_options(const char *sub, const data_opts *o, alim_datadir_op
     d->classifier_order = o->clf_order;
     d->classifier_alpha = o->clf_alpha;
     d->fortunes_dir = o->fortunes_dir;
+    d->bible = o->bible;
     d->jargon = o->jargon;
 }
 

@@ -46,7 +46,8 @@ typedef struct {
     size_t classifier_order;   /* n-gram order of the behaviour classifier (5) */
     double classifier_alpha;   /* its additive smoothing (0.1) */
     const char *fortunes_dir;  /* natural: /usr/share/games/fortunes */
-    const char *jargon;        /* natural: /usr/share/doc/jargon-text/jargon.txt.gz */
+    const char *bible;         /* natural: the data file of bible-kjv-text, /usr/lib/bible.data */
+    const char *jargon;        /* natural: /usr/share/doc/jargon-text/jargon.txt.gz (gzip or plain) */
 } alim_datadir_options;
 
 /* The defaults above (what `alim data` uses without options). */
@@ -57,10 +58,12 @@ void alim_datadir_options_default(alim_datadir_options *o);
 alim_status alim_datadir_synthetic(const alim_datadir_options *o, const char *out_dir, cJSON **manifest,
                                    alim_error *err);
 
-/* The natural source N: C1 fortunes (package fortunes), C2 the KJV Bible (bible-kjv, through
- * the `bible` program), C3 the Jargon File (jargon-text, through zcat); windows of o->window
- * bytes, de-duplicated; trains the naive-Bayes behaviour classifier on held-out windows. A
- * missing package is EINVAL naming it (nothing is installed). */
+/* The natural source N: C1 fortunes (package fortunes), C2 the KJV Bible (bible-kjv-text's data
+ * file o->bible, decoded here: the text `bible -f 'Gen1:1-Rev22:21'` prints, verse references
+ * removed), C3 the Jargon File (jargon-text, read through zlib); windows of o->window bytes,
+ * de-duplicated; trains the naive-Bayes behaviour classifier on held-out windows. Runs no
+ * program. A missing package is EINVAL naming it (nothing is installed); a damaged file
+ * EFORMAT naming the file. */
 alim_status alim_datadir_natural(const alim_datadir_options *o, const char *out_dir, cJSON **manifest,
                                  alim_error *err);
 

@@ -3,6 +3,7 @@
 #include "alim/channel.h"
 
 #include <cblas.h>
+#include <lapacke.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -332,23 +333,18 @@ double alim_ba_iterate(alim_ba *s)
     return gap > 0.0 ? gap : 0.0;
 }
 
-/* LAPACK's Cholesky factorisation and solve (shipped inside OpenBLAS). */
-extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
-extern void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda, double *b,
-                    const int *ldb, int *info);
-
-/* Solves A z = b for the two right-hand sides b1, b2 (contiguous: b2 = b1 + n) in place.
- * A is n x n symmetric positive definite with its lower triangle filled in row-major
- * order, which LAPACK (column-major) sees as the upper triangle. Returns 0, or -1 if A is
- * not numerically positive definite. */
+/* Solves A z = b for the two right-hand sides b1, b2 (contiguous: b2 = b1 + n) in place,
+ * with LAPACK's Cholesky factorisation and solve through LAPACKE (LAPACK itself is
+ * OpenBLAS's). A is n x n symmetric positive definite with its lower triangle filled in
+ * row-major order, which column-major LAPACK sees as the upper triangle: asking LAPACKE for
+ * column-major 'U' passes the matrix to dpotrf/dpotrs as it is, where row-major would copy
+ * it transposed first. Returns 0, or -1 if A is not numerically positive definite (or holds
+ * a NaN, which LAPACKE refuses). */
 static int cholesky_solve(double *a, size_t n, double *b12)
 {
-    const int nn = (int)n, two = 2;
-    int info = 0;
-    dpotrf_("U", &nn, a, &nn, &info);
-    if (info != 0) return -1;
-    dpotrs_("U", &nn, &two, a, &nn, b12, &nn, &info);
-    return info == 0 ? 0 : -1;
+    const lapack_int nn = (lapack_int)n;
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', nn, a, nn) != 0) return -1;
+    return LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', nn, 2, a, nn, b12, nn) == 0 ? 0 : -1;
 }
 
 /* Newton's method for max I(r) on the face of the simplex spanned by the inputs that
