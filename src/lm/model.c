@@ -451,11 +451,9 @@ alim_status lm_model_forward_backward_dist(alim_gpt *m, const int32_t *inputs, c
         if (!st) forward_finish(m);
         return st;
     }
-    /* a rank that failed (memory) must not leave the others waiting in the exchange */
-    st = alim_dist_agree(st, err);
-    if (st) return st;
     size_t *v = malloc(2 * (size_t)R * sizeof *v);
-    if (!v) st = alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for the loss exchange");
+    if (!v && !st) st = alim_error_set(err, ALIM_ENOMEM, "model", "out of memory for the loss exchange");
+    /* a rank that failed (memory) must not leave the others waiting in the exchange */
     st = alim_dist_agree(st, err);
     if (st) return free(v), st;
     for (int r = 0; r < R; r++) { // the rows' losses: rank r's shards' rows, contiguous
