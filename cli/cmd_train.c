@@ -224,6 +224,7 @@ int cmd_train(int argc, char **argv)
     if (!o.context && !o.init_dir && !o.resume) o.context = o.model.n_positions;
     o.model.n_positions = o.context ? o.context : o.model.n_positions;
     o.refuse_foreign_out = 1;
+    o.data_parallel = 1; /* under mpirun the ranks train one model together */
     o.data = data;
     o.n_data = nd;
     o.eval_data = evd;

@@ -11,9 +11,9 @@
  * resume = 1 continues bit for bit as if the run had not stopped (same thread count: the
  * state records it and a resume with another count is refused).
  *
- * Under MPI (alim/dist.h, docs/mpi.md) every rank calls alim_train with the same options: the
- * ranks split each micro-batch's data-parallel shards between them and sum the gradients in
- * shard order, so the run is bit for bit the one process's with the same shard count; rank 0
+ * Under MPI (alim/dist.h, docs/mpi.md), with data_parallel set (the CLI sets it), every rank
+ * calls alim_train with the same options: the ranks split each micro-batch's data-parallel
+ * shards between them and sum the gradients in shard order, so the run is bit for bit the one process's with the same shard count; rank 0
  * alone locks out_dir, writes the checkpoints and the log, evaluates and reports progress,
  * and all ranks return the same status. The bits depend on the shard count alone when it is
  * set (shards, or the resumed run's; then a resume may use any ranks and threads), else on
@@ -84,6 +84,10 @@ typedef struct {
                                      checkpoint and its log (the CLI's policy) */
     int shards;                   /* data-parallel shards of every micro-batch, 0 = chosen from
                                      the threads (alim_gpt_shard_count; of all ranks under MPI) */
+    int data_parallel;            /* 1: every rank of the MPI job (alim/dist.h) calls this with
+                                     the same options and they train one model together (rank
+                                     0 writes); 0: this process trains alone, MPI or not (a
+                                     cell of an experiment run on one rank) */
 } alim_train_options;
 
 /* Defaults: batch 16, grad_accum 1, lr 3e-4, min_lr lr/10, constant, warmup 0,

@@ -427,9 +427,9 @@ static alim_status reduce_shards_dist(alim_gpt *m, int S, int s0, int s1, const 
 }
 
 alim_status lm_model_forward_backward_dist(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B, int T,
-                                           float loss_scale, int S, alim_error *err)
+                                           float loss_scale, int S, int ranks, alim_error *err)
 {
-    const int R = alim_dist_size(), me = alim_dist_rank();
+    const int R = ranks > 1 ? ranks : 1, me = R > 1 ? alim_dist_rank() : 0;
     alim_status st = ALIM_OK;
     if (!targets) st = alim_error_set(err, ALIM_EINVAL, "model", "backward needs targets");
     else if (S < R || S > B)

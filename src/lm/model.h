@@ -21,14 +21,14 @@ float *lm_model_logits(const alim_gpt *m);
  * shards' extra gradient buffers are small next to the activations, else 1 (model.c). */
 int lm_model_shard_count(const alim_gpt *m, int B, int T, int nt);
 
-/* One forward + backward of the batch in S data-parallel shards split over the ranks of
- * alim/dist.h (rank r runs shards [S r / R, S (r+1) / R)), the gradients added to m->grads
- * and the loss in m->mean_loss exactly as a single process running the S shards would have
- * them, bit for bit (see docs/mpi.md). Collective when R > 1: every rank calls it with the
+/* One forward + backward of the batch in S data-parallel shards split over the R = ranks ranks
+ * of alim/dist.h (ranks is alim_dist_size() or 1; rank r runs shards [S r / R, S (r+1) / R)),
+ * the gradients added to m->grads and the loss in m->mean_loss exactly as a single process
+ * running the S shards would have them, bit for bit (see docs/mpi.md). Collective when R > 1: every rank calls it with the
  * same batch and the same m->grads, and all return the same status. With one rank this is
  * alim_gpt_forward_backward with the shard count S forced (S = 1: operation-parallel). */
 alim_status lm_model_forward_backward_dist(alim_gpt *m, const int32_t *inputs, const int32_t *targets, int B, int T,
-                                           float loss_scale, int S, alim_error *err);
+                                           float loss_scale, int S, int ranks, alim_error *err);
 
 /* ---- gpt2.c (the same roles as llama.c's below) ---- */
 void lm_gpt2_init_params(alim_gpt *m, uint64_t seed);

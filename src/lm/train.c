@@ -386,8 +386,10 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     uint64_t kept = 0; /* the update of the last checkpoint in out_dir */
     char logpath[4096] = "";
 
-    const int multi = alim_dist_multi(), root = alim_dist_rank() == 0;
-    train_plan plan = {1, 0, omp_get_max_threads(), alim_dist_size()};
+    /* the ranks train this model together only when asked (mpirun alim train); a cell of a
+     * sweep (alim/runner.h) trains alone on its rank whatever MPI says */
+    const int multi = o->data_parallel && alim_dist_multi(), root = !multi || alim_dist_rank() == 0;
+    train_plan plan = {1, 0, omp_get_max_threads(), multi ? alim_dist_size() : 1};
     if (o->resume) {
         char probe[4096];
         snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
@@ -559,7 +561,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
             alim_loader_next(&ld);
             /* several ranks, or a set shard count: the shards of model.c, split over the ranks */
             if (multi || plan.forced)
-                st = lm_model_forward_backward_dist(&m, ld.inputs, ld.targets, o->batch, T, 1.0f / (float)o->grad_accum, plan.shards, err);
+                st = lm_model_forward_backward_dist(&m, ld.inputs, ld.targets, o->batch, T, 1.0f / (float)o->grad_accum, plan.shards, plan.ranks, err);
             else st = alim_gpt_forward_backward(&m, ld.inputs, ld.targets, o->batch, T, 1.0f / (float)o->grad_accum, err);
             loss += (double)m.mean_loss / o->grad_accum;
         }
