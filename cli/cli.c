@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include "alim/dist.h"
+
 #include <cblas.h>
 #include <omp.h>
 
@@ -14,9 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* a rank other than 0 of an MPI job (cli_with_dist): rank 0 prints the errors */
+int cli_quiet;
+
 int cli_error(const char *where, const char *fmt, ...)
 {
     fflush(stdout);
+    if (cli_quiet) return CLI_EXIT_USAGE;
     fputs("alim: error: ", stderr);
     if (where && *where) fprintf(stderr, "%s: ", where);
     va_list ap;
@@ -36,6 +42,7 @@ int cli_fail(const alim_error *err)
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     fflush(stdout);
+    if (cli_quiet) return CLI_EXIT_USAGE;
     fputs("alim: error: ", stderr);
     va_list ap;
     va_start(ap, fmt);
@@ -119,6 +126,38 @@ int cli_lm_set_threads(const char *s)
     omp_set_num_threads((int)n);
     openblas_set_num_threads((int)n);
     return 0;
+}
+
+int cli_parse_jobs(const char *s, int *jobs)
+{
+    if (!s) {
+        const long cpus = sysconf(_SC_NPROCESSORS_ONLN), t = omp_get_max_threads();
+        *jobs = cpus > t ? (int)(cpus / t) : 1;
+        return 0;
+    }
+    size_t n;
+    int rc = cli_parse_size("--jobs", s, &n);
+    if (rc) return rc;
+    if (n < 1 || n > 256) return cli_error("--jobs", "must be between 1 and 256");
+    *jobs = (int)n;
+    return 0;
+}
+
+int cli_with_dist(int (*cmd)(int, char **), int argc, char **argv, int (*then)(int))
+{
+    alim_error err;
+    alim_error_clear(&err);
+    if (alim_dist_init(&err)) return cli_fail(&err);
+    const int peer = alim_dist_multi() && alim_dist_rank() != 0;
+    if (peer && !freopen("/dev/null", "w", stdout)) return CLI_EXIT_RUNTIME;
+    cli_quiet = peer;
+    int rc = cmd(argc, argv);
+    if (then) rc = then(rc);
+    fflush(stdout);
+    alim_error_clear(&err);
+    if (alim_dist_multi()) alim_dist_barrier(&err);
+    if (alim_dist_finalize(&err) && !rc) rc = cli_fail(&err);
+    return rc;
 }
 
 int cli_print_json(cJSON *obj)

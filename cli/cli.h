@@ -45,6 +45,16 @@ int cli_parse_double_list(const char *opt, const char *s, double **out, size_t *
 /* --threads N for the language-model commands: sets both the OpenMP and the OpenBLAS thread
  * counts (N >= 1); prints an error and returns CLI_EXIT_USAGE on a bad value. */
 int cli_lm_set_threads(const char *s);
+/* --jobs: cells side by side (alim/runner.h). NULL: the CPUs online divided by the OpenMP
+ * threads (set first, cli_lm_set_threads), at least 1. 0 or usage error (exit 2) on bad input. */
+int cli_parse_jobs(const char *s, int *jobs);
+/* Runs cmd(argc, argv) as one rank of an MPI job when launched by mpirun/srun (alim/dist.h;
+ * a plain process otherwise): MPI is started before and finished after, ranks other than 0
+ * print nothing on stdout and no error (rank 0 prints the error all ranks agreed on), and
+ * they wait for each other before leaving so that mpirun does not kill a rank still
+ * printing. then(rc) maps the command's code (may be NULL). */
+extern int cli_quiet; /* set by cli_with_dist on ranks other than 0: no error messages */
+int cli_with_dist(int (*cmd)(int, char **), int argc, char **argv, int (*then)(int));
 
 /* Standard handling of an unknown option or missing argument from getopt_long:
  * prints the error plus "try 'alim CMD --help'" and returns CLI_EXIT_USAGE. */

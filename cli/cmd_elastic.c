@@ -56,17 +56,21 @@ static int print_help(void)
     return CLI_EXIT_OK;
 }
 
+static int rc_or_help(int rc) { return rc == CLI_ELASTIC_SHOW_HELP ? print_help() : rc; }
+
 int cmd_elastic(int argc, char **argv)
 {
     if (argc < 2) return cli_usage_error("elastic", "missing subcommand (available: oracle, resist, rebound, scale, coefficient)");
     const char *sub = argv[1];
     if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) return print_help();
-    int rc;
-    if (!strcmp(sub, "oracle")) rc = cli_elastic_oracle(argc - 1, argv + 1);
-    else if (!strcmp(sub, "resist")) rc = cli_elastic_resist(argc - 1, argv + 1);
-    else if (!strcmp(sub, "rebound")) rc = cli_elastic_rebound(argc - 1, argv + 1);
-    else if (!strcmp(sub, "scale")) rc = cli_elastic_scale(argc - 1, argv + 1);
-    else if (!strcmp(sub, "coefficient")) rc = cli_elastic_coefficient(argc - 1, argv + 1);
+    int (*run)(int, char **) = NULL;
+    if (!strcmp(sub, "oracle")) return (rc_or_help(cli_elastic_oracle(argc - 1, argv + 1)));
+    else if (!strcmp(sub, "resist")) run = cli_elastic_resist;
+    else if (!strcmp(sub, "rebound")) run = cli_elastic_rebound;
+    else if (!strcmp(sub, "scale")) run = cli_elastic_scale;
+    else if (!strcmp(sub, "coefficient")) run = cli_elastic_coefficient;
     else return cli_usage_error("elastic", "unknown subcommand '%s' (available: oracle, resist, rebound, scale, coefficient)", sub);
-    return rc == CLI_ELASTIC_SHOW_HELP ? print_help() : rc;
+    /* Under mpirun/srun every rank runs the subcommand: the ranks share the run directory's
+     * cells (alim/runner.h), rank 0 prints. */
+    return cli_with_dist(run, argc - 1, argv + 1, rc_or_help);
 }

@@ -11,7 +11,7 @@
 #include "cli.h"
 
 const char cmd_report_help[] =
-    "usage: alim report [--config FILE.json] [--quick] [--out DIR] [--cache DIR] [--threads N]\n"
+    "usage: alim report [--config FILE.json] [--quick] [--out DIR] [--cache DIR] [--threads N] [--jobs N]\n"
     "                   [--json]\n"
     "\n"
     "Runs alim's analyses on built-in defaults (or on your configuration) and writes a\n"
@@ -71,6 +71,9 @@ const char cmd_report_help[] =
     "                 config's elasticity.cache, else DIR/cache); a re-run reuses them\n"
     "  --threads N    threads for training and sampling (default 1: robust when other jobs\n"
     "                 share the cores; 2 is faster on an idle 2-core machine)\n"
+    "  --jobs N       elasticity cells computed side by side, each with --threads threads\n"
+    "                 (default: the CPUs online divided by --threads). The figures are the\n"
+    "                 same for every N: a cell's bits depend on its threads only\n"
     "  --json         print a JSON summary (directory, seconds, figures, tables, cells)\n"
     "\n"
     "Progress (stderr, when it is a terminal or ALIM_PROGRESS=1): a progress line, and one line\n"
@@ -130,9 +133,9 @@ int cmd_report(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {"quick", no_argument, 0, 'q'},
                                          {"out", required_argument, 0, 'o'},    {"json", no_argument, 0, 'j'},
                                          {"cache", required_argument, 0, 'C'},  {"threads", required_argument, 0, 't'},
-                                         {0, 0, 0, 0}};
+                                         {"jobs", required_argument, 0, 'J'},   {0, 0, 0, 0}};
     const char *config_path = NULL, *out = "alim-report", *cache = NULL;
-    const char *threads = NULL;
+    const char *threads = NULL, *jobs = NULL;
     int quick = 0, json = 0, c;
     opterr = 0;
     optind = 1;
@@ -144,6 +147,7 @@ int cmd_report(int argc, char **argv)
         case 'j': json = 1; break;
         case 'C': cache = optarg; break;
         case 't': threads = optarg; break;
+        case 'J': jobs = optarg; break;
         default: return cli_usage_error("report", "unknown option or missing value '%s'", argv[optind - 1]);
         }
     }
@@ -155,10 +159,12 @@ int cmd_report(int argc, char **argv)
      * jobs kept both cores busy: 646 s with 2 threads, 111 s with 1; docs/report.md). */
     int rc = cli_lm_set_threads(threads ? threads : "1");
     if (rc) return rc;
+    int n_jobs;
+    if ((rc = cli_parse_jobs(jobs, &n_jobs))) return rc;
     alim_error err;
     cJSON *config = NULL;
     if (config_path && alim_json_read_file(config_path, &config, &err)) return cli_fail(&err);
-    alim_report_options o = {out, config, config_path, quick, cache, note_line, NULL};
+    alim_report_options o = {out, config, config_path, quick, cache, note_line, NULL, n_jobs};
     alim_report_summary sum;
     const char *e = getenv("ALIM_PROGRESS");
     prog.enabled = e ? strcmp(e, "0") != 0 : isatty(STDERR_FILENO);

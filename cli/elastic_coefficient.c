@@ -33,7 +33,7 @@ const char cli_elastic_coefficient_help[] =
     "  --from-rebound E2RUN   analyse a finished E2 run (results go to --run DIR)\n"
     "  --bootstrap B          resamples (default 10000; 0 = no interval)\n"
     "  --seeds N, --pretrain-tokens N, --layers N --dim N --heads N --context N,\n"
-    "  --theta0 DIR, --samples N, --sample-tokens N, --threads N   as for rebound\n"
+    "  --theta0 DIR, --samples N, --sample-tokens N, --threads N, --jobs N   as for rebound\n"
     "  --quick                tests: rebound's quick model, n_pos 10,40, n_neg 0,8,16,24\n"
     "  --json (print RUN/coefficient.json), --csv FILE (copy RUN/coefficient.csv)\n";
 
@@ -94,6 +94,7 @@ int cli_elastic_coefficient(int argc, char **argv)
     cli_progress_done();
     free(theta0_dirs);
     if (st) return cli_fail(&err);
+    if (!res.summary) return CLI_EXIT_OK; /* under MPI a rank other than 0: the summary is rank 0's */
     char path[4200];
     if (csv) {
         snprintf(path, sizeof path, "%s/coefficient.csv", rc->run_dir);

@@ -122,6 +122,7 @@ int cli_elastic_rebound_option(int code, const char *arg, alim_rebound_config *c
     case CLI_ELASTIC_OPT_NPOS: return cli_elastic_parse_grid("--n-pos", arg, c->n_pos, &c->n_pos_count);
     case CLI_ELASTIC_OPT_NNEG: return cli_elastic_parse_grid("--n-neg", arg, c->n_neg, &c->n_neg_count);
     case CLI_ELASTIC_OPT_THREADS: return cli_lm_set_threads(arg);
+    case CLI_ELASTIC_OPT_JOBS: return cli_parse_jobs(arg, &c->jobs);
     default: return CLI_ELASTIC_NOT_SHARED;
     }
     o->run_opts = 1;

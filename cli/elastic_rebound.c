@@ -54,6 +54,7 @@ const char cli_elastic_rebound_help[] =
     "  --quick                tests: 1 x 16 x 2, context 32, 16384 pretraining tokens,\n"
     "                         n_pos 10,20,30,40, n_neg 0,8,16,24,32,40, 16 samples of 32\n"
     "                         tokens, 2 seeds; options given with it override it\n"
+    CLI_ELASTIC_JOBS_HELP
     "  --threads N, --json (print RUN/summary.json), --csv FILE (copy RUN/grid.csv)\n";
 
 int cli_elastic_rebound(int argc, char **argv)
@@ -113,6 +114,7 @@ int cli_elastic_rebound(int argc, char **argv)
     cli_progress_done();
     free(theta0_dirs);
     if (st) return cli_fail(&err);
+    if (!res.summary) return CLI_EXIT_OK; /* under MPI a rank other than 0: the summary is rank 0's */
     char path[4200];
     if (csv) {
         snprintf(path, sizeof path, "%s/grid.csv", cfg.run_dir);

@@ -53,6 +53,7 @@ const char cli_elastic_resist_help[] =
     "                         16384 pretraining tokens, 3 x 20 SFT documents, 24 samples of\n"
     "                         32 tokens, 2 seeds; options given with it override it\n"
     "  --threads N            OpenMP and BLAS threads (default: all cores)\n"
+    CLI_ELASTIC_JOBS_HELP
     "  --json                 print the summary (RUN/summary.json) on stdout\n"
     "  --csv FILE             also write the per pair and seed summary CSV to FILE\n"
     "  --curves FILE          also write the per-step loss curves CSV to FILE\n"
@@ -64,7 +65,7 @@ const char cli_elastic_resist_help[] =
 int cli_elastic_resist(int argc, char **argv)
 {
     enum { R_DATA = 256, R_RUN, R_SEEDS, R_PRE, R_LAYERS, R_DIM, R_HEADS, R_CONTEXT, R_SFT, R_SAMPLES, R_STOK, R_PROMPT,
-           R_QUICK, R_THREADS, R_JSON, R_CSV, R_CURVES, R_HELP };
+           R_QUICK, R_THREADS, R_JOBS, R_JSON, R_CSV, R_CURVES, R_HELP };
     static const struct option opts[] = {
         {"data", required_argument, 0, R_DATA},        {"run", required_argument, 0, R_RUN},
         {"seeds", required_argument, 0, R_SEEDS},      {"pretrain-tokens", required_argument, 0, R_PRE},
@@ -75,6 +76,7 @@ int cli_elastic_resist(int argc, char **argv)
         {"quick", no_argument, 0, R_QUICK},            {"threads", required_argument, 0, R_THREADS},
         {"json", no_argument, 0, R_JSON},              {"csv", required_argument, 0, R_CSV},
         {"curves", required_argument, 0, R_CURVES},    {"help", no_argument, 0, R_HELP},
+        {"jobs", required_argument, 0, R_JOBS},
         {0, 0, 0, 0}};
     alim_resist_config cfg;
     alim_resist_config_default(&cfg);
@@ -101,6 +103,7 @@ int cli_elastic_resist(int argc, char **argv)
         case R_PROMPT: rc = cli_elastic_parse_pos_size("--prompt-bytes", optarg, &cfg.prompt_bytes); break;
         case R_QUICK: break;
         case R_THREADS: rc = cli_lm_set_threads(optarg); break;
+        case R_JOBS: rc = cli_parse_jobs(optarg, &cfg.jobs); break;
         case R_JSON: json = 1; break;
         case R_CSV: csv = optarg; break;
         case R_CURVES: curves = optarg; break;
@@ -123,6 +126,7 @@ int cli_elastic_resist(int argc, char **argv)
     alim_status st = alim_resist_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
     cli_progress_done();
     if (st) return cli_fail(&err);
+    if (!res.summary) return CLI_EXIT_OK; /* under MPI a rank other than 0: the summary is rank 0's */
     char path[4200];
     if (csv) {
         snprintf(path, sizeof path, "%s/summary.csv", cfg.run_dir);

@@ -41,6 +41,7 @@ const char cli_elastic_scale_help[] =
     "  --budget-lr LR         its constant learning rate (default 1e-3)\n"
     "  --budget-model I       which shape of --sizes it trains, 1-based (default 2)\n"
     "  --samples N, --sample-tokens N, --seeds N (default 3), --threads N\n"
+    CLI_ELASTIC_JOBS_HELP
     "  --quick                tests: shapes 1x8x2, 1x16x2, context 32, budgets 4096, 8192,\n"
     "                         16384, small grids, 2 seeds\n"
     "  --json (print RUN/summary.json), --csv FILE (copy RUN/scale.csv)\n";
@@ -100,7 +101,7 @@ static void print_part(const char *title, const cJSON *part, int tokens)
 
 int cli_elastic_scale(int argc, char **argv)
 {
-    enum { S_DATA = 256, S_RUN, S_SEEDS, S_PART, S_SIZES, S_SPRE, S_BUDGETS, S_BLR, S_BMODEL, S_SAMPLES, S_STOK, S_QUICK, S_THREADS,
+    enum { S_DATA = 256, S_RUN, S_SEEDS, S_PART, S_SIZES, S_SPRE, S_BUDGETS, S_BLR, S_BMODEL, S_SAMPLES, S_STOK, S_QUICK, S_THREADS, S_JOBS,
            S_JSON, S_CSV, S_HELP };
     static const struct option opts[] = {
         {"data", required_argument, 0, S_DATA},       {"run", required_argument, 0, S_RUN},
@@ -111,6 +112,7 @@ int cli_elastic_scale(int argc, char **argv)
         {"sample-tokens", required_argument, 0, S_STOK}, {"quick", no_argument, 0, S_QUICK},
         {"threads", required_argument, 0, S_THREADS}, {"json", no_argument, 0, S_JSON},
         {"csv", required_argument, 0, S_CSV},         {"help", no_argument, 0, S_HELP},
+        {"jobs", required_argument, 0, S_JOBS},
         {0, 0, 0, 0}};
     alim_scale_config cfg;
     alim_scale_config_default(&cfg);
@@ -142,6 +144,7 @@ int cli_elastic_scale(int argc, char **argv)
         case S_STOK: rc = cli_elastic_parse_pos_size("--sample-tokens", optarg, &cfg.sample_tokens); break;
         case S_QUICK: break;
         case S_THREADS: rc = cli_lm_set_threads(optarg); break;
+        case S_JOBS: rc = cli_parse_jobs(optarg, &cfg.jobs); break;
         case S_JSON: json = 1; break;
         case S_CSV: csv = optarg; break;
         case S_HELP: return CLI_ELASTIC_SHOW_HELP;
@@ -166,6 +169,7 @@ int cli_elastic_scale(int argc, char **argv)
     alim_status st = alim_scale_run(&cfg, &pg, cli_elastic_note, NULL, &res, &err);
     cli_progress_done();
     if (st) return cli_fail(&err);
+    if (!res.summary) return CLI_EXIT_OK; /* under MPI a rank other than 0: the summary is rank 0's */
     char path[4200];
     if (csv) {
         snprintf(path, sizeof path, "%s/scale.csv", cfg.run_dir);

@@ -37,6 +37,9 @@ typedef struct {
     const char *cache_dir; /* NULL: config "elasticity.cache", else OUT/cache */
     alim_report_note_fn note; /* may be NULL */
     void *note_ctx;
+    int jobs;             /* elasticity cells computed side by side, each with the caller's
+                             OpenMP threads (alim/runner.h); 0 or 1: one at a time. The
+                             figures do not depend on it. */
 } alim_report_options;
 
 typedef struct {

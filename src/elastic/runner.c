@@ -399,7 +399,7 @@ alim_status alim_runner_run(alim_runner *r, alim_error *err)
         }
     alim_status st = tell_ready_locked(r, err);
     /* every rank has seen which cells were finished before any rank starts one */
-    if (r->shared) st = alim_dist_agree(st ? st : alim_dist_barrier(err), err);
+    if (r->shared) st = alim_dist_agree(st, err); /* collective: also the barrier */
     if (st) return st;
     pthread_t *tids = calloc((size_t)r->jobs, sizeof *tids);
     if (!tids) st = alim_error_set(err, ALIM_ENOMEM, "runner", "out of memory");

@@ -78,7 +78,7 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     /* one report per directory at a time (alim/io.h); released below on every path */
     alim_dir_lock *lock;
     if ((st = alim_dir_lock_acquire(opt->out_dir, &lock, err))) return st;
-    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, opt->note, opt->note_ctx, 0, 0, 0, 0};
+    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, opt->note, opt->note_ctx, 0, 0, 0, 0, opt->jobs > 0 ? opt->jobs : 1};
     /* a stale index.html must not pass for the result of this run */
     char *index = report_path(&r, "index.html");
     if (!index) return alim_dir_lock_release(lock), alim_error_set(err, ALIM_ENOMEM, "report", "out of memory");
@@ -129,6 +129,7 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
         cJSON_AddNumberToObject(el, "run", (double)r.cells_run);
         cJSON_AddNumberToObject(el, "reused", (double)r.cells_reused);
         cJSON_AddBoolToObject(el, "data_reused", r.data_reused);
+        cJSON_AddNumberToObject(el, "jobs", r.jobs);
         if (opt->config) cJSON_AddItemToObject(meta, "config", cJSON_Duplicate(opt->config, 1));
         char *text = cJSON_Print(meta);
         cJSON_Delete(meta);

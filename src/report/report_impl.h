@@ -51,6 +51,7 @@ typedef struct {
     void *note_ctx;
     size_t cells_total, cells_run, cells_reused; /* elasticity runs */
     int data_reused;
+    int jobs; /* elasticity cells side by side (alim/runner.h) */
 } report;
 
 /* dir/name (caller frees; NULL when out of memory) */

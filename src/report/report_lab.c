@@ -145,6 +145,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
         snprintf(e1_dir, sizeof e1_dir, "%s/%s", cache, e1_name);
         c->data_dir = data_dir;
         c->run_dir = e1_dir;
+        c->jobs = r->jobs;
         st = alim_resist_run(c, r->progress, lab_note, r, &r1, r->err);
         if (st) return st;
         have_r1 = 1;
@@ -198,6 +199,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
             snprintf(e2_dir, sizeof e2_dir, "%s/%s", cache, e2_name);
             c->data_dir = data_dir;
             c->run_dir = e2_dir;
+            c->jobs = r->jobs;
             st = alim_rebound_run(c, r->progress, lab_note, r, &r2, r->err);
             if (!st) {
                 have_r2 = 1;
@@ -228,6 +230,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
         snprintf(e3_dir, sizeof e3_dir, "%s/%s", cache, e3_name);
         c->data_dir = data_dir;
         c->run_dir = e3_dir;
+        c->jobs = r->jobs;
         alim_scale_result r3;
         st = alim_scale_run(c, r->progress, lab_note, r, &r3, r->err);
         if (!st) {
@@ -241,8 +244,8 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
     }
     if (!st)
         sb_printf(&r->html, "<p class=\"meta\">Elasticity runs: %zu cells, %zu computed now, %zu reused from the "
-                            "cache.</p>\n",
-                  r->cells_total, r->cells_run, r->cells_reused);
+                            "cache (%d at a time).</p>\n",
+                  r->cells_total, r->cells_run, r->cells_reused, r->jobs);
     return st;
 }
 
