@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alim/dist.h"
 #include "alim/io.h"
 #include "alim/report.h"
 #include "cli.h"
@@ -128,7 +129,7 @@ static void note_line(void *ctx, const char *line)
     fprintf(stderr, "%s\n", line);
 }
 
-int cmd_report(int argc, char **argv)
+static int report_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {"quick", no_argument, 0, 'q'},
                                          {"out", required_argument, 0, 'o'},    {"json", no_argument, 0, 'j'},
@@ -162,6 +163,7 @@ int cmd_report(int argc, char **argv)
     int n_jobs;
     if ((rc = cli_parse_jobs(jobs, &n_jobs))) return rc;
     alim_error err;
+    alim_error_clear(&err);
     cJSON *config = NULL;
     if (config_path && alim_json_read_file(config_path, &config, &err)) return cli_fail(&err);
     alim_report_options o = {out, config, config_path, quick, cache, note_line, NULL, n_jobs};
@@ -172,7 +174,19 @@ int cmd_report(int argc, char **argv)
     alim_status st = alim_report_run(&o, &pg, &sum, &err);
     progress_end();
     cJSON_Delete(config);
+    if (st && alim_dist_multi()) {
+        /* Under MPI a rank that failed outside the experiments' agreed steps (rank 0 writing
+         * a figure, say) leaves the others waiting in a collective: say why, naming the rank,
+         * and end the job. */
+        const int rank = alim_dist_rank();
+        cli_quiet = 0;
+        rc = rank ? cli_error(err.where, "(rank %d) %s", rank, err.what) : cli_fail(&err);
+        fflush(stderr);
+        alim_dist_abort(alim_status_is_user_error(st) ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME);
+        return rc;
+    }
     if (st) return cli_fail(&err);
+    if (cli_quiet) return CLI_EXIT_OK; /* a rank other than 0: rank 0 reports */
     if (json) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "out_dir", out);
@@ -191,3 +205,7 @@ int cmd_report(int argc, char **argv)
            out, sum.n_figures, sum.n_tables, sum.seconds, sum.cells_run, sum.cells_reused);
     return CLI_EXIT_OK;
 }
+
+/* Under mpirun/srun every rank runs the report: the elasticity cells are handed out to the
+ * ranks (alim/runner.h), rank 0 writes the report. */
+int cmd_report(int argc, char **argv) { return cli_with_dist(report_main, argc, argv, NULL); }

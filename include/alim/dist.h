@@ -50,6 +50,11 @@ const char *alim_dist_library(void);
 /* Wall-clock seconds (MPI_Wtime, or CLOCK_MONOTONIC without MPI). */
 double alim_dist_wtime(void);
 
+/* Ends every rank of a multi-rank job with exit status code (MPI_Abort); nothing otherwise.
+ * For a front end whose rank failed where the other ranks wait in a collective they can
+ * no longer leave (the library itself never calls it). */
+void alim_dist_abort(int code);
+
 /* Collective: returns when every rank has called it. */
 alim_status alim_dist_barrier(alim_error *err);
 

@@ -120,6 +120,11 @@ double alim_dist_wtime(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+void alim_dist_abort(int code)
+{
+    if (g_active && g_size > 1) MPI_Abort(MPI_COMM_WORLD, code);
+}
+
 alim_status alim_dist_barrier(alim_error *err)
 {
     if (!g_active) return ALIM_OK;
@@ -257,6 +262,8 @@ double alim_dist_wtime(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+void alim_dist_abort(int code) { (void)code; }
 
 alim_status alim_dist_barrier(alim_error *err) { (void)err; return ALIM_OK; }
 

@@ -977,6 +977,8 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     }
     cJSON *seeds_json = cJSON_AddArrayToObject(summary, "per_seed");
     double num_params = NAN;
+    /* a result that cannot be read (alim_runner_result sets err) ends the reading */
+#define GET(dst, cell) do { if (!((dst) = alim_runner_result(runner, (cell), err))) { st = err->status ? err->status : ALIM_EIO; goto read_end; } } while (0)
     for (size_t s = 1; s <= S && !st; s++) {
         cJSON *sj = cJSON_CreateObject(), *r = NULL;
         cJSON_AddNumberToObject(sj, "seed", (double)s);
@@ -989,27 +991,26 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
             alim_gpt_free(&base);
             if (st) break;
         } else {
-            if (!(r = alim_runner_result(runner, CIX(s - 1, 0), err))) break;
+            GET(r, CIX(s - 1, 0));
             num_params = alim_lab_json_num(r, "num_params");
             cJSON_AddItemToObject(sj, "theta0", r);
         }
-        if (!(per[(s - 1) * G] = alim_runner_result(runner, CIX(s - 1, 1), err))) break;
+        GET(per[(s - 1) * G], CIX(s - 1, 1));
         for (size_t i = 0; i < P; i++) {
             char key[64];
-            if (!(r = alim_runner_result(runner, CIX(s - 1, 2 + 2 * i), err))) break;
+            GET(r, CIX(s - 1, 2 + 2 * i));
             snprintf(key, sizeof key, "pos%zu", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
-            if (!(r = alim_runner_result(runner, CIX(s - 1, 3 + 2 * i), err))) break;
+            GET(r, CIX(s - 1, 3 + 2 * i));
             const cJSON *sa = cJSON_GetObjectItemCaseSensitive(r, "steps");
             for (size_t j = 0; j < N; j++) steps[((s - 1) * P + i) * N + j] = cJSON_GetArrayItem(sa, (int)j) ? cJSON_GetArrayItem(sa, (int)j)->valuedouble : NAN;
             snprintf(key, sizeof key, "pos%zu-negpass", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
-            for (size_t j = 0; j < N; j++)
-                if (!(per[(s - 1) * G + 1 + i * N + j] = alim_runner_result(runner, CIX(s - 1, 2 + 2 * P + i * N + j), err))) break;
-            if (err->status) break;
+            for (size_t j = 0; j < N; j++) GET(per[(s - 1) * G + 1 + i * N + j], CIX(s - 1, 2 + 2 * P + i * N + j));
         }
-        if (err->status) st = err->status;
     }
+read_end:
+#undef GET
 #undef CIX
     if (st) goto out;
     alim_runner_stats rs;

@@ -812,15 +812,17 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     fprintf(curves.fp, "pair,seed,direction,step,loss_nats\n");
     double num_params = NAN;
     size_t ncase = 0;
+    /* a result that cannot be read (alim_runner_result sets err) ends the reading */
+#define GET(dst, cell) do { if (!((dst) = alim_runner_result(runner, (cell), err))) { st = err->status ? err->status : ALIM_EIO; goto read_end; } } while (0)
     for (size_t s = 1; s <= S && !st; s++) {
         const size_t *ix = &cix[(s - 1) * PER_SEED];
         cJSON *sj = cJSON_CreateObject(), *result;
         cJSON_AddNumberToObject(sj, "seed", (double)s);
         cJSON_AddItemToArray(seeds_json, sj);
-        if (!(result = alim_runner_result(runner, ix[0], err))) break;
+        GET(result, ix[0]);
         num_params = alim_lab_json_num(result, "num_params");
         cJSON_AddItemToObject(sj, "theta0", result);
-        if (!(result = alim_runner_result(runner, ix[1], err))) break;
+        GET(result, ix[1]);
         const cJSON *sl = cJSON_GetObjectItemCaseSensitive(result, "slices");
         for (int k = 1; k <= N_SLICES; k++) {
             char key[32];
@@ -829,15 +831,14 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         }
         cJSON_Delete(result);
         for (int k = 1; k <= N_SLICES; k++) {
-            if (!(result = alim_runner_result(runner, ix[1 + k], err))) break;
+            GET(result, ix[1 + k]);
             sr[s - 1].H[k] = alim_lab_json_num(result, "H_nats");
             char key[32];
             snprintf(key, sizeof key, "D%d", k);
             cJSON_AddItemToObject(sj, key, result);
         }
-        if (err->status) break;
         /* the fine-tuning pairs */
-        for (int p = 0; p < N_PAIRS && !err->status; p++) {
+        for (int p = 0; p < N_PAIRS; p++) {
             const int k = PAIR_K[p], l = PAIR_L[p];
             double mean[2] = {NAN, NAN};
             cJSON *pj = cJSON_CreateObject();
@@ -851,7 +852,7 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
             for (int dir = 0; dir < 2; dir++) {
                 const int to = dir ? k : l;
                 const char *dname = dir ? "inverse" : "forward";
-                if (!(result = alim_runner_result(runner, ix[2 + N_SLICES + 2 * p + dir], err))) break;
+                GET(result, ix[2 + N_SLICES + 2 * p + dir]);
                 const cJSON *ls = cJSON_GetObjectItemCaseSensitive(result, "losses_nats");
                 double first, last;
                 const int n = loss_stats(result, &first, &mean[dir], &last);
@@ -873,7 +874,6 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
                 cJSON_AddNumberToObject(dj, "tokens_per_s", alim_lab_json_num(result, "tokens_per_s"));
                 cJSON_Delete(result);
             }
-            if (err->status) break;
             const double g = mean[0] - mean[1];
             const double gc = (mean[0] - sr[s - 1].H[l]) - (mean[1] - sr[s - 1].H[k]);
             gap_raw[ncase] = g;
@@ -884,8 +884,9 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
             cJSON_AddBoolToObject(pj, "inverse_lower", g > 0);
             cJSON_AddBoolToObject(pj, "inverse_lower_corrected", gc > 0);
         }
-        if (err->status) st = err->status;
     }
+read_end:
+#undef GET
     if (st) {
         alim_atomic_abort(&curves);
         cJSON_Delete(pairs_json);

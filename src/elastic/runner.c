@@ -160,8 +160,13 @@ static alim_status tell_ready_locked(alim_runner *r, alim_error *err)
         if (k < c->n_deps) continue;
         c->told = 1;
         if (!c->done || !r->tells) continue;
-        cJSON *res = alim_rundir_cell_result(r->rd, c->name, err);
-        if (!res) return err->status ? err->status : alim_error_set(err, ALIM_EIO, c->name, "result unreadable");
+        alim_error e = {0};
+        cJSON *res = alim_rundir_cell_result(r->rd, c->name, &e);
+        if (!res) {
+            if (!e.status) alim_error_set(&e, ALIM_EIO, c->name, "result unreadable");
+            *err = e;
+            return e.status;
+        }
         c->done(c->arg, c->name, res, c->reused);
         cJSON_Delete(res);
     }
@@ -428,8 +433,12 @@ cJSON *alim_runner_result(const alim_runner *r, size_t i, alim_error *err)
         alim_error_set(err, ALIM_EINTERNAL, "runner", "no cell %zu", i);
         return NULL;
     }
-    cJSON *res = alim_rundir_cell_result(r->rd, r->cells[i].name, err);
-    if (!res && !err->status) alim_error_set(err, ALIM_EIO, r->cells[i].name, "result unreadable");
+    alim_error e = {0}; /* the caller's record may hold anything until an error is set */
+    cJSON *res = alim_rundir_cell_result(r->rd, r->cells[i].name, &e);
+    if (!res) {
+        if (!e.status) alim_error_set(&e, ALIM_EIO, r->cells[i].name, "result unreadable");
+        *err = e;
+    }
     return res;
 }
 

@@ -315,7 +315,7 @@ static alim_status budget_cells(const sc *x, alim_rundir *rd, cJSON **bres, alim
     }
     if (!st) st = alim_runner_run(runner, err);
     for (size_t s = 0; s < S && !st; s++)
-        if (!(bres[s] = alim_runner_result(runner, ix[s], err))) st = err->status;
+        if (!(bres[s] = alim_runner_result(runner, ix[s], err))) st = err->status; /* set when NULL */
     alim_runner_free(runner);
     free(args), free(ix);
     return st;
@@ -484,8 +484,8 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             sz[g].value = sz[g].params;
             alim_rebound_result_free(&rr);
         }
-        if (st || !writes) goto out;
-        cJSON_AddItemToObject(summary, "size", part_json("size", sz, cfg->n_sizes, S, &rho[0], &rho[1]));
+        if (st) goto out;
+        if (writes) cJSON_AddItemToObject(summary, "size", part_json("size", sz, cfg->n_sizes, S, &rho[0], &rho[1]));
     }
     /* the pretraining-token part */
     if (cfg->do_tokens) {
@@ -536,8 +536,8 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             tk[b].value = tokens;
             alim_rebound_result_free(&rr);
         }
-        if (st || !writes) goto out;
-        cJSON_AddItemToObject(summary, "tokens", part_json("tokens", tk, cfg->n_budgets, S, &rho[2], &rho[3]));
+        if (st) goto out;
+        if (writes) cJSON_AddItemToObject(summary, "tokens", part_json("tokens", tk, cfg->n_budgets, S, &rho[2], &rho[3]));
     }
 
     if (!writes) goto out;

@@ -5,6 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "report_impl.h"
 
+#include "alim/dist.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,21 @@ static const char css[] =
     "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f4f4f4}"
     ".meta{color:#666;font-size:.9em}";
 
+/* A rank other than 0 of an MPI job: it runs the elasticity experiments with rank 0, which
+ * hands their cells out (alim/runner.h), and writes nothing; rank 0 writes the report. */
+static alim_status run_peer(const alim_report_options *opt, const alim_progress *progress, alim_report_summary *summary,
+                            alim_error *err)
+{
+    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, NULL, NULL, 0, 0, 0, 0, opt->jobs > 0 ? opt->jobs : 1, 1};
+    const cJSON *cfg = opt->config;
+    char w[ALIM_ERROR_WHERE_MAX];
+    snprintf(w, sizeof w, "%.200s: elasticity", opt->config_name ? opt->config_name : "config");
+    const alim_status st = report_elasticity(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "elasticity") : NULL, w, opt->cache_dir);
+    free(r.html.s);
+    if (summary) memset(summary, 0, sizeof *summary);
+    return st;
+}
+
 alim_status alim_report_run(const alim_report_options *opt, const alim_progress *progress,
                             alim_report_summary *summary, alim_error *err)
 {
@@ -73,12 +90,13 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     const char *where = opt->config_name ? opt->config_name : "config";
     alim_status st = check_config(opt->config, where, opt->quick, err);
     if (st) return st;
+    if (alim_dist_multi() && alim_dist_rank() != 0) return run_peer(opt, progress, summary, err);
     if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST)
         return alim_error_set(err, ALIM_EIO, opt->out_dir, "cannot create the output directory: %s", strerror(errno));
     /* one report per directory at a time (alim/io.h); released below on every path */
     alim_dir_lock *lock;
     if ((st = alim_dir_lock_acquire(opt->out_dir, &lock, err))) return st;
-    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, opt->note, opt->note_ctx, 0, 0, 0, 0, opt->jobs > 0 ? opt->jobs : 1};
+    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, opt->note, opt->note_ctx, 0, 0, 0, 0, opt->jobs > 0 ? opt->jobs : 1, 0};
     /* a stale index.html must not pass for the result of this run */
     char *index = report_path(&r, "index.html");
     if (!index) return alim_dir_lock_release(lock), alim_error_set(err, ALIM_ENOMEM, "report", "out of memory");

@@ -52,6 +52,7 @@ typedef struct {
     size_t cells_total, cells_run, cells_reused; /* elasticity runs */
     int data_reused;
     int jobs; /* elasticity cells side by side (alim/runner.h) */
+    int peer; /* a rank other than 0 of an MPI job: it computes elasticity cells, writes nothing */
 } report;
 
 /* dir/name (caller frees; NULL when out of memory) */

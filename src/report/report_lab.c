@@ -4,6 +4,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "report_impl.h"
 
+#include "alim/dist.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +77,7 @@ static alim_status lab_data(report *r, const elasticity_config *ec, const char *
     hashed_name("data", key, name, 64);
     cJSON_Delete(key);
     snprintf(dir, n, "%s/%s", cache, name);
+    if (r->peer) return ALIM_OK; /* rank 0 builds it */
     char man[4400];
     snprintf(man, sizeof man, "%.4200s/manifest.json", dir);
     struct stat sb;
@@ -107,6 +110,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
     char data_dir[4200], e1_dir[4300], e2_dir[4300];
     char data_name[64];
     alim_status st = lab_data(r, ec, cache, data_dir, sizeof data_dir, data_name);
+    if (alim_dist_multi()) st = alim_dist_agree(st, r->err); /* the other ranks wait for rank 0's data */
     if (st) return st;
     sb_printf(&r->html,
               "<p>E1, E2 and E3 below train small GPT models (byte tokenizer) on the CPU, on a data directory the report "
@@ -152,7 +156,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
         r->cells_total += r1.cells_total;
         r->cells_run += r1.cells_run;
         r->cells_reused += r1.cells_reused;
-        st = report_e1(r, c, &r1);
+        if (!r->peer) st = report_e1(r, c, &r1);
     }
     /* E2, with E1's theta0 when E1 trained one for every seed (same data, model and pretraining) */
     alim_rebound_result r2;
@@ -206,8 +210,8 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
                 r->cells_total += r2.cells_total;
                 r->cells_run += r2.cells_run;
                 r->cells_reused += r2.cells_reused;
-                st = report_e2(r, c, &r2, from_e1);
-                if (!st && ec->run_coefficient) st = report_e4(r, ec, c, r2.summary, data_dir);
+                if (!r->peer) st = report_e2(r, c, &r2, from_e1);
+                if (!st && !r->peer && ec->run_coefficient) st = report_e4(r, ec, c, r2.summary, data_dir);
             }
         }
         c->theta0_dirs = NULL;
@@ -237,7 +241,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
             r->cells_total += r3.cells_run + r3.cells_reused;
             r->cells_run += r3.cells_run;
             r->cells_reused += r3.cells_reused;
-            st = report_e3(r, c, &r3);
+            if (!r->peer) st = report_e3(r, c, &r3);
             alim_scale_result_free(&r3);
         }
         c->data_dir = c->run_dir = NULL;
@@ -263,9 +267,10 @@ static alim_status lab_section(report *r, elasticity_config *ec, const char *cac
     else if (ec->cache[0]) snprintf(cache, sizeof cache, "%s", ec->cache);
     else snprintf(cache, sizeof cache, "%s/cache", r->dir);
     alim_status st = make_dirs(cache, r->err);
-    /* the cache may be shared by reports of other --out directories: one writer at a time */
+    /* the cache may be shared by reports of other --out directories: one writer at a time
+     * (under MPI rank 0's lock stands for the job) */
     alim_dir_lock *lock = NULL;
-    if (!st) st = alim_dir_lock_acquire(cache, &lock, r->err);
+    if (!st && !r->peer) st = alim_dir_lock_acquire(cache, &lock, r->err);
     if (st) return st;
     st = lab_run(r, ec, cache);
     alim_dir_lock_release(lock);
@@ -276,7 +281,7 @@ alim_status report_elasticity(report *r, const cJSON *c, const char *where, cons
 {
     elasticity_config ec;
     alim_status st = report_elasticity_config_read(c, where, r->quick, &ec, r->err);
-    if (!st) st = report_e0(r);
+    if (!st && !r->peer) st = report_e0(r);
     if (!st) st = lab_section(r, &ec, cache_override);
     if (!st) sb_printf(&r->html, "</section>\n");
     return st;

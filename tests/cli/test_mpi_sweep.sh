@@ -63,13 +63,25 @@ same_summary "E1 2 ranks" "$TMP/e1-1.json" "$TMP/e1-2.json"
 for f in summary.csv curves.csv; do same_file "E1 2 ranks $f" "$TMP/e1-1/$f" "$TMP/e1-2/$f"; done
 
 # E3: nested run directories (the levels' E2 runs) and the budget cells
-E3=(elastic scale --data "$S" --quick --threads 1 --part tokens)
+E3=(elastic scale --data "$S" --quick --threads 1)
 expect_exit 0 "E3 one process" -- "$ALIM" "${E3[@]}" --run "$TMP/e3-1" --json
 cp "$TMP/stdout" "$TMP/e3-1.json"
 expect_exit 0 "E3 on 2 ranks" -- mpirun -np 2 "$ALIM" "${E3[@]}" --run "$TMP/e3-2" --json
 cp "$TMP/stdout" "$TMP/e3-2.json"
 same_summary "E3 2 ranks" "$TMP/e3-1.json" "$TMP/e3-2.json"
 for f in scale.csv levels.csv; do same_file "E3 2 ranks $f" "$TMP/e3-1/$f" "$TMP/e3-2/$f"; done
+
+# ---- the report: its elasticity cells over the ranks, the same figures and tables ----
+expect_exit 0 "quick report, one process" -- "$ALIM" report --quick --out "$TMP/rep1" --jobs 1
+expect_exit 0 "quick report, 2 ranks" -- mpirun -np 2 "$ALIM" report --quick --out "$TMP/rep2" --jobs 1
+grep -q "^report written to $TMP/rep2/index.html" "$TMP/stdout" && [ "$(wc -l < "$TMP/stdout")" -eq 1 ] && ok || bad "report on 2 ranks: one line from rank 0"
+n=0
+for f in $(cd "$TMP/rep1" && ls *.csv *.svg); do cmp -s "$TMP/rep1/$f" "$TMP/rep2/$f" || { n=$((n + 1)); echo "differs: $f" >&2; }; done
+[ "$n" -eq 0 ] && ok || bad "report on 2 ranks: $n figure/table files differ"
+expect_exit 0 "quick report, 2 jobs" -- "$ALIM" report --quick --out "$TMP/rep3" --jobs 2
+n=0
+for f in $(cd "$TMP/rep1" && ls *.csv *.svg); do cmp -s "$TMP/rep1/$f" "$TMP/rep3/$f" || n=$((n + 1)); done
+[ "$n" -eq 0 ] && ok || bad "report with 2 jobs: $n figure/table files differ"
 
 # ---- a rank killed mid-sweep: the job dies, finished cells stay, a re-run completes ----
 R="$TMP/e2-kill"
