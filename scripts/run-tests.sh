@@ -4,14 +4,16 @@
 # as its last such line; a test that crashes or exits non-zero without failures counted
 # is counted as one failure. The script's last line is the total, in the same form.
 #
-#   tests/test_*.c       C unit tests, built in build/ and (ASan+UBSan) in build-asan/
+#   tests/test_*.c       C unit tests, built in build/, (ASan+UBSan) in build-asan/ and
+#                        (clang, UBSan, -Werror: `make clang`) in build-clang/, whose build
+#                        counts as one more check
 #   tests/cli/test_*.sh  the alim program end to end (errors, exit codes, JSON)
 #   tests/ref/test_*.py  independent oracles (numpy/scipy/torch from Debian's python3)
 #   tests/pypi/test_*.py oracles from the model-file ecosystem (transformers, tokenizers,
 #                        gguf from PyPI) in the venv scripts/pyvenv.sh creates on first use
 #
 # Environment: ALIM_TEST_FILTER=regex runs only matching tests; ALIM_SKIP_ASAN=1 skips
-# the sanitizer builds.
+# the sanitizer builds; ALIM_SKIP_CLANG=1 skips the clang build.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export ALIM="$PWD/build/alim"
@@ -57,6 +59,20 @@ done
 if [ -z "${ALIM_SKIP_ASAN:-}" ]; then
   for t in build-asan/tests/test_*; do
     [ -x "$t" ] && run "asan/$(basename "$t")" "$t"
+  done
+fi
+# the clang leg, when `make clang` has run: its build (warnings are errors there) as one
+# check, then the C tests it built
+clang_build() {
+  if [ "$(cat build-clang/build.status)" = 0 ]; then echo "clang-build: 1 passed, 0 failed"; return 0; fi
+  grep -E 'warning:|error:' build-clang/build.log | head -n 40
+  echo "clang-build: 0 passed, 1 failed (log: build-clang/build.log)"
+  return 1
+}
+if [ -z "${ALIM_SKIP_CLANG:-}" ] && [ -f build-clang/build.status ]; then
+  run "clang/build" clang_build
+  for t in build-clang/tests/test_*; do
+    [ -x "$t" ] && run "clang/$(basename "$t")" "$t"
   done
 fi
 for t in tests/cli/test_*.sh; do

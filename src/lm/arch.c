@@ -4,7 +4,6 @@
  * gradient arrays, checkpoint I/O (safetensors and GGUF names), initialisation and the
  * optimizer's segments are all generated from it (see alim/gpt.h).
  */
-#pragma GCC optimize("O3")
 #include "model.h"
 
 #include <math.h>

@@ -1,6 +1,5 @@
 /* attention.c — causal self-attention with grouped key/value heads: the blocked sgemm
  * path, the small-head (hs = 8, 16) kernels, and one decoding step's row (see kernels.h). */
-#pragma GCC optimize("O3", "no-trapping-math")
 #include "kernels.h"
 
 #include <cblas.h>

@@ -10,7 +10,6 @@
  * contracts by default in gnu11 mode whenever the target has FMA (e.g. -march=native), so
  * it is switched off for this file.
  */
-#pragma GCC optimize("fp-contract=off")
 
 #include <stdint.h>
 #include <string.h>

@@ -10,7 +10,6 @@
  * batch (bias, LayerNorm and embedding gradients) are parallelised over channels, never
  * with atomics, so results do not depend on timing.
  */
-#pragma GCC optimize("O3", "no-trapping-math")
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>

@@ -1,6 +1,5 @@
 /* kernels.c — elementwise passes, reductions, the matrix product and embeddings shared by
  * the transformer graphs (see kernels.h). */
-#pragma GCC optimize("O3", "no-trapping-math")
 #include "kernels.h"
 
 #include <cblas.h>

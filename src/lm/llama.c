@@ -7,7 +7,6 @@
  * Hugging Face nn.Linear layout (out, in), so a projection is x @ W^T through lm_gemm.
  * Every reduction runs in a fixed order, so results repeat for a given thread count.
  */
-#pragma GCC optimize("O3", "no-trapping-math")
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>

@@ -6,7 +6,6 @@
  * Small models run data parallel (shard_count): each thread takes whole passes over its
  * part of the batch, and the shards' gradients are summed in a fixed order.
  */
-#pragma GCC optimize("O3", "no-trapping-math")
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>

@@ -5,7 +5,6 @@
  * -fno-math-errno (sqrtf's argument is never negative); no FMA contraction, so the update
  * gives the same bits on every ISA, as the scalar loop did. Not -ffast-math: sqrt and
  * division stay correctly rounded. */
-#pragma GCC optimize("O3", "fp-contract=off")
 #include "alim/optim.h"
 
 #include <math.h>
