@@ -23,7 +23,7 @@ fi
 same_summary() {  # DESC A.json B.json [also=KEY]: KEY (e.g. cells: computed vs reused) is left out too
   if "$PYTHON" - "$2" "$3" "${4:-}" <<'EOF'
 import json, sys
-T = {"wall_s", "train_tokens_per_s", "tokens_per_s", "elapsed_s", "sampled_tokens_per_s", "run_dir", "rebound_wall_s", sys.argv[3]}
+T = {"wall_s", "train_tokens_per_s", "tokens_per_s", "elapsed_s", "sampled_tokens_per_s", "run_dir", "rebound_run", "rebound_wall_s", sys.argv[3]}
 def strip(o):
     if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k not in T}
     if isinstance(o, list): return [strip(v) for v in o]
@@ -61,6 +61,15 @@ expect_exit 0 "E1 on 2 ranks" -- mpirun -np 2 "$ALIM" "${E1[@]}" --run "$TMP/e1-
 cp "$TMP/stdout" "$TMP/e1-2.json"
 same_summary "E1 2 ranks" "$TMP/e1-1.json" "$TMP/e1-2.json"
 for f in summary.csv curves.csv; do same_file "E1 2 ranks $f" "$TMP/e1-1/$f" "$TMP/e1-2/$f"; done
+
+# E4: its E2 grid over the ranks, the analysis on rank 0
+E4=(elastic coefficient --data "$S" --quick --threads 1 --bootstrap 200)
+expect_exit 0 "E4 one process" -- "$ALIM" "${E4[@]}" --run "$TMP/e4-1" --json
+cp "$TMP/stdout" "$TMP/e4-1.json"
+expect_exit 0 "E4 on 2 ranks" -- mpirun -np 2 "$ALIM" "${E4[@]}" --run "$TMP/e4-2" --json
+cp "$TMP/stdout" "$TMP/e4-2.json"
+same_summary "E4 2 ranks" "$TMP/e4-1.json" "$TMP/e4-2.json"
+same_file "E4 2 ranks coefficient.csv" "$TMP/e4-1/coefficient.csv" "$TMP/e4-2/coefficient.csv"
 
 # E3: nested run directories (the levels' E2 runs) and the budget cells
 E3=(elastic scale --data "$S" --quick --threads 1)
