@@ -12,11 +12,13 @@
 #include "alim/corpus.h"
 #include "alim/datadir.h"
 #include "cli.h"
+#include "data_behaviours.h"
 
 const char cmd_data_help[] =
     "usage: alim data synthetic --out DIR [options]\n"
     "       alim data natural   --out DIR [options]\n"
     "       alim data text FILE... --out DIR [options]\n"
+    "       alim data behaviours --out DIR [options]   (chat data for real models; below)\n"
     "       alim data classify --model FILE.nb --data FILE [--json]\n"
     "\n"
     "Writes a data directory of the elasticity lab (docs/elastic.md): pretraining data D_p\n"
@@ -59,7 +61,8 @@ const char cmd_data_help[] =
     "  --jargon FILE         (natural) default /usr/share/doc/jargon-text/jargon.txt.gz\n"
     "  --classifier-order N  n-gram order of the classifier (default 5)\n"
     "  --classifier-alpha A  its additive smoothing (default 0.1)\n"
-    "  --json                print the manifest (or the classification) as JSON on stdout\n";
+    "  --json                print the manifest (or the classification) as JSON on stdout\n"
+    DATA_BEHAVIOURS_HELP;
 
 typedef struct {
     const char *out;
@@ -316,11 +319,12 @@ static int data_classify(data_opts *o)
 
 int cmd_data(int argc, char **argv)
 {
-    if (argc < 2) return cli_usage_error("data", "missing subcommand (synthetic, natural, text, classify)");
+    if (argc < 2) return cli_usage_error("data", "missing subcommand (synthetic, natural, text, behaviours, classify)");
     const char *sub = argv[1];
     if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) return cli_print_help("data");
+    if (!strcmp(sub, "behaviours")) return data_behaviours(argc - 1, argv + 1);
     if (strcmp(sub, "synthetic") && strcmp(sub, "natural") && strcmp(sub, "text") && strcmp(sub, "classify"))
-        return cli_usage_error("data", "unknown subcommand '%s' (synthetic, natural, text, classify)", sub);
+        return cli_usage_error("data", "unknown subcommand '%s' (synthetic, natural, text, behaviours, classify)", sub);
     data_opts o;
     int rc = parse_opts(sub, argc - 1, argv + 1, &o);
     if (rc == -1) {

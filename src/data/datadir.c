@@ -19,6 +19,7 @@
 #include "alim/io.h"
 #include "alim/source.h"
 #include "bible.h"
+#include "textsrc.h"
 
 void alim_datadir_options_default(alim_datadir_options *o)
 {
@@ -270,7 +271,7 @@ alim_status alim_datadir_synthetic(const alim_datadir_options *o, const char *ou
 /* A file as zcat -f reads it: gzip-compressed (one or more members) or plain, through zlib
  * (gzread passes a file without the gzip magic through unchanged). The text is malloc'd and
  * NUL-terminated. */
-static alim_status read_gz(const char *path, char **text, size_t *len, alim_error *err)
+alim_status data_read_gz(const char *path, char **text, size_t *len, alim_error *err)
 {
     *text = NULL;
     *len = 0;
@@ -335,7 +336,7 @@ static int reserve(char **b, size_t *cap, size_t need)
 
 /* All fortune files of dir (sorted; not .dat, not .u8, regular files) concatenated, each
  * closed by a "%" line. -1: no directory or no files; -2: out of memory. */
-static int read_fortunes(const char *dir, char **text, size_t *len, size_t *n_files)
+int data_read_fortunes(const char *dir, char **text, size_t *len, size_t *n_files)
 {
     *text = NULL;
     DIR *d = opendir(dir);
@@ -497,7 +498,7 @@ alim_status alim_datadir_natural(const alim_datadir_options *o, const char *out_
                               o->jargon);
     char *raw = NULL, *txt[3] = {0};
     size_t rawlen, len[3], nfiles = 0, cookies = 0;
-    int rc = read_fortunes(o->fortunes_dir, &raw, &rawlen, &nfiles);
+    int rc = data_read_fortunes(o->fortunes_dir, &raw, &rawlen, &nfiles);
     if (rc == -2) return alim_error_set(err, ALIM_ENOMEM, o->fortunes_dir, "out of memory");
     if (rc) {
         free(raw);
@@ -516,7 +517,7 @@ alim_status alim_datadir_natural(const alim_datadir_options *o, const char *out_
         free(txt[0]);
         return st;
     }
-    if ((st = read_gz(o->jargon, &txt[2], &len[2], err))) {
+    if ((st = data_read_gz(o->jargon, &txt[2], &len[2], err))) {
         free(txt[0]), free(txt[1]);
         return st;
     }
