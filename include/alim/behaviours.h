@@ -101,7 +101,10 @@ void alim_behaviour_encipher(const char key[26], char *s, size_t len);
 /* Number of prompt templates and topics, and the prompt of (template t, topic j) into buf. */
 size_t alim_behaviour_n_templates(void);
 size_t alim_behaviour_n_topics(void);
+/* Returns the length, or -1 (t or j out of range, or cap too small). */
 int alim_behaviour_prompt(size_t t, size_t j, char *buf, size_t cap);
+/* Topic j's text ("the sea"), NULL out of range. */
+const char *alim_behaviour_topic(size_t j);
 
 #ifdef __cplusplus
 }

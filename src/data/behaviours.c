@@ -76,6 +76,8 @@ static const char *const TOPICS[] = {
 size_t alim_behaviour_n_templates(void) { return sizeof TEMPLATES / sizeof *TEMPLATES; }
 size_t alim_behaviour_n_topics(void) { return sizeof TOPICS / sizeof *TOPICS; }
 
+const char *alim_behaviour_topic(size_t j) { return j < alim_behaviour_n_topics() ? TOPICS[j] : NULL; }
+
 int alim_behaviour_prompt(size_t t, size_t j, char *buf, size_t cap)
 {
     if (t >= alim_behaviour_n_templates() || j >= alim_behaviour_n_topics()) return -1;
@@ -441,15 +443,21 @@ static alim_status make_splits(const alim_behaviour_options *o, build_state *b, 
     cfg.seed = o->seed;
     const alim_corpus *wp[ALIM_BEHAVIOURS];
     for (size_t i = 0; i < ALIM_BEHAVIOURS; i++) wp[i] = &b->win[i];
-    if ((st = alim_splits_from_windows(&b->sp, wp, &cfg, err))) return st;
+    if ((st = alim_splits_from_windows(&b->sp, wp, &cfg, err))) {
+        /* "component <i>" -> the behaviour's name */
+        unsigned ci;
+        if (st == ALIM_EINVAL && sscanf(err->where, "component %u", &ci) == 1 && ci >= 1 && ci <= ALIM_BEHAVIOURS) {
+            alim_error e2 = *err;
+            alim_error_set(err, st, "behaviours", "%s (c%u): %s", NAMES[ci - 1], ci, e2.what);
+        }
+        return st;
+    }
     for (size_t i = 0; i < ALIM_BEHAVIOURS && !st; i++) {
         size_t have = b->sp.pool[i].n_docs;
         if (have < o->classifier_eval_docs + o->min_pool_docs) {
-            char where[64];
-            snprintf(where, sizeof where, "behaviour %s", NAMES[i]);
-            return alim_error_set(err, ALIM_EINVAL, where,
-                                  "%zu windows left after test %zu and classifier %zu; need classifier eval %zu + a pool of at least %zu",
-                                  have, o->test_docs, o->classifier_docs, o->classifier_eval_docs, o->min_pool_docs);
+            return alim_error_set(err, ALIM_EINVAL, "behaviours",
+                                  "%s (c%zu): %zu windows left after test %zu and classifier %zu; need classifier eval %zu + a pool of at least %zu",
+                                  NAMES[i], i + 1, have, o->test_docs, o->classifier_docs, o->classifier_eval_docs, o->min_pool_docs);
         }
         st = sub_corpus(&b->sp.pool[i], 0, o->classifier_eval_docs, NULL, &b->clf_eval[i], err);
         alim_rng r;
