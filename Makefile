@@ -37,6 +37,21 @@ ifneq ($(strip $(MPI_LIBS)),)
 LDLIBS   += $(MPI_LIBS)
 $(BUILD)/src/core/dist.o $(BUILD)/pic/src/core/dist.o: ALL_CFLAGS += $(MPI_CFLAGS) -DALIM_HAVE_MPI=1
 endif
+# oneDNN (docs/lm.md, "bf16 kernel"): the bf16 matrix product of src/lm/gemm_bf16.c on the
+# CPU's matrix units. Found through pkg-config's dnnl, else by compiling and linking a
+# program that includes <dnnl.h> with -ldnnl (Debian's libdnnl-dev has no .pc file); DNNL=0
+# builds without it (gemm_bf16.c then reports no native bf16 and the engine stays fp32).
+DNNL     ?= auto
+ifneq ($(DNNL),0)
+DNNL_PC     := $(shell pkg-config --exists dnnl 2>/dev/null && echo dnnl)
+DNNL_CFLAGS := $(if $(DNNL_PC),$(shell pkg-config --cflags dnnl))
+DNNL_LIBS   := $(if $(DNNL_PC),$(shell pkg-config --libs dnnl),$(shell echo 'int main(void) { return dnnl_version() == 0; }' | \
+                 $(CC) -x c -include dnnl.h - -o /dev/null -ldnnl >/dev/null 2>&1 && echo -ldnnl))
+endif
+ifneq ($(strip $(DNNL_LIBS)),)
+ALL_CFLAGS += $(DNNL_CFLAGS) -DALIM_HAVE_DNNL=1
+LDLIBS     += $(DNNL_LIBS)
+endif
 
 LIB_SRC  := $(sort $(wildcard src/*/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
@@ -72,7 +87,7 @@ $(BUILD)/%.o: %.c
 #                       argument is never negative); the optimize pragma/attribute did not
 #                       reach the target clones, so this one was always a Makefile flag.
 lm_objs = $(foreach f,$(1),$(BUILD)/src/lm/$(f).o $(BUILD)/pic/src/lm/$(f).o)
-$(call lm_objs,model llama attention gpt2 kernels): ALL_CFLAGS += -O3 -fno-trapping-math
+$(call lm_objs,model llama attention gpt2 kernels gemm_bf16): ALL_CFLAGS += -O3 -fno-trapping-math
 $(call lm_objs,arch): ALL_CFLAGS += -O3
 $(call lm_objs,optim): ALL_CFLAGS += -O3 -ffp-contract=off -fno-math-errno
 $(call lm_objs,gguf_quant): ALL_CFLAGS += -ffp-contract=off
@@ -272,7 +287,7 @@ install: $(BUILD)/alim $(BUILD)/libalim.a $(SHARED_LIB) $(BUILD)/alim.1
 	install -m 644 include/alim/*.h $(DESTDIR)$(INCLUDEDIR)/alim/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(call pc_rel,$(LIBDIR))|' \
 	  -e 's|@INCLUDEDIR@|$(call pc_rel,$(INCLUDEDIR))|' -e 's|@VERSION@|$(ALIM_VERSION)|' \
-	  -e 's|@MPI_REQUIRES@|$(MPI_PC)|' -e 's|@MPI_LIBS@|$(if $(MPI_PC),,$(MPI_LIBS))|' \
+	  -e 's|@MPI_REQUIRES@|$(MPI_PC)|' -e 's|@MPI_LIBS@|$(if $(MPI_PC),,$(MPI_LIBS)) $(DNNL_LIBS)|' \
 	  alim.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/alim.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/alim.pc
 	install -m 644 $(BUILD)/alim.1 $(DESTDIR)$(MANDIR)/man1/alim.1

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config libcjson-dev libopenblas-dev libplplot-dev plplot-driver-cairo
       python3 python3-numpy python3-scipy python3-torch python3-venv libpcre2-dev libutf8proc-dev clang
       libclang-rt-dev libomp-dev xxd help2man python3-dev libopenmpi-dev openmpi-bin
-      zlib1g-dev liblapacke-dev
+      zlib1g-dev liblapacke-dev libdnnl-dev
       fortunes bible-kjv jargon-text chromium bc time ${ALIM_DEPS_EXTRA:-})
 missing=()
 for p in "${pkgs[@]}"; do
