@@ -128,6 +128,23 @@ int cli_lm_set_threads(const char *s)
     return 0;
 }
 
+int cli_parse_precision(const char *s, alim_precision *p)
+{
+    const char *opt = "--precision";
+    if (!s) {
+        s = getenv("ALIM_PRECISION");
+        opt = "ALIM_PRECISION";
+        if (!s || !*s) {
+            *p = ALIM_PRECISION_AUTO;
+            return 0;
+        }
+    }
+    alim_error err;
+    alim_error_clear(&err);
+    if (alim_precision_parse(s, p, opt, &err)) return cli_error(opt, "%s", err.what);
+    return 0;
+}
+
 int cli_parse_jobs(const char *s, int *jobs)
 {
     if (!s) {

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "alim/progress.h"
+#include "alim/gpt.h"
 #include "alim/status.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_RUNTIME = 1, CLI_EXIT_USAGE = 2 };
@@ -45,6 +46,17 @@ int cli_parse_double_list(const char *opt, const char *s, double **out, size_t *
 /* --threads N for the language-model commands: sets both the OpenMP and the OpenBLAS thread
  * counts (N >= 1); prints an error and returns CLI_EXIT_USAGE on a bad value. */
 int cli_lm_set_threads(const char *s);
+/* --precision auto|fp32|bf16 of the language-model commands (alim/gpt.h). NULL: the
+ * environment variable ALIM_PRECISION if set (the test suite pins fp32 with it), else auto.
+ * Prints an error naming --precision (or ALIM_PRECISION) and returns CLI_EXIT_USAGE on a
+ * bad value. */
+int cli_parse_precision(const char *s, alim_precision *p);
+/* "--precision", then a help line for it: the same text in every command's --help */
+#define CLI_PRECISION_HELP \
+    "  --precision P        matrix products in fp32, or bf16 inputs with fp32 accumulation\n" \
+    "                       (oneDNN on AMX/AVX512-BF16; everything else stays fp32); auto\n" \
+    "                       (default) = bf16 where the CPU has native bf16, else fp32;\n" \
+    "                       'alim info' shows what auto picks here\n"
 /* --jobs: cells side by side (alim/runner.h). NULL: the CPUs online divided by the OpenMP
  * threads (set first, cli_lm_set_threads), at least 1. 0 or usage error (exit 2) on bad input. */
 int cli_parse_jobs(const char *s, int *jobs);

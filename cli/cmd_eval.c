@@ -43,13 +43,14 @@ const char cmd_eval_help[] =
     "  --dump-logprobs FILE write the log-probabilities of every scored position as\n"
     "                       a (n_tokens, vocab) F32 tensor \"logprobs\" in safetensors\n"
     "  --threads N          OpenMP and BLAS threads (default: all cores)\n"
+    CLI_PRECISION_HELP
     "  --json               one JSON object: total_bits, n_tokens, n_bytes, bits_per_token,\n"
     "                       bits_per_byte (and kl_nats, kl_bits with --base)\n"
     "\n"
     "example:\n"
     "  alim eval --model run1-sft --base run1 --data held.jsonl --json\n";
 
-enum { O_MODEL = 256, O_DATA, O_BASE, O_FORMAT, O_DELIM, O_CONTEXT, O_BATCH, O_DUMP, O_THREADS, O_JSON, O_TEMPLATE, O_DUMP_TOKENS };
+enum { O_MODEL = 256, O_DATA, O_BASE, O_FORMAT, O_DELIM, O_CONTEXT, O_BATCH, O_DUMP, O_THREADS, O_JSON, O_TEMPLATE, O_DUMP_TOKENS, O_PRECISION };
 
 /* --dump-tokens: the stream and its mask, for checking what is scored. */
 static alim_status dump_tokens(const char *path, const alim_token_stream *ds, alim_error *err)
@@ -76,13 +77,15 @@ int cmd_eval(int argc, char **argv)
         {"delimiter", required_argument, 0, O_DELIM}, {"context", required_argument, 0, O_CONTEXT},
         {"batch", required_argument, 0, O_BATCH}, {"dump-logprobs", required_argument, 0, O_DUMP},
         {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
-        {"template", required_argument, 0, O_TEMPLATE}, {"dump-tokens", required_argument, 0, O_DUMP_TOKENS}, {0, 0, 0, 0}};
+        {"template", required_argument, 0, O_TEMPLATE}, {"dump-tokens", required_argument, 0, O_DUMP_TOKENS},
+        {"precision", required_argument, 0, O_PRECISION}, {0, 0, 0, 0}};
     const char *model = NULL, *base = NULL, *delim = NULL, *dump = NULL, *dump_tokens_path = NULL;
     alim_chat_kind want = ALIM_CHAT_AUTO;
     const char **data = calloc((size_t)argc + 1, sizeof *data);
     if (!data) return cli_error("eval", "out of memory");
     size_t nd = 0, ctx = 0, batch = 8;
-    int json = 0, rc = 0, c;
+    int json = 0, rc = 0, c, prec_given = 0;
+    alim_precision prec = ALIM_PRECISION_AUTO;
     alim_data_format fmt = ALIM_DATA_AUTO;
     opterr = 0;
     optind = 1;
@@ -110,10 +113,12 @@ int cmd_eval(int argc, char **argv)
             break;
         }
         case O_DUMP_TOKENS: dump_tokens_path = optarg; break;
+        case O_PRECISION: rc = cli_parse_precision(optarg, &prec); prec_given = 1; break;
         case ':': rc = cli_usage_error("eval", "option '%s' needs a value", argv[optind - 1]); break;
         default: rc = cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]); break;
         }
     }
+    if (!rc && !prec_given) rc = cli_parse_precision(NULL, &prec);
     for (int i = optind; !rc && i < argc; i++) data[nd++] = argv[i];
     if (!rc && !model) rc = cli_usage_error("eval", "no model (--model DIR)");
     if (!rc && !nd) rc = cli_usage_error("eval", "no data (--data FILE)");
@@ -129,6 +134,8 @@ int cmd_eval(int argc, char **argv)
     alim_chat_template tpl = {0};
     alim_status st = alim_checkpoint_load(model, &m, &tk, NULL, &err);
     if (!st && base) st = alim_checkpoint_load(base, &b, NULL, NULL, &err);
+    if (!st) st = alim_gpt_set_precision(&m, prec, &err);
+    if (!st && base) st = alim_gpt_set_precision(&b, prec, &err);
     if (!st) st = alim_chat_template_resolve(&tpl, model, want, &tk, &err);
     if (!st) st = alim_dataset_load_chat(&ds, data, nd, fmt, delim, &tk, &tpl, &err);
     alim_chat_template_free(&tpl);
@@ -159,6 +166,7 @@ int cmd_eval(int argc, char **argv)
     free(data);
     alim_dataset_free(&ds);
     alim_tokenizer_free(&tk);
+    const alim_precision prec_used = m.precision;
     alim_gpt_free(&m);
     alim_gpt_free(&b);
     if (st) return cli_fail(&err);
@@ -174,6 +182,7 @@ int cmd_eval(int argc, char **argv)
         cli_json_add_number(j, "bits_per_token", bpt);
         cli_json_add_number(j, "bits_per_byte", bpb);
         cli_json_add_number(j, "loss_nats", r.n_tokens ? r.total_nats / (double)r.n_tokens : NAN);
+        cJSON_AddStringToObject(j, "precision", alim_precision_name(prec_used));
         if (base) {
             cli_json_add_number(j, "kl_nats", kl);
             cli_json_add_number(j, "kl_bits", alim_bits(kl));
@@ -184,5 +193,6 @@ int cmd_eval(int argc, char **argv)
     printf("per token    %.6f bits (%.6f nats)\n", bpt, r.n_tokens ? r.total_nats / (double)r.n_tokens : NAN);
     printf("per byte     %.6f bits\n", bpb);
     if (base) printf("KL(model||base) %.6g nats = %.6g bits per position\n", kl, alim_bits(kl));
+    printf("precision    %s\n", alim_precision_name(prec_used));
     return CLI_EXIT_OK;
 }

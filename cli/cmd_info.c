@@ -13,7 +13,9 @@ const char cmd_info_help[] =
     "usage: alim info [--json]\n"
     "\n"
     "Shows what alim runs on: the OpenBLAS kernel in use, who chose it, the CPU's vector\n"
-    "features, the thread counts, and MPI: whether it is compiled in and, under mpirun or\n"
+    "features, the thread counts, the bf16 matrix products (oneDNN, the ISA its kernels use\n"
+    "here, and the precision --precision auto picks: bf16 only with native bf16 dot\n"
+    "products, AMX or AVX512-BF16), and MPI: whether it is compiled in and, under mpirun or\n"
     "srun, this process's rank among how many (docs/mpi.md).\n"
     "\n"
     "Debian 12's OpenBLAS 0.3.21 does not recognise recent CPUs and falls back to its SSE3\n"
@@ -57,6 +59,15 @@ int cmd_info(int argc, char **argv)
         cJSON_AddNumberToObject(o, "omp_threads", omp_get_max_threads());
         cJSON *fe = cJSON_AddObjectToObject(o, "cpu_features");
         for (size_t i = 0; i < sizeof feat_vals / sizeof *feat_vals; i++) cJSON_AddBoolToObject(fe, feat_names[i], feat_vals[i]);
+        cJSON *bf = cJSON_AddObjectToObject(o, "bf16");
+#ifdef ALIM_HAVE_DNNL
+        cJSON_AddBoolToObject(bf, "onednn", 1);
+#else
+        cJSON_AddBoolToObject(bf, "onednn", 0);
+#endif
+        cJSON_AddBoolToObject(bf, "native", alim_bf16_native());
+        cJSON_AddStringToObject(bf, "isa", alim_bf16_isa());
+        cJSON_AddStringToObject(o, "precision_auto", alim_precision_name(alim_precision_resolve(ALIM_PRECISION_AUTO)));
         cJSON *mp = cJSON_AddObjectToObject(o, "mpi");
         cJSON_AddBoolToObject(mp, "compiled", alim_dist_compiled());
         cJSON_AddBoolToObject(mp, "active", mpi_on);
@@ -76,6 +87,13 @@ int cmd_info(int argc, char **argv)
     for (size_t i = 0; i < sizeof feat_vals / sizeof *feat_vals; i++)
         if (feat_vals[i]) printf(" %s", feat_names[i]);
     printf("\n");
+#ifdef ALIM_HAVE_DNNL
+    if (alim_bf16_native()) printf("bf16 products      oneDNN on %s (native bf16)\n", alim_bf16_isa());
+    else printf("bf16 products      oneDNN, no native bf16 on this CPU\n");
+#else
+    printf("bf16 products      not compiled in (make DNNL=0, or no oneDNN found at build time)\n");
+#endif
+    printf("precision auto     %s\n", alim_precision_name(alim_precision_resolve(ALIM_PRECISION_AUTO)));
     if (!alim_dist_compiled()) printf("MPI                not compiled in (make MPI=0, or no Open MPI found at build time)\n");
     else if (!mpi_on) printf("MPI                compiled in; not launched (one process; mpirun/srun, or ALIM_MPI=1)\n");
     else printf("MPI                rank %d of %d (%s)\n", rank, size, mpi_lib);

@@ -13,7 +13,7 @@
 
 const char cmd_report_help[] =
     "usage: alim report [--config FILE.json] [--quick] [--out DIR] [--cache DIR] [--threads N] [--jobs N]\n"
-    "                   [--json]\n"
+    "                   [--precision P] [--json]\n"
     "\n"
     "Runs alim's analyses on built-in defaults (or on your configuration) and writes a\n"
     "self-contained report: DIR/index.html, every figure as PNG and SVG, and every table as\n"
@@ -75,6 +75,10 @@ const char cmd_report_help[] =
     "  --jobs N       elasticity cells computed side by side, each with --threads threads\n"
     "                 (default: the CPUs online divided by --threads). The figures are the\n"
     "                 same for every N: a cell's bits depend on its threads only\n"
+    "  --precision P  the elasticity models' matrix products: fp32, bf16 (bf16 inputs, fp32\n"
+    "                 sums, on AMX/AVX512-BF16 through oneDNN) or auto (default: bf16 where\n"
+    "                 the CPU has native bf16); bf16 runs are cached apart, and the report\n"
+    "                 says which precision its figures used\n"
     "  --json         print a JSON summary (directory, seconds, figures, tables, cells)\n"
     "\n"
     "Progress (stderr, when it is a terminal or ALIM_PROGRESS=1): a progress line, and one line\n"
@@ -134,9 +138,10 @@ static int report_main(int argc, char **argv)
     static const struct option opts[] = {{"config", required_argument, 0, 'c'}, {"quick", no_argument, 0, 'q'},
                                          {"out", required_argument, 0, 'o'},    {"json", no_argument, 0, 'j'},
                                          {"cache", required_argument, 0, 'C'},  {"threads", required_argument, 0, 't'},
-                                         {"jobs", required_argument, 0, 'J'},   {0, 0, 0, 0}};
+                                         {"jobs", required_argument, 0, 'J'},   {"precision", required_argument, 0, 'P'},
+                                         {0, 0, 0, 0}};
     const char *config_path = NULL, *out = "alim-report", *cache = NULL;
-    const char *threads = NULL, *jobs = NULL;
+    const char *threads = NULL, *jobs = NULL, *precision = NULL;
     int quick = 0, json = 0, c;
     opterr = 0;
     optind = 1;
@@ -149,6 +154,7 @@ static int report_main(int argc, char **argv)
         case 'C': cache = optarg; break;
         case 't': threads = optarg; break;
         case 'J': jobs = optarg; break;
+        case 'P': precision = optarg; break;
         default: return cli_usage_error("report", "unknown option or missing value '%s'", argv[optind - 1]);
         }
     }
@@ -162,11 +168,13 @@ static int report_main(int argc, char **argv)
     if (rc) return rc;
     int n_jobs;
     if ((rc = cli_parse_jobs(jobs, &n_jobs))) return rc;
+    alim_precision prec;
+    if ((rc = cli_parse_precision(precision, &prec))) return rc;
     alim_error err;
     alim_error_clear(&err);
     cJSON *config = NULL;
     if (config_path && alim_json_read_file(config_path, &config, &err)) return cli_fail(&err);
-    alim_report_options o = {out, config, config_path, quick, cache, note_line, NULL, n_jobs};
+    alim_report_options o = {out, config, config_path, quick, cache, note_line, NULL, n_jobs, prec};
     alim_report_summary sum;
     const char *e = getenv("ALIM_PROGRESS");
     prog.enabled = e ? strcmp(e, "0") != 0 : isatty(STDERR_FILENO);

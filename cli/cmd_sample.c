@@ -32,6 +32,7 @@ const char cmd_sample_help[] =
     "  --top-k K            draw only among the K most likely tokens, 0 = all (default 0)\n"
     "  --seed N             random seed; sample i uses stream i (default 1)\n"
     "  --threads N          OpenMP and BLAS threads (default: all cores)\n"
+    CLI_PRECISION_HELP
     "  --chat               the prompt is a user message of a chat (see above)\n"
     "  --system TEXT        with --chat: a system message (default: the template's own, if any)\n"
     "  --template T         with --chat: auto (the model's template), chatml, llama3, or none\n"
@@ -45,7 +46,7 @@ const char cmd_sample_help[] =
     "  alim sample --model SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt 'What is 2+2?' \\\n"
     "              --temperature 0\n";
 
-enum { O_MODEL = 256, O_PROMPT, O_N, O_TOKENS, O_TEMP, O_TOPK, O_SEED, O_THREADS, O_JSON, O_CHAT, O_SYSTEM, O_TEMPLATE, O_DUMP };
+enum { O_MODEL = 256, O_PROMPT, O_N, O_TOKENS, O_TEMP, O_TOPK, O_SEED, O_THREADS, O_JSON, O_CHAT, O_SYSTEM, O_TEMPLATE, O_DUMP, O_PRECISION };
 
 /* The chat prompt's ids: the rendered conversation (template none: <|endoftext|> and the
  * prompt, as without --chat), and the ids that end the reply. */
@@ -82,14 +83,16 @@ int cmd_sample(int argc, char **argv)
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"json", no_argument, 0, O_JSON}, {"chat", no_argument, 0, O_CHAT},
         {"system", required_argument, 0, O_SYSTEM}, {"template", required_argument, 0, O_TEMPLATE},
-        {"dump-prompt", no_argument, 0, O_DUMP}, {0, 0, 0, 0}};
+        {"dump-prompt", no_argument, 0, O_DUMP}, {"precision", required_argument, 0, O_PRECISION},
+        {0, 0, 0, 0}};
     const char *model = NULL, *prompt = "", *system = NULL, *tpl_opt = NULL;
     int chat = 0, dump = 0;
     alim_chat_kind want = ALIM_CHAT_AUTO;
     size_t n = 1, ntok = 100, topk = 0;
     double temp = 1.0;
     uint64_t seed = 1;
-    int json = 0, rc = 0, c;
+    int json = 0, rc = 0, c, prec_given = 0;
+    alim_precision prec = ALIM_PRECISION_AUTO;
     opterr = 0;
     optind = 1;
     while (!rc && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -113,10 +116,12 @@ int cmd_sample(int argc, char **argv)
             break;
         }
         case O_DUMP: dump = 1; break;
+        case O_PRECISION: rc = cli_parse_precision(optarg, &prec); prec_given = 1; break;
         case ':': rc = cli_usage_error("sample", "option '%s' needs a value", argv[optind - 1]); break;
         default: rc = cli_usage_error("sample", "unknown option '%s'", argv[optind - 1]); break;
         }
     }
+    if (!rc && !prec_given) rc = cli_parse_precision(NULL, &prec);
     if (!rc && optind < argc) rc = cli_usage_error("sample", "unexpected argument '%s'", argv[optind]);
     if (!rc && !model) rc = cli_usage_error("sample", "no model (--model DIR)");
     if (!rc && !chat && (system || tpl_opt || dump))
@@ -134,6 +139,7 @@ int cmd_sample(int argc, char **argv)
     alim_chat_text ct = {0};
     alim_status st = alim_checkpoint_load(model, &m, &tk, NULL, &err);
     if (!st && tk.eot < 0) st = alim_error_set(&err, ALIM_EINVAL, model, "the tokenizer has no <|endoftext|> token");
+    if (!st) st = alim_gpt_set_precision(&m, prec, &err);
     if (!st && chat) {
         st = chat_prompt(model, &tk, want, system, prompt, &tpl, &ct, &prompt_ids, &np, &pcap, stops, &n_stops, &err);
         if (!st && dump) {

@@ -76,6 +76,8 @@ const char cmd_train_help[] =
     "                       (default DIR/log.csv)\n"
     "  --stop-at N          stop after update N as if interrupted (to test --resume)\n"
     "  --threads N          OpenMP and BLAS threads (default: all cores; per rank under MPI)\n"
+    CLI_PRECISION_HELP
+    "                       (a --resume continues in the run's own precision)\n"
     "  --shards N           split every micro-batch into N data-parallel shards, summed in\n"
     "                       shard order: the bits then depend on N alone, not on threads or\n"
     "                       ranks (default: chosen from the threads, see docs/lm.md)\n"
@@ -94,7 +96,8 @@ enum {
     O_DATA = 256, O_OUT, O_INIT, O_RESUME, O_LAYERS, O_DIM, O_HEADS, O_CONTEXT, O_VOCAB,
     O_TOKENIZER, O_STEPS, O_EPOCHS, O_TOKENS, O_BATCH, O_ACCUM, O_LR, O_MINLR, O_SCHEDULE,
     O_WARMUP, O_BETA1, O_BETA2, O_EPS, O_WD, O_CLIP, O_SEED, O_IN_ORDER, O_EVAL, O_EVAL_EVERY,
-    O_SAVE_EVERY, O_LOG, O_FORMAT, O_DELIM, O_STOP, O_THREADS, O_JSON, O_TEMPLATE, O_SHARDS
+    O_SAVE_EVERY, O_LOG, O_FORMAT, O_DELIM, O_STOP, O_THREADS, O_JSON, O_TEMPLATE, O_SHARDS,
+    O_PRECISION
 };
 
 /* hi is the library's own limit where it has one (alim_gpt_config_check: 1000 layers,
@@ -141,13 +144,13 @@ int cmd_train(int argc, char **argv)
         {"delimiter", required_argument, 0, O_DELIM}, {"stop-at", required_argument, 0, O_STOP},
         {"threads", required_argument, 0, O_THREADS}, {"json", no_argument, 0, O_JSON},
         {"template", required_argument, 0, O_TEMPLATE}, {"shards", required_argument, 0, O_SHARDS},
-        {0, 0, 0, 0}};
+        {"precision", required_argument, 0, O_PRECISION}, {0, 0, 0, 0}};
     alim_train_options o;
     alim_train_options_default(&o);
     const char **data = calloc((size_t)argc + 1, sizeof *data), **evd = calloc((size_t)argc + 1, sizeof *evd);
     if (!data || !evd) return free(data), free(evd), cli_error("train", "out of memory");
     size_t nd = 0, ne = 0;
-    int json = 0, rc = 0, c, ctx_given = 0;
+    int json = 0, rc = 0, c, ctx_given = 0, precision_given = 0;
     uint64_t u;
     double d;
     opterr = 0;
@@ -199,6 +202,7 @@ int cmd_train(int argc, char **argv)
         case O_THREADS: rc = cli_lm_set_threads(optarg); break;
         case O_SHARDS: rc = parse_int("--shards", optarg, 1, 1 << 30, "2^30", &o.shards); break;
         case O_JSON: json = 1; break;
+        case O_PRECISION: rc = cli_parse_precision(optarg, &o.precision); precision_given = 1; break;
         case O_TEMPLATE: {
             int k = alim_chat_kind_parse(optarg);
             if (k < 0) rc = cli_error("--template", "'%s' is not auto, chatml, llama3 or none", optarg);
@@ -212,6 +216,7 @@ int cmd_train(int argc, char **argv)
     (void)u;
     (void)d;
     (void)ctx_given;
+    if (!rc && !precision_given) rc = cli_parse_precision(NULL, &o.precision);
     for (int i = optind; !rc && i < argc; i++) data[nd++] = argv[i];
     if (!rc && nd == 0) rc = cli_usage_error("train", "no training data (--data FILE)");
     if (!rc && !o.out_dir) rc = cli_usage_error("train", "no output directory (--out DIR)");
@@ -273,6 +278,8 @@ int cmd_train(int argc, char **argv)
         cJSON_AddNumberToObject(j, "data_parallel_shards", r.shards);
         cJSON_AddBoolToObject(j, "shards_set", r.shards_set);
         cJSON_AddNumberToObject(j, "mpi_ranks", r.ranks);
+        cJSON_AddStringToObject(j, "precision", alim_precision_name(r.precision));
+        if (r.precision == ALIM_PRECISION_BF16) cJSON_AddStringToObject(j, "bf16_isa", alim_bf16_isa());
         return cli_print_json(j);
     }
     printf("trained %s: steps %llu..%llu of %llu, %zu parameters, %zu training tokens\n", o.out_dir,
@@ -283,6 +290,8 @@ int cmd_train(int argc, char **argv)
     printf("speed      %.0f tokens/s (%.1f s)", r.tokens_per_s, r.elapsed_s);
     if (r.shards > 1) printf(", %d data-parallel shards", r.shards);
     if (r.ranks > 1) printf(" over %d MPI ranks", r.ranks);
+    printf(", %s", alim_precision_name(r.precision));
+    if (r.precision == ALIM_PRECISION_BF16) printf(" (%s)", alim_bf16_isa());
     printf("\n");
     return CLI_EXIT_OK;
 }

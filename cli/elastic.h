@@ -59,7 +59,7 @@ const char *cli_elastic_str(const cJSON *o, const char *key);
 enum {
     CLI_ELASTIC_OPT_SEEDS = 256, CLI_ELASTIC_OPT_PRETRAIN, CLI_ELASTIC_OPT_LAYERS, CLI_ELASTIC_OPT_DIM, CLI_ELASTIC_OPT_HEADS,
     CLI_ELASTIC_OPT_CONTEXT, CLI_ELASTIC_OPT_THETA0, CLI_ELASTIC_OPT_NPOS, CLI_ELASTIC_OPT_NNEG, CLI_ELASTIC_OPT_SAMPLES,
-    CLI_ELASTIC_OPT_SAMPLE_TOKENS, CLI_ELASTIC_OPT_THREADS, CLI_ELASTIC_OPT_JOBS, CLI_ELASTIC_OPT_END
+    CLI_ELASTIC_OPT_SAMPLE_TOKENS, CLI_ELASTIC_OPT_THREADS, CLI_ELASTIC_OPT_JOBS, CLI_ELASTIC_OPT_PRECISION, CLI_ELASTIC_OPT_END
 };
 #define CLI_ELASTIC_REBOUND_OPTIONS                                                                                    \
     {"seeds", required_argument, 0, CLI_ELASTIC_OPT_SEEDS}, {"pretrain-tokens", required_argument, 0, CLI_ELASTIC_OPT_PRETRAIN}, \
@@ -68,12 +68,16 @@ enum {
     {"theta0", required_argument, 0, CLI_ELASTIC_OPT_THETA0}, {"n-pos", required_argument, 0, CLI_ELASTIC_OPT_NPOS},          \
     {"n-neg", required_argument, 0, CLI_ELASTIC_OPT_NNEG}, {"samples", required_argument, 0, CLI_ELASTIC_OPT_SAMPLES},        \
     {"sample-tokens", required_argument, 0, CLI_ELASTIC_OPT_SAMPLE_TOKENS},                                                   \
-    {"threads", required_argument, 0, CLI_ELASTIC_OPT_THREADS}, {"jobs", required_argument, 0, CLI_ELASTIC_OPT_JOBS}
+    {"threads", required_argument, 0, CLI_ELASTIC_OPT_THREADS}, {"jobs", required_argument, 0, CLI_ELASTIC_OPT_JOBS},     \
+    {"precision", required_argument, 0, CLI_ELASTIC_OPT_PRECISION}
 
 /* The help line of --jobs, shared by every subcommand that runs cells. */
 #define CLI_ELASTIC_JOBS_HELP                                                                                          \
     "  --jobs N               cells computed side by side, each with --threads threads (default 1;\n"                 \
-    "                         on 2 cores --threads 1 --jobs 2); results do not depend on N\n"
+    "                         on 2 cores --threads 1 --jobs 2); results do not depend on N\n"                     \
+    "  --precision P          the models' matrix products: fp32, bf16 (bf16 inputs, fp32 sums;\n"              \
+    "                         oneDNN on AMX/AVX512-BF16) or auto (default: bf16 where the CPU\n"                \
+    "                         has native bf16); a bf16 run has a run directory of its own\n"
 
 /* What the shared options said beyond the configuration. */
 typedef struct {

@@ -33,7 +33,8 @@ const char cli_elastic_coefficient_help[] =
     "  --from-rebound E2RUN   analyse a finished E2 run (results go to --run DIR)\n"
     "  --bootstrap B          resamples (default 10000; 0 = no interval)\n"
     "  --seeds N, --pretrain-tokens N, --layers N --dim N --heads N --context N,\n"
-    "  --theta0 DIR, --samples N, --sample-tokens N, --threads N, --jobs N   as for rebound\n"
+    "  --theta0 DIR, --samples N, --sample-tokens N, --threads N, --jobs N,\n"
+    "  --precision P          as for rebound\n"
     "  --quick                tests: rebound's quick model, n_pos 10,40, n_neg 0,8,16,24\n"
     "  --json (print RUN/coefficient.json), --csv FILE (copy RUN/coefficient.csv)\n";
 
@@ -51,7 +52,7 @@ int cli_elastic_coefficient(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) alim_coefficient_config_quick(&cfg);
     alim_rebound_config *rc = &cfg.rebound;
-    int json = 0, rc_ = 0, c;
+    int json = 0, rc_ = cli_parse_precision(NULL, &rc->precision), c;
     cli_elastic_rebound_opts o = {0};
     const char **theta0_dirs = NULL;
     char origin[600];

@@ -123,6 +123,7 @@ int cli_elastic_rebound_option(int code, const char *arg, alim_rebound_config *c
     case CLI_ELASTIC_OPT_NNEG: return cli_elastic_parse_grid("--n-neg", arg, c->n_neg, &c->n_neg_count);
     case CLI_ELASTIC_OPT_THREADS: return cli_lm_set_threads(arg);
     case CLI_ELASTIC_OPT_JOBS: return cli_parse_jobs(arg, &c->jobs);
+    case CLI_ELASTIC_OPT_PRECISION: rc = cli_parse_precision(arg, &c->precision); break;
     default: return CLI_ELASTIC_NOT_SHARED;
     }
     o->run_opts = 1;

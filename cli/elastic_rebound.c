@@ -71,7 +71,7 @@ int cli_elastic_rebound(int argc, char **argv)
     alim_rebound_config_default(&cfg);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) alim_rebound_config_quick(&cfg);
-    int json = 0, rc = 0, c;
+    int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c;
     cli_elastic_rebound_opts o = {0};
     const char **theta0_dirs = NULL;
     char origin[600];

@@ -65,7 +65,7 @@ const char cli_elastic_resist_help[] =
 int cli_elastic_resist(int argc, char **argv)
 {
     enum { R_DATA = 256, R_RUN, R_SEEDS, R_PRE, R_LAYERS, R_DIM, R_HEADS, R_CONTEXT, R_SFT, R_SAMPLES, R_STOK, R_PROMPT,
-           R_QUICK, R_THREADS, R_JOBS, R_JSON, R_CSV, R_CURVES, R_HELP };
+           R_QUICK, R_THREADS, R_JOBS, R_JSON, R_CSV, R_CURVES, R_HELP, R_PRECISION };
     static const struct option opts[] = {
         {"data", required_argument, 0, R_DATA},        {"run", required_argument, 0, R_RUN},
         {"seeds", required_argument, 0, R_SEEDS},      {"pretrain-tokens", required_argument, 0, R_PRE},
@@ -76,13 +76,13 @@ int cli_elastic_resist(int argc, char **argv)
         {"quick", no_argument, 0, R_QUICK},            {"threads", required_argument, 0, R_THREADS},
         {"json", no_argument, 0, R_JSON},              {"csv", required_argument, 0, R_CSV},
         {"curves", required_argument, 0, R_CURVES},    {"help", no_argument, 0, R_HELP},
-        {"jobs", required_argument, 0, R_JOBS},
+        {"jobs", required_argument, 0, R_JOBS},        {"precision", required_argument, 0, R_PRECISION},
         {0, 0, 0, 0}};
     alim_resist_config cfg;
     alim_resist_config_default(&cfg);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) alim_resist_config_quick(&cfg);
-    int json = 0, rc = 0, c, sample_tokens_given = 0;
+    int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c, sample_tokens_given = 0;
     const char *csv = NULL, *curves = NULL;
     uint64_t u;
     optind = 1;
@@ -104,6 +104,7 @@ int cli_elastic_resist(int argc, char **argv)
         case R_QUICK: break;
         case R_THREADS: rc = cli_lm_set_threads(optarg); break;
         case R_JOBS: rc = cli_parse_jobs(optarg, &cfg.jobs); break;
+        case R_PRECISION: rc = cli_parse_precision(optarg, &cfg.precision); break;
         case R_JSON: json = 1; break;
         case R_CSV: csv = optarg; break;
         case R_CURVES: curves = optarg; break;

@@ -101,7 +101,7 @@ static void print_part(const char *title, const cJSON *part, int tokens)
 
 int cli_elastic_scale(int argc, char **argv)
 {
-    enum { S_DATA = 256, S_RUN, S_SEEDS, S_PART, S_SIZES, S_SPRE, S_BUDGETS, S_BLR, S_BMODEL, S_SAMPLES, S_STOK, S_QUICK, S_THREADS, S_JOBS,
+    enum { S_DATA = 256, S_RUN, S_SEEDS, S_PART, S_SIZES, S_SPRE, S_BUDGETS, S_BLR, S_BMODEL, S_SAMPLES, S_STOK, S_QUICK, S_THREADS, S_JOBS, S_PRECISION,
            S_JSON, S_CSV, S_HELP };
     static const struct option opts[] = {
         {"data", required_argument, 0, S_DATA},       {"run", required_argument, 0, S_RUN},
@@ -112,13 +112,13 @@ int cli_elastic_scale(int argc, char **argv)
         {"sample-tokens", required_argument, 0, S_STOK}, {"quick", no_argument, 0, S_QUICK},
         {"threads", required_argument, 0, S_THREADS}, {"json", no_argument, 0, S_JSON},
         {"csv", required_argument, 0, S_CSV},         {"help", no_argument, 0, S_HELP},
-        {"jobs", required_argument, 0, S_JOBS},
+        {"jobs", required_argument, 0, S_JOBS},        {"precision", required_argument, 0, S_PRECISION},
         {0, 0, 0, 0}};
     alim_scale_config cfg;
     alim_scale_config_default(&cfg);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) alim_scale_config_quick(&cfg);
-    int json = 0, rc = 0, c, bmodel_given = 0;
+    int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c, bmodel_given = 0;
     const char *csv = NULL;
     uint64_t u;
     size_t bm = 0;
@@ -145,6 +145,7 @@ int cli_elastic_scale(int argc, char **argv)
         case S_QUICK: break;
         case S_THREADS: rc = cli_lm_set_threads(optarg); break;
         case S_JOBS: rc = cli_parse_jobs(optarg, &cfg.jobs); break;
+        case S_PRECISION: rc = cli_parse_precision(optarg, &cfg.precision); break;
         case S_JSON: json = 1; break;
         case S_CSV: csv = optarg; break;
         case S_HELP: return CLI_ELASTIC_SHOW_HELP;

@@ -23,6 +23,9 @@ export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
 # idle OpenMP threads sleep instead of spinning: the tests' models are tiny, and a spinning
 # team on a machine that is busy with anything else slows a test down tenfold
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
+# The CLI's --precision defaults to auto (bf16 on CPUs with native bf16): the suite pins fp32,
+# whose bits are the same on every CPU, and the bf16 tests ask for bf16 explicitly.
+export ALIM_PRECISION="${ALIM_PRECISION:-fp32}"
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 total_pass=0 total_fail=0 failed_names=()

@@ -1,4 +1,5 @@
-/* alim/gpt.h — decoder-only transformers in fp32: forward, backward, parameters, decoding.
+/* alim/gpt.h — decoder-only transformers: forward, backward, parameters, decoding, in fp32
+ * or with bf16 matrix products (alim_precision).
  *
  * Two architectures share this interface (alim_gpt_config.arch):
  *
@@ -26,7 +27,8 @@
  * Conv1D layout (in, out), so y = x @ W + b and checkpoints are plain copies. Tensors of
  * the L blocks are stacked: ln1w is (L,C), qkvw (L,C,3C), and so on.
  *
- * Matrix products go through CBLAS (OpenBLAS); the rest is OpenMP loops without atomics,
+ * Matrix products go through CBLAS (OpenBLAS) in fp32, or oneDNN in bf16 (alim_precision);
+ * the rest is OpenMP loops without atomics,
  * so a run is deterministic for a given thread count. Attention backward is O(T^2) per
  * head (softmax Jacobian applied row by row, never materialised).
  */
@@ -87,6 +89,38 @@ enum {
     ALIM_LLAMA_NUM_TENSORS
 };
 enum { ALIM_GPT_MAX_TENSORS = 16 };
+
+/* The precision of the model's matrix products.
+ * FP32: every product in fp32 through CBLAS (the default; bit for bit what alim always did).
+ * BF16: the products of every linear layer and of the output layer, forward and backward
+ *   (weights, d inputs and d weights), take their two inputs rounded to bfloat16 (round to
+ *   nearest even) and accumulate in fp32, through oneDNN's matmul on the CPU's bf16 units
+ *   (AMX or AVX512-BF16) — what torch.autocast("cpu", torch.bfloat16) does to nn.Linear.
+ *   The weights are rounded once after each change of the parameters (a bf16 copy kept
+ *   beside the fp32 master weights), activations and gradients once per product.
+ *   Everything else stays fp32: embeddings, norms, attention's per-head products and
+ *   softmax, the loss, the residual stream, gradients and the optimizer.
+ * AUTO: BF16 where the CPU has native bf16 dot products (alim_bf16_native), else FP32.
+ * A run is deterministic for a given precision, thread count and ISA (oneDNN picks its
+ * kernels by ISA, so bf16 bits may differ between CPUs; fp32 bits depend on the threads). */
+typedef enum { ALIM_PRECISION_FP32 = 0, ALIM_PRECISION_BF16 = 1, ALIM_PRECISION_AUTO = 2 } alim_precision;
+
+/* "fp32", "bf16", "auto" */
+const char *alim_precision_name(alim_precision p);
+/* parses "fp32", "bf16" or "auto"; ALIM_EINVAL naming `where` (e.g. "--precision") otherwise */
+alim_status alim_precision_parse(const char *s, alim_precision *p, const char *where, alim_error *err);
+/* AUTO -> BF16 or FP32 for this CPU; FP32 and BF16 unchanged */
+alim_precision alim_precision_resolve(alim_precision p);
+/* want resolved (AUTO -> BF16 or FP32) into *out, checking that BF16 products can run here:
+ * ALIM_EINVAL (where = "precision") if alim was built without oneDNN or oneDNN has no bf16
+ * matmul for this CPU. What an experiment calls once before it builds its models. */
+alim_status alim_precision_select(alim_precision want, alim_precision *out, alim_error *err);
+/* 1 if alim was built with oneDNN and this CPU has native bf16 dot products (AMX-BF16 or
+ * AVX512-BF16), checked at run time */
+int alim_bf16_native(void);
+/* the ISA oneDNN's bf16 products run on here ("avx512_core_amx", "avx512_core_bf16", ...),
+ * or "none" without oneDNN */
+const char *alim_bf16_isa(void);
 
 /* Llama parameters; Dq = NH hs, Dkv = NKV hs, I = n_inner. Absent tensors are NULL. */
 typedef struct {
@@ -203,6 +237,11 @@ typedef struct {
     double loss_sum;            /* sum of -log p over counted targets (nats)         */
     size_t loss_count;          /* number of counted targets                         */
     float mean_loss;            /* loss_sum / loss_count, or -1 without targets      */
+    alim_precision precision;   /* FP32 or BF16 (alim_gpt_set_precision); never AUTO  */
+    uint16_t *params_bf16;      /* BF16: the parameters rounded to bf16, owned        */
+    uint64_t params_version;    /* bumped by every change of params (alim_gpt_params_changed) */
+    uint64_t bf16_version;      /* params_version that params_bf16 was made from      */
+    int bf16_failed;            /* set by a bf16 product oneDNN could not run (internal) */
 } alim_gpt;
 
 /* Checks a configuration; the error names the offending field. */
@@ -212,6 +251,17 @@ alim_status alim_gpt_config_check(const alim_gpt_config *cfg, alim_error *err);
  * checkpoint). Free with alim_gpt_free. */
 alim_status alim_gpt_create(alim_gpt *m, const alim_gpt_config *cfg, alim_error *err);
 void alim_gpt_free(alim_gpt *m);
+
+/* Sets the precision of the model's products (AUTO is resolved here). BF16 allocates the
+ * bf16 copy of the weights and checks that oneDNN can run a bf16 product on this CPU:
+ * ALIM_EINVAL (where = "precision") if alim was built without oneDNN or oneDNN has no bf16
+ * matmul for this CPU, ALIM_ENOMEM. FP32 frees the copy. */
+alim_status alim_gpt_set_precision(alim_gpt *m, alim_precision p, alim_error *err);
+
+/* Tells the model that m->params were written from outside alim's own functions (the
+ * loaders, alim_gpt_init_params and the trainer say it themselves): the bf16 copy is made
+ * again before the next pass. Without it a BF16 model would run on the old weights. */
+void alim_gpt_params_changed(alim_gpt *m);
 
 /* GPT-2 initialisation: weights N(0, 0.02), residual output projections N(0, 0.02/sqrt(2L)),
  * biases 0, LayerNorm gains 1. Deterministic for a seed (alim_rng stream 0x67707432). */

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "alim/gpt.h"
 #include "alim/status.h"
 
 #ifdef __cplusplus
@@ -53,6 +54,11 @@ typedef struct {
     uint64_t pretrain_warmup;
 } alim_lab_base;
 void alim_lab_add_base_config(cJSON *cfg, const alim_lab_base *b);
+/* The precision of the products (alim/gpt.h), resolved: bf16 adds "precision" and
+ * "bf16_isa" to cfg (bf16 bits depend on the ISA's kernels, so a cached bf16 cell from
+ * another kind of CPU is not reused); fp32 adds nothing, so fp32 runs keep the run
+ * directories they had before bf16 existed. */
+void alim_lab_add_precision(cJSON *cfg, alim_precision p);
 
 #ifdef __cplusplus
 }

@@ -88,6 +88,10 @@ typedef struct {
                                      the same options and they train one model together (rank
                                      0 writes); 0: this process trains alone, MPI or not (a
                                      cell of an experiment run on one rank) */
+    alim_precision precision;     /* of the matrix products (alim/gpt.h): FP32 (0, the default),
+                                     BF16 or AUTO; recorded in the training state; a resume
+                                     with AUTO continues in the run's precision, with another
+                                     (or, in bf16, on another oneDNN ISA) it is refused */
 } alim_train_options;
 
 /* Defaults: batch 16, grad_accum 1, lr 3e-4, min_lr lr/10, constant, warmup 0,
@@ -106,6 +110,7 @@ typedef struct {
     int shards_set;                   /* 1 if set (--shards, the resumed run's, MPI's minimum),
                                          0 if chosen from the threads */
     int ranks;                        /* MPI processes that trained together (1 without MPI) */
+    alim_precision precision;         /* FP32 or BF16 (AUTO resolved)                       */
 } alim_train_result;
 
 /* Runs the training. progress gets stage "step ... loss ..." with done/total = steps;

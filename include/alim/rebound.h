@@ -66,6 +66,9 @@ typedef struct {
     const char *const *theta0_dirs;
     const char *theta0_origin;
     int quick;                 /* recorded in the configuration only */
+    alim_precision precision;  /* of the models' products (alim/gpt.h): FP32 (the default), BF16
+                                * or AUTO, resolved when the run starts; bf16 runs get run
+                                * directories of their own (alim_lab_add_precision) */
 } alim_rebound_config;
 
 /* The spec's defaults: G1 2x64x4, context 128, theta0 as E1 (2M tokens); n_pos {200, 400,

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "alim/progress.h"
+#include "alim/gpt.h"
 #include "alim/status.h"
 
 #ifdef __cplusplus
@@ -40,6 +41,9 @@ typedef struct {
     int jobs;             /* elasticity cells computed side by side, each with the caller's
                              OpenMP threads (alim/runner.h); 0 or 1: one at a time. The
                              figures do not depend on it. */
+    alim_precision precision; /* of the elasticity runs' models (alim/gpt.h): FP32 (0), BF16 or
+                             AUTO; bf16 runs have cache entries of their own, and the report
+                             says which precision its figures used */
 } alim_report_options;
 
 typedef struct {

@@ -58,6 +58,9 @@ typedef struct {
     size_t prompt_bytes;       /* natural/text sources: prompt length */
     double temperature;
     int quick;                 /* recorded in the configuration only */
+    alim_precision precision;  /* of the models' products (alim/gpt.h): FP32 (the default), BF16
+                                * or AUTO, resolved when the run starts; bf16 runs get run
+                                * directories of their own (alim_lab_add_precision) */
 } alim_resist_config;
 
 /* The spec's defaults (G1 2x64x4, context 128, 2M pretraining tokens, batch 16, lr 1e-3

@@ -58,6 +58,7 @@ typedef struct {
     size_t max_l_neg;                        /* E_hat uses 0 < n_neg <= max_l_neg */
     size_t n_samples, sample_tokens;
     int quick;
+    alim_precision precision;                /* of every model (alim/gpt.h; as E2's) */
 } alim_scale_config;
 
 /* The spec's defaults: sizes G0, G1, G2 with 2M pretraining tokens (cosine, as E1/E2), n_pos

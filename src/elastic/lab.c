@@ -55,6 +55,13 @@ void alim_lab_add_base_config(cJSON *o, const alim_lab_base *c)
     cJSON_AddNumberToObject(p, "weight_decay", c->pretrain_weight_decay);
 }
 
+void alim_lab_add_precision(cJSON *o, alim_precision p)
+{
+    if (p != ALIM_PRECISION_BF16) return;
+    cJSON_AddStringToObject(o, "precision", alim_precision_name(p));
+    cJSON_AddStringToObject(o, "bf16_isa", alim_bf16_isa());
+}
+
 /* mean ranks (1-based) of x[0..n) into r; O(n^2), n is a handful of (level, seed) pairs */
 static void mean_ranks(const double *x, size_t n, double *r)
 {

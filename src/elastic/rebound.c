@@ -233,6 +233,7 @@ typedef struct {
     size_t n_chains;
     alim_nb nb;
     int have_nb;
+    alim_precision prec;  /* of the cells' models, resolved */
 } rb;
 
 #define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
@@ -262,6 +263,7 @@ static void base_options(const rb *x, alim_train_options *o)
     o->tokenizer = "byte";
     o->clip = 1.0;
     o->format = ALIM_DATA_TEXT;
+    o->precision = x->prec;
 }
 
 static void sft_options(const rb *x, alim_train_options *o)
@@ -528,8 +530,11 @@ static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result
     const int have_base = a->base_dir[0] != 0;
     alim_status st = alim_checkpoint_load(a->model_dir, &m, NULL, NULL, err);
     if (!st && have_base) st = alim_checkpoint_load(a->base_dir, &base, NULL, NULL, err);
+    if (!st) st = alim_gpt_set_precision(&m, x->prec, err);
+    if (!st && have_base) st = alim_gpt_set_precision(&base, x->prec, err);
     if (st) {
         alim_gpt_free(&m);
+        alim_gpt_free(&base);
         return st;
     }
     cJSON *r = cJSON_CreateObject();
@@ -833,6 +838,10 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     x->cfg = cfg;
     x->note = note;
     x->note_ctx = note_ctx;
+    if ((st = alim_precision_select(cfg->precision, &x->prec, err))) {
+        free(x);
+        return st;
+    }
     cJSON *man = NULL, *config = NULL, *summary = NULL, *ctl_sum = NULL;
     cJSON **per = NULL; /* [seed][1 + P*N] eval results */
     double *steps = NULL;
@@ -898,6 +907,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
 
     if (cfg->theta0_dirs && (st = check_theta0_dirs(cfg, &x->tk, err))) goto out;
     config = make_config(cfg, source, data_hash, &x->tk);
+    if (config) alim_lab_add_precision(config, x->prec);
     st = alim_rundir_open(cfg->run_dir, "elastic-rebound", config, &rd, err);
     if (st) goto out;
     alim_lab_path(cfg->data_dir, "pretrain.txt", pre_path, sizeof pre_path);

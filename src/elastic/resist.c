@@ -192,6 +192,7 @@ typedef struct {
     const char *pre_path;
     alim_resist_note_fn note;
     void *note_ctx;
+    alim_precision prec;  /* resolved */
 } exper;
 
 #define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
@@ -206,6 +207,7 @@ static void base_train_options(const exper *x, alim_train_options *o)
     o->context = x->cfg->context;
     o->tokenizer = "byte";
     o->clip = 1.0;
+    o->precision = x->prec;
 }
 
 /* Runs alim_train and fills a result object {steps, loss_final, tokens_per_s, elapsed_s,
@@ -353,7 +355,12 @@ static alim_status sample_cell(const alim_cell_env *env, const exper *x, const c
     alim_gpt m = {0};
     alim_tokenizer tk = {0};
     alim_status st = alim_checkpoint_load(model_dir, &m, &tk, NULL, err);
-    if (st) return st;
+    if (!st) st = alim_gpt_set_precision(&m, x->prec, err);
+    if (st) {
+        alim_gpt_free(&m);
+        alim_tokenizer_free(&tk);
+        return st;
+    }
     const size_t N = cfg->n_samples, P = x->natural ? cfg->prompt_bytes : 0;
     const size_t L = 1 + cfg->sample_tokens; /* BOS + document */
     const int V = m.config.vocab_size, lim = tk.vocab_size < V ? tk.vocab_size : V;
@@ -675,7 +682,9 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     alim_status st = check_config(cfg, err);
     if (st) return st;
     const double t_start = alim_lab_now();
-    exper x = {cfg, 0, NULL, NULL, NULL, note, note_ctx};
+    exper x = {cfg, 0, NULL, NULL, NULL, note, note_ctx, ALIM_PRECISION_FP32};
+    st = alim_precision_select(cfg->precision, &x.prec, err);
+    if (st) return st;
     alim_rundir *rd = NULL;
     alim_runner *runner = NULL;
     cell_arg *args = NULL;
@@ -731,6 +740,7 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
         goto out;
     }
+    alim_lab_add_precision(config, x.prec);
     st = alim_rundir_open(cfg->run_dir, "elastic-resist", config, &rd, err);
     if (st) goto out;
 

@@ -145,6 +145,7 @@ cJSON *alim_scale_config_json(const alim_scale_config *c)
     cJSON_AddNumberToObject(o, "samples", (double)c->n_samples);
     cJSON_AddNumberToObject(o, "sample_tokens", (double)c->sample_tokens);
     cJSON_AddBoolToObject(o, "quick", c->quick);
+    alim_lab_add_precision(o, alim_precision_resolve(c->precision));
     return o;
 }
 
@@ -196,6 +197,7 @@ static void level_config(const alim_scale_config *c, size_t shape, alim_rebound_
     r->n_samples = c->n_samples;
     r->sample_tokens = c->sample_tokens;
     r->jobs = c->jobs;
+    r->precision = c->precision;
 }
 
 /* ---- the budget pretraining: one run per seed, checkpoints at the budgets ------------------ */
@@ -253,6 +255,7 @@ static alim_status budget_cell(void *arg, const alim_cell_env *env, cJSON **resu
             o.adamw.weight_decay = 0.1f;
             o.seed = seed;
             o.resume = done > 0;
+            o.precision = alim_precision_resolve(c->precision); /* available: checked by alim_scale_run */
             alim_train_result tr;
             st = alim_train(&o, env->progress, &tr, err);
             if (st) break;
@@ -425,6 +428,8 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
 {
     memset(res, 0, sizeof *res);
     alim_status st = check_config(cfg, err);
+    alim_precision prec;
+    if (!st) st = alim_precision_select(cfg->precision, &prec, err);
     if (st) return st;
     const double t0 = alim_lab_now();
     const size_t S = cfg->n_seeds;

@@ -305,6 +305,7 @@ static alim_status load_weights(const char *dir, alim_gpt *m, uint64_t *step, al
     free(found);
     for (size_t f = 0; f < nfiles; f++) free(files[f]);
     free(files);
+    alim_gpt_params_changed(m);
     return st;
 }
 

@@ -191,6 +191,7 @@ static alim_status load_tensors(const alim_gguf *g, alim_gpt *m, int permuted_qk
         }
     }
     free(tmp);
+    alim_gpt_params_changed(m);
     return st;
 }
 

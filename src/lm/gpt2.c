@@ -110,31 +110,32 @@ static void layernorm_backward(float *dinp, float *dw, float *db, const float *d
 
 /* ---- linear layer (Conv1D layout) --------------------------------------------------- */
 
-static void matmul_forward_epi(float *out, const float *inp, const float *w, const float *bias,
-                               size_t N, int C, int OC, float *gelu_out, float *add_out,
-                               const float *add_in)
+/* pr: the precision of the products (kernels.h), from lm_model_prec */
+static void matmul_forward_epi(const lm_prec *pr, float *out, const float *inp, const float *w,
+                               const float *bias, size_t N, int C, int OC, float *gelu_out,
+                               float *add_out, const float *add_in)
 {
     // out (N,OC) = inp (N,C) @ w (C,OC) + bias (OC); then, if given,
     // gelu_out (N,OC) = gelu(out) and add_out (N,OC) = add_in (N,OC) + out
     const lm_gemm_epilogue e = {bias, gelu_out, add_out, add_in};
-    lm_gemm_epi(CblasNoTrans, CblasNoTrans, (int)N, OC, C, 1.0f, inp, C, w, OC, bias ? 1.0f : 0.0f, out, OC, &e);
+    lm_gemm_w(pr, CblasNoTrans, CblasNoTrans, (int)N, OC, C, 1.0f, inp, C, w, OC, bias ? 1.0f : 0.0f, out, OC, &e);
 }
 
-static void matmul_forward(float *out, const float *inp, const float *w, const float *bias,
-                           size_t N, int C, int OC)
+static void matmul_forward(const lm_prec *pr, float *out, const float *inp, const float *w,
+                           const float *bias, size_t N, int C, int OC)
 {
     // out (N,OC) = inp (N,C) @ w (C,OC) + bias (OC)
-    matmul_forward_epi(out, inp, w, bias, N, C, OC, NULL, NULL, NULL);
+    matmul_forward_epi(pr, out, inp, w, bias, N, C, OC, NULL, NULL, NULL);
 }
 
-static void matmul_backward(float *dinp, float dinp_beta, float *dw, float *dbias,
+static void matmul_backward(const lm_prec *pr, float *dinp, float dinp_beta, float *dw, float *dbias,
                             const float *dout, const float *inp, const float *w, size_t N, int C,
                             int OC)
 {
     // dinp (N,C) = dinp_beta*dinp + dout (N,OC) @ w^T; dw (C,OC) += inp^T @ dout;
     // dbias (OC) += column sums of dout
-    lm_gemm(CblasNoTrans, CblasTrans, (int)N, C, OC, 1.0f, dout, OC, w, OC, dinp_beta, dinp, C);
-    lm_gemm(CblasTrans, CblasNoTrans, C, OC, (int)N, 1.0f, inp, C, dout, OC, 1.0f, dw, OC);
+    lm_gemm_w(pr, CblasNoTrans, CblasTrans, (int)N, C, OC, 1.0f, dout, OC, w, OC, dinp_beta, dinp, C, NULL);
+    lm_gemm_x(pr, CblasTrans, CblasNoTrans, C, OC, (int)N, 1.0f, inp, C, dout, OC, 1.0f, dw, OC);
     if (dbias) lm_colsum_add(dbias, dout, N, (size_t)OC, (size_t)OC);
 }
 
@@ -231,24 +232,25 @@ void lm_gpt2_forward_rows(alim_gpt *m, int b0, int b1, float *attscratch, int dl
     const alim_gpt_tensors *p = &m->p;
     alim_gpt_acts *a = &m->a;
     const int32_t *targets = m->targets;
+    const lm_prec pr = lm_model_prec(m);
     lm_encoder_forward(a->encoded + r0 * C, m->inputs + r0, p->wte, p->wpe, Bs, T, C);
     for (int l = 0; l < L; l++) {
         const size_t lc = (size_t)l * C;
         const layer_acts la = layer_view(m, l, b0);
 
         layernorm_forward(la.ln1, la.ln1_mean, la.ln1_rstd, la.residual, p->ln1w + lc, p->ln1b + lc, N, C, cfg->layer_norm_epsilon);
-        matmul_forward(la.qkv, la.ln1, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
+        matmul_forward(&pr, la.qkv, la.ln1, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, N, C, 3 * C);
         lm_attention_forward(la.atty, la.att, attscratch, la.qkv, Bs, T, NH, NH, C / NH);
-        matmul_forward_epi(la.attproj, la.atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C, NULL, la.residual2, la.residual);
+        matmul_forward_epi(&pr, la.attproj, la.atty, p->attprojw + lc * C, p->attprojb + lc, N, C, C, NULL, la.residual2, la.residual);
         layernorm_forward(la.ln2, la.ln2_mean, la.ln2_rstd, la.residual2, p->ln2w + lc, p->ln2b + lc, N, C, cfg->layer_norm_epsilon);
-        matmul_forward_epi(la.fch, la.ln2, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C, la.fch_gelu, NULL, NULL);
-        matmul_forward_epi(la.fcproj, la.fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C, NULL, la.residual3, la.residual2);
+        matmul_forward_epi(&pr, la.fch, la.ln2, p->fcw + lc * 4 * C, p->fcb + lc * 4, N, C, 4 * C, la.fch_gelu, NULL, NULL);
+        matmul_forward_epi(&pr, la.fcproj, la.fch_gelu, p->fcprojw + lc * 4 * C, p->fcprojb + lc, N, 4 * C, C, NULL, la.residual3, la.residual2);
     }
     const float *last = a->residual3 + ((size_t)(m->acts_layers - 1) * BT + r0) * C;
     float *lnf = a->lnf + r0 * C, *logits = a->logits + r0 * V;
     layernorm_forward(lnf, a->lnf_mean + r0, a->lnf_rstd + r0, last, p->lnfw, p->lnfb, N, C, cfg->layer_norm_epsilon);
     // logits (N,V) = lnf (N,C) @ wte^T
-    lm_gemm(CblasNoTrans, CblasTrans, (int)N, V, C, 1.0f, lnf, C, p->wte, C, 0.0f, logits, V);
+    lm_gemm_w(&pr, CblasNoTrans, CblasTrans, (int)N, V, C, 1.0f, lnf, C, p->wte, C, 0.0f, logits, V, NULL);
     lm_loss_rows(a->logits, a->losses, a->lse, targets, r0, N, V, dlogits, k);
 }
 
@@ -267,6 +269,7 @@ void lm_gpt2_backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *
     const alim_gpt_tensors *p = &m->p;
     const alim_gpt_acts *a = &m->a;
     const int32_t *targets = m->targets;
+    const lm_prec pr = lm_model_prec(m);
     // dbig is used as (N,4C) and as (N,3C): the shard's part starts at row r0 of (BT,4C)
     float *dres = dres_all + r0 * C, *dtmp = dtmp_all + r0 * C, *dbig = dbig_all + r0 * 4 * C;
     float *logits = a->logits + r0 * V;
@@ -277,8 +280,8 @@ void lm_gpt2_backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *
     if (dlogits) lm_dlogits_rows(a->logits, a->lse, targets, r0, N, V, k);
     // dlnf (N,C) = dlogits (N,V) @ wte (V,C);  dwte += dlogits^T @ lnf
     float *dlnf = dtmp;
-    lm_gemm(CblasNoTrans, CblasNoTrans, (int)N, C, V, 1.0f, logits, V, p->wte, C, 0.0f, dlnf, C);
-    lm_gemm(CblasTrans, CblasNoTrans, V, C, (int)N, 1.0f, logits, V, lnf, C, 1.0f, g->wte, C);
+    lm_gemm_w(&pr, CblasNoTrans, CblasNoTrans, (int)N, C, V, 1.0f, logits, V, p->wte, C, 0.0f, dlnf, C, NULL);
+    lm_gemm_x(&pr, CblasTrans, CblasNoTrans, V, C, (int)N, 1.0f, logits, V, lnf, C, 1.0f, g->wte, C);
     memset(dres, 0, N * C * sizeof(float));
     layernorm_backward(dres, g->lnfw, g->lnfb, dlnf, a->residual3 + ((size_t)(L - 1) * BT + r0) * C, p->lnfw, a->lnf_mean + r0, a->lnf_rstd + r0, N, C);
 
@@ -288,17 +291,17 @@ void lm_gpt2_backward_rows(alim_gpt *m, int b0, int b1, const alim_gpt_tensors *
 
         // residual3 = residual2 + fcproj: dres is d fcproj and (so far) d residual2
         // fcproj = fch_gelu @ fcprojw + b             dbig (N,4C) = d fch_gelu
-        matmul_backward(dbig, 0.0f, g->fcprojw + lc * 4 * C, g->fcprojb + lc, dres, la.fch_gelu, p->fcprojw + lc * 4 * C, N, 4 * C, C);
+        matmul_backward(&pr, dbig, 0.0f, g->fcprojw + lc * 4 * C, g->fcprojb + lc, dres, la.fch_gelu, p->fcprojw + lc * 4 * C, N, 4 * C, C);
         lm_gelu_backward_inplace(dbig, la.fch, N * 4 * C);  // dbig = d fch
         // fch = ln2 @ fcw + b                          dtmp (N,C) = d ln2
-        matmul_backward(dtmp, 0.0f, g->fcw + lc * 4 * C, g->fcb + lc * 4, dbig, la.ln2, p->fcw + lc * 4 * C, N, C, 4 * C);
+        matmul_backward(&pr, dtmp, 0.0f, g->fcw + lc * 4 * C, g->fcb + lc * 4, dbig, la.ln2, p->fcw + lc * 4 * C, N, C, 4 * C);
         layernorm_backward(dres, g->ln2w + lc, g->ln2b + lc, dtmp, la.residual2, p->ln2w + lc, la.ln2_mean, la.ln2_rstd, N, C);
         // residual2 = residual + attproj: dres is d attproj and d residual (so far)
         // attproj = atty @ attprojw + b               dtmp = d atty
-        matmul_backward(dtmp, 0.0f, g->attprojw + lc * C, g->attprojb + lc, dres, la.atty, p->attprojw + lc * C, N, C, C);
+        matmul_backward(&pr, dtmp, 0.0f, g->attprojw + lc * C, g->attprojb + lc, dres, la.atty, p->attprojw + lc * C, N, C, C);
         lm_attention_backward(dbig, attscratch, tbuf, dtmp, la.qkv, la.att, Bs, T, NH, NH, C / NH);  // dbig (N,3C) = d qkv
         // qkv = ln1 @ qkvw + b                         dtmp = d ln1
-        matmul_backward(dtmp, 0.0f, g->qkvw + lc * 3 * C, g->qkvb + lc * 3, dbig, la.ln1, p->qkvw + lc * 3 * C, N, C, 3 * C);
+        matmul_backward(&pr, dtmp, 0.0f, g->qkvw + lc * 3 * C, g->qkvb + lc * 3, dbig, la.ln1, p->qkvw + lc * 3 * C, N, C, 3 * C);
         layernorm_backward(dres, g->ln1w + lc, g->ln1b + lc, dtmp, la.residual, p->ln1w + lc, la.ln1_mean, la.ln1_rstd, N, C);
     }
     lm_encoder_backward(g->wte, g->wpe, dres, m->inputs + r0, Bs, T, C);
@@ -319,11 +322,11 @@ size_t lm_gpt2_cache_work_per_row(const alim_gpt_config *cfg, int T_max)
 /* out (B,OC) = inp (B,C) @ w (C,OC) + bias: matmul_forward, except that one row (sampling
  * a single sequence) goes through sgemv; sgemm with M = 1 spends most of its time packing
  * the weights. (The two round differently, at the level of fp32 rounding.) */
-static void step_matmul(float *out, const float *inp, const float *w, const float *bias, int B,
-                        int C, int OC)
+static void step_matmul(const lm_prec *pr, float *out, const float *inp, const float *w,
+                        const float *bias, int B, int C, int OC)
 {
-    if (B > 1) {
-        matmul_forward(out, inp, w, bias, (size_t)B, C, OC);
+    if (B > 1 || pr->base_h) { /* bf16: one row through the bf16 product too */
+        matmul_forward(pr, out, inp, w, bias, (size_t)B, C, OC);
         return;
     }
     memcpy(out, bias, (size_t)OC * sizeof(float));
@@ -342,6 +345,7 @@ void lm_gpt2_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens)
     float *x = c->work, *ln = x + BC, *mean = ln + BC, *rstd = mean + B, *qkv = rstd + B;
     float *atty = qkv + 3 * BC, *tmp = atty + BC, *h = tmp + BC, *att = h + 4 * BC;
     const alim_gpt_tensors *p = &m->p;
+    const lm_prec pr = lm_model_prec(m);
 
     // x (B,C) = wte[tokens] + wpe[pos]
     for (int b = 0; b < B; b++) {
@@ -352,7 +356,7 @@ void lm_gpt2_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens)
         const size_t lc = (size_t)l * C;
         float *kl = c->k + (size_t)l * Bc * C * T_max, *vl = c->v + (size_t)l * Bc * C * T_max;
         layernorm_forward(ln, mean, rstd, x, p->ln1w + lc, p->ln1b + lc, B, C, eps);
-        step_matmul(qkv, ln, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, B, C, 3 * C);  // (B,3C)
+        step_matmul(&pr, qkv, ln, p->qkvw + lc * 3 * C, p->qkvb + lc * 3, B, C, 3 * C);  // (B,3C)
         // the new position's key and value go into the cache, then the query attends
         // over positions 0..pos of its own row
 #pragma omp parallel for schedule(static) if ((size_t)B * C * (pos + 1) >= PAR_MIN)
@@ -367,17 +371,17 @@ void lm_gpt2_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens)
             }
             attention_step_row(atty + (size_t)b * C, att + (size_t)b * NH * T_max, qb, kt, vc, pos + 1, T_max, NH, 1, hs, scale);
         }
-        step_matmul(tmp, atty, p->attprojw + lc * C, p->attprojb + lc, B, C, C);
+        step_matmul(&pr, tmp, atty, p->attprojw + lc * C, p->attprojb + lc, B, C, C);
         lm_residual_forward(x, x, tmp, BC);
         layernorm_forward(ln, mean, rstd, x, p->ln2w + lc, p->ln2b + lc, B, C, eps);
-        step_matmul(h, ln, p->fcw + lc * 4 * C, p->fcb + lc * 4, B, C, 4 * C);  // (B,4C)
+        step_matmul(&pr, h, ln, p->fcw + lc * 4 * C, p->fcb + lc * 4, B, C, 4 * C);  // (B,4C)
         lm_gelu_forward(h, h, 4 * BC);
-        step_matmul(tmp, h, p->fcprojw + lc * 4 * C, p->fcprojb + lc, B, 4 * C, C);
+        step_matmul(&pr, tmp, h, p->fcprojw + lc * 4 * C, p->fcprojb + lc, B, 4 * C, C);
         lm_residual_forward(x, x, tmp, BC);
     }
     layernorm_forward(ln, mean, rstd, x, p->lnfw, p->lnfb, B, C, eps);
     // logits (B,V) = lnf (B,C) @ wte^T
-    if (B > 1) lm_gemm(CblasNoTrans, CblasTrans, B, V, C, 1.0f, ln, C, p->wte, C, 0.0f, c->logits, V);
+    if (B > 1 || pr.base_h) lm_gemm_w(&pr, CblasNoTrans, CblasTrans, B, V, C, 1.0f, ln, C, p->wte, C, 0.0f, c->logits, V, NULL);
     else cblas_sgemv(CblasRowMajor, CblasNoTrans, V, C, 1.0f, p->wte, C, ln, 1, 0.0f, c->logits, 1);
 }
 

@@ -12,6 +12,8 @@
 #define ALIM_LM_KERNELS_H
 
 #include <cblas.h>
+
+#include "alim/gpt.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -124,6 +126,27 @@ void lm_gemm_epi(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, fl
                  const lm_gemm_epilogue *e);
 void lm_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* The precision of one pass's products (from alim_gpt, lm_model_prec): base_h NULL = fp32,
+ * every product through lm_gemm_epi exactly as before; else bf16 (gemm_bf16.h), with the
+ * weights read from the bf16 copy base_h of the parameters base (a weight W inside base is
+ * base_h + (W - base) there). A bf16 product that oneDNN fails to run sets *failed and
+ * leaves its output undefined; the pass then returns an error (nothing is mixed silently). */
+typedef struct {
+    const float *base;
+    const uint16_t *base_h;
+    int *failed;
+} lm_prec;
+/* m's precision for the kernels (precision.c): fp32, or bf16 with the bf16 copy of the
+ * parameters (made current by the pass's entry point, lm_model_sync_bf16 in model.h) */
+lm_prec lm_model_prec(alim_gpt *m);
+/* C = alpha op(A) @ op(W) + beta C where W (the B operand) is a weight inside pr->base */
+void lm_gemm_w(const lm_prec *pr, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K,
+               float alpha, const float *A, int lda, const float *W, int ldw, float beta, float *C,
+               int ldc, const lm_gemm_epilogue *e);
+/* C = alpha op(A) @ op(B) + beta C of two activations (the weight gradients) */
+void lm_gemm_x(const lm_prec *pr, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K,
+               float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+               int ldc);
 /* Every sgemm runs inside an OpenMP loop and must not start OpenBLAS's own threads: a
  * pass sets OpenBLAS to one thread on entry (returning the caller's setting) and restores
  * it on exit. */

@@ -98,8 +98,10 @@ static alim_status step_impl(alim_gpt *m, alim_gpt_cache *c, const int32_t *toke
     for (int b = 0; b < B; b++)
         if (tokens[b] < 0 || tokens[b] >= V)
             return alim_error_set(err, ALIM_EINVAL, "input", "token id %d of row %d is outside the vocabulary [0, %d)", tokens[b], b, V);
+    lm_model_sync_bf16(m);
     if (cfg->arch == ALIM_ARCH_LLAMA) lm_llama_step(m, c, tokens);
     else lm_gpt2_step(m, c, tokens);
+    if ((st = lm_model_prec_status(m, err))) return st;
     if (logprobs) lm_step_logprobs(logprobs, c->logits, B, V);
     c->t = pos + 1;
     return ALIM_OK;

@@ -79,24 +79,26 @@ static void rmsnorm_backward(float *dinp, float *dw, const float *dout, const fl
 
 /* ---- linear layer (nn.Linear layout) ------------------------------------------------ */
 
-static void linear_forward(float *out, int ldo, const float *inp, const float *w, const float *bias,
-                           size_t N, int in, int outf, float *add_out, const float *add_in)
+/* pr: the precision of the products (kernels.h), from lm_model_prec */
+static void linear_forward(const lm_prec *pr, float *out, int ldo, const float *inp, const float *w,
+                           const float *bias, size_t N, int in, int outf, float *add_out,
+                           const float *add_in)
 {
     // out (N,outf; row stride ldo) = inp (N,in) @ w (outf,in)^T + bias (outf); then, if
     // given, add_out = add_in + out (same stride)
     const lm_gemm_epilogue e = {bias, NULL, add_out, add_in};
-    lm_gemm_epi(CblasNoTrans, CblasTrans, (int)N, outf, in, 1.0f, inp, in, w, in, bias ? 1.0f : 0.0f,
+    lm_gemm_w(pr, CblasNoTrans, CblasTrans, (int)N, outf, in, 1.0f, inp, in, w, in, bias ? 1.0f : 0.0f,
                 out, ldo, &e);
 }
 
-static void linear_backward(float *dinp, float dinp_beta, float *dw, float *dbias,
+static void linear_backward(const lm_prec *pr, float *dinp, float dinp_beta, float *dw, float *dbias,
                             const float *dout, int ldd, const float *inp, const float *w, size_t N,
                             int in, int outf)
 {
     // dinp (N,in) = beta dinp + dout (N,outf; stride ldd) @ w (outf,in);
     // dw (outf,in) += dout^T @ inp; dbias (outf) += column sums of dout
-    lm_gemm(CblasNoTrans, CblasNoTrans, (int)N, in, outf, 1.0f, dout, ldd, w, in, dinp_beta, dinp, in);
-    lm_gemm(CblasTrans, CblasNoTrans, outf, in, (int)N, 1.0f, dout, ldd, inp, in, 1.0f, dw, in);
+    lm_gemm_w(pr, CblasNoTrans, CblasNoTrans, (int)N, in, outf, 1.0f, dout, ldd, w, in, dinp_beta, dinp, in, NULL);
+    lm_gemm_x(pr, CblasTrans, CblasNoTrans, outf, in, (int)N, 1.0f, dout, ldd, inp, in, 1.0f, dw, in);
     if (dbias) lm_colsum_add(dbias, dout, N, (size_t)outf, (size_t)ldd);
 }
 
@@ -284,30 +286,31 @@ void lm_llama_forward_rows(alim_gpt *m, int b0, int b1, float *tbuf, int dlogits
     const size_t C = d.C, FF = d.FF;
     const alim_llama_tensors *p = &m->lp;
     alim_llama_acts *a = &m->la;
+    const lm_prec pr = lm_model_prec(m);
 
     lm_encoder_forward(a->encoded + r0 * C, m->inputs + r0, p->wte, NULL, Bs, T, d.C);
     for (int l = 0; l < d.L; l++) {
         const block_acts v = block_view(m, &d, l, b0);
         const size_t lq = (size_t)l * d.Dq, lkv = (size_t)l * d.Dkv;
         rmsnorm_forward(v.ln1, v.ln1_rstd, v.residual, p->attn_norm + l * C, N, d.C, d.eps);
-        linear_forward(v.qkv, d.ld, v.ln1, p->wq + lq * C, p->bq ? p->bq + lq : NULL, N, d.C, d.Dq, NULL, NULL);
-        linear_forward(v.qkv + d.Dq, d.ld, v.ln1, p->wk + lkv * C, p->bk ? p->bk + lkv : NULL, N, d.C, d.Dkv, NULL, NULL);
-        linear_forward(v.qkv + d.Dq + d.Dkv, d.ld, v.ln1, p->wv + lkv * C, p->bv ? p->bv + lkv : NULL, N, d.C, d.Dkv, NULL, NULL);
+        linear_forward(&pr, v.qkv, d.ld, v.ln1, p->wq + lq * C, p->bq ? p->bq + lq : NULL, N, d.C, d.Dq, NULL, NULL);
+        linear_forward(&pr, v.qkv + d.Dq, d.ld, v.ln1, p->wk + lkv * C, p->bk ? p->bk + lkv : NULL, N, d.C, d.Dkv, NULL, NULL);
+        linear_forward(&pr, v.qkv + d.Dq + d.Dkv, d.ld, v.ln1, p->wv + lkv * C, p->bv ? p->bv + lkv : NULL, N, d.C, d.Dkv, NULL, NULL);
         rope_rows(v.qkv, N, T, d.ld, d.NH + d.NKV, d.hs, a->rope_cos, a->rope_sin, 0);
         lm_attention_forward(v.atty, v.att, tbuf, v.qkv, Bs, T, d.NH, d.NKV, d.hs);
         // residual2 = residual + atty @ Wo^T (the product lands in residual2, then the sum)
-        linear_forward(v.residual2, d.C, v.atty, p->wo + (size_t)l * C * d.Dq, NULL, N, d.Dq, d.C, v.residual2, v.residual);
+        linear_forward(&pr, v.residual2, d.C, v.atty, p->wo + (size_t)l * C * d.Dq, NULL, N, d.Dq, d.C, v.residual2, v.residual);
         rmsnorm_forward(v.ln2, v.ln2_rstd, v.residual2, p->mlp_norm + l * C, N, d.C, d.eps);
-        linear_forward(v.gate, d.FF, v.ln2, p->wgate + (size_t)l * FF * C, NULL, N, d.C, d.FF, NULL, NULL);
-        linear_forward(v.up, d.FF, v.ln2, p->wup + (size_t)l * FF * C, NULL, N, d.C, d.FF, NULL, NULL);
+        linear_forward(&pr, v.gate, d.FF, v.ln2, p->wgate + (size_t)l * FF * C, NULL, N, d.C, d.FF, NULL, NULL);
+        linear_forward(&pr, v.up, d.FF, v.ln2, p->wup + (size_t)l * FF * C, NULL, N, d.C, d.FF, NULL, NULL);
         swiglu_forward(v.hid, v.gate, v.up, N * FF);
-        linear_forward(v.residual3, d.C, v.hid, p->wdown + (size_t)l * C * FF, NULL, N, d.FF, d.C, v.residual3, v.residual2);
+        linear_forward(&pr, v.residual3, d.C, v.hid, p->wdown + (size_t)l * C * FF, NULL, N, d.FF, d.C, v.residual3, v.residual2);
     }
     const float *last = a->residual3 + ((size_t)(m->acts_layers - 1) * BT + r0) * C;
     float *lnf = a->lnf + r0 * C, *logits = a->logits + r0 * d.V;
     rmsnorm_forward(lnf, a->lnf_rstd + r0, last, p->norm, N, d.C, d.eps);
     const float *wout = p->lm_head ? p->lm_head : p->wte;
-    lm_gemm(CblasNoTrans, CblasTrans, (int)N, d.V, d.C, 1.0f, lnf, d.C, wout, d.C, 0.0f, logits, d.V);
+    lm_gemm_w(&pr, CblasNoTrans, CblasTrans, (int)N, d.V, d.C, 1.0f, lnf, d.C, wout, d.C, 0.0f, logits, d.V, NULL);
     lm_loss_rows(a->logits, a->losses, a->lse, m->targets, r0, N, d.V, dlogits, k);
 }
 
@@ -327,6 +330,7 @@ void lm_llama_backward_rows(alim_gpt *m, int b0, int b1, const alim_llama_tensor
     const size_t C = d.C, FF = d.FF, W = (size_t)(2 * d.FF > d.ld ? 2 * d.FF : d.ld);
     const alim_llama_tensors *p = &m->lp;
     const alim_llama_acts *a = &m->la;
+    const lm_prec pr = lm_model_prec(m);
     // scratch of all BT rows: dres (BT,C), dtmp (BT,C), datty (BT,Dq), dbig (BT,W); the
     // shard uses its own rows of each
     float *dres = rows + r0 * C, *dtmp = rows + BT * C + r0 * C;
@@ -338,8 +342,8 @@ void lm_llama_backward_rows(alim_gpt *m, int b0, int b1, const alim_llama_tensor
     const float *wout = p->lm_head ? p->lm_head : p->wte;
     float *dwout = g->lm_head ? g->lm_head : g->wte;
     // dlnf (N,C) = dlogits (N,V) @ W_out (V,C);  dW_out += dlogits^T @ lnf
-    lm_gemm(CblasNoTrans, CblasNoTrans, (int)N, d.C, d.V, 1.0f, logits, d.V, wout, d.C, 0.0f, dtmp, d.C);
-    lm_gemm(CblasTrans, CblasNoTrans, d.V, d.C, (int)N, 1.0f, logits, d.V, lnf, d.C, 1.0f, dwout, d.C);
+    lm_gemm_w(&pr, CblasNoTrans, CblasNoTrans, (int)N, d.C, d.V, 1.0f, logits, d.V, wout, d.C, 0.0f, dtmp, d.C, NULL);
+    lm_gemm_x(&pr, CblasTrans, CblasNoTrans, d.V, d.C, (int)N, 1.0f, logits, d.V, lnf, d.C, 1.0f, dwout, d.C);
     memset(dres, 0, N * C * sizeof(float));
     rmsnorm_backward(dres, g->norm, dtmp, a->residual3 + ((size_t)(d.L - 1) * BT + r0) * C, p->norm, a->lnf_rstd + r0, N, d.C);
 
@@ -348,21 +352,21 @@ void lm_llama_backward_rows(alim_gpt *m, int b0, int b1, const alim_llama_tensor
         const size_t lq = (size_t)l * d.Dq, lkv = (size_t)l * d.Dkv;
         float *dgate = dbig, *dup = dbig + N * FF;
         // residual3 = residual2 + hid @ Wd^T: dres is d(hid @ Wd^T) and d residual2 so far
-        linear_backward(dgate, 0.0f, g->wdown + (size_t)l * C * FF, NULL, dres, d.C, v.hid, p->wdown + (size_t)l * C * FF, N, d.FF, d.C);
+        linear_backward(&pr, dgate, 0.0f, g->wdown + (size_t)l * C * FF, NULL, dres, d.C, v.hid, p->wdown + (size_t)l * C * FF, N, d.FF, d.C);
         swiglu_backward(dgate, dup, v.gate, v.up, N * FF);
         // gate, up = ln2 @ Wg^T, ln2 @ Wu^T               dtmp = d ln2
-        linear_backward(dtmp, 0.0f, g->wgate + (size_t)l * FF * C, NULL, dgate, d.FF, v.ln2, p->wgate + (size_t)l * FF * C, N, d.C, d.FF);
-        linear_backward(dtmp, 1.0f, g->wup + (size_t)l * FF * C, NULL, dup, d.FF, v.ln2, p->wup + (size_t)l * FF * C, N, d.C, d.FF);
+        linear_backward(&pr, dtmp, 0.0f, g->wgate + (size_t)l * FF * C, NULL, dgate, d.FF, v.ln2, p->wgate + (size_t)l * FF * C, N, d.C, d.FF);
+        linear_backward(&pr, dtmp, 1.0f, g->wup + (size_t)l * FF * C, NULL, dup, d.FF, v.ln2, p->wup + (size_t)l * FF * C, N, d.C, d.FF);
         rmsnorm_backward(dres, g->mlp_norm + l * C, dtmp, v.residual2, p->mlp_norm + l * C, v.ln2_rstd, N, d.C);
         // residual2 = residual + atty @ Wo^T              datty = d atty
-        linear_backward(datty, 0.0f, g->wo + (size_t)l * C * d.Dq, NULL, dres, d.C, v.atty, p->wo + (size_t)l * C * d.Dq, N, d.Dq, d.C);
+        linear_backward(&pr, datty, 0.0f, g->wo + (size_t)l * C * d.Dq, NULL, dres, d.C, v.atty, p->wo + (size_t)l * C * d.Dq, N, d.Dq, d.C);
         float *dqkv = dbig; // (N,ld)
         lm_attention_backward(dqkv, attscratch, tbuf, datty, v.qkv, v.att, Bs, T, d.NH, d.NKV, d.hs);
         rope_rows(dqkv, N, T, d.ld, d.NH + d.NKV, d.hs, a->rope_cos, a->rope_sin, 1);
         // q, k, v = ln1 @ W^T + b                        dtmp = d ln1
-        linear_backward(dtmp, 0.0f, g->wq + lq * C, g->bq ? g->bq + lq : NULL, dqkv, d.ld, v.ln1, p->wq + lq * C, N, d.C, d.Dq);
-        linear_backward(dtmp, 1.0f, g->wk + lkv * C, g->bk ? g->bk + lkv : NULL, dqkv + d.Dq, d.ld, v.ln1, p->wk + lkv * C, N, d.C, d.Dkv);
-        linear_backward(dtmp, 1.0f, g->wv + lkv * C, g->bv ? g->bv + lkv : NULL, dqkv + d.Dq + d.Dkv, d.ld, v.ln1, p->wv + lkv * C, N, d.C, d.Dkv);
+        linear_backward(&pr, dtmp, 0.0f, g->wq + lq * C, g->bq ? g->bq + lq : NULL, dqkv, d.ld, v.ln1, p->wq + lq * C, N, d.C, d.Dq);
+        linear_backward(&pr, dtmp, 1.0f, g->wk + lkv * C, g->bk ? g->bk + lkv : NULL, dqkv + d.Dq, d.ld, v.ln1, p->wk + lkv * C, N, d.C, d.Dkv);
+        linear_backward(&pr, dtmp, 1.0f, g->wv + lkv * C, g->bv ? g->bv + lkv : NULL, dqkv + d.Dq + d.Dkv, d.ld, v.ln1, p->wv + lkv * C, N, d.C, d.Dkv);
         rmsnorm_backward(dres, g->attn_norm + l * C, dtmp, v.residual, p->attn_norm + l * C, v.ln1_rstd, N, d.C);
     }
     lm_encoder_backward(g->wte, NULL, dres, m->inputs + r0, Bs, T, d.C);
@@ -380,11 +384,11 @@ size_t lm_llama_cache_work_per_row(const alim_gpt_config *cfg, int T_max)
 
 /* out (B,outf) = inp (B,in) @ w^T + bias: linear_forward, except that one row goes through
  * sgemv (sgemm with M = 1 spends most of its time packing the weights) */
-static void step_linear(float *out, int ldo, const float *inp, const float *w, const float *bias, int B,
-                        int in, int outf)
+static void step_linear(const lm_prec *pr, float *out, int ldo, const float *inp, const float *w,
+                        const float *bias, int B, int in, int outf)
 {
-    if (B > 1) {
-        linear_forward(out, ldo, inp, w, bias, (size_t)B, in, outf, NULL, NULL);
+    if (B > 1 || pr->base_h) { /* bf16: one row through the bf16 product too */
+        linear_forward(pr, out, ldo, inp, w, bias, (size_t)B, in, outf, NULL, NULL);
         return;
     }
     if (bias) memcpy(out, bias, (size_t)outf * sizeof(float));
@@ -410,6 +414,7 @@ void lm_llama_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens)
     const float scale = 1.0f / sqrtf((float)d.hs);
     const lm_attention_step_row_fn attention_step_row = lm_attention_step_row_pick();
     const alim_llama_tensors *p = &m->lp;
+    const lm_prec pr = lm_model_prec(m);
     float *x = c->work, *ln = x + BC, *rstd = ln + BC, *qkv = rstd + B, *atty = qkv + (size_t)B * d.ld;
     float *gate = atty + (size_t)B * d.Dq, *up = gate + (size_t)B * d.FF, *att = up + (size_t)B * d.FF;
     float *cs = att + (size_t)B * d.NH * T_max, *sn = cs + half;
@@ -420,9 +425,9 @@ void lm_llama_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens)
         const size_t lq = (size_t)l * d.Dq, lkv = (size_t)l * d.Dkv, C = d.C, FF = d.FF;
         rmsnorm_forward(ln, rstd, x, p->attn_norm + l * C, B, d.C, d.eps);
         // q | k | v of each row into one row of ld floats
-        step_linear(qkv, d.ld, ln, p->wq + lq * C, p->bq ? p->bq + lq : NULL, B, d.C, d.Dq);
-        step_linear(qkv + d.Dq, d.ld, ln, p->wk + lkv * C, p->bk ? p->bk + lkv : NULL, B, d.C, d.Dkv);
-        step_linear(qkv + d.Dq + d.Dkv, d.ld, ln, p->wv + lkv * C, p->bv ? p->bv + lkv : NULL, B, d.C, d.Dkv);
+        step_linear(&pr, qkv, d.ld, ln, p->wq + lq * C, p->bq ? p->bq + lq : NULL, B, d.C, d.Dq);
+        step_linear(&pr, qkv + d.Dq, d.ld, ln, p->wk + lkv * C, p->bk ? p->bk + lkv : NULL, B, d.C, d.Dkv);
+        step_linear(&pr, qkv + d.Dq + d.Dkv, d.ld, ln, p->wv + lkv * C, p->bv ? p->bv + lkv : NULL, B, d.C, d.Dkv);
         rope_rows(qkv, (size_t)B, 1, d.ld, d.NH + d.NKV, d.hs, cs, sn, 0);
 #pragma omp parallel for schedule(static) if ((size_t)B * C * (pos + 1) >= PAR_MIN)
         for (int b = 0; b < B; b++) {
@@ -432,18 +437,18 @@ void lm_llama_step(alim_gpt *m, alim_gpt_cache *c, const int32_t *tokens)
             attention_step_row(atty + (size_t)b * d.Dq, att + (size_t)b * d.NH * T_max, row, c->k + off, c->v + off,
                                pos + 1, T_max, d.NH, d.NH / d.NKV, d.hs, scale);
         }
-        step_linear(ln, d.C, atty, p->wo + (size_t)l * C * d.Dq, NULL, B, d.Dq, d.C);
+        step_linear(&pr, ln, d.C, atty, p->wo + (size_t)l * C * d.Dq, NULL, B, d.Dq, d.C);
         lm_residual_forward(x, x, ln, BC);
         rmsnorm_forward(ln, rstd, x, p->mlp_norm + l * C, B, d.C, d.eps);
-        step_linear(gate, d.FF, ln, p->wgate + (size_t)l * FF * C, NULL, B, d.C, d.FF);
-        step_linear(up, d.FF, ln, p->wup + (size_t)l * FF * C, NULL, B, d.C, d.FF);
+        step_linear(&pr, gate, d.FF, ln, p->wgate + (size_t)l * FF * C, NULL, B, d.C, d.FF);
+        step_linear(&pr, up, d.FF, ln, p->wup + (size_t)l * FF * C, NULL, B, d.C, d.FF);
         swiglu_forward(gate, gate, up, (size_t)B * FF);
-        step_linear(ln, d.C, gate, p->wdown + (size_t)l * C * FF, NULL, B, d.FF, d.C);
+        step_linear(&pr, ln, d.C, gate, p->wdown + (size_t)l * C * FF, NULL, B, d.FF, d.C);
         lm_residual_forward(x, x, ln, BC);
     }
     rmsnorm_forward(ln, rstd, x, p->norm, B, d.C, d.eps);
     const float *wout = p->lm_head ? p->lm_head : p->wte;
-    if (B > 1) lm_gemm(CblasNoTrans, CblasTrans, B, d.V, d.C, 1.0f, ln, d.C, wout, d.C, 0.0f, c->logits, d.V);
+    if (B > 1 || pr.base_h) lm_gemm_w(&pr, CblasNoTrans, CblasTrans, B, d.V, d.C, 1.0f, ln, d.C, wout, d.C, 0.0f, c->logits, d.V, NULL);
     else cblas_sgemv(CblasRowMajor, CblasNoTrans, d.V, d.C, 1.0f, wout, d.C, ln, 1, 0.0f, c->logits, 1);
 }
 

@@ -84,6 +84,7 @@ void alim_gpt_free(alim_gpt *m)
     free(m->acts_memory);
     free(m->grad_acts_memory);
     free(m->rope_inv_freq);
+    free(m->params_bf16);
     memset(m, 0, sizeof *m);
 }
 
@@ -92,6 +93,7 @@ void alim_gpt_init_params(alim_gpt *m, uint64_t seed)
 {
     if (m->config.arch == ALIM_ARCH_LLAMA) lm_llama_init_params(m, seed);
     else lm_gpt2_init_params(m, seed);
+    alim_gpt_params_changed(m);
 }
 
 /* The activation views of m's architecture for (B,T): the floats needed, and the views
@@ -319,8 +321,10 @@ static alim_status forward_only(alim_gpt *m, const int32_t *inputs, const int32_
     if (st) return st;
     int saved = lm_blas_threads_begin();
     const int S = shard_count(m, B, T);
+    lm_model_sync_bf16(m);
     st = run_passes(m, 1, 0, 0.0f, S, 0, S, 0, NULL, err);
     lm_blas_threads_end(saved);
+    if (!st) st = lm_model_prec_status(m, err);
     if (!st) forward_finish(m);
     return st;
 }
@@ -345,9 +349,10 @@ alim_status alim_gpt_backward(alim_gpt *m, float loss_scale, alim_error *err)
     const float k = m->loss_count ? loss_scale / (float)m->loss_count : 0.0f;
     int saved = lm_blas_threads_begin();
     const int S = shard_count(m, m->B, m->T);
+    m->bf16_failed = 0; /* the forward's bf16 copy, even if the parameters changed since */
     alim_status st = run_passes(m, 0, 1, k, S, 0, S, 0, NULL, err);
     lm_blas_threads_end(saved);
-    return st;
+    return st ? st : lm_model_prec_status(m, err);
 }
 
 alim_status alim_gpt_forward_backward(alim_gpt *m, const int32_t *inputs, const int32_t *targets,
@@ -361,8 +366,10 @@ alim_status alim_gpt_forward_backward(alim_gpt *m, const int32_t *inputs, const 
     const float k = count ? loss_scale / (float)count : 0.0f;
     const int S = shard_count(m, B, T);
     int saved = lm_blas_threads_begin();
+    lm_model_sync_bf16(m);
     st = run_passes(m, 1, 1, k, S, 0, S, 0, NULL, err);
     lm_blas_threads_end(saved);
+    if (!st) st = lm_model_prec_status(m, err);
     if (!st) forward_finish(m);
     return st;
 }
@@ -443,8 +450,10 @@ alim_status lm_model_forward_backward_dist(alim_gpt *m, const int32_t *inputs, c
         for (size_t i = 0; i < (size_t)B * T; i++) count += targets[i] >= 0;
         const float k = count ? loss_scale / (float)count : 0.0f;
         int saved = lm_blas_threads_begin();
+        lm_model_sync_bf16(m);
         st = run_passes(m, 1, 1, k, S, s0, s1, R > 1 ? (size_t)(s1 - s0) * np + (size_t)S * slice : 0, &part, err);
         lm_blas_threads_end(saved);
+        if (!st) st = lm_model_prec_status(m, err);
     }
     if (R == 1) {
         if (!st) forward_finish(m);

@@ -13,7 +13,12 @@ void lm_model_setup(alim_gpt *m);
 /* Points the views of m's architecture (gpt2 or llama) into base (params or grads). */
 void lm_model_point(const alim_gpt *m, float *base, alim_gpt_tensors *gpt2, alim_llama_tensors *llama);
 
-/* ---- model.c ---- */
+/* ---- model.c, precision.c ---- */
+/* precision.c: at a pass's entry, makes the bf16 copy current if the parameters changed
+ * and clears the failure flag; after the pass, the error if a bf16 product failed */
+void lm_model_sync_bf16(alim_gpt *m);
+alim_status lm_model_prec_status(const alim_gpt *m, alim_error *err);
+
 /* the logits (B,T,V) of the last forward pass, whatever the architecture */
 float *lm_model_logits(const alim_gpt *m);
 

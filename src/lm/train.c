@@ -277,6 +277,7 @@ typedef struct {
     int shards;  /* S data-parallel shards of every micro-batch (1: operation-parallel) */
     int forced;  /* S was set (--shards, a resumed run's, or MPI's minimum), not chosen from threads */
     int threads; /* OpenMP threads of all ranks together */
+    alim_precision precision; /* of the products, resolved */
     int ranks;
 } train_plan;
 
@@ -304,6 +305,9 @@ static alim_status save_all(const alim_train_options *o, const alim_gpt *m,
      * alone decides the bits, whatever the threads and ranks (docs/mpi.md) */
     if (plan->forced) put_u64(s, "shards", (uint64_t)plan->shards);
     else put_u64(s, "threads", (uint64_t)plan->threads);
+    /* and on the products' precision; in bf16 on the ISA oneDNN picked its kernels for */
+    cJSON_AddStringToObject(s, "precision", alim_precision_name(plan->precision));
+    if (plan->precision == ALIM_PRECISION_BF16) cJSON_AddStringToObject(s, "bf16_isa", alim_bf16_isa());
     /* the data order is the only randomness of training: it is drawn from (seed, epoch) */
     cJSON_AddStringToObject(s, "rng", "alim_rng(seed, 0x64617461 + data_epoch)");
     st = alim_checkpoint_save_optimizer(o->out_dir, opt, s, err);
@@ -389,7 +393,8 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     /* the ranks train this model together only when asked (mpirun alim train); a cell of a
      * sweep (alim/runner.h) trains alone on its rank whatever MPI says */
     const int multi = o->data_parallel && alim_dist_multi(), root = !multi || alim_dist_rank() == 0;
-    train_plan plan = {1, 0, omp_get_max_threads(), multi ? alim_dist_size() : 1};
+    train_plan plan = {.shards = 1, .forced = 0, .threads = omp_get_max_threads(), .precision = ALIM_PRECISION_FP32,
+                       .ranks = multi ? alim_dist_size() : 1};
     if (o->resume) {
         char probe[4096];
         snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
@@ -450,6 +455,11 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
             }
         }
     }
+    if (!st) {
+        alim_error e2;
+        if (alim_gpt_set_precision(&m, o->precision, &e2)) st = alim_error_set(err, e2.status, "--precision", "%s", e2.what);
+        plan.precision = m.precision;
+    }
     const int T = o->context ? o->context : (m.params ? m.config.n_positions : 0);
     if (!st && (T < 1 || T > m.config.n_positions))
         st = alim_error_set(err, ALIM_EINVAL, "--context", "%d is longer than the model's context (n_positions = %d)", T, m.config.n_positions);
@@ -495,6 +505,22 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
                 st = alim_error_set(err, ALIM_EINVAL, "--threads", "%d%s differs from the resumed run's %" PRIu64 " threads; the run continues bit for bit only with the same count (--threads %" PRIu64 "%s)",
                                     plan.threads, plan.ranks > 1 ? " (threads of all ranks)" : "", threads, threads, plan.ranks > 1 ? " in all" : "");
         }
+        /* and on the precision (states from before bf16 existed are fp32) and, in bf16, on
+         * the ISA oneDNN's kernels were picked for */
+        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(state, "precision"), *si = cJSON_GetObjectItemCaseSensitive(state, "bf16_isa");
+        const char *was = cJSON_IsString(sp) ? sp->valuestring : "fp32";
+        if (!st && strcmp(was, alim_precision_name(plan.precision)) && o->precision == ALIM_PRECISION_AUTO) {
+            alim_precision wp; /* auto resumes in the run's own precision */
+            st = alim_precision_parse(was, &wp, o->out_dir, err);
+            if (!st) st = alim_gpt_set_precision(&m, wp, err);
+            plan.precision = m.precision;
+        }
+        if (!st && strcmp(was, alim_precision_name(plan.precision)))
+            st = alim_error_set(err, ALIM_EINVAL, "--precision", "%s differs from the resumed run's %s; the run continues only in the precision it started in (--precision %s)",
+                                alim_precision_name(plan.precision), was, was);
+        if (!st && plan.precision == ALIM_PRECISION_BF16 && cJSON_IsString(si) && strcmp(si->valuestring, alim_bf16_isa()))
+            st = alim_error_set(err, ALIM_EINVAL, "--precision", "the resumed run's bf16 products ran on %s, this CPU's on %s: bf16 bits depend on the kernels, so it continues bit for bit only on a CPU like the first (or start a new run from its checkpoint with --init)",
+                                si->valuestring, alim_bf16_isa());
         if (!st) st = plan_shards(o, &m, T, has_shards ? shards : 0, &plan, err);
         if (!st && !has_shards && plan.forced)
             st = alim_error_set(err, ALIM_EINVAL, "--threads", "the resumed run split its batch by its %d threads (%d shards), which %d ranks cannot do; resume it with fewer ranks",
@@ -538,6 +564,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     res->shards = plan.shards;
     res->shards_set = plan.forced;
     res->ranks = plan.ranks;
+    res->precision = plan.precision;
     res->train_tokens = data.n;
 
     if (o->log_path) snprintf(logpath, sizeof logpath, "%s", o->log_path);
@@ -575,6 +602,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         }
         double lr = alim_lr_at(o->schedule, o->lr, min_lr, opt.step, o->warmup, total);
         alim_adamw_step_scaled(&opt, &o->adamw, (float)lr, m.params, m.grads, alim_grad_clip_scale(norm, o->clip), segs, n_segs);
+        alim_gpt_params_changed(&m);
         tokens_seen += per_step;
         run_tokens += per_step;
         const double te = now_s();

@@ -73,7 +73,10 @@ static const char css[] =
 static alim_status run_peer(const alim_report_options *opt, const alim_progress *progress, alim_report_summary *summary,
                             alim_error *err)
 {
-    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, NULL, NULL, 0, 0, 0, 0, opt->jobs > 0 ? opt->jobs : 1, 1};
+    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, NULL, NULL, 0, 0, 0, 0, opt->jobs > 0 ? opt->jobs : 1, 1,
+                ALIM_PRECISION_FP32};
+    alim_status pst = alim_precision_select(opt->precision, &r.precision, err);
+    if (pst) return pst;
     const cJSON *cfg = opt->config;
     char w[ALIM_ERROR_WHERE_MAX];
     snprintf(w, sizeof w, "%.200s: elasticity", opt->config_name ? opt->config_name : "config");
@@ -89,6 +92,8 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     const double t0 = now_seconds();
     const char *where = opt->config_name ? opt->config_name : "config";
     alim_status st = check_config(opt->config, where, opt->quick, err);
+    alim_precision prec = ALIM_PRECISION_FP32;
+    if (!st) st = alim_precision_select(opt->precision, &prec, err);
     if (st) return st;
     if (alim_dist_multi() && alim_dist_rank() != 0) return run_peer(opt, progress, summary, err);
     if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST)
@@ -96,7 +101,8 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     /* one report per directory at a time (alim/io.h); released below on every path */
     alim_dir_lock *lock;
     if ((st = alim_dir_lock_acquire(opt->out_dir, &lock, err))) return st;
-    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, opt->note, opt->note_ctx, 0, 0, 0, 0, opt->jobs > 0 ? opt->jobs : 1, 0};
+    report r = {opt->out_dir, {0}, 0, 0, opt->quick, progress, err, opt->note, opt->note_ctx, 0, 0, 0, 0, opt->jobs > 0 ? opt->jobs : 1, 0,
+                prec};
     /* a stale index.html must not pass for the result of this run */
     char *index = report_path(&r, "index.html");
     if (!index) return alim_dir_lock_release(lock), alim_error_set(err, ALIM_ENOMEM, "report", "out of memory");
@@ -148,6 +154,8 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
         cJSON_AddNumberToObject(el, "reused", (double)r.cells_reused);
         cJSON_AddBoolToObject(el, "data_reused", r.data_reused);
         cJSON_AddNumberToObject(el, "jobs", r.jobs);
+        cJSON_AddStringToObject(el, "precision", alim_precision_name(r.precision));
+        if (r.precision == ALIM_PRECISION_BF16) cJSON_AddStringToObject(el, "bf16_isa", alim_bf16_isa());
         if (opt->config) cJSON_AddItemToObject(meta, "config", cJSON_Duplicate(opt->config, 1));
         char *text = cJSON_Print(meta);
         cJSON_Delete(meta);

@@ -53,6 +53,7 @@ typedef struct {
     int data_reused;
     int jobs; /* elasticity cells side by side (alim/runner.h) */
     int peer; /* a rank other than 0 of an MPI job: it computes elasticity cells, writes nothing */
+    alim_precision precision; /* of the elasticity runs' models, resolved */
 } report;
 
 /* dir/name (caller frees; NULL when out of memory) */

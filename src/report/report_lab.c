@@ -144,12 +144,14 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
         cJSON_AddNumberToObject(key, "prompt_bytes", (double)c->prompt_bytes);
         cJSON_AddNumberToObject(key, "temperature", c->temperature);
         cJSON_AddBoolToObject(key, "quick", c->quick);
+        alim_lab_add_precision(key, r->precision);
         hashed_name("resist", key, e1_name, sizeof e1_name);
         cJSON_Delete(key);
         snprintf(e1_dir, sizeof e1_dir, "%s/%s", cache, e1_name);
         c->data_dir = data_dir;
         c->run_dir = e1_dir;
         c->jobs = r->jobs;
+        c->precision = r->precision;
         st = alim_resist_run(c, r->progress, lab_note, r, &r1, r->err);
         if (st) return st;
         have_r1 = 1;
@@ -197,6 +199,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
             cJSON_AddNumberToObject(key, "sample_tokens", (double)c->sample_tokens);
             cJSON_AddNumberToObject(key, "temperature", c->temperature);
             cJSON_AddBoolToObject(key, "quick", c->quick);
+            alim_lab_add_precision(key, r->precision);
             char e2_name[64];
             hashed_name("rebound", key, e2_name, sizeof e2_name);
             cJSON_Delete(key);
@@ -204,6 +207,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
             c->data_dir = data_dir;
             c->run_dir = e2_dir;
             c->jobs = r->jobs;
+            c->precision = r->precision;
             st = alim_rebound_run(c, r->progress, lab_note, r, &r2, r->err);
             if (!st) {
                 have_r2 = 1;
@@ -225,6 +229,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
     /* E3: its own rebound runs (sizes, budgets) in one run directory of the cache */
     if (!st && ec->run_scale) {
         alim_scale_config *c = &ec->e3;
+        c->precision = r->precision;
         cJSON *key = alim_scale_config_json(c); /* the library's own record of what changes a result */
         if (!key) return alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
         cJSON_AddStringToObject(key, "data", data_name);
@@ -248,8 +253,10 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
     }
     if (!st)
         sb_printf(&r->html, "<p class=\"meta\">Elasticity runs: %zu cells, %zu computed now, %zu reused from the "
-                            "cache (%d at a time).</p>\n",
-                  r->cells_total, r->cells_run, r->cells_reused, r->jobs);
+                            "cache (%d at a time); the models' matrix products in %s%s%s%s.</p>\n",
+                  r->cells_total, r->cells_run, r->cells_reused, r->jobs, alim_precision_name(r->precision),
+                  r->precision == ALIM_PRECISION_BF16 ? " (bf16 inputs, fp32 sums, oneDNN on " : "",
+                  r->precision == ALIM_PRECISION_BF16 ? alim_bf16_isa() : "", r->precision == ALIM_PRECISION_BF16 ? ")" : "");
     return st;
 }
 
