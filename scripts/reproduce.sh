@@ -16,6 +16,9 @@ OUT=${1:-runs/reproduce}
 ALIM=${ALIM:-$PWD/build/alim}
 mkdir -p "$OUT/logs"
 export OMP_WAIT_POLICY=passive
+# docs/results.md was computed in fp32, whose bits do not depend on the CPU: pinned here so the
+# numbers reproduce on any machine (ALIM_PRECISION=bf16 or auto for the bf16 products)
+export ALIM_PRECISION=${ALIM_PRECISION:-fp32}
 T=(--threads 1)
 
 step() {  # step NAME CMD... : runs CMD with stdout to OUT/NAME.txt, stderr to OUT/logs/NAME.log
