@@ -81,6 +81,12 @@ fi
 for t in tests/cli/test_*.sh; do
   [ -f "$t" ] && run "$(basename "$t")" bash "$t"
 done
+# the bf16 tests again as on a CPU without native bf16 (oneDNN capped below AVX512-BF16): auto
+# is fp32 there and an explicit bf16 is refused with one line
+if [ -x build/tests/test_lm_precision ]; then
+  run "no-bf16/test_lm_precision" env ONEDNN_MAX_CPU_ISA=AVX512_CORE build/tests/test_lm_precision
+  run "no-bf16/test_precision.sh" env ONEDNN_MAX_CPU_ISA=AVX512_CORE bash tests/cli/test_precision.sh
+fi
 # the bottleneck's end-to-end tests once more against the sanitizer build of the program
 if [ -z "${ALIM_SKIP_ASAN:-}" ] && [ -x "$ALIM_ASAN" ]; then
   for t in tests/cli/test_bottleneck.sh tests/cli/test_simulate.sh tests/cli/test_elastic.sh tests/cli/test_asymptotics.sh; do
