@@ -68,6 +68,7 @@ int data_behaviours(int argc, char **argv)
         {"classifier-order", required_argument, 0, 'n'}, {"classifier-alpha", required_argument, 0, 'a'},
         {"fortunes-dir", required_argument, 0, 'F'}, {"bible", required_argument, 0, 'K'},
         {"jargon", required_argument, 0, 'J'},       {"json", no_argument, 0, 'j'},
+        {"extra-class", required_argument, 0, 'x'},
         {0, 0, 0, 0}};
     alim_behaviour_options o;
     alim_behaviour_options_default(&o);
@@ -90,6 +91,14 @@ int data_behaviours(int argc, char **argv)
         case 'K': o.bible = optarg; break;
         case 'J': o.jargon = optarg; break;
         case 'j': json = 1; break;
+        case 'x': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1]) return cli_error("--extra-class", "'%s' is not NAME=FILE", optarg);
+            *eq = '\0';
+            o.extra_name = optarg;
+            o.extra_file = eq + 1;
+            break;
+        }
         case ':': return cli_usage_error("data", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("data", "unknown option '%s' for behaviours", argv[optind - 1]);
         }

@@ -6,7 +6,8 @@
 #define DATA_BEHAVIOURS_HELP \
     "\n" \
     "alim data behaviours --out DIR [--seed S] [--window N] [--pool-docs N] [--test-docs N]\n" \
-    "                     [--classifier-docs N] [--classifier-eval-docs N] [--json]\n" \
+    "                     [--classifier-docs N] [--classifier-eval-docs N]\n" \
+    "                     [--extra-class NAME=FILE.jsonl] [--json]\n" \
     "\n" \
     "  The behaviour data of the real-model study (docs/real-elasticity.md): prompt/response\n" \
     "  chat records whose response is a passage in one of four styles, for fine-tuning a chat\n" \
@@ -35,7 +36,13 @@
     "  options (defaults): --seed 1, --window 256 (64..4096), --pool-docs 2048 (per\n" \
     "  behaviour, at most what is left; at least 200), --test-docs 128, --classifier-docs\n" \
     "  1000, --classifier-eval-docs 300, --classifier-order 5, --classifier-alpha 0.1,\n" \
-    "  --fortunes-dir, --bible, --jargon as for natural; --json prints the manifest.\n"
+    "  --fortunes-dir, --bible, --jargon as for natural; --json prints the manifest.\n" \
+    "  --extra-class NAME=FILE  a fifth classifier class (no pool, no test set) from the\n" \
+    "                       \"response\" of each JSONL record of FILE, e.g. theta0=own.jsonl, a\n" \
+    "                       model's own replies to training-topic prompts: the first\n" \
+    "                       --classifier-eval-docs (shuffled) measure it, up to\n" \
+    "                       --classifier-docs more train it (classifier_c5.txt,\n" \
+    "                       classifier_eval_c5.txt); needs eval docs + 100 usable replies\n"
 
 int data_behaviours(int argc, char **argv);
 

@@ -17,6 +17,7 @@
 #include "alim/classifier.h"
 #include "alim/corpus.h"
 #include "alim/io.h"
+#include "alim/rng.h"
 #include "check.h"
 
 static void test_text(void)
@@ -406,6 +407,106 @@ static void test_build(void)
     rm_rf(d1), rm_rf(d2), rm_rf(d3);
 }
 
+/* the optional fifth class from a JSONL file of replies */
+static void test_extra_class(void)
+{
+    char dir[256], file[256], bad[256];
+    snprintf(dir, sizeof dir, "/tmp/alim_test_beh_x_%ld", (long)getpid());
+    snprintf(file, sizeof file, "/tmp/alim_test_beh_x_%ld.jsonl", (long)getpid());
+    snprintf(bad, sizeof bad, "/tmp/alim_test_beh_xbad_%ld.jsonl", (long)getpid());
+    rm_rf(dir);
+    static const char *words[] = {"system", "user", "helpful", "model", "answer", "data", "great", "question",
+                                  "certainly", "here", "is", "a", "summary", "of", "the", "topic", "overall", "key"};
+    FILE *f = fopen(file, "w");
+    if (!f) return;
+    alim_rng r;
+    alim_rng_seed(&r, 7, 0);
+    for (int i = 0; i < 520; i++) {
+        fputs("{\"prompt\": \"p\", \"response\": \"", f);
+        int n = 12 + (int)alim_rng_below(&r, 20);
+        for (int k = 0; k < n; k++) fprintf(f, "%s%s", k ? " " : "", words[alim_rng_below(&r, 18)]);
+        fputs(i % 50 == 0 ? " \u201cquoted\u201d\\n\"}\n" : ".\"}\n", f);
+    }
+    fputs("{\"response\": \"short\"}\n\n", f); /* under 16 bytes: skipped */
+    fclose(f);
+    alim_behaviour_options o;
+    alim_behaviour_options_default(&o);
+    o.pool_docs = 200;
+    o.extra_name = "theta0";
+    o.extra_file = file;
+    alim_error err;
+    cJSON *m = NULL;
+    alim_status st = alim_behaviours_build(&o, dir, &m, &err);
+    CHECK(st == ALIM_OK, "build with a fifth class: %s: %s", err.where, err.what);
+    if (!st) {
+        const cJSON *c = cJSON_GetObjectItem(m, "classifier"), *x = cJSON_GetObjectItem(c, "extra_class");
+        CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(c, "classes")) == 5 &&
+                  !strcmp(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "classes"), 4)->valuestring, "theta0"),
+              "five classes, the fifth named theta0");
+        CHECK(x && cJSON_GetObjectItem(x, "usable_replies")->valuedouble == 520 &&
+                  cJSON_GetObjectItem(x, "eval_docs")->valuedouble == 300 &&
+                  cJSON_GetObjectItem(x, "train_docs")->valuedouble == 220,
+              "520 usable replies: 300 eval, 220 train");
+        const cJSON *per = cJSON_GetObjectItem(c, "accuracy_per_class");
+        CHECK(cJSON_GetArraySize(per) == 5 && cJSON_GetArrayItem(per, 4)->valuedouble >= 0.95, "the fifth class is recognised");
+        CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(c, "confusion")) == 5, "5x5 confusion");
+        char p[4300];
+        snprintf(p, sizeof p, "%s/classifier_eval_c5.txt", dir);
+        alim_corpus ev;
+        CHECK(alim_corpus_read(&ev, p, &err) == ALIM_OK && ev.n_docs == 300, "classifier_eval_c5.txt: 300 replies");
+        int folded = 1;
+        for (size_t d = 0; d < ev.n_docs; d++) {
+            size_t l;
+            const char *q = (const char *)alim_corpus_doc(&ev, d, &l);
+            folded &= alim_behaviour_printable(q, l) && q[l - 1] != ' ';
+        }
+        CHECK(folded, "replies folded to printable ASCII, squeezed");
+        alim_corpus_free(&ev);
+        alim_nb nb;
+        snprintf(p, sizeof p, "%s/classifier.nb", dir);
+        CHECK(alim_nb_load(&nb, p, &err) == ALIM_OK && nb.n_classes == 5, "classifier.nb has 5 classes");
+        alim_nb_free(&nb);
+        /* the behaviours' files are those of the four-class build */
+        char d4[256];
+        snprintf(d4, sizeof d4, "/tmp/alim_test_beh_y_%ld", (long)getpid());
+        rm_rf(d4);
+        alim_behaviour_options o4 = o;
+        o4.extra_name = o4.extra_file = NULL;
+        CHECK(alim_behaviours_build(&o4, d4, NULL, &err) == ALIM_OK && same_file(dir, d4, "pool_c3.jsonl") &&
+                  same_file(dir, d4, "test_c2.jsonl") && same_file(dir, d4, "prompts.txt"),
+              "the fifth class changes no behaviour file");
+        rm_rf(d4);
+    }
+    cJSON_Delete(m);
+    rm_rf(dir);
+    alim_behaviour_options b = o;
+    b.extra_file = NULL;
+    CHECK(alim_behaviours_build(&b, dir, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "--extra-class"), "name without file");
+    b = o;
+    b.extra_name = "jargon";
+    CHECK(alim_behaviours_build(&b, dir, NULL, &err) == ALIM_EINVAL && strstr(err.what, "already a class"), "a taken name");
+    b = o;
+    b.classifier_eval_docs = 450;
+    CHECK(alim_behaviours_build(&b, dir, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, file), "too few replies: %s",
+          err.what);
+    f = fopen(bad, "w");
+    if (f) {
+        fputs("{\"response\": \"fine and long enough here\"}\n[1, 2]\n", f);
+        fclose(f);
+    }
+    b = o;
+    b.extra_file = bad;
+    char want[300];
+    snprintf(want, sizeof want, "%s:2", bad);
+    CHECK(alim_behaviours_build(&b, dir, NULL, &err) == ALIM_EFORMAT && !strcmp(err.where, want), "malformed line: %s",
+          err.where);
+    b.extra_file = "/nonexistent/own.jsonl";
+    CHECK(alim_behaviours_build(&b, dir, NULL, &err) == ALIM_EINVAL && strstr(err.what, "cannot open"), "a missing file: %s", err.what);
+    CHECK(!exists(dir), "failed builds leave nothing");
+    unlink(file);
+    unlink(bad);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -413,7 +514,9 @@ int main(int argc, char **argv)
     if (access("/usr/lib/bible.data", R_OK) || access("/usr/share/doc/jargon-text/jargon.txt.gz", R_OK) ||
         access("/usr/share/games/fortunes", R_OK))
         printf("note: Debian packages fortunes/bible-kjv/jargon-text missing: builds not tested\n");
-    else
+    else {
         test_build();
+        test_extra_class();
+    }
     return check_summary(argv[0]);
 }

@@ -68,6 +68,13 @@ typedef struct {
     const char *fortunes_dir;    /* /usr/share/games/fortunes */
     const char *bible;           /* /usr/lib/bible.data */
     const char *jargon;          /* /usr/share/doc/jargon-text/jargon.txt.gz */
+    /* An optional fifth classifier class (not a behaviour: no pool, no test set), e.g. θ0's
+     * own replies ("theta0", docs/real-elasticity.md §2.3): the "response" of every JSONL
+     * record of extra_file, folded and squeezed like the windows, kept when printable and at
+     * least 16 bytes, in a seeded order; the first classifier_eval_docs are its accuracy split
+     * (classifier_eval_c5.txt), the next classifier_docs at most its training text
+     * (classifier_c5.txt). Both NULL (default) or both set. */
+    const char *extra_name, *extra_file;
 } alim_behaviour_options;
 
 void alim_behaviour_options_default(alim_behaviour_options *o);

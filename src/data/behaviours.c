@@ -332,6 +332,13 @@ static alim_status check_options(const alim_behaviour_options *o, alim_error *er
         return alim_error_set(err, ALIM_EINVAL, "--classifier-order", "n-gram order %zu outside 1..7", o->classifier_order);
     if (!(o->classifier_alpha > 0) || !isfinite(o->classifier_alpha))
         return alim_error_set(err, ALIM_EINVAL, "--classifier-alpha", "smoothing must be a number > 0");
+    if ((o->extra_file == NULL) != (o->extra_name == NULL) ||
+        (o->extra_name && (!o->extra_name[0] || strlen(o->extra_name) >= ALIM_NB_NAME_MAX)))
+        return alim_error_set(err, ALIM_EINVAL, "--extra-class", "needs NAME=FILE with a NAME of 1..%d bytes",
+                              ALIM_NB_NAME_MAX - 1);
+    for (size_t i = 0; o->extra_name && i < ALIM_BEHAVIOURS; i++)
+        if (!strcmp(o->extra_name, NAMES[i]))
+            return alim_error_set(err, ALIM_EINVAL, "--extra-class", "'%s' is already a class", o->extra_name);
     struct stat sb;
     if (stat(o->fortunes_dir, &sb) || !S_ISDIR(sb.st_mode))
         return alim_error_set(err, ALIM_EINVAL, "behaviours",
@@ -380,7 +387,9 @@ static alim_status read_texts(const alim_behaviour_options *o, char *txt[3], siz
 typedef struct {
     alim_corpus win[ALIM_BEHAVIOURS];
     alim_splits sp;
-    alim_corpus pool[ALIM_BEHAVIOURS], clf_eval[ALIM_BEHAVIOURS];
+    alim_corpus pool[ALIM_BEHAVIOURS], clf_eval[ALIM_BEHAVIOURS + 1];
+    alim_corpus extra_train; /* the optional fifth class's training text (clf_eval[4]: its eval) */
+    size_t extra_records;    /* usable replies in the extra-class file */
     alim_nb nb;
     size_t dups[ALIM_BEHAVIOURS];
     size_t topics[sizeof TOPICS / sizeof *TOPICS], n_train_topics, n_heldout_topics;
@@ -393,8 +402,9 @@ static void state_free(build_state *b)
     for (size_t i = 0; i < ALIM_BEHAVIOURS; i++) {
         alim_corpus_free(&b->win[i]);
         alim_corpus_free(&b->pool[i]);
-        alim_corpus_free(&b->clf_eval[i]);
     }
+    for (size_t i = 0; i <= ALIM_BEHAVIOURS; i++) alim_corpus_free(&b->clf_eval[i]);
+    alim_corpus_free(&b->extra_train);
     alim_splits_free(&b->sp);
     alim_nb_free(&b->nb);
 }
@@ -487,6 +497,63 @@ static void split_topics(uint64_t seed, build_state *b)
 #define HELDOUT(b) ((b)->topics)
 #define TRAINING(b) ((b)->topics + (b)->n_heldout_topics)
 
+/* The optional fifth class: the "response" of every JSONL record of o->extra_file, folded and
+ * squeezed like the windows (kept when printable and at least 16 bytes), in a seeded order;
+ * the first classifier_eval_docs are its eval split, the next classifier_docs (at most) its
+ * training text. */
+static alim_status extra_class(const alim_behaviour_options *o, build_state *b, alim_error *err)
+{
+    char *buf;
+    size_t len;
+    alim_status st = alim_file_read_all(o->extra_file, &buf, &len, err);
+    if (st) return st;
+    alim_corpus all;
+    memset(&all, 0, sizeof all);
+    size_t line = 0;
+    for (size_t a = 0; a < len && !st;) {
+        size_t e = a;
+        while (e < len && buf[e] != '\n') e++;
+        line++;
+        size_t z = e;
+        while (z > a && (buf[z - 1] == '\r' || buf[z - 1] == ' ' || buf[z - 1] == '\t')) z--;
+        if (z > a) {
+            cJSON *j = cJSON_ParseWithLength(buf + a, z - a);
+            const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "response");
+            if (!cJSON_IsString(r)) {
+                char where[4200];
+                snprintf(where, sizeof where, "%.4000s:%zu", o->extra_file, line);
+                st = alim_error_set(err, ALIM_EFORMAT, where, "expected a JSON object with a string \"response\"");
+            } else {
+                char *t = strdup(r->valuestring);
+                if (!t) st = alim_error_set(err, ALIM_ENOMEM, o->extra_file, "out of memory");
+                else {
+                    size_t n = alim_behaviour_squeeze(t, alim_behaviour_ascii(t, strlen(t)));
+                    if (n >= 16 && alim_behaviour_printable(t, n) && alim_corpus_doc_ok(t, n)) st = alim_corpus_add(&all, t, n, err);
+                    free(t);
+                }
+            }
+            cJSON_Delete(j);
+        }
+        a = e + 1;
+    }
+    free(buf);
+    b->extra_records = all.n_docs;
+    if (!st && all.n_docs < o->classifier_eval_docs + 100)
+        st = alim_error_set(err, ALIM_EINVAL, o->extra_file,
+                            "has %zu usable replies (>= 16 printable bytes); the class needs %zu for its eval split + 100",
+                            all.n_docs, o->classifier_eval_docs);
+    alim_rng r;
+    alim_rng_seed(&r, o->seed, 1100);
+    alim_corpus shuffled;
+    memset(&shuffled, 0, sizeof shuffled);
+    if (!st) st = sub_corpus(&all, 0, all.n_docs, &r, &shuffled, err);
+    if (!st) st = sub_corpus(&shuffled, 0, o->classifier_eval_docs, NULL, &b->clf_eval[ALIM_BEHAVIOURS], err);
+    if (!st) st = sub_corpus(&shuffled, o->classifier_eval_docs, o->classifier_docs, NULL, &b->extra_train, err);
+    alim_corpus_free(&all);
+    alim_corpus_free(&shuffled);
+    return st;
+}
+
 static alim_status write_files(const alim_behaviour_options *o, build_state *b, alim_outdir *od, alim_error *err)
 {
     alim_status st = ALIM_OK;
@@ -509,6 +576,10 @@ static alim_status write_files(const alim_behaviour_options *o, build_state *b, 
         snprintf(name, sizeof name, "classifier_eval_c%zu.txt", i + 1);
         if (!st) st = alim_corpus_write(&b->clf_eval[i], alim_outdir_file(od, name), err);
     }
+    if (!st && o->extra_file) {
+        st = alim_corpus_write(&b->extra_train, alim_outdir_file(od, "classifier_c5.txt"), err);
+        if (!st) st = alim_corpus_write(&b->clf_eval[ALIM_BEHAVIOURS], alim_outdir_file(od, "classifier_eval_c5.txt"), err);
+    }
     if (st) return st;
     /* held-out prompts for sampling */
     strbuf sb = {0};
@@ -529,16 +600,16 @@ static alim_status write_files(const alim_behaviour_options *o, build_state *b, 
 static alim_status classifier(const alim_behaviour_options *o, build_state *b, alim_outdir *od, cJSON *c,
                               alim_error *err)
 {
-    const size_t K = ALIM_BEHAVIOURS;
+    const size_t K = ALIM_BEHAVIOURS + (o->extra_file != NULL);
     alim_status st = alim_nb_init(&b->nb, K, o->classifier_order, o->classifier_alpha, err);
     for (size_t i = 0; i < K && !st; i++) {
-        snprintf(b->nb.names[i], ALIM_NB_NAME_MAX, "%s", NAMES[i]);
-        st = alim_nb_add_corpus(&b->nb, i, &b->sp.classifier[i], err);
+        snprintf(b->nb.names[i], ALIM_NB_NAME_MAX, "%s", i < ALIM_BEHAVIOURS ? NAMES[i] : o->extra_name);
+        st = alim_nb_add_corpus(&b->nb, i, i < ALIM_BEHAVIOURS ? &b->sp.classifier[i] : &b->extra_train, err);
     }
     if (!st) st = alim_nb_save(&b->nb, alim_outdir_file(od, "classifier.nb"), err);
     if (st) return st;
-    double conf[ALIM_BEHAVIOURS][ALIM_BEHAVIOURS] = {{0}}, post[ALIM_NB_MAX_CLASSES];
-    double per[ALIM_BEHAVIOURS], per64[ALIM_BEHAVIOURS];
+    double conf[ALIM_BEHAVIOURS + 1][ALIM_BEHAVIOURS + 1] = {{0}}, post[ALIM_NB_MAX_CLASSES];
+    double per[ALIM_BEHAVIOURS + 1], per64[ALIM_BEHAVIOURS + 1];
     size_t right = 0, right64 = 0, total = 0;
     for (size_t i = 0; i < K; i++) {
         size_t ri = 0, ri64 = 0, n = b->clf_eval[i].n_docs;
@@ -559,8 +630,17 @@ static alim_status classifier(const alim_behaviour_options *o, build_state *b, a
     add_num(c, "order", (double)o->classifier_order);
     add_num(c, "alpha", o->classifier_alpha);
     cJSON *names = cJSON_AddArrayToObject(c, "classes");
-    for (size_t i = 0; i < K; i++) cJSON_AddItemToArray(names, cJSON_CreateString(NAMES[i]));
+    for (size_t i = 0; i < K; i++) cJSON_AddItemToArray(names, cJSON_CreateString(b->nb.names[i]));
     add_num(c, "train_docs_per_class", (double)o->classifier_docs);
+    if (o->extra_file) {
+        cJSON *x = cJSON_AddObjectToObject(c, "extra_class");
+        cJSON_AddStringToObject(x, "name", o->extra_name);
+        cJSON_AddStringToObject(x, "file", o->extra_file);
+        add_num(x, "usable_replies", (double)b->extra_records);
+        add_num(x, "train_docs", (double)b->extra_train.n_docs);
+        add_num(x, "eval_docs", (double)b->clf_eval[ALIM_BEHAVIOURS].n_docs);
+        cJSON_AddStringToObject(x, "files", "classifier_c5.txt, classifier_eval_c5.txt");
+    }
     add_num(c, "eval_docs_per_class", (double)o->classifier_eval_docs);
     cJSON_AddStringToObject(c, "eval_split", "classifier_eval_c<i>.txt: disjoint from the classifier's training text, "
                                              "the pools and the test sets");
@@ -663,6 +743,7 @@ alim_status alim_behaviours_build(const alim_behaviour_options *o, const char *o
     build_state *b = calloc(1, sizeof *b);
     if (!b) return alim_error_set(err, ALIM_ENOMEM, "behaviours", "out of memory");
     st = make_splits(o, b, err);
+    if (!st && o->extra_file) st = extra_class(o, b, err);
     split_topics(o->seed, b);
     alim_outdir od;
     int open = 0;

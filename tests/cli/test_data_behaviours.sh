@@ -90,6 +90,10 @@ expect_exit 2 "missing jargon" -- "$ALIM" data behaviours --out "$TMP/e" --jargo
 expect_one_line_error "missing jargon"; expect_stderr "package 'jargon-text' is missing" "names the package"
 expect_exit 2 "too little text" -- "$ALIM" data behaviours --out "$TMP/e" --classifier-docs 3000
 expect_one_line_error "too little text"; expect_stderr "jargon \(c3\)" "names the behaviour"
+expect_exit 2 "extra class without =" -- "$ALIM" data behaviours --out "$TMP/e" --extra-class theta0
+expect_one_line_error "extra class without ="; expect_stderr "--extra-class: 'theta0' is not NAME=FILE" "names the option"
+expect_exit 2 "extra class file missing" -- "$ALIM" data behaviours --out "$TMP/e" --extra-class "theta0=$TMP/none.jsonl"
+expect_one_line_error "extra class file missing"
 expect_exit 2 "non-empty out" -- "$ALIM" data behaviours --out "$TMP/a"
 expect_one_line_error "non-empty out"
 if [ -e "$TMP/e" ] || ls "$TMP" | grep -q '\.tmp\.'; then bad "a failed build left files"; else ok; fi
