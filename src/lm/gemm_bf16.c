@@ -60,19 +60,16 @@ static void epi_bias(const lm_gemm_epilogue *e, float *C, int M, int N, int ldc)
     for (int r = 0; r < M; r++) memcpy(C + (size_t)r * ldc, e->bias, (size_t)N * sizeof(float));
 }
 
+/* GELU and the residual addition in one pass over the rows (one parallel region: see
+ * convert_operands); each reads C only, so their order does not matter */
 static void epi_after(const lm_gemm_epilogue *e, const float *C, int M, int N, int ldc)
 {
-    if (e->gelu_out) {
+    if (!e->gelu_out && !e->add_out) return;
 #pragma omp parallel for schedule(static) if ((size_t)M * N >= PAR_MIN)
-        for (int r = 0; r < M; r++)
-            lm_gelu_forward_chunk(e->gelu_out + (size_t)r * ldc, C + (size_t)r * ldc, (size_t)N);
-    }
-    if (e->add_out) {
-#pragma omp parallel for schedule(static) if ((size_t)M * N >= PAR_MIN)
-        for (int r = 0; r < M; r++) {
-            const size_t o = (size_t)r * ldc;
-            lm_add_vectors(e->add_out + o, e->add_in + o, C + o, (size_t)N);
-        }
+    for (int r = 0; r < M; r++) {
+        const size_t o = (size_t)r * ldc;
+        if (e->gelu_out) lm_gelu_forward_chunk(e->gelu_out + o, C + o, (size_t)N);
+        if (e->add_out) lm_add_vectors(e->add_out + o, e->add_in + o, C + o, (size_t)N);
     }
 }
 
@@ -412,19 +409,35 @@ const char *lm_bf16_isa(void)
 
 /* ---- the product ---------------------------------------------------------------------- */
 
-/* dst := src rounded to bf16, over the rows x cols stored at row stride ld (dst laid out
- * with the same stride; the gaps between rows are not touched). Rows, or chunks of one
- * contiguous range, over the OpenMP threads when large. */
-static void convert_strided(lm_bf16 *dst, const float *src, stored_shape s)
+/* Part `part` of `parts` of the rounding of the rows x cols stored at row stride ld:
+ * dst := src rounded to bf16, dst laid out with the same stride (the gaps between rows are
+ * not touched). A contiguous matrix is split as one range, a strided one by rows. */
+static void convert_part(lm_bf16 *dst, const float *src, stored_shape s, int part, int parts)
 {
-    if (s.ld == s.cols) {
-        const size_t n = s.rows * s.cols;
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-        for (size_t i = 0; i < n; i += ELEM_CHUNK) lm_f32_to_bf16(dst + i, src + i, lm_zmin(ELEM_CHUNK, n - i));
-        return;
+    if (!dst) return;
+    const int flat = s.ld == s.cols;
+    const size_t n = flat ? s.rows * s.cols : s.rows;
+    const size_t i0 = n * (size_t)part / (size_t)parts, i1 = n * (size_t)(part + 1) / (size_t)parts;
+    if (flat) lm_f32_to_bf16(dst + i0, src + i0, i1 - i0);
+    else
+        for (size_t r = i0; r < i1; r++) lm_f32_to_bf16(dst + r * s.ld, src + r * s.ld, s.cols);
+}
+
+/* Both operands' rounding in one parallel region (a region's fork/join costs little on a
+ * quiet machine, but on a loaded one each can wait a whole scheduler slice for the second
+ * thread: measured, every region of a product added ~8 ms), and on the calling thread
+ * alone below CONVERT_PAR floats, where one thread is done in about 0.1 ms. */
+enum { CONVERT_PAR = 1 << 18 };
+static void convert_operands(lm_bf16 *ca, const float *A, stored_shape sa, lm_bf16 *cb, const float *B,
+                             stored_shape sb)
+{
+    const size_t n = (ca ? sa.rows * sa.cols : 0) + (cb ? sb.rows * sb.cols : 0);
+#pragma omp parallel if (n >= CONVERT_PAR)
+    {
+        const int part = omp_get_thread_num(), parts = omp_get_num_threads();
+        convert_part(ca, A, sa, part, parts);
+        convert_part(cb, B, sb, part, parts);
     }
-#pragma omp parallel for schedule(static) if (s.rows * s.cols >= PAR_MIN)
-    for (size_t r = 0; r < s.rows; r++) lm_f32_to_bf16(dst + r * s.ld, src + r * s.ld, s.cols);
 }
 
 static int gemm_dnnl(int dt, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K,
@@ -469,8 +482,7 @@ static int gemm_dnnl(int dt, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int 
         lm_bf16 *ca = NULL, *cb = NULL;
         if (!Ah && !(ca = tls_buf(t, 0, stored_span(sa) * sizeof(lm_bf16)))) goto out;
         if (!Bh && !(cb = tls_buf(t, 1, stored_span(sb) * sizeof(lm_bf16)))) goto out;
-        if (ca) convert_strided(ca, A, sa);
-        if (cb) convert_strided(cb, B, sb);
+        if (ca || cb) convert_operands(ca, A, sa, cb, B, sb);
         in_a = Ah ? (const void *)Ah : (const void *)ca;
         in_b = Bh ? (const void *)Bh : (const void *)cb;
     }
