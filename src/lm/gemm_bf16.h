@@ -62,7 +62,10 @@ void lm_bf16_to_f32(float *dst, const lm_bf16 *src, size_t n);
  * Returns 0, or -1 when it did not compute the product: alim built without oneDNN, no
  * native bf16 (lm_bf16_native() 0), arguments out of range (a negative size, a stride
  * below the stored width), or oneDNN failed to create the primitive or memory for it. C is
- * untouched then, and the caller falls back to lm_gemm_epi. */
+ * untouched then, and the caller falls back to lm_gemm_epi. (C changes only once the
+ * primitive, the memory objects and the scratch all exist: first the bias rows, then the
+ * product; an error of the execution itself, which oneDNN does not report for valid
+ * arguments with a user scratchpad, would also return -1 after the bias was written.) */
 int lm_gemm_bf16(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
                  const float *A, const lm_bf16 *Ah, int lda, const float *B, const lm_bf16 *Bh,
                  int ldb, float beta, float *C, int ldc, const lm_gemm_epilogue *e);
