@@ -55,8 +55,8 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 echo "bench_mpi_sweep: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; $("$ALIM" info | grep -E '^(CPU|ISA|MPI)' | tr -s ' ' | tr '\n' ';')"
 "$ALIM" data synthetic --out "$T/data" --pretrain-tokens 200000 --pool-docs 200 --test-docs 16 --doc-len 64 > /dev/null
-GRID=(elastic rebound --data "$T/data" --quick --threads 1 --pretrain-tokens 200000 --samples 256 --sample-tokens 64
-      --n-pos 20,40,80 --n-neg 0,10,20,40,80 --seeds 2)
+GRID=(elastic rebound --data "$T/data" --threads 1 --context 64 --pretrain-tokens 600000 --samples 512 --sample-tokens 64
+      --n-pos 20,40,80 --n-neg 0,10,20,40,80 --seeds 2 --precision "${PRECISION:-fp32}")
 run() {  # NAME CMD...
   local name=$1; shift
   local s e
@@ -68,7 +68,7 @@ t2=$(run jobs2 "$ALIM" "${GRID[@]}" --run "$T/jobs2" --jobs 2)
 t3=$(run ranks2 mpirun -np 2 "$ALIM" "${GRID[@]}" --run "$T/ranks2" --jobs 1)
 same() { cmp -s "$T/one/grid.csv" "$T/$1/grid.csv" && echo yes || echo NO; }
 cells=$(ls "$T"/one/cells/*/result.json | wc -l)
-printf "E2 grid, %d cells (2 seeds, n_pos 20,40,80 x n_neg 0..80, 256 samples of 64 tokens):\n" "$cells"
+printf "E2 grid, %d cells (G1 2x64x4 at context 64, 600k pretraining tokens, 2 seeds, n_pos 20,40,80 x n_neg 0..80, 512 samples of 64 tokens, %s):\n" "$cells" "${PRECISION:-fp32}"
 printf "  1 process, 1 cell at a time       %7.1f s\n" "$t1"
 printf "  1 process, --jobs 2               %7.1f s   speed-up %.2f   grid identical: %s\n" "$t2" "$(echo "$t1 / $t2" | bc -l)" "$(same jobs2)"
 printf "  2 ranks (mpirun -np 2), 1 job each %6.1f s   speed-up %.2f   grid identical: %s\n" "$t3" "$(echo "$t1 / $t3" | bc -l)" "$(same ranks2)"
