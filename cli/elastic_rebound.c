@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alim/checkpoint.h"
+#include "alim/io.h"
 #include "alim/rebound.h"
 #include "cli.h"
 #include "elastic.h"
@@ -51,26 +53,61 @@ const char cli_elastic_rebound_help[] =
     "                         merges.txt), which then tokenizes the data; the shape comes from\n"
     "                         it, the context is capped at its n_positions; give the tokens\n"
     "                         it was pretrained on with --pretrain-tokens (for E4's k)\n"
+    "  --theta0 MODEL         with --data from 'alim data behaviours': E2 on a real pretrained\n"
+    "                         model (docs/elastic.md \"E2 on a real pretrained model\"), a GGUF\n"
+    "                         file or Hugging Face directory (e.g. scripts/fetch-smollm2.sh's\n"
+    "                         SmolLM2), theta0 of every seed with its own tokenizer and chat\n"
+    "                         template; SFT on the chat pools (response-only loss), bits/token\n"
+    "                         on the test sets, KL to theta0 on the neutral one, score from\n"
+    "                         replies to prompts.txt. Defaults then: context 128, n_pos\n"
+    "                         40,80,200,400, n_neg 0,4,8,20,40,80, lr 1e-5, 48 replies of <= 48\n"
+    "                         tokens, 32 test records; --quick: context 64, n_pos 2,4, n_neg\n"
+    "                         0,2, batch 4, 4 replies of <= 8 tokens, 2 test records, 1 seed\n"
+    "  --lr X                 the SFT learning rate (constant; default 3e-4, pretrained 1e-5)\n"
+    "  --test-records N       pretrained theta0: records of each test set scored (default 32)\n"
     "  --quick                tests: 1 x 16 x 2, context 32, 16384 pretraining tokens,\n"
     "                         n_pos 10,20,30,40, n_neg 0,8,16,24,32,40, 16 samples of 32\n"
     "                         tokens, 2 seeds; options given with it override it\n"
     CLI_ELASTIC_JOBS_HELP
     "  --threads N, --json (print RUN/summary.json), --csv FILE (copy RUN/grid.csv)\n";
 
+/* 1 if dir holds the data of `alim data behaviours` (its manifest's format) */
+static int behaviour_data(const char *dir)
+{
+    char p[4200];
+    cJSON *m = NULL;
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    if (alim_json_read_file(p, &m, NULL)) return 0;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "format");
+    const int yes = cJSON_IsString(f) && !strcmp(f->valuestring, "alim-behaviour-data/1");
+    cJSON_Delete(m);
+    return yes;
+}
+
 int cli_elastic_rebound(int argc, char **argv)
 {
-    enum { B_DATA = CLI_ELASTIC_OPT_END, B_RUN, B_EPS, B_CONTROL, B_CRUN, B_QUICK, B_JSON, B_CSV, B_HELP };
+    enum { B_DATA = CLI_ELASTIC_OPT_END, B_RUN, B_EPS, B_CONTROL, B_CRUN, B_QUICK, B_JSON, B_CSV, B_HELP, B_LR, B_TESTREC };
     static const struct option opts[] = {
         {"data", required_argument, 0, B_DATA},        {"run", required_argument, 0, B_RUN},
         {"epsilon", required_argument, 0, B_EPS},      {"control", no_argument, 0, B_CONTROL},
         {"control-run", required_argument, 0, B_CRUN}, {"quick", no_argument, 0, B_QUICK},
         {"json", no_argument, 0, B_JSON},              {"csv", required_argument, 0, B_CSV},
-        {"help", no_argument, 0, B_HELP},              CLI_ELASTIC_REBOUND_OPTIONS,
+        {"help", no_argument, 0, B_HELP},              {"lr", required_argument, 0, B_LR},
+        {"test-records", required_argument, 0, B_TESTREC}, CLI_ELASTIC_REBOUND_OPTIONS,
         {0, 0, 0, 0}};
     alim_rebound_config cfg;
     alim_rebound_config_default(&cfg);
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--quick")) alim_rebound_config_quick(&cfg);
+    /* behaviour data (a pretrained theta0) have defaults of their own: found before the options */
+    const char *data_arg = NULL;
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data_arg = argv[i + 1];
+        else if (!strncmp(argv[i], "--data=", 7)) data_arg = argv[i] + 7;
+    }
+    const int real = data_arg && behaviour_data(data_arg);
+    if (real) quick ? alim_rebound_config_real_quick(&cfg) : alim_rebound_config_real(&cfg);
+    else if (quick) alim_rebound_config_quick(&cfg);
     int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c;
     cli_elastic_rebound_opts o = {0};
     const char **theta0_dirs = NULL;
@@ -86,6 +123,8 @@ int cli_elastic_rebound(int argc, char **argv)
         case B_CONTROL: cfg.control = 1; break;
         case B_CRUN: cfg.control_run = optarg; break;
         case B_QUICK: break;
+        case B_LR: rc = cli_parse_double("--lr", optarg, &cfg.sft_lr); if (!rc && !(cfg.sft_lr > 0 && cfg.sft_lr < 1)) rc = cli_error("--lr", "must be in (0, 1)"); break;
+        case B_TESTREC: rc = cli_elastic_parse_pos_size("--test-records", optarg, &cfg.test_records); if (!rc && !real) rc = cli_usage_error("elastic", "--test-records goes with behaviour data (a pretrained --theta0)"); break;
         case B_JSON: json = 1; break;
         case B_CSV: csv = optarg; break;
         case B_HELP: return CLI_ELASTIC_SHOW_HELP;
@@ -100,10 +139,15 @@ int cli_elastic_rebound(int argc, char **argv)
     if (!rc && !cfg.data_dir) rc = cli_usage_error("elastic", "rebound needs --data DIR (from 'alim data synthetic --out DIR')");
     if (!rc && !cfg.run_dir) rc = cli_usage_error("elastic", "rebound needs --run DIR (the run directory, created or resumed)");
     if (!rc && cfg.control && cfg.control_run) rc = cli_usage_error("elastic", "--control-run goes with the main run, not with --control");
+    if (!rc && real && !o.theta0) rc = cli_usage_error("elastic", "behaviour data need a pretrained theta0: --theta0 MODEL.gguf or a Hugging Face directory");
+    if (!rc && !real && o.theta0 && alim_checkpoint_is_gguf(o.theta0))
+        rc = cli_usage_error("elastic", "a GGUF theta0 needs the chat data of 'alim data behaviours' (--data)");
+    if (!rc && real && cfg.control) rc = cli_usage_error("elastic", "--control: the c4 control on a pretrained theta0 is not implemented yet");
     if (!rc && o.theta0 && o.shape_given) rc = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
     if (!rc && o.theta0 && cfg.control) rc = cli_usage_error("elastic", "--theta0 with --control: the control needs a theta0 pretrained without C3");
     if (!rc && !o.sample_tokens_given && cfg.sample_tokens > (size_t)cfg.context) cfg.sample_tokens = (size_t)cfg.context;
-    if (!rc && o.theta0) rc = cli_elastic_use_theta0(&cfg, o.theta0, o.context_given, &theta0_dirs, origin, sizeof origin);
+    if (!rc && real) cfg.theta0_model = o.theta0;
+    else if (!rc && o.theta0) rc = cli_elastic_use_theta0(&cfg, o.theta0, o.context_given, &theta0_dirs, origin, sizeof origin);
     if (rc) return free(theta0_dirs), rc;
 
     alim_progress pg = cli_progress();

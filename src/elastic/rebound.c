@@ -22,6 +22,7 @@
 #include "alim/rundir.h"
 #include "alim/runner.h"
 #include "alim/tokenizer.h"
+#include "rebound_real.h"
 
 enum { SAMPLE_CHUNK = 128, N_TEST = 4 };
 static const char *const TEST_NAME[N_TEST] = {"c1", "c2", "c3", "mix"};
@@ -234,6 +235,11 @@ typedef struct {
     alim_nb nb;
     int have_nb;
     alim_precision prec;  /* of the cells' models, resolved */
+    /* the real-model path (cfg->theta0_model): chat records, template, prompts, classes */
+    int real;
+    rbr_lines pos_rec, neg_rec, prompts;
+    alim_chat_template chat;
+    int cls_neutral, cls_pos, cls_neg;
 } rb;
 
 #define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
@@ -274,6 +280,7 @@ static void sft_options(const rb *x, alim_train_options *o)
     o->lr = x->cfg->sft_lr;
     o->schedule = ALIM_LR_CONSTANT;
     o->adamw.weight_decay = 0;
+    if (x->real) o->format = ALIM_DATA_JSONL; /* records in the model's chat template, loss on the response */
 }
 
 static alim_status train(const alim_cell_env *env, alim_train_options *o, alim_train_result *tr, alim_error *err)
@@ -335,8 +342,9 @@ static alim_status pos_cell(void *arg, const alim_cell_env *env, cJSON **result,
     const rb *x = a->x;
     const char *dir = env->dir;
     char path[4200];
-    snprintf(path, sizeof path, "%s/data.txt", dir);
-    alim_status st = write_prefix(&x->pool2, a->n_pos, path, err);
+    snprintf(path, sizeof path, "%s/data.%s", dir, x->real ? "jsonl" : "txt");
+    alim_status st = x->real ? rbr_lines_write(&x->pos_rec, (a->seed - 1) * x->cfg->pos_slice, a->n_pos, path, err)
+                             : write_prefix(&x->pool2, a->n_pos, path, err);
     if (st) return st;
     alim_train_options o;
     sft_options(x, &o);
@@ -348,6 +356,7 @@ static alim_status pos_cell(void *arg, const alim_cell_env *env, cJSON **result,
     o.seed = a->seed;
     alim_train_result tr;
     st = train(env, &o, &tr, err);
+    if (!st && x->real) remove(alim_lab_path(dir, "optimizer.safetensors", path, sizeof path)); /* every --init starts a fresh AdamW */
     if (!st) *result = train_json(&tr);
     return st;
 }
@@ -396,22 +405,39 @@ static alim_status neg_cell(void *arg, const alim_cell_env *env, cJSON **result,
     const char *dir = env->dir;
     const alim_rebound_config *c = x->cfg;
     char path[4200], tdir[4200], to[4400];
-    snprintf(path, sizeof path, "%s/data.txt", dir);
+    const size_t nmax = c->n_neg[c->n_neg_count - 1];
+    snprintf(path, sizeof path, "%s/data.%s", dir, x->real ? "jsonl" : "txt");
     snprintf(tdir, sizeof tdir, "%s/train", dir);
-    alim_status st = write_prefix(&x->pool3, c->n_neg[c->n_neg_count - 1], path, err);
+    alim_status st = x->real ? rbr_lines_write(&x->neg_rec, (a->seed - 1) * c->neg_slice, nmax, path, err)
+                             : write_prefix(&x->pool3, nmax, path, err);
     if (st) return st;
     /* the number of updates of the whole pass, from the loader's windows */
     alim_token_stream ds = {0};
     const char *paths[1] = {path};
-    st = alim_dataset_load(&ds, paths, 1, ALIM_DATA_TEXT, NULL, &x->tk, err);
+    st = x->real ? alim_dataset_load_chat(&ds, paths, 1, ALIM_DATA_JSONL, NULL, &x->tk, &x->chat, err)
+                 : alim_dataset_load(&ds, paths, 1, ALIM_DATA_TEXT, NULL, &x->tk, err);
     if (st) return st;
     const size_t T = (size_t)c->context;
     const size_t W = ds.n > 1 ? (ds.n - 1 + T - 1) / T : 0;
-    alim_dataset_free(&ds);
     uint64_t total = (W + (size_t)c->sft_batch - 1) / (size_t)c->sft_batch;
     if (!total) total = 1;
     uint64_t steps[ALIM_REBOUND_MAX_GRID];
-    prefix_steps(x, total, steps);
+    if (x->real) { /* the prefixes' token counts from the rendered records themselves */
+        size_t *cum = malloc(nmax * sizeof *cum);
+        if (!cum || rbr_stream_doc_ends(&ds, cum, nmax) != nmax) {
+            free(cum);
+            alim_dataset_free(&ds);
+            return alim_error_set(err, cum ? ALIM_EFORMAT : ALIM_ENOMEM, path, "cannot find the ends of its %zu records", nmax);
+        }
+        for (size_t j = 0; j < c->n_neg_count; j++) {
+            uint64_t sj = c->n_neg[j] ? (uint64_t)llround((double)total * (double)cum[c->n_neg[j] - 1] / (double)cum[nmax - 1]) : 0;
+            if (c->n_neg[j] > 0 && sj < 1) sj = 1;
+            steps[j] = j == c->n_neg_count - 1 ? total : sj;
+        }
+        free(cum);
+    } else
+        prefix_steps(x, total, steps);
+    alim_dataset_free(&ds);
     cJSON *r = cJSON_CreateObject(), *sj = cJSON_AddArrayToObject(r, "steps");
     uint64_t done = 0;
     double loss = NAN, tps = 0, el = 0;
@@ -453,6 +479,7 @@ static alim_status neg_cell(void *arg, const alim_cell_env *env, cJSON **result,
         cJSON_Delete(r);
         return st;
     }
+    if (x->real) remove(alim_lab_path(tdir, "optimizer.safetensors", to, sizeof to)); /* the pass is over: 1 GB less per n_pos */
     cJSON_AddNumberToObject(r, "total_steps", (double)total);
     alim_lab_add_num(r, "loss_final_nats", loss);
     cJSON_AddNumberToObject(r, "tokens_per_s", tps);
@@ -539,7 +566,7 @@ static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result
     }
     cJSON *r = cJSON_CreateObject();
     const double t0 = alim_lab_now();
-    for (int k = 0; k < N_TEST && !st; k++) {
+    for (int k = x->real ? 1 : 0; k < N_TEST && !st; k++) { /* real: "mix" is the neutral set c1 */
         alim_eval_result er = {0};
         const int with_kl = k == N_TEST - 1 && have_base;
         st = alim_lm_evaluate(&m, with_kl ? &base : NULL, &x->test[k], &x->tk, x->cfg->context, 16, NULL, NULL, &er, err);
@@ -554,13 +581,22 @@ static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result
             cJSON_AddNumberToObject(r, "mix_tokens", (double)er.n_tokens);
         }
     }
+    if (!st && x->real) alim_lab_add_num(r, "gamma_c1_bits", alim_lab_json_num(r, "gamma_mix_bits"));
     size_t counts[4] = {0};
-    double mean_len = 0, tok_s = 0;
-    if (!st) st = sample_and_label(x, &m, a->seed, a->stream, env->progress, counts, &mean_len, &tok_s, err);
+    double mean_len = 0, tok_s = 0, post[3] = {0};
+    cJSON *examples = NULL;
+    if (!st && x->real) {
+        const rbr_sampler sp = {&x->tk, &x->chat, &x->nb, x->cls_neutral, x->cls_pos, x->cls_neg, x->cfg->sample_tokens, x->cfg->temperature};
+        examples = cJSON_CreateArray();
+        st = rbr_sample_replies(&sp, &m, x->prompts.line, x->cfg->n_samples, a->seed, a->stream, env->progress, counts, post, &mean_len, &tok_s,
+                                examples, 3, err);
+    } else if (!st)
+        st = sample_and_label(x, &m, a->seed, a->stream, env->progress, counts, &mean_len, &tok_s, err);
     alim_gpt_free(&m);
     alim_gpt_free(&base);
     if (st) {
         cJSON_Delete(r);
+        cJSON_Delete(examples);
         return st;
     }
     const double N = (double)x->cfg->n_samples;
@@ -574,6 +610,12 @@ static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result
     cJSON_AddNumberToObject(r, "score", ((double)counts[1] - (double)counts[2]) / N);
     cJSON_AddNumberToObject(r, "mean_len", mean_len);
     cJSON_AddNumberToObject(r, "sampled_tokens_per_s", tok_s);
+    if (x->real) {
+        cJSON_AddNumberToObject(r, "posterior_neutral_mean", post[0] / N);
+        cJSON_AddNumberToObject(r, "posterior_positive_mean", post[1] / N);
+        cJSON_AddNumberToObject(r, "posterior_negative_mean", post[2] / N);
+        cJSON_AddItemToObject(r, "examples", examples);
+    }
     cJSON_AddNumberToObject(r, "elapsed_s", alim_lab_now() - t0);
     *result = r;
     return ALIM_OK;
@@ -680,6 +722,15 @@ static alim_status check_config(const alim_rebound_config *c, alim_error *err)
     if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
     if (!(c->epsilon_nats > 0)) return alim_error_set(err, ALIM_EINVAL, "--epsilon", "must be > 0");
     if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+    if (c->theta0_model) {
+        if (c->theta0_dirs) return alim_error_set(err, ALIM_EINVAL, "--theta0", "theta0_model and theta0_dirs are exclusive");
+        if (c->control) return alim_error_set(err, ALIM_EINVAL, "--control", "not with a pretrained theta0 yet (the c4 control of docs/real-elasticity.md §5 is not implemented)");
+        if (c->pos_slice < c->n_pos[c->n_pos_count - 1])
+            return alim_error_set(err, ALIM_EINVAL, "--n-pos", "%zu is larger than the per-seed slice of %zu records", c->n_pos[c->n_pos_count - 1], c->pos_slice);
+        if (c->neg_slice < c->n_neg[c->n_neg_count - 1])
+            return alim_error_set(err, ALIM_EINVAL, "--n-neg", "%zu is larger than the per-seed slice of %zu records", c->n_neg[c->n_neg_count - 1], c->neg_slice);
+        if (c->test_records < 1) return alim_error_set(err, ALIM_EINVAL, "--test-records", "must be >= 1");
+    }
     if (c->theta0_dirs) {
         if (!c->theta0_origin || !*c->theta0_origin) return alim_error_set(err, ALIM_EINVAL, "rebound", "theta0_dirs without theta0_origin");
         for (size_t s = 0; s < c->n_seeds; s++)
@@ -826,6 +877,76 @@ static alim_status check_theta0_dirs(const alim_rebound_config *cfg, const alim_
     return ALIM_OK;
 }
 
+/* The real-model path's inputs (cfg->theta0_model with `alim data behaviours` data): which
+ * behaviour is which, theta0's identity, shape, tokenizer and chat template, the classifier,
+ * the pools, the test sets and the prompts. Everything is checked before the run directory
+ * is touched. */
+static alim_status load_real(rb *x, const cJSON *man, char hash[17], double *bytes, alim_gpt_config *mc, size_t *num_params,
+                             double *nb_acc, alim_error *err)
+{
+    const alim_rebound_config *cfg = x->cfg;
+    char p1[4200];
+    const char *pool[3] = {0}, *test[3] = {0}; /* neutral, positive, negative */
+    int cls[3] = {-1, -1, -1};
+    static const char *const roles[3] = {"neutral", "positive", "negative"};
+    const cJSON *b;
+    int k = 0;
+    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(man, "behaviours")) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(b, "role"), *files = cJSON_GetObjectItemCaseSensitive(b, "files");
+        const cJSON *fp = cJSON_GetObjectItemCaseSensitive(files, "pool"), *ft = cJSON_GetObjectItemCaseSensitive(files, "test");
+        for (int r = 0; r < 3; r++)
+            if (cJSON_IsString(role) && !strcmp(role->valuestring, roles[r]) && cls[r] < 0 && cJSON_IsString(fp) && cJSON_IsString(ft)) {
+                cls[r] = k;
+                pool[r] = fp->valuestring;
+                test[r] = ft->valuestring;
+            }
+        k++;
+    }
+    for (int r = 0; r < 3; r++)
+        if (cls[r] < 0) return alim_error_set(err, ALIM_EFORMAT, cfg->data_dir, "manifest.json names no %s behaviour with its pool and test files", roles[r]);
+    x->cls_neutral = cls[0], x->cls_pos = cls[1], x->cls_neg = cls[2];
+    alim_status st = rbr_model_hash(cfg->theta0_model, hash, bytes, err);
+    if (st) return st;
+    alim_gpt m = {0};
+    st = alim_checkpoint_load(cfg->theta0_model, &m, &x->tk, NULL, err);
+    if (st) return st;
+    *mc = m.config;
+    *num_params = m.num_params;
+    alim_gpt_free(&m);
+    if (cfg->context > mc->n_positions)
+        return alim_error_set(err, ALIM_EINVAL, "--context", "%d is longer than theta0's context (%d)", cfg->context, mc->n_positions);
+    st = alim_chat_template_resolve(&x->chat, cfg->theta0_model, ALIM_CHAT_AUTO, &x->tk, err);
+    if (st) return st;
+    if (x->chat.kind == ALIM_CHAT_UNRECOGNISED) return alim_error_set(err, x->chat.unrecognised.status, x->chat.unrecognised.where, "%s", x->chat.unrecognised.what);
+    if (x->chat.kind == ALIM_CHAT_NONE) return alim_error_set(err, ALIM_EINVAL, cfg->theta0_model, "has no chat template (the behaviour data are chats)");
+    st = alim_nb_load(&x->nb, alim_lab_path(cfg->data_dir, "classifier.nb", p1, sizeof p1), err);
+    if (st) return st;
+    x->have_nb = x->natural = 1;
+    for (int r = 0; r < 3; r++)
+        if ((size_t)cls[r] >= x->nb.n_classes) return alim_error_set(err, ALIM_EFORMAT, p1, "has %zu classes, the manifest's %s behaviour is class %d", x->nb.n_classes, roles[r], cls[r] + 1);
+    *nb_acc = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
+    const size_t S = cfg->n_seeds, np = cfg->n_pos[cfg->n_pos_count - 1], nn = cfg->n_neg[cfg->n_neg_count - 1];
+    st = rbr_lines_read(&x->pos_rec, alim_lab_path(cfg->data_dir, pool[1], p1, sizeof p1), err);
+    if (!st && x->pos_rec.n < (S - 1) * cfg->pos_slice + np)
+        st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu records; %zu seed(s) with slices of %zu and n_pos up to %zu need %zu", x->pos_rec.n, S, cfg->pos_slice, np,
+                            (S - 1) * cfg->pos_slice + np);
+    if (!st) st = rbr_lines_read(&x->neg_rec, alim_lab_path(cfg->data_dir, pool[2], p1, sizeof p1), err);
+    if (!st && x->neg_rec.n < (S - 1) * cfg->neg_slice + nn)
+        st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu records; %zu seed(s) with slices of %zu and n_neg up to %zu need %zu", x->neg_rec.n, S, cfg->neg_slice, nn,
+                            (S - 1) * cfg->neg_slice + nn);
+    /* test[1] positive, test[2] negative, test[3] ("mix", with the KL) neutral; test[0] unused */
+    for (int r = 0; r < 3 && !st; r++) {
+        const char *paths[1] = {alim_lab_path(cfg->data_dir, test[r], p1, sizeof p1)};
+        alim_token_stream *ts = &x->test[r == 0 ? 3 : r];
+        st = alim_dataset_load_chat(ts, paths, 1, ALIM_DATA_JSONL, NULL, &x->tk, &x->chat, err);
+        if (!st) rbr_stream_keep_docs(ts, cfg->test_records);
+    }
+    if (!st) st = rbr_lines_read(&x->prompts, alim_lab_path(cfg->data_dir, "prompts.txt", p1, sizeof p1), err);
+    if (!st && x->prompts.n < cfg->n_samples)
+        st = alim_error_set(err, ALIM_EINVAL, "--samples", "%zu replies need as many prompts, %s has %zu", cfg->n_samples, p1, x->prompts.n);
+    return st;
+}
+
 alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
                              void *note_ctx, alim_rebound_result *res, alim_error *err)
 {
@@ -853,12 +974,29 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     char p1[4200], p2[4200], cellname[128], pre_path[4200];
     const char *source = "synthetic";
     const size_t P = cfg->n_pos_count, N = cfg->n_neg_count, S = cfg->n_seeds, G = 1 + P * N;
-    double shares[3] = {NAN, NAN, NAN}, nb_acc = NAN;
+    double shares[3] = {NAN, NAN, NAN}, nb_acc = NAN, theta0_bytes = 0;
+    char data_hash[17], theta0_hash[17] = "";
+    alim_gpt_config theta0_cfg = {0};
+    size_t theta0_params = 0;
 
     st = alim_json_read_file(alim_lab_path(cfg->data_dir, "manifest.json", p1, sizeof p1), &man, err);
     if (st) {
         if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
         goto out;
+    }
+    const cJSON *fmtj = cJSON_GetObjectItemCaseSensitive(man, "format");
+    x->real = cJSON_IsString(fmtj) && !strcmp(fmtj->valuestring, "alim-behaviour-data/1");
+    if (x->real && !cfg->theta0_model)
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "behaviour data (alim data behaviours) need a pretrained theta0: --theta0 MODEL.gguf or a Hugging Face directory");
+    else if (!x->real && cfg->theta0_model)
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "a pretrained theta0 (%s) needs the chat data of 'alim data behaviours --out DIR'", cfg->theta0_model);
+    if (st) goto out;
+    if (x->real) {
+        source = "behaviours";
+        alim_json_hash(man, data_hash);
+        st = load_real(x, man, theta0_hash, &theta0_bytes, &theta0_cfg, &theta0_params, &nb_acc, err);
+        if (st) goto out;
+        goto loaded;
     }
     const cJSON *srcj = cJSON_GetObjectItemCaseSensitive(man, "source");
     if (cJSON_IsString(srcj)) source = srcj->valuestring;
@@ -875,7 +1013,6 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     else if (!cfg->control && shares[2] == 0)
         st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "C3 has share 0 in pretraining: this is a control data directory (use --control)");
     if (st) goto out;
-    char data_hash[17];
     alim_json_hash(man, data_hash);
     if (!x->natural) st = load_chains(x, alim_lab_path(cfg->data_dir, "chains.json", p1, sizeof p1), err);
     else {
@@ -906,7 +1043,9 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     if (st) goto out;
 
     if (cfg->theta0_dirs && (st = check_theta0_dirs(cfg, &x->tk, err))) goto out;
-    config = make_config(cfg, source, data_hash, &x->tk);
+loaded:
+    config = x->real ? rbr_make_config(cfg, data_hash, theta0_hash, theta0_bytes, &theta0_cfg, theta0_params, &x->tk, &x->chat)
+                     : make_config(cfg, source, data_hash, &x->tk);
     if (config) alim_lab_add_precision(config, x->prec);
     st = alim_rundir_open(cfg->run_dir, "elastic-rebound", config, &rd, err);
     if (st) goto out;
@@ -934,8 +1073,8 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         eval_arg *ev = &eargs[(s - 1) * G];
         char d0[4200];
         size_t deps[3], nd = 0;
-        if (cfg->theta0_dirs) {
-            snprintf(d0, sizeof d0, "%s", cfg->theta0_dirs[s - 1]);
+        if (cfg->theta0_dirs || x->real) {
+            snprintf(d0, sizeof d0, "%s", x->real ? cfg->theta0_model : cfg->theta0_dirs[s - 1]);
             CIX(s - 1, 0) = (size_t)-1;
         } else {
             *t0 = (train_arg){x, s, 0, "", pre_path};
@@ -993,7 +1132,10 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         cJSON *sj = cJSON_CreateObject(), *r = NULL;
         cJSON_AddNumberToObject(sj, "seed", (double)s);
         cJSON_AddItemToArray(seeds_json, sj);
-        if (cfg->theta0_dirs) {
+        if (x->real) {
+            cJSON_AddStringToObject(sj, "theta0_model", cfg->theta0_model);
+            num_params = (double)theta0_params;
+        } else if (cfg->theta0_dirs) {
             cJSON_AddStringToObject(sj, "theta0_dir", cfg->theta0_dirs[s - 1]);
             alim_gpt base = {0};
             st = alim_checkpoint_load(cfg->theta0_dirs[s - 1], &base, NULL, NULL, err);
@@ -1088,11 +1230,18 @@ read_end:
     res->wall_s = alim_lab_now() - t_start;
     res->train_tokens_per_s = rs.train_s > 0 ? rs.train_tokens / rs.train_s : 0;
 
-    cJSON_AddStringToObject(summary, "experiment", cfg->control ? "E2 rebound, control (elastic rebound --control)" : "E2 rebound (elastic rebound)");
+    cJSON_AddStringToObject(summary, "experiment", x->real        ? "E2 rebound on a pretrained model (elastic rebound --theta0 MODEL)"
+                                                   : cfg->control ? "E2 rebound, control (elastic rebound --control)"
+                                                                  : "E2 rebound (elastic rebound)");
     cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
     cJSON_AddStringToObject(summary, "run_dir", cfg->run_dir);
     cJSON_AddStringToObject(summary, "source", source);
-    cJSON_AddItemToObject(summary, "shares", cJSON_CreateDoubleArray(shares, 3));
+    if (x->real) {
+        cJSON_AddStringToObject(summary, "theta0_model", cfg->theta0_model);
+        cJSON_AddStringToObject(summary, "theta0_content_fnv1a64", theta0_hash);
+        cJSON_AddStringToObject(summary, "chat_template", alim_chat_kind_name(x->chat.kind));
+    } else
+        cJSON_AddItemToObject(summary, "shares", cJSON_CreateDoubleArray(shares, 3));
     cJSON_AddBoolToObject(summary, "control", cfg->control);
     if (cfg->control_run) cJSON_AddStringToObject(summary, "control_run", cfg->control_run);
     cJSON_AddStringToObject(summary, "labels", x->natural ? "naive-Bayes classifier (classifier.nb)" : "exact class under the true chains (chains.json)");
@@ -1107,13 +1256,32 @@ read_end:
         cJSON *at = cJSON_AddArrayToObject(summary, "alignment_tokens");
         double t = 0;
         size_t d = 0;
+        alim_token_stream ds = {0}; /* real: the scored (response) tokens of seed 1's records */
+        size_t *ends = NULL;
+        if (x->real) {
+            snprintf(p2, sizeof p2, "%s/cells/s1-pos%zu/data.jsonl", cfg->run_dir, cfg->n_pos[P - 1]);
+            const char *paths[1] = {p2};
+            ends = malloc(cfg->n_pos[P - 1] * sizeof *ends);
+            alim_error e2;
+            if (!ends || alim_dataset_load_chat(&ds, paths, 1, ALIM_DATA_JSONL, NULL, &x->tk, &x->chat, &e2) ||
+                rbr_stream_doc_ends(&ds, ends, cfg->n_pos[P - 1]) != cfg->n_pos[P - 1])
+                free(ends), ends = NULL;
+        }
         for (size_t i = 0; i < P; i++) {
-            for (; d < cfg->n_pos[i]; d++) t += doc_tokens(x, &x->pool2, d);
+            if (x->real) {
+                for (; ends && d < cfg->n_pos[i]; d++)
+                    for (size_t q = d ? ends[d - 1] + 1 : 1; q <= ends[d]; q++) t += ds.mask[q] != 0;
+                if (!ends) t = NAN;
+            } else
+                for (; d < cfg->n_pos[i]; d++) t += doc_tokens(x, &x->pool2, d);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "n_pos", (double)cfg->n_pos[i]);
-            cJSON_AddNumberToObject(o, "tokens", t);
+            if (x->real) alim_lab_add_num(o, "tokens", t);
+            else cJSON_AddNumberToObject(o, "tokens", t);
             cJSON_AddItemToArray(at, o);
         }
+        free(ends);
+        alim_dataset_free(&ds);
     }
     alim_lab_add_num(summary, "num_params", num_params);
     cJSON *cells = cJSON_AddObjectToObject(summary, "cells");
@@ -1172,6 +1340,10 @@ out:
     alim_corpus_free(&x->pool3);
     for (int k = 0; k < N_TEST; k++) alim_dataset_free(&x->test[k]);
     alim_tokenizer_free(&x->tk);
+    rbr_lines_free(&x->pos_rec);
+    rbr_lines_free(&x->neg_rec);
+    rbr_lines_free(&x->prompts);
+    alim_chat_template_free(&x->chat);
     for (size_t k = 0; k < x->n_chains; k++) alim_markov_free(&x->chains[k]);
     if (x->have_nb) alim_nb_free(&x->nb);
     free(x);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# test_elastic_rebound_real.sh — `alim elastic rebound --theta0 MODEL` (E2 on a real pretrained
+# model, docs/elastic.md "E2 on a real pretrained model") end to end on SmolLM2-135M-Instruct
+# with the chat data of `alim data behaviours`, --quick (n_pos 2,4, n_neg 0,2, 1 seed, context
+# 64, 4 replies of <= 8 tokens): every cell finite, a re-run reuses every cell, another theta0
+# (one byte changed, or a Hugging Face directory) is refused on the same run directory, bad
+# inputs are one-line errors with exit 2 and touch nothing. The scientific outcome is not
+# asserted. Skipped (with the reason) when SmolLM2 cannot be fetched.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/cli/lib.sh
+
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+if ! G=$(scripts/fetch-smollm2.sh 2>"$TMP/fetch.err") || [ ! -s "$G" ]; then
+  echo "note: SmolLM2 could not be fetched ($(tail -n 1 "$TMP/fetch.err")): test_elastic_rebound_real skipped"
+  finish
+  exit $?
+fi
+B="$TMP/beh" R="$TMP/run"
+expect_exit 0 "behaviour data" -- "$ALIM" data behaviours --out "$B"
+
+# ---- the smoke run ----
+start=$(date +%s.%N)
+expect_exit 0 "quick run on SmolLM2" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --threads 1 --json
+secs=$(echo "$(date +%s.%N) - $start" | bc)
+echo "note: the SmolLM2 smoke run took ${secs} s"
+cp "$TMP/stdout" "$TMP/first.json"
+FIN="all(isinstance(v,(int,float)) and math.isfinite(v) for v in vals)"
+expect_json "j['cells']=={'total':9,'run':9,'reused':0}" "9 cells, all run"
+expect_json "sorted((r['n_pos'],r['n_neg']) for r in j['grid'])==[(2,0),(2,2),(4,0),(4,2)]" "every (n_pos, n_neg) cell"
+expect_json "(lambda vals: $FIN)([r[k] for r in j['grid']+[j['baseline']] for k in ('score_mean','positive_rate_mean','negative_rate_mean','gamma_c1_bits_mean','gamma_c2_bits_mean','gamma_c3_bits_mean','gamma_mix_bits_mean','kl_to_base_nats_mean')])" "finite numbers in every row"
+expect_json "all(r['kl_to_base_nats_mean']>0 for r in j['grid']) and j['baseline']['kl_to_base_nats_mean']==0" "KL to theta0 > 0 after fine-tuning, 0 at theta0"
+expect_json "all(r['gamma_c2_bits_mean']<j['baseline']['gamma_c2_bits_mean'] for r in j['grid'] if r['n_neg']==0)" "theta_pos predicts the positive test set better than theta0"
+expect_json "j['config']['theta0']['format']=='gguf' and len(j['config']['theta0']['content_fnv1a64'])==16 and j['config']['theta0']['architecture']=='llama' and j['config']['theta0']['chat_template']=='chatml'" "theta0 recorded by content"
+expect_json "j['num_params']==134515008 and j['theta0_model']=='$G' and j['config']['precision'] in ('fp32','bf16')" "SmolLM2's size, path and precision"
+expect_json "[a['n_pos'] for a in j['alignment_tokens']]==[2,4] and 0<j['alignment_tokens'][0]['tokens']<j['alignment_tokens'][1]['tokens']" "response tokens of the aligned records"
+expect_json "all(e['samples']==4 and e['positive']+e['negative']+e['neutral']+e['undecided']==4 and len(e['examples'])==3 for e in j['per_seed'][0]['evaluations'])" "4 classified replies per evaluation"
+expect_json "(lambda s: s[0]==0 and s[1]>=1)(j['per_seed'][0]['pos4-negpass']['steps'])" "negative pass stopped at n_neg 2"
+n=$(wc -l <"$R/grid.csv")
+[ "$n" -eq 6 ] && ok || bad "grid.csv has $n lines, want 6 (header, theta0, 4 cells)"
+[ ! -e "$R/cells/s1-pos2/optimizer.safetensors" ] && [ ! -e "$R/cells/s1-pos2-negpass/train/optimizer.safetensors" ] && ok || bad "AdamW moments of finished passes removed"
+
+# ---- a re-run reuses every cell ----
+expect_exit 0 "re-run" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --threads 1 --json
+expect_json "j['cells']=={'total':9,'run':0,'reused':9}" "every cell reused"
+"$PYTHON" -c "import json,sys; a=json.load(open('$TMP/first.json')); b=json.load(open('$TMP/stdout')); sys.exit(0 if a['grid']==b['grid'] and a['baseline']==b['baseline'] else 1)" && ok || bad "the re-run's grid is the first run's"
+
+# ---- another theta0 on the same run directory is refused ----
+cp "$R/manifest.json" "$TMP/manifest.before"
+cp "$G" "$TMP/other.gguf"
+"$PYTHON" -c "import os; p='$TMP/other.gguf'; n=os.path.getsize(p); f=open(p,'r+b'); f.seek(n-1); b=f.read(1); f.seek(n-1); f.write(bytes([b[0]^1]))"
+expect_exit 2 "theta0 with one byte changed" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$TMP/other.gguf" --quick --threads 1
+expect_one_line_error "theta0 with one byte changed"; expect_stderr "theta0\.content_fnv1a64" "names the theta0 hash"
+mkdir "$TMP/hfdir"
+cp "$R/cells/s1-pos2/"{config.json,model.safetensors,tokenizer.json,tokenizer_config.json,chat_template.jinja} "$TMP/hfdir/"
+expect_exit 2 "a Hugging Face directory as theta0" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$TMP/hfdir" --quick --threads 1
+expect_one_line_error "a Hugging Face directory as theta0"; expect_stderr "different configuration \(first difference: theta0\." "names theta0"
+cmp -s "$R/manifest.json" "$TMP/manifest.before" && ok || bad "the run directory's manifest is untouched"
+
+# ---- bad inputs: one line, exit 2, no run directory ----
+S="$TMP/syn"
+expect_exit 0 "synthetic data" -- "$ALIM" data synthetic --out "$S" --pretrain-tokens 20000 --pool-docs 80 --test-docs 8 --doc-len 32
+err() { # err DESCRIPTION REGEX ARGS...
+  local d=$1 re=$2; shift 2
+  expect_exit 2 "$d" -- "$ALIM" elastic rebound --run "$TMP/bad" --quick --threads 1 "$@"
+  expect_one_line_error "$d"; expect_stderr "$re" "$d: message"
+  [ ! -e "$TMP/bad" ] && ok || bad "$d: made a run directory"
+}
+err "no theta0" "need a pretrained theta0" --data "$B"
+err "shape options" "drop --layers" --data "$B" --theta0 "$G" --layers 2
+err "GGUF with synthetic data" "needs the chat data" --data "$S" --theta0 "$G"
+err "missing model" "no such model file" --data "$B" --theta0 "$TMP/nope.gguf"
+err "not a model" "holds no model files" --data "$B" --theta0 "$B"
+err "n_pos beyond the slice" "per-seed slice" --data "$B" --theta0 "$G" --n-pos 2,100
+err "more replies than prompts" "need as many prompts" --data "$B" --theta0 "$G" --samples 1000
+err "pool too small for the seeds" "seed\(s\) with slices" --data "$B" --theta0 "$G" --seeds 1000
+err "control" "not implemented" --data "$B" --theta0 "$G" --control
+err "context too long" "longer than theta0's context" --data "$B" --theta0 "$G" --context 100000
+err "test records on synthetic data" "goes with behaviour data" --data "$S" --test-records 3
+err "bad lr" "--lr" --data "$B" --theta0 "$G" --lr 0
+finish
