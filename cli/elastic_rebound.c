@@ -58,13 +58,15 @@ const char cli_elastic_rebound_help[] =
     "                         file or Hugging Face directory (e.g. scripts/fetch-smollm2.sh's\n"
     "                         SmolLM2), theta0 of every seed with its own tokenizer and chat\n"
     "                         template; SFT on the chat pools (response-only loss), bits/token\n"
-    "                         on the test sets, KL to theta0 on the neutral one, score from\n"
-    "                         replies to prompts.txt. Defaults then: context 128, n_pos\n"
+    "                         on the test sets, gamma_mix and the KL to theta0 on D_0 (theta0's\n"
+    "                         own replies to prompts.txt), score from replies to prompts.txt.\n"
+    "                         Defaults then: context 128, n_pos\n"
     "                         40,80,200,400, n_neg 0,4,8,20,40,80, lr 1e-5, 48 replies of <= 48\n"
     "                         tokens, 32 test records; --quick: context 64, n_pos 2,4, n_neg\n"
     "                         0,2, batch 4, 4 replies of <= 8 tokens, 2 test records, 1 seed\n"
     "  --lr X                 the SFT learning rate (constant; default 3e-4, pretrained 1e-5)\n"
     "  --test-records N       pretrained theta0: records of each test set scored (default 32)\n"
+    "  --d0-records N         pretrained theta0: replies in D_0 (default 32, <= 64 tokens each)\n"
     "  --quick                tests: 1 x 16 x 2, context 32, 16384 pretraining tokens,\n"
     "                         n_pos 10,20,30,40, n_neg 0,8,16,24,32,40, 16 samples of 32\n"
     "                         tokens, 2 seeds; options given with it override it\n"
@@ -86,14 +88,15 @@ static int behaviour_data(const char *dir)
 
 int cli_elastic_rebound(int argc, char **argv)
 {
-    enum { B_DATA = CLI_ELASTIC_OPT_END, B_RUN, B_EPS, B_CONTROL, B_CRUN, B_QUICK, B_JSON, B_CSV, B_HELP, B_LR, B_TESTREC };
+    enum { B_DATA = CLI_ELASTIC_OPT_END, B_RUN, B_EPS, B_CONTROL, B_CRUN, B_QUICK, B_JSON, B_CSV, B_HELP, B_LR, B_TESTREC, B_D0REC };
     static const struct option opts[] = {
         {"data", required_argument, 0, B_DATA},        {"run", required_argument, 0, B_RUN},
         {"epsilon", required_argument, 0, B_EPS},      {"control", no_argument, 0, B_CONTROL},
         {"control-run", required_argument, 0, B_CRUN}, {"quick", no_argument, 0, B_QUICK},
         {"json", no_argument, 0, B_JSON},              {"csv", required_argument, 0, B_CSV},
         {"help", no_argument, 0, B_HELP},              {"lr", required_argument, 0, B_LR},
-        {"test-records", required_argument, 0, B_TESTREC}, CLI_ELASTIC_REBOUND_OPTIONS,
+        {"test-records", required_argument, 0, B_TESTREC}, {"d0-records", required_argument, 0, B_D0REC},
+        CLI_ELASTIC_REBOUND_OPTIONS,
         {0, 0, 0, 0}};
     alim_rebound_config cfg;
     alim_rebound_config_default(&cfg);
@@ -124,6 +127,7 @@ int cli_elastic_rebound(int argc, char **argv)
         case B_CRUN: cfg.control_run = optarg; break;
         case B_QUICK: break;
         case B_LR: rc = cli_parse_double("--lr", optarg, &cfg.sft_lr); if (!rc && !(cfg.sft_lr > 0 && cfg.sft_lr < 1)) rc = cli_error("--lr", "must be in (0, 1)"); break;
+        case B_D0REC: rc = cli_elastic_parse_pos_size("--d0-records", optarg, &cfg.d0_records); if (!rc && !real) rc = cli_usage_error("elastic", "--d0-records goes with behaviour data (a pretrained --theta0)"); break;
         case B_TESTREC: rc = cli_elastic_parse_pos_size("--test-records", optarg, &cfg.test_records); if (!rc && !real) rc = cli_usage_error("elastic", "--test-records goes with behaviour data (a pretrained --theta0)"); break;
         case B_JSON: json = 1; break;
         case B_CSV: csv = optarg; break;

@@ -11,6 +11,7 @@
 #include "alim/lm_train.h"
 #include "alim/rebound.h"
 #include "alim/source.h"
+#include "../src/elastic/rebound_real.h"
 #include "check.h"
 
 static void test_nstar(void)
@@ -271,6 +272,81 @@ static void test_external_theta0(void)
     CHECK(system(cmd) == 0, "clean up");
 }
 
+/* The pieces of the real-model path (rebound_real.c) and its configurations. */
+static void test_real_pieces(void)
+{
+    alim_rebound_config c;
+    alim_rebound_config_real(&c);
+    static const size_t P[] = {40, 80, 200, 400}, N[] = {0, 4, 8, 20, 40, 80};
+    CHECK(c.n_pos_count == 4 && !memcmp(c.n_pos, P, sizeof P) && c.n_neg_count == 6 && !memcmp(c.n_neg, N, sizeof N), "real grid (§5)");
+    CHECK(c.context == 128 && c.sft_batch == 8 && c.sft_lr == 1e-5 && c.n_samples == 48 && c.sample_tokens == 48 && c.temperature == 1 &&
+              c.n_seeds == 3 && c.pos_slice == 600 && c.neg_slice == 400 && c.test_records == 32 && c.d0_records == 32 && c.d0_tokens == 64 &&
+              !c.theta0_model && !c.quick,
+          "real defaults (§§2.4, 3, 5)");
+    alim_rebound_config_real_quick(&c);
+    CHECK(c.n_pos_count == 2 && c.n_pos[1] == 4 && c.n_neg_count == 2 && c.n_neg[1] == 2 && c.n_seeds == 1 && c.context == 64 && c.quick,
+          "real quick");
+
+    char dir[] = "/tmp/alim-rbr-XXXXXX", p[256], q[256];
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    snprintf(p, sizeof p, "%s/l.txt", dir);
+    FILE *f = fopen(p, "wb");
+    fputs("a\n\nbb\r\nc", f);
+    fclose(f);
+    rbr_lines l;
+    alim_error err;
+    CHECK(rbr_lines_read(&l, p, &err) == ALIM_OK && l.n == 3 && !strcmp(l.line[0], "a") && !strcmp(l.line[1], "bb") && !strcmp(l.line[2], "c"),
+          "lines: empty skipped, CR dropped");
+    snprintf(q, sizeof q, "%s/w.txt", dir);
+    CHECK(rbr_lines_write(&l, 1, 2, q, &err) == ALIM_OK, "write a slice");
+    char buf[32] = {0};
+    f = fopen(q, "rb");
+    size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    CHECK(got == 5 && !strcmp(buf, "bb\nc\n"), "slice [1, 3): '%s'", buf);
+    CHECK(rbr_lines_write(&l, 2, 2, q, &err) == ALIM_EINVAL, "a slice beyond the file is refused");
+    rbr_lines_free(&l);
+
+    /* FNV-1a 64 of "GGUFa" is 2f1484e36671e787: a GGUF file is hashed whole */
+    snprintf(p, sizeof p, "%s/m.gguf", dir);
+    f = fopen(p, "wb");
+    fputs("GGUFa", f);
+    fclose(f);
+    char h[17];
+    double bytes;
+    CHECK(rbr_model_hash(p, h, &bytes, &err) == ALIM_OK && !strcmp(h, "2f1484e36671e787") && bytes == 5, "hash of a file: %s", h);
+    f = fopen(p, "wb");
+    fputs("GGUFb", f);
+    fclose(f);
+    char h2[17];
+    CHECK(rbr_model_hash(p, h2, &bytes, &err) == ALIM_OK && strcmp(h, h2) != 0, "one byte changed, another hash");
+    snprintf(q, sizeof q, "%s/none.gguf", dir);
+    CHECK(rbr_model_hash(q, h, &bytes, &err) == ALIM_EINVAL, "missing model: EINVAL");
+    CHECK(rbr_model_hash(dir, h, &bytes, &err) == ALIM_EINVAL, "a directory without model files: EINVAL");
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    f = fopen(p, "wb");
+    fputs("{}", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/optimizer.safetensors", dir);
+    f = fopen(p, "wb");
+    fputs("x", f);
+    fclose(f);
+    CHECK(rbr_model_hash(dir, h, &bytes, &err) == ALIM_OK && bytes == 2, "a directory: config.json counted, optimizer not (%g bytes)", bytes);
+
+    /* a stream EOT d1 EOT d2 EOT d3 EOT cut to 2 documents */
+    int32_t tok[] = {0, 5, 6, 0, 7, 0, 8, 9, 0};
+    uint8_t mask[] = {0, 1, 1, 0, 1, 0, 1, 1, 0};
+    alim_token_stream ds = {tok, mask, 9, 3, 5};
+    size_t ends[3];
+    CHECK(rbr_stream_doc_ends(&ds, ends, 3) == 3 && ends[0] == 3 && ends[1] == 5 && ends[2] == 8, "document ends");
+    rbr_stream_keep_docs(&ds, 2);
+    CHECK(ds.n == 6 && ds.n_docs == 2 && ds.n_counted == 3, "keep 2 documents: n %zu, counted %zu", ds.n, ds.n_counted);
+    rbr_stream_keep_docs(&ds, 5);
+    CHECK(ds.n == 6 && ds.n_docs == 2, "keeping more is a no-op");
+    snprintf(p, sizeof p, "rm -rf '%s'", dir);
+    CHECK(system(p) == 0, "clean up");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -279,5 +355,6 @@ int main(int argc, char **argv)
     test_judge();
     test_labels();
     test_configs();
+    test_real_pieces();
     return check_summary(argv[0]);
 }

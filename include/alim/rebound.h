@@ -73,12 +73,13 @@ typedef struct {
      * chat records of the manifest's positive / negative / neutral behaviours, trained with
      * the response-only loss; seed s uses records [(s-1) pos_slice, (s-1) pos_slice + n_pos)
      * of the positive pool and [(s-1) neg_slice, ...) of the negative one; bits/token on the
-     * first test_records records of each test set (responses), KL to theta0 on the neutral
-     * test set (the "mix" columns); score from replies to the first n_samples lines of
-     * prompts.txt in the chat template, labelled by classifier.nb. NULL: the byte-level
-     * path above, unchanged. */
+     * first test_records records of each test set (responses); the "mix" columns (gamma_p,
+     * the KL to theta0) on D_0, theta0's own replies to the first d0_records lines of
+     * prompts.txt (<= d0_tokens tokens, temperature T; one cell per seed); score from replies
+     * to the first n_samples lines of prompts.txt in the chat template, labelled by
+     * classifier.nb. NULL: the byte-level path above, unchanged. */
     const char *theta0_model;
-    size_t pos_slice, neg_slice, test_records;
+    size_t pos_slice, neg_slice, test_records, d0_records, d0_tokens;
     int quick;                 /* recorded in the configuration only */
     alim_precision precision;  /* of the models' products (alim/gpt.h): FP32 (the default), BF16
                                 * or AUTO, resolved when the run starts; bf16 runs get run
@@ -91,11 +92,13 @@ typedef struct {
 void alim_rebound_config_default(alim_rebound_config *c);
 /* The real-model defaults (docs/real-elasticity.md §§3, 5): context 128, n_pos {40, 80, 200,
  * 400}, n_neg {0, 4, 8, 20, 40, 80}, batch 8, lr 1e-5 constant (C0 of §3 picks the study's
- * lr), 48 replies of <= 48 tokens at T = 1, 32 test records, slices 600 / 400, 3 seeds,
+ * lr), 48 replies of <= 48 tokens at T = 1, 32 test records, D_0 of 32 replies of <= 64
+ * tokens, slices 600 / 400, 3 seeds,
  * pretrain_tokens 2e12 (SmolLM2's, for E4's k); theta0_model is left to the caller. */
 void alim_rebound_config_real(alim_rebound_config *c);
 /* Its smoke test (well under a minute on SmolLM2-135M): context 64, n_pos {2, 4}, n_neg
- * {0, 2}, batch 4, 4 replies of <= 8 tokens, 2 test records, slices 8, 1 seed. */
+ * {0, 2}, batch 4, 4 replies of <= 8 tokens, 2 test records, D_0 of 2 replies of <= 8 tokens,
+ * slices 8, 1 seed. */
 void alim_rebound_config_real_quick(alim_rebound_config *c);
 /* Tests (seconds): 1x16x2, context 32, 16384 pretraining tokens, n_pos {10, 20, 30, 40},
  * n_neg {0, 8, 16, 24, 32, 40}, 16 samples of 32 tokens, 2 seeds. */

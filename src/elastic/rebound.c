@@ -493,6 +493,7 @@ typedef struct {
     char model_dir[4300];
     char base_dir[4200]; /* theta0, for the KL to it; empty when evaluating theta0 itself */
     uint64_t seed, stream;
+    char d0_path[4300]; /* real: D_0 of the seed (the "mix" set); empty otherwise */
 } eval_arg;
 
 /* Draws cfg->n_samples documents from end-of-text (batched with the key/value cache,
@@ -566,10 +567,16 @@ static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result
     }
     cJSON *r = cJSON_CreateObject();
     const double t0 = alim_lab_now();
-    for (int k = x->real ? 1 : 0; k < N_TEST && !st; k++) { /* real: "mix" is the neutral set c1 */
+    alim_token_stream d0 = {0}; /* real: "mix" is D_0, theta0's own replies */
+    if (x->real) {
+        const char *paths[1] = {a->d0_path};
+        st = alim_dataset_load_chat(&d0, paths, 1, ALIM_DATA_JSONL, NULL, &x->tk, &x->chat, err);
+    }
+    for (int k = 0; k < N_TEST && !st; k++) {
         alim_eval_result er = {0};
         const int with_kl = k == N_TEST - 1 && have_base;
-        st = alim_lm_evaluate(&m, with_kl ? &base : NULL, &x->test[k], &x->tk, x->cfg->context, 16, NULL, NULL, &er, err);
+        const alim_token_stream *ts = x->real && k == N_TEST - 1 ? &d0 : &x->test[k];
+        st = alim_lm_evaluate(&m, with_kl ? &base : NULL, ts, &x->tk, x->cfg->context, 16, NULL, NULL, &er, err);
         if (st) break;
         char key[32];
         snprintf(key, sizeof key, "gamma_%s_bits", TEST_NAME[k]);
@@ -581,7 +588,7 @@ static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result
             cJSON_AddNumberToObject(r, "mix_tokens", (double)er.n_tokens);
         }
     }
-    if (!st && x->real) alim_lab_add_num(r, "gamma_c1_bits", alim_lab_json_num(r, "gamma_mix_bits"));
+    alim_dataset_free(&d0);
     size_t counts[4] = {0};
     double mean_len = 0, tok_s = 0, post[3] = {0};
     cJSON *examples = NULL;
@@ -630,6 +637,45 @@ static void note_theta0(void *arg, const char *name, const cJSON *r, int reused)
     const rb *x = ((const train_arg *)arg)->x;
     notef(x, "%s: %s, %.0f steps, final loss %.4f nats, %.0f tokens/s", name, DONE(reused), alim_lab_json_num(r, "steps"),
           alim_lab_json_num(r, "loss_final_nats"), alim_lab_json_num(r, "tokens_per_s"));
+}
+
+/* D_0 of a seed (real path): theta0's replies to the first d0_records prompts, the set gamma_p
+ * and the KL to theta0 are measured on (docs/real-elasticity.md §5 step 4) */
+enum { D0_STREAM = 4095 }; /* above every evaluation's stream (< 1 + 12 x 12) */
+static alim_status d0_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
+{
+    const eval_arg *a = arg;
+    const rb *x = a->x;
+    const alim_rebound_config *c = x->cfg;
+    alim_gpt m = {0};
+    alim_status st = alim_checkpoint_load(a->model_dir, &m, NULL, NULL, err);
+    if (!st) st = alim_gpt_set_precision(&m, x->prec, err);
+    size_t counts[4] = {0};
+    double post[3] = {0}, mean_len = 0, tok_s = 0;
+    cJSON *rep = cJSON_CreateArray();
+    const double t0 = alim_lab_now();
+    const rbr_sampler sp = {&x->tk, &x->chat, &x->nb, x->cls_neutral, x->cls_pos, x->cls_neg, c->d0_tokens, c->temperature};
+    if (!st) st = rbr_sample_replies(&sp, &m, x->prompts.line, c->d0_records, a->seed, a->stream, env->progress, counts, post, &mean_len, &tok_s, rep,
+                                     c->d0_records, err);
+    alim_gpt_free(&m);
+    char path[4400];
+    if (!st) st = rbr_write_replies(rep, alim_lab_path(env->dir, "d0.jsonl", path, sizeof path), err);
+    cJSON_Delete(rep);
+    if (st) return st;
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "records", (double)c->d0_records);
+    cJSON_AddNumberToObject(r, "mean_len", mean_len);
+    cJSON_AddNumberToObject(r, "sampled_tokens_per_s", tok_s);
+    cJSON_AddNumberToObject(r, "elapsed_s", alim_lab_now() - t0);
+    *result = r;
+    return ALIM_OK;
+}
+
+static void note_d0(void *arg, const char *name, const cJSON *r, int reused)
+{
+    const rb *x = ((const eval_arg *)arg)->x;
+    notef(x, "%s: %s, theta0's replies to %.0f prompts (D_0), %.1f tokens each", name, ((reused) ? "reused" : "done"), alim_lab_json_num(r, "records"),
+          alim_lab_json_num(r, "mean_len"));
 }
 
 static void note_theta0_eval(void *arg, const char *name, const cJSON *r, int reused)
@@ -730,6 +776,7 @@ static alim_status check_config(const alim_rebound_config *c, alim_error *err)
         if (c->neg_slice < c->n_neg[c->n_neg_count - 1])
             return alim_error_set(err, ALIM_EINVAL, "--n-neg", "%zu is larger than the per-seed slice of %zu records", c->n_neg[c->n_neg_count - 1], c->neg_slice);
         if (c->test_records < 1) return alim_error_set(err, ALIM_EINVAL, "--test-records", "must be >= 1");
+        if (c->d0_records < 1 || c->d0_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--d0-records", "D_0 needs >= 1 reply of >= 1 token");
     }
     if (c->theta0_dirs) {
         if (!c->theta0_origin || !*c->theta0_origin) return alim_error_set(err, ALIM_EINVAL, "rebound", "theta0_dirs without theta0_origin");
@@ -934,16 +981,18 @@ static alim_status load_real(rb *x, const cJSON *man, char hash[17], double *byt
     if (!st && x->neg_rec.n < (S - 1) * cfg->neg_slice + nn)
         st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu records; %zu seed(s) with slices of %zu and n_neg up to %zu need %zu", x->neg_rec.n, S, cfg->neg_slice, nn,
                             (S - 1) * cfg->neg_slice + nn);
-    /* test[1] positive, test[2] negative, test[3] ("mix", with the KL) neutral; test[0] unused */
+    /* test[0] neutral, test[1] positive, test[2] negative; "mix" (test[3]) is D_0, made in a cell */
     for (int r = 0; r < 3 && !st; r++) {
         const char *paths[1] = {alim_lab_path(cfg->data_dir, test[r], p1, sizeof p1)};
-        alim_token_stream *ts = &x->test[r == 0 ? 3 : r];
+        alim_token_stream *ts = &x->test[r];
         st = alim_dataset_load_chat(ts, paths, 1, ALIM_DATA_JSONL, NULL, &x->tk, &x->chat, err);
         if (!st) rbr_stream_keep_docs(ts, cfg->test_records);
     }
     if (!st) st = rbr_lines_read(&x->prompts, alim_lab_path(cfg->data_dir, "prompts.txt", p1, sizeof p1), err);
     if (!st && x->prompts.n < cfg->n_samples)
         st = alim_error_set(err, ALIM_EINVAL, "--samples", "%zu replies need as many prompts, %s has %zu", cfg->n_samples, p1, x->prompts.n);
+    if (!st && x->prompts.n < cfg->d0_records)
+        st = alim_error_set(err, ALIM_EINVAL, "--d0-records", "%zu replies need as many prompts, %s has %zu", cfg->d0_records, p1, x->prompts.n);
     return st;
 }
 
@@ -969,7 +1018,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     alim_rundir *rd = NULL;
     alim_runner *runner = NULL;
     train_arg *targs = NULL;
-    eval_arg *eargs = NULL;
+    eval_arg *eargs = NULL, *d0args = NULL;
     size_t *cix = NULL;
     char p1[4200], p2[4200], cellname[128], pre_path[4200];
     const char *source = "synthetic";
@@ -1055,14 +1104,16 @@ loaded:
      * training-token equivalents (sampling a third of a token per prefix token) */
     const double doc_tok = (double)cfg->sample_tokens + 1;
     const double c_pre = (double)cfg->pretrain_tokens / 1000.0;
+    const double c_d0 = ((double)cfg->d0_records * (double)cfg->d0_tokens * 3.0) / 1000.0 + 0.001; /* real only */
     const double c_eval = ((double)cfg->n_samples * doc_tok * doc_tok / 6.0 + 4.0 * 256 * doc_tok / 3.0) / 1000.0 + 0.001;
     const alim_runner_options ro = {"E2", progress, cfg->jobs > 0 ? cfg->jobs : 1};
     st = alim_runner_create(rd, &ro, &runner, err);
     if (st) goto out;
     targs = calloc(S * (1 + 2 * P), sizeof *targs);
     eargs = calloc(S * G, sizeof *eargs);
+    d0args = calloc(S, sizeof *d0args);
     cix = calloc(S * (2 + 2 * P + P * N), sizeof *cix);
-    if (!targs || !eargs || !cix) {
+    if (!targs || !eargs || !cix || !d0args) {
         st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
         goto out;
     }
@@ -1073,8 +1124,18 @@ loaded:
         eval_arg *ev = &eargs[(s - 1) * G];
         char d0[4200];
         size_t deps[3], nd = 0;
-        if (cfg->theta0_dirs || x->real) {
-            snprintf(d0, sizeof d0, "%s", x->real ? cfg->theta0_model : cfg->theta0_dirs[s - 1]);
+        char d0set[4300] = "";
+        size_t id0 = (size_t)-1; /* real: the seed's D_0 cell (in theta0's slot) */
+        if (x->real) {
+            snprintf(d0, sizeof d0, "%s", cfg->theta0_model);
+            eval_arg *da = &d0args[s - 1];
+            *da = (eval_arg){x, "", "", s, D0_STREAM, ""};
+            snprintf(da->model_dir, sizeof da->model_dir, "%s", d0);
+            snprintf(cellname, sizeof cellname, "s%zu-d0", s);
+            id0 = CIX(s - 1, 0) = alim_runner_add(runner, cellname, c_d0, d0_cell, da, note_d0, NULL, 0);
+            snprintf(d0set, sizeof d0set, "%s/cells/%s/d0.jsonl", cfg->run_dir, cellname);
+        } else if (cfg->theta0_dirs) {
+            snprintf(d0, sizeof d0, "%s", cfg->theta0_dirs[s - 1]);
             CIX(s - 1, 0) = (size_t)-1;
         } else {
             *t0 = (train_arg){x, s, 0, "", pre_path};
@@ -1083,10 +1144,11 @@ loaded:
             snprintf(d0, sizeof d0, "%s/cells/%s", cfg->run_dir, cellname);
             deps[nd++] = CIX(s - 1, 0);
         }
-        ev[0] = (eval_arg){x, "", "", s, 0};
+        ev[0] = (eval_arg){x, "", "", s, 0, ""};
         snprintf(ev[0].model_dir, sizeof ev[0].model_dir, "%s", d0);
+        snprintf(ev[0].d0_path, sizeof ev[0].d0_path, "%s", d0set);
         snprintf(cellname, sizeof cellname, "s%zu-theta0-eval", s);
-        CIX(s - 1, 1) = alim_runner_add(runner, cellname, c_eval, eval_cell, &ev[0], note_theta0_eval, deps, nd);
+        CIX(s - 1, 1) = alim_runner_add(runner, cellname, c_eval, eval_cell, &ev[0], note_theta0_eval, x->real ? &id0 : deps, x->real ? 1 : nd);
         for (size_t i = 0; i < P; i++) {
             train_arg *tp = &t0[1 + 2 * i], *tn = &t0[2 + 2 * i];
             *tp = (train_arg){x, s, cfg->n_pos[i], "", NULL};
@@ -1102,12 +1164,14 @@ loaded:
             snprintf(dn, sizeof dn, "%s/cells/%s", cfg->run_dir, cellname);
             for (size_t j = 0; j < N; j++) {
                 eval_arg *e = &ev[1 + i * N + j];
-                *e = (eval_arg){x, "", "", s, 1 + i * N + j};
+                *e = (eval_arg){x, "", "", s, 1 + i * N + j, ""};
+                snprintf(e->d0_path, sizeof e->d0_path, "%s", d0set);
                 if (cfg->n_neg[j] == 0) snprintf(e->model_dir, sizeof e->model_dir, "%s", dp);
                 else snprintf(e->model_dir, sizeof e->model_dir, "%s/n%zu", dn, cfg->n_neg[j]);
                 snprintf(e->base_dir, sizeof e->base_dir, "%s", d0);
                 size_t ed[3] = {ip, in, 0}, ne = 2;
                 if (nd) ed[ne++] = deps[0];
+                if (x->real) ed[ne++] = id0;
                 snprintf(cellname, sizeof cellname, "s%zu-pos%zu-neg%zu", s, cfg->n_pos[i], cfg->n_neg[j]);
                 CIX(s - 1, 2 + 2 * P + i * N + j) = alim_runner_add(runner, cellname, c_eval, eval_cell, e, note_eval, ed, ne);
             }
@@ -1135,6 +1199,8 @@ loaded:
         if (x->real) {
             cJSON_AddStringToObject(sj, "theta0_model", cfg->theta0_model);
             num_params = (double)theta0_params;
+            GET(r, CIX(s - 1, 0));
+            cJSON_AddItemToObject(sj, "d0", r);
         } else if (cfg->theta0_dirs) {
             cJSON_AddStringToObject(sj, "theta0_dir", cfg->theta0_dirs[s - 1]);
             alim_gpt base = {0};
@@ -1335,7 +1401,7 @@ out:
     cJSON_Delete(ctl_sum);
     alim_runner_free(runner);
     if (rd) alim_rundir_close(rd);
-    free(steps), free(targs), free(eargs), free(cix);
+    free(steps), free(targs), free(eargs), free(cix), free(d0args);
     alim_corpus_free(&x->pool2);
     alim_corpus_free(&x->pool3);
     for (int k = 0; k < N_TEST; k++) alim_dataset_free(&x->test[k]);

@@ -30,6 +30,8 @@ void alim_rebound_config_real(alim_rebound_config *c)
     c->pos_slice = 600;
     c->neg_slice = 400;
     c->test_records = 32;
+    c->d0_records = 32;
+    c->d0_tokens = 64;
 }
 
 void alim_rebound_config_real_quick(alim_rebound_config *c)
@@ -47,6 +49,8 @@ void alim_rebound_config_real_quick(alim_rebound_config *c)
     c->sample_tokens = 8;
     c->pos_slice = c->neg_slice = 8;
     c->test_records = 2;
+    c->d0_records = 2;
+    c->d0_tokens = 8;
     c->quick = 1;
 }
 
@@ -326,6 +330,40 @@ alim_status rbr_sample_replies(const rbr_sampler *s, alim_gpt *m, char *const *p
     return st;
 }
 
+alim_status rbr_write_replies(const cJSON *replies, const char *path, alim_error *err)
+{
+    size_t cap = 4096, len = 0;
+    char *b = malloc(cap);
+    alim_status st = b ? ALIM_OK : alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, replies) {
+        if (st) break;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "prompt", cJSON_GetObjectItemCaseSensitive(r, "prompt")->valuestring);
+        cJSON_AddStringToObject(o, "response", cJSON_GetObjectItemCaseSensitive(r, "reply")->valuestring);
+        char *line = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        const size_t k = line ? strlen(line) : 0;
+        if (line && len + k + 2 > cap) {
+            while (len + k + 2 > cap) cap *= 2;
+            char *g = realloc(b, cap);
+            if (g) b = g;
+            else free(line), line = NULL;
+        }
+        if (!line) {
+            st = alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
+            break;
+        }
+        memcpy(b + len, line, k);
+        len += k;
+        b[len++] = '\n';
+        free(line);
+    }
+    if (!st) st = alim_file_write_atomic(path, b, len, err);
+    free(b);
+    return st;
+}
+
 /* ---- the configuration ------------------------------------------------------------ */
 
 /* The real-model path's configuration: theta0 by content (not by path: the same file moved
@@ -360,7 +398,9 @@ cJSON *rbr_make_config(const alim_rebound_config *c, const char *data_hash, cons
     cJSON_AddNumberToObject(dj, "positive_slice", (double)c->pos_slice);
     cJSON_AddNumberToObject(dj, "negative_slice", (double)c->neg_slice);
     cJSON_AddNumberToObject(dj, "test_records", (double)c->test_records);
-    cJSON_AddStringToObject(dj, "kl_set", "the neutral behaviour's test set");
+    cJSON_AddStringToObject(dj, "kl_set", "D_0: theta0's replies to the first d0_records prompts, one set per seed");
+    cJSON_AddNumberToObject(dj, "d0_records", (double)c->d0_records);
+    cJSON_AddNumberToObject(dj, "d0_tokens", (double)c->d0_tokens);
     cJSON *g = cJSON_AddObjectToObject(o, "grid");
     double v[ALIM_REBOUND_MAX_GRID];
     for (size_t i = 0; i < c->n_pos_count; i++) v[i] = (double)c->n_pos[i];

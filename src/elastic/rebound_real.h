@@ -63,6 +63,10 @@ alim_status rbr_sample_replies(const rbr_sampler *s, alim_gpt *m, char *const *p
                                uint64_t stream, const alim_progress *progress, size_t counts[4], double post_sum[3],
                                double *mean_len, double *tok_s, cJSON *examples, size_t n_examples, alim_error *err);
 
+/* Writes the replies (rbr_sample_replies' examples: {"prompt", "reply"}) as chat records
+ * {"prompt", "response"}, one JSON object a line, atomically. */
+alim_status rbr_write_replies(const cJSON *replies, const char *path, alim_error *err);
+
 /* The configuration of a run on a pretrained theta0 (cJSON object; NULL when out of memory). */
 cJSON *rbr_make_config(const alim_rebound_config *c, const char *data_hash, const char *theta0_hash, double theta0_bytes,
                        const alim_gpt_config *mc, size_t num_params, const alim_tokenizer *tk, const alim_chat_template *chat);

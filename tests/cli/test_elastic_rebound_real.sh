@@ -2,7 +2,7 @@
 # test_elastic_rebound_real.sh — `alim elastic rebound --theta0 MODEL` (E2 on a real pretrained
 # model, docs/elastic.md "E2 on a real pretrained model") end to end on SmolLM2-135M-Instruct
 # with the chat data of `alim data behaviours`, --quick (n_pos 2,4, n_neg 0,2, 1 seed, context
-# 64, 4 replies of <= 8 tokens): every cell finite, a re-run reuses every cell, another theta0
+# 64, 4 replies of <= 8 tokens, D_0 of 2 replies): every cell finite, a re-run reuses every cell, another theta0
 # (one byte changed, or a Hugging Face directory) is refused on the same run directory, bad
 # inputs are one-line errors with exit 2 and touch nothing. The scientific outcome is not
 # asserted. Skipped (with the reason) when SmolLM2 cannot be fetched.
@@ -25,7 +25,7 @@ secs=$(echo "$(date +%s.%N) - $start" | bc)
 echo "note: the SmolLM2 smoke run took ${secs} s"
 cp "$TMP/stdout" "$TMP/first.json"
 FIN="all(isinstance(v,(int,float)) and math.isfinite(v) for v in vals)"
-expect_json "j['cells']=={'total':9,'run':9,'reused':0}" "9 cells, all run"
+expect_json "j['cells']=={'total':10,'run':10,'reused':0}" "10 cells, all run"
 expect_json "sorted((r['n_pos'],r['n_neg']) for r in j['grid'])==[(2,0),(2,2),(4,0),(4,2)]" "every (n_pos, n_neg) cell"
 expect_json "(lambda vals: $FIN)([r[k] for r in j['grid']+[j['baseline']] for k in ('score_mean','positive_rate_mean','negative_rate_mean','gamma_c1_bits_mean','gamma_c2_bits_mean','gamma_c3_bits_mean','gamma_mix_bits_mean','kl_to_base_nats_mean')])" "finite numbers in every row"
 expect_json "all(r['kl_to_base_nats_mean']>0 for r in j['grid']) and j['baseline']['kl_to_base_nats_mean']==0" "KL to theta0 > 0 after fine-tuning, 0 at theta0"
@@ -35,13 +35,18 @@ expect_json "j['num_params']==134515008 and j['theta0_model']=='$G' and j['confi
 expect_json "[a['n_pos'] for a in j['alignment_tokens']]==[2,4] and 0<j['alignment_tokens'][0]['tokens']<j['alignment_tokens'][1]['tokens']" "response tokens of the aligned records"
 expect_json "all(e['samples']==4 and e['positive']+e['negative']+e['neutral']+e['undecided']==4 and len(e['examples'])==3 for e in j['per_seed'][0]['evaluations'])" "4 classified replies per evaluation"
 expect_json "(lambda s: s[0]==0 and s[1]>=1)(j['per_seed'][0]['pos4-negpass']['steps'])" "negative pass stopped at n_neg 2"
+expect_json "j['per_seed'][0]['d0']['records']==2 and j['config']['data']['d0_records']==2 and j['config']['data']['d0_tokens']==8" "D_0 in the configuration and the summary"
+"$PYTHON" -c "
+import json,sys
+r=[json.loads(l) for l in open('$R/cells/s1-d0/d0.jsonl')]; p=open('$B/prompts.txt').read().split('\\n')
+sys.exit(0 if len(r)==2 and [x['prompt'] for x in r]==p[:2] and all(isinstance(x['response'],str) for x in r) else 1)" && ok || bad "D_0: theta0's replies to the first 2 prompts as chat records"
 n=$(wc -l <"$R/grid.csv")
 [ "$n" -eq 6 ] && ok || bad "grid.csv has $n lines, want 6 (header, theta0, 4 cells)"
 [ ! -e "$R/cells/s1-pos2/optimizer.safetensors" ] && [ ! -e "$R/cells/s1-pos2-negpass/train/optimizer.safetensors" ] && ok || bad "AdamW moments of finished passes removed"
 
 # ---- a re-run reuses every cell ----
 expect_exit 0 "re-run" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --threads 1 --json
-expect_json "j['cells']=={'total':9,'run':0,'reused':9}" "every cell reused"
+expect_json "j['cells']=={'total':10,'run':0,'reused':10}" "every cell reused"
 "$PYTHON" -c "import json,sys; a=json.load(open('$TMP/first.json')); b=json.load(open('$TMP/stdout')); sys.exit(0 if a['grid']==b['grid'] and a['baseline']==b['baseline'] else 1)" && ok || bad "the re-run's grid is the first run's"
 
 # ---- another theta0 on the same run directory is refused ----
@@ -76,5 +81,7 @@ err "pool too small for the seeds" "seed\(s\) with slices" --data "$B" --theta0 
 err "control" "not implemented" --data "$B" --theta0 "$G" --control
 err "context too long" "longer than theta0's context" --data "$B" --theta0 "$G" --context 100000
 err "test records on synthetic data" "goes with behaviour data" --data "$S" --test-records 3
+err "D_0 size on synthetic data" "goes with behaviour data" --data "$S" --d0-records 3
+err "D_0 larger than the prompts" "--d0-records" --data "$B" --theta0 "$G" --d0-records 1000
 err "bad lr" "--lr" --data "$B" --theta0 "$G" --lr 0
 finish
