@@ -63,7 +63,10 @@ const char cli_elastic_rebound_help[] =
     "                         Defaults then: context 128, n_pos\n"
     "                         40,80,200,400, n_neg 0,4,8,20,40,80, lr 1e-5, 48 replies of <= 48\n"
     "                         tokens, 32 test records; --quick: context 64, n_pos 2,4, n_neg\n"
-    "                         0,2, batch 4, 4 replies of <= 8 tokens, 2 test records, 1 seed\n"
+    "                         0,2, batch 4, 4 replies of <= 8 tokens, 2 test records, 1 seed;\n"
+    "                         --control adds the control: from each theta_pos a pass over the\n"
+    "                         control-negative pool (c4), scored with its class as negative,\n"
+    "                         and criterion (e) from it (rows \"control\")\n"
     "  --lr X                 the SFT learning rate (constant; default 3e-4, pretrained 1e-5)\n"
     "  --test-records N       pretrained theta0: records of each test set scored (default 32)\n"
     "  --d0-records N         pretrained theta0: replies in D_0 (default 32, <= 64 tokens each)\n"
@@ -146,9 +149,9 @@ int cli_elastic_rebound(int argc, char **argv)
     if (!rc && real && !o.theta0) rc = cli_usage_error("elastic", "behaviour data need a pretrained theta0: --theta0 MODEL.gguf or a Hugging Face directory");
     if (!rc && !real && o.theta0 && alim_checkpoint_is_gguf(o.theta0))
         rc = cli_usage_error("elastic", "a GGUF theta0 needs the chat data of 'alim data behaviours' (--data)");
-    if (!rc && real && cfg.control) rc = cli_usage_error("elastic", "--control: the c4 control on a pretrained theta0 is not implemented yet");
     if (!rc && o.theta0 && o.shape_given) rc = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
-    if (!rc && o.theta0 && cfg.control) rc = cli_usage_error("elastic", "--theta0 with --control: the control needs a theta0 pretrained without C3");
+    if (!rc && real && cfg.control_run) rc = cli_usage_error("elastic", "with a pretrained theta0 the control is part of the run: --control, not --control-run");
+    if (!rc && o.theta0 && cfg.control && !real) rc = cli_usage_error("elastic", "--theta0 with --control: the control needs a theta0 pretrained without C3");
     if (!rc && !o.sample_tokens_given && cfg.sample_tokens > (size_t)cfg.context) cfg.sample_tokens = (size_t)cfg.context;
     if (!rc && real) cfg.theta0_model = o.theta0;
     else if (!rc && o.theta0) rc = cli_elastic_use_theta0(&cfg, o.theta0, o.context_given, &theta0_dirs, origin, sizeof origin);
@@ -190,6 +193,7 @@ int cli_elastic_rebound(int argc, char **argv)
     cJSON *rows = cJSON_CreateArray();
     cJSON_AddItemReferenceToArray(rows, (cJSON *)b);
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "grid")) cJSON_AddItemReferenceToArray(rows, (cJSON *)r);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "control_grid")) cJSON_AddItemReferenceToArray(rows, (cJSON *)r);
     cJSON_ArrayForEach(r, rows) {
         printf("%-7s %6.0f %6.0f %6.1f  %+8.4f +- %-6.4f %8.4f %8.4f  %8.4f %8.4f %8.4f %8.4f  %9.5f\n",
                cJSON_GetObjectItemCaseSensitive(r, "row")->valuestring, GN(r, "n_pos"), GN(r, "n_neg"), GN(r, "steps"),

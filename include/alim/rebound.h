@@ -57,7 +57,9 @@ typedef struct {
     size_t n_samples, sample_tokens;
     double temperature;
     double epsilon_nats;       /* n*(eps) threshold on kl_to_base (analysis only) */
-    int control;               /* the data directory must have share 0 for C3 */
+    int control;               /* the data directory must have share 0 for C3; with theta0_model:
+                                * add the control cells (a pass over the control-negative pool
+                                * from each theta_pos, criterion (e) judged on them) */
     /* theta0 from outside (E3's pretraining budgets): n_seeds checkpoint directories used as
      * theta0 of seeds 1..n_seeds instead of pretraining in this run, which must match the
      * model shape above; theta0_origin (required with them) says where they come from and

@@ -240,6 +240,10 @@ typedef struct {
     rbr_lines pos_rec, neg_rec, prompts;
     alim_chat_template chat;
     int cls_neutral, cls_pos, cls_neg;
+    /* its control (cfg->control): the control-negative behaviour (c4) */
+    rbr_lines ctl_rec;
+    alim_token_stream test_ctl;
+    int cls_ctl;
 } rb;
 
 #define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
@@ -309,6 +313,7 @@ typedef struct {
     size_t seed, n_pos;
     char init_dir[4200];   /* the model fine-tuning starts from */
     const char *data_path; /* theta0's pretraining data */
+    int ctl;               /* real: a control pass (the control-negative pool) */
 } train_arg;
 
 static alim_status theta0_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
@@ -408,7 +413,7 @@ static alim_status neg_cell(void *arg, const alim_cell_env *env, cJSON **result,
     const size_t nmax = c->n_neg[c->n_neg_count - 1];
     snprintf(path, sizeof path, "%s/data.%s", dir, x->real ? "jsonl" : "txt");
     snprintf(tdir, sizeof tdir, "%s/train", dir);
-    alim_status st = x->real ? rbr_lines_write(&x->neg_rec, (a->seed - 1) * c->neg_slice, nmax, path, err)
+    alim_status st = x->real ? rbr_lines_write(a->ctl ? &x->ctl_rec : &x->neg_rec, (a->seed - 1) * c->neg_slice, nmax, path, err)
                              : write_prefix(&x->pool3, nmax, path, err);
     if (st) return st;
     /* the number of updates of the whole pass, from the loader's windows */
@@ -494,6 +499,8 @@ typedef struct {
     char base_dir[4200]; /* theta0, for the KL to it; empty when evaluating theta0 itself */
     uint64_t seed, stream;
     char d0_path[4300]; /* real: D_0 of the seed (the "mix" set); empty otherwise */
+    int ctl;            /* real: a control model, its negative class is the control's */
+    int discard;        /* real: a stop of a negative pass, its weights removed once evaluated */
 } eval_arg;
 
 /* Draws cfg->n_samples documents from end-of-text (batched with the key/value cache,
@@ -589,14 +596,21 @@ static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result
         }
     }
     alim_dataset_free(&d0);
+    if (!st && x->real && x->cfg->control) {
+        alim_eval_result er = {0};
+        st = alim_lm_evaluate(&m, NULL, &x->test_ctl, &x->tk, x->cfg->context, 16, NULL, NULL, &er, err);
+        if (!st) alim_lab_add_num(r, "gamma_c4_bits", er.n_tokens ? er.total_nats / (double)er.n_tokens / log(2.0) : NAN);
+    }
+    size_t class_counts[ALIM_NB_MAX_CLASSES] = {0};
     size_t counts[4] = {0};
     double mean_len = 0, tok_s = 0, post[3] = {0};
     cJSON *examples = NULL;
     if (!st && x->real) {
-        const rbr_sampler sp = {&x->tk, &x->chat, &x->nb, x->cls_neutral, x->cls_pos, x->cls_neg, x->cfg->sample_tokens, x->cfg->temperature};
+        const rbr_sampler sp = {&x->tk, &x->chat, &x->nb, x->cls_neutral, x->cls_pos, a->ctl ? x->cls_ctl : x->cls_neg, x->cfg->sample_tokens,
+                                x->cfg->temperature};
         examples = cJSON_CreateArray();
-        st = rbr_sample_replies(&sp, &m, x->prompts.line, x->cfg->n_samples, a->seed, a->stream, env->progress, counts, post, &mean_len, &tok_s,
-                                examples, 3, err);
+        st = rbr_sample_replies(&sp, &m, x->prompts.line, x->cfg->n_samples, a->seed, a->stream, env->progress, counts, post, class_counts, &mean_len,
+                                &tok_s, examples, 3, err);
     } else if (!st)
         st = sample_and_label(x, &m, a->seed, a->stream, env->progress, counts, &mean_len, &tok_s, err);
     alim_gpt_free(&m);
@@ -621,6 +635,9 @@ static alim_status eval_cell(void *arg, const alim_cell_env *env, cJSON **result
         cJSON_AddNumberToObject(r, "posterior_neutral_mean", post[0] / N);
         cJSON_AddNumberToObject(r, "posterior_positive_mean", post[1] / N);
         cJSON_AddNumberToObject(r, "posterior_negative_mean", post[2] / N);
+        double cc[ALIM_NB_MAX_CLASSES];
+        for (size_t k = 0; k < x->nb.n_classes; k++) cc[k] = (double)class_counts[k];
+        cJSON_AddItemToObject(r, "class_counts", cJSON_CreateDoubleArray(cc, (int)x->nb.n_classes));
         cJSON_AddItemToObject(r, "examples", examples);
     }
     cJSON_AddNumberToObject(r, "elapsed_s", alim_lab_now() - t0);
@@ -655,7 +672,7 @@ static alim_status d0_cell(void *arg, const alim_cell_env *env, cJSON **result, 
     cJSON *rep = cJSON_CreateArray();
     const double t0 = alim_lab_now();
     const rbr_sampler sp = {&x->tk, &x->chat, &x->nb, x->cls_neutral, x->cls_pos, x->cls_neg, c->d0_tokens, c->temperature};
-    if (!st) st = rbr_sample_replies(&sp, &m, x->prompts.line, c->d0_records, a->seed, a->stream, env->progress, counts, post, &mean_len, &tok_s, rep,
+    if (!st) st = rbr_sample_replies(&sp, &m, x->prompts.line, c->d0_records, a->seed, a->stream, env->progress, counts, post, NULL, &mean_len, &tok_s, rep,
                                      c->d0_records, err);
     alim_gpt_free(&m);
     char path[4400];
@@ -695,13 +712,18 @@ static void note_pos(void *arg, const char *name, const cJSON *r, int reused)
 static void note_negpass(void *arg, const char *name, const cJSON *r, int reused)
 {
     const rb *x = ((const train_arg *)arg)->x;
-    notef(x, "%s: %s, %.0f steps on pool_c3 documents 1..%zu, checkpoints at the prefixes", name, DONE(reused),
-          alim_lab_json_num(r, "total_steps"), x->cfg->n_neg[x->cfg->n_neg_count - 1]);
+    notef(x, "%s: %s, %.0f steps on %s documents 1..%zu, checkpoints at the prefixes", name, DONE(reused), alim_lab_json_num(r, "total_steps"),
+          ((const train_arg *)arg)->ctl ? "the control pool's" : "pool_c3", x->cfg->n_neg[x->cfg->n_neg_count - 1]);
 }
 
 static void note_eval(void *arg, const char *name, const cJSON *r, int reused)
 {
-    const rb *x = ((const eval_arg *)arg)->x;
+    const eval_arg *a = arg;
+    const rb *x = a->x;
+    /* the real path keeps the weights of theta_pos and of each pass's last checkpoint only
+     * (docs/real-elasticity.md §8, "Disk"): a stop's 540 MB go once its result is written */
+    char p[4400];
+    if (a->discard) remove(alim_lab_path(a->model_dir, "model.safetensors", p, sizeof p));
     notef(x, "%s: %s, score %+.4f, gamma_mix %.4f gamma_c2 %.4f bits, KL to theta0 %.5f nats", name, DONE(reused),
           alim_lab_json_num(r, "score"), alim_lab_json_num(r, "gamma_mix_bits"), alim_lab_json_num(r, "gamma_c2_bits"),
           alim_lab_json_num(r, "kl_to_base_nats"));
@@ -770,7 +792,7 @@ static alim_status check_config(const alim_rebound_config *c, alim_error *err)
     if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
     if (c->theta0_model) {
         if (c->theta0_dirs) return alim_error_set(err, ALIM_EINVAL, "--theta0", "theta0_model and theta0_dirs are exclusive");
-        if (c->control) return alim_error_set(err, ALIM_EINVAL, "--control", "not with a pretrained theta0 yet (the c4 control of docs/real-elasticity.md §5 is not implemented)");
+        if (c->control_run) return alim_error_set(err, ALIM_EINVAL, "--control-run", "with a pretrained theta0 the control is part of the run (control)");
         if (c->pos_slice < c->n_pos[c->n_pos_count - 1])
             return alim_error_set(err, ALIM_EINVAL, "--n-pos", "%zu is larger than the per-seed slice of %zu records", c->n_pos[c->n_pos_count - 1], c->pos_slice);
         if (c->neg_slice < c->n_neg[c->n_neg_count - 1])
@@ -933,15 +955,15 @@ static alim_status load_real(rb *x, const cJSON *man, char hash[17], double *byt
 {
     const alim_rebound_config *cfg = x->cfg;
     char p1[4200];
-    const char *pool[3] = {0}, *test[3] = {0}; /* neutral, positive, negative */
-    int cls[3] = {-1, -1, -1};
-    static const char *const roles[3] = {"neutral", "positive", "negative"};
+    const char *pool[4] = {0}, *test[4] = {0}; /* neutral, positive, negative, control */
+    int cls[4] = {-1, -1, -1, -1};
+    static const char *const roles[4] = {"neutral", "positive", "negative", "control-negative"};
     const cJSON *b;
     int k = 0;
     cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(man, "behaviours")) {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(b, "role"), *files = cJSON_GetObjectItemCaseSensitive(b, "files");
         const cJSON *fp = cJSON_GetObjectItemCaseSensitive(files, "pool"), *ft = cJSON_GetObjectItemCaseSensitive(files, "test");
-        for (int r = 0; r < 3; r++)
+        for (int r = 0; r < 4; r++)
             if (cJSON_IsString(role) && !strcmp(role->valuestring, roles[r]) && cls[r] < 0 && cJSON_IsString(fp) && cJSON_IsString(ft)) {
                 cls[r] = k;
                 pool[r] = fp->valuestring;
@@ -949,9 +971,9 @@ static alim_status load_real(rb *x, const cJSON *man, char hash[17], double *byt
             }
         k++;
     }
-    for (int r = 0; r < 3; r++)
+    for (int r = 0; r < (cfg->control ? 4 : 3); r++)
         if (cls[r] < 0) return alim_error_set(err, ALIM_EFORMAT, cfg->data_dir, "manifest.json names no %s behaviour with its pool and test files", roles[r]);
-    x->cls_neutral = cls[0], x->cls_pos = cls[1], x->cls_neg = cls[2];
+    x->cls_neutral = cls[0], x->cls_pos = cls[1], x->cls_neg = cls[2], x->cls_ctl = cls[3];
     alim_status st = rbr_model_hash(cfg->theta0_model, hash, bytes, err);
     if (st) return st;
     alim_gpt m = {0};
@@ -969,7 +991,7 @@ static alim_status load_real(rb *x, const cJSON *man, char hash[17], double *byt
     st = alim_nb_load(&x->nb, alim_lab_path(cfg->data_dir, "classifier.nb", p1, sizeof p1), err);
     if (st) return st;
     x->have_nb = x->natural = 1;
-    for (int r = 0; r < 3; r++)
+    for (int r = 0; r < (cfg->control ? 4 : 3); r++)
         if ((size_t)cls[r] >= x->nb.n_classes) return alim_error_set(err, ALIM_EFORMAT, p1, "has %zu classes, the manifest's %s behaviour is class %d", x->nb.n_classes, roles[r], cls[r] + 1);
     *nb_acc = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
     const size_t S = cfg->n_seeds, np = cfg->n_pos[cfg->n_pos_count - 1], nn = cfg->n_neg[cfg->n_neg_count - 1];
@@ -987,6 +1009,15 @@ static alim_status load_real(rb *x, const cJSON *man, char hash[17], double *byt
         alim_token_stream *ts = &x->test[r];
         st = alim_dataset_load_chat(ts, paths, 1, ALIM_DATA_JSONL, NULL, &x->tk, &x->chat, err);
         if (!st) rbr_stream_keep_docs(ts, cfg->test_records);
+    }
+    if (!st && cfg->control) {
+        st = rbr_lines_read(&x->ctl_rec, alim_lab_path(cfg->data_dir, pool[3], p1, sizeof p1), err);
+        if (!st && x->ctl_rec.n < (S - 1) * cfg->neg_slice + nn)
+            st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu records; %zu seed(s) with slices of %zu and n_neg up to %zu need %zu", x->ctl_rec.n, S,
+                                cfg->neg_slice, nn, (S - 1) * cfg->neg_slice + nn);
+        const char *paths[1] = {alim_lab_path(cfg->data_dir, test[3], p1, sizeof p1)};
+        if (!st) st = alim_dataset_load_chat(&x->test_ctl, paths, 1, ALIM_DATA_JSONL, NULL, &x->tk, &x->chat, err);
+        if (!st) rbr_stream_keep_docs(&x->test_ctl, cfg->test_records);
     }
     if (!st) st = rbr_lines_read(&x->prompts, alim_lab_path(cfg->data_dir, "prompts.txt", p1, sizeof p1), err);
     if (!st && x->prompts.n < cfg->n_samples)
@@ -1014,6 +1045,12 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     }
     cJSON *man = NULL, *config = NULL, *summary = NULL, *ctl_sum = NULL;
     cJSON **per = NULL; /* [seed][1 + P*N] eval results */
+    cJSON **cper = NULL; /* real control: [seed][P*N] eval results */
+    double *csteps = NULL;
+    train_arg *ctargs = NULL;
+    eval_arg *cargs = NULL;
+    size_t *ccix = NULL;
+    int ctl = 0; /* the real path's control cells (set below) */
     double *steps = NULL;
     alim_rundir *rd = NULL;
     alim_runner *runner = NULL;
@@ -1109,6 +1146,16 @@ loaded:
     const alim_runner_options ro = {"E2", progress, cfg->jobs > 0 ? cfg->jobs : 1};
     st = alim_runner_create(rd, &ro, &runner, err);
     if (st) goto out;
+    ctl = x->real && cfg->control;
+    if (ctl) {
+        ctargs = calloc(S * P, sizeof *ctargs);
+        cargs = calloc(S * P * N, sizeof *cargs);
+        ccix = calloc(S * P * N, sizeof *ccix);
+        if (!ctargs || !cargs || !ccix) {
+            st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+            goto out;
+        }
+    }
     targs = calloc(S * (1 + 2 * P), sizeof *targs);
     eargs = calloc(S * G, sizeof *eargs);
     d0args = calloc(S, sizeof *d0args);
@@ -1129,7 +1176,7 @@ loaded:
         if (x->real) {
             snprintf(d0, sizeof d0, "%s", cfg->theta0_model);
             eval_arg *da = &d0args[s - 1];
-            *da = (eval_arg){x, "", "", s, D0_STREAM, ""};
+            *da = (eval_arg){x, "", "", s, D0_STREAM, "", 0, 0};
             snprintf(da->model_dir, sizeof da->model_dir, "%s", d0);
             snprintf(cellname, sizeof cellname, "s%zu-d0", s);
             id0 = CIX(s - 1, 0) = alim_runner_add(runner, cellname, c_d0, d0_cell, da, note_d0, NULL, 0);
@@ -1138,33 +1185,33 @@ loaded:
             snprintf(d0, sizeof d0, "%s", cfg->theta0_dirs[s - 1]);
             CIX(s - 1, 0) = (size_t)-1;
         } else {
-            *t0 = (train_arg){x, s, 0, "", pre_path};
+            *t0 = (train_arg){x, s, 0, "", pre_path, 0};
             snprintf(cellname, sizeof cellname, "s%zu-theta0", s);
             CIX(s - 1, 0) = alim_runner_add(runner, cellname, c_pre, theta0_cell, t0, note_theta0, NULL, 0);
             snprintf(d0, sizeof d0, "%s/cells/%s", cfg->run_dir, cellname);
             deps[nd++] = CIX(s - 1, 0);
         }
-        ev[0] = (eval_arg){x, "", "", s, 0, ""};
+        ev[0] = (eval_arg){x, "", "", s, 0, "", 0, 0};
         snprintf(ev[0].model_dir, sizeof ev[0].model_dir, "%s", d0);
         snprintf(ev[0].d0_path, sizeof ev[0].d0_path, "%s", d0set);
         snprintf(cellname, sizeof cellname, "s%zu-theta0-eval", s);
         CIX(s - 1, 1) = alim_runner_add(runner, cellname, c_eval, eval_cell, &ev[0], note_theta0_eval, x->real ? &id0 : deps, x->real ? 1 : nd);
         for (size_t i = 0; i < P; i++) {
             train_arg *tp = &t0[1 + 2 * i], *tn = &t0[2 + 2 * i];
-            *tp = (train_arg){x, s, cfg->n_pos[i], "", NULL};
+            *tp = (train_arg){x, s, cfg->n_pos[i], "", NULL, 0};
             snprintf(tp->init_dir, sizeof tp->init_dir, "%s", d0);
             snprintf(cellname, sizeof cellname, "s%zu-pos%zu", s, cfg->n_pos[i]);
             const size_t ip = CIX(s - 1, 2 + 2 * i) = alim_runner_add(runner, cellname, (double)cfg->n_pos[i] * doc_tok / 1000.0 + 0.001, pos_cell, tp, note_pos, deps, nd);
             char dp[4200], dn[4200];
             snprintf(dp, sizeof dp, "%s/cells/%s", cfg->run_dir, cellname);
-            *tn = (train_arg){x, s, cfg->n_pos[i], "", NULL};
+            *tn = (train_arg){x, s, cfg->n_pos[i], "", NULL, 0};
             snprintf(tn->init_dir, sizeof tn->init_dir, "%s", dp);
             snprintf(cellname, sizeof cellname, "s%zu-pos%zu-negpass", s, cfg->n_pos[i]);
             const size_t in = CIX(s - 1, 3 + 2 * i) = alim_runner_add(runner, cellname, (double)cfg->n_neg[N - 1] * doc_tok / 1000.0 + 0.001, neg_cell, tn, note_negpass, &ip, 1);
             snprintf(dn, sizeof dn, "%s/cells/%s", cfg->run_dir, cellname);
             for (size_t j = 0; j < N; j++) {
                 eval_arg *e = &ev[1 + i * N + j];
-                *e = (eval_arg){x, "", "", s, 1 + i * N + j, ""};
+                *e = (eval_arg){x, "", "", s, 1 + i * N + j, "", 0, x->real && cfg->n_neg[j] > 0};
                 snprintf(e->d0_path, sizeof e->d0_path, "%s", d0set);
                 if (cfg->n_neg[j] == 0) snprintf(e->model_dir, sizeof e->model_dir, "%s", dp);
                 else snprintf(e->model_dir, sizeof e->model_dir, "%s/n%zu", dn, cfg->n_neg[j]);
@@ -1175,6 +1222,27 @@ loaded:
                 snprintf(cellname, sizeof cellname, "s%zu-pos%zu-neg%zu", s, cfg->n_pos[i], cfg->n_neg[j]);
                 CIX(s - 1, 2 + 2 * P + i * N + j) = alim_runner_add(runner, cellname, c_eval, eval_cell, e, note_eval, ed, ne);
             }
+            if (!ctl) continue;
+            /* the control (real path): the same from theta_pos with the control-negative pool;
+             * its n_neg = 0 point is theta_pos's evaluation; its replies use the main
+             * evaluations' random streams (common random numbers) */
+            train_arg *tc = &ctargs[(s - 1) * P + i];
+            *tc = (train_arg){x, s, cfg->n_pos[i], "", NULL, 1};
+            snprintf(tc->init_dir, sizeof tc->init_dir, "%s", dp);
+            snprintf(cellname, sizeof cellname, "s%zu-pos%zu-ctlpass", s, cfg->n_pos[i]);
+            const size_t ic = ccix[((s - 1) * P + i) * N] =
+                alim_runner_add(runner, cellname, (double)cfg->n_neg[N - 1] * doc_tok / 1000.0 + 0.001, neg_cell, tc, note_negpass, &ip, 1);
+            snprintf(dn, sizeof dn, "%s/cells/%s", cfg->run_dir, cellname);
+            for (size_t j = 1; j < N; j++) {
+                eval_arg *e = &cargs[((s - 1) * P + i) * N + j];
+                *e = (eval_arg){x, "", "", s, 1 + i * N + j, "", 1, 1};
+                snprintf(e->d0_path, sizeof e->d0_path, "%s", d0set);
+                snprintf(e->model_dir, sizeof e->model_dir, "%s/n%zu", dn, cfg->n_neg[j]);
+                snprintf(e->base_dir, sizeof e->base_dir, "%s", d0);
+                const size_t ed[2] = {ic, id0};
+                snprintf(cellname, sizeof cellname, "s%zu-pos%zu-ctl%zu", s, cfg->n_pos[i], cfg->n_neg[j]);
+                ccix[((s - 1) * P + i) * N + j] = alim_runner_add(runner, cellname, c_eval, eval_cell, e, note_eval, ed, 2);
+            }
         }
     }
     st = alim_runner_run(runner, err);
@@ -1183,6 +1251,10 @@ loaded:
     /* the results, read back in a fixed order */
     per = calloc(S * G, sizeof *per);
     steps = calloc(S * P * N, sizeof *steps);
+    if (ctl && (!(cper = calloc(S * P * N, sizeof *cper)) || !(csteps = calloc(S * P * N, sizeof *csteps)))) {
+        st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+        goto out;
+    }
     summary = cJSON_CreateObject();
     if (!per || !steps || !summary) {
         st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
@@ -1225,6 +1297,24 @@ loaded:
             snprintf(key, sizeof key, "pos%zu-negpass", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
             for (size_t j = 0; j < N; j++) GET(per[(s - 1) * G + 1 + i * N + j], CIX(s - 1, 2 + 2 * P + i * N + j));
+            if (!ctl) continue;
+            const size_t cb = ((s - 1) * P + i) * N;
+            GET(r, ccix[cb]);
+            sa = cJSON_GetObjectItemCaseSensitive(r, "steps");
+            for (size_t j = 0; j < N; j++) csteps[cb + j] = cJSON_GetArrayItem(sa, (int)j) ? cJSON_GetArrayItem(sa, (int)j)->valuedouble : NAN;
+            snprintf(key, sizeof key, "pos%zu-ctlpass", cfg->n_pos[i]);
+            cJSON_AddItemToObject(sj, key, r);
+            for (size_t j = 1; j < N; j++) GET(cper[cb + j], ccix[cb + j]);
+            /* n_neg = 0: theta_pos's evaluation with the control class as the negative one */
+            cJSON *z = cJSON_Duplicate(per[(s - 1) * G + 1 + i * N], 1);
+            const cJSON *cc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(z, "class_counts"), x->cls_ctl);
+            const double nneg0 = cc ? cc->valuedouble : NAN, ns = alim_lab_json_num(z, "samples");
+            cJSON_ReplaceItemInObject(z, "negative", cJSON_CreateNumber(nneg0));
+            cJSON_ReplaceItemInObject(z, "negative_rate", cJSON_CreateNumber(nneg0 / ns));
+            cJSON_ReplaceItemInObject(z, "score", cJSON_CreateNumber((alim_lab_json_num(z, "positive") - nneg0) / ns));
+            cJSON_DeleteItemFromObject(z, "posterior_negative_mean");
+            cJSON_AddStringToObject(z, "from", "theta_pos's evaluation, negative = the control class");
+            cper[cb] = z;
         }
     }
 read_end:
@@ -1269,6 +1359,21 @@ read_end:
             g2[i * N + j] = alim_lab_json_num(row, "gamma_c2_bits_mean");
             kl[i * N + j] = alim_lab_json_num(row, "kl_to_base_nats_mean");
         }
+    double *csc = NULL, *cgm = NULL, *cg2 = NULL;
+    if (ctl) { /* the control's rows: seed means, after the grid in grid.csv */
+        csc = malloc(P * N * sizeof *csc), cgm = malloc(P * N * sizeof *cgm), cg2 = malloc(P * N * sizeof *cg2);
+        cJSON *cgrid = cJSON_AddArrayToObject(summary, "control_grid");
+        for (size_t i = 0; i < P && csc && cgm && cg2; i++)
+            for (size_t j = 0; j < N; j++) {
+                double sm = 0;
+                for (size_t s = 0; s < S; s++) col[s] = cper[(s * P + i) * N + j], sm += csteps[(s * P + i) * N + j];
+                cJSON *row = aggregate(col, S, (double)cfg->n_pos[i], (double)cfg->n_neg[j], sm / (double)S, "control", f.fp);
+                cJSON_AddItemToArray(cgrid, row);
+                csc[i * N + j] = alim_lab_json_num(row, "score_mean");
+                cgm[i * N + j] = alim_lab_json_num(row, "gamma_mix_bits_mean");
+                cg2[i * N + j] = alim_lab_json_num(row, "gamma_c2_bits_mean");
+            }
+    }
     free(col);
     st = alim_atomic_commit(&f, err);
     if (st) {
@@ -1290,13 +1395,17 @@ read_end:
     alim_rebound_grid g = {P, N, npos, nneg, sc, gm, g2, alim_lab_json_num(baseline, "gamma_mix_bits_mean")};
     grid_store cs;
     const alim_rebound_grid *cg = ctl_sum && grid_from_summary(ctl_sum, &cs) ? &cs.g : NULL;
+    alim_rebound_grid cgr = {P, N, npos, nneg, csc, cgm, cg2, g.gamma_mix_base};
+    if (ctl && csc && cgm && cg2) cg = &cgr;
     alim_rebound_judge(&g, cg, &res->criteria);
+    free(csc), free(cgm), free(cg2);
     free(sc), free(gm), free(g2), free(kl);
     const alim_rebound_criteria *cr = &res->criteria;
     res->wall_s = alim_lab_now() - t_start;
     res->train_tokens_per_s = rs.train_s > 0 ? rs.train_tokens / rs.train_s : 0;
 
-    cJSON_AddStringToObject(summary, "experiment", x->real        ? "E2 rebound on a pretrained model (elastic rebound --theta0 MODEL)"
+    cJSON_AddStringToObject(summary, "experiment", ctl           ? "E2 rebound on a pretrained model with its control (elastic rebound --theta0 MODEL --control)"
+                                                   : x->real     ? "E2 rebound on a pretrained model (elastic rebound --theta0 MODEL)"
                                                    : cfg->control ? "E2 rebound, control (elastic rebound --control)"
                                                                   : "E2 rebound (elastic rebound)");
     cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
@@ -1377,6 +1486,16 @@ read_end:
             cJSON_AddStringToObject(e, "model", q ? "grid" : "theta0");
             cJSON_AddItemToArray(ev, e);
         }
+        if (!ctl) continue;
+        cJSON *cev = cJSON_AddArrayToObject(sj, "control_evaluations");
+        for (size_t q = 0; q < P * N; q++) {
+            cJSON *e = cper[s * P * N + q];
+            cper[s * P * N + q] = NULL;
+            cJSON_AddNumberToObject(e, "n_pos", (double)cfg->n_pos[q / N]);
+            cJSON_AddNumberToObject(e, "n_neg", (double)cfg->n_neg[q % N]);
+            cJSON_AddStringToObject(e, "model", "control");
+            cJSON_AddItemToArray(cev, e);
+        }
     }
     {
         char *text = cJSON_Print(summary);
@@ -1395,6 +1514,9 @@ out:
     if (per)
         for (size_t q = 0; q < S * G; q++) cJSON_Delete(per[q]);
     free(per);
+    if (cper)
+        for (size_t q = 0; q < S * P * N; q++) cJSON_Delete(cper[q]);
+    free(cper), free(csteps), free(ctargs), free(cargs), free(ccix);
     cJSON_Delete(summary);
     cJSON_Delete(config);
     cJSON_Delete(man);
@@ -1409,6 +1531,8 @@ out:
     rbr_lines_free(&x->pos_rec);
     rbr_lines_free(&x->neg_rec);
     rbr_lines_free(&x->prompts);
+    rbr_lines_free(&x->ctl_rec);
+    alim_dataset_free(&x->test_ctl);
     alim_chat_template_free(&x->chat);
     for (size_t k = 0; k < x->n_chains; k++) alim_markov_free(&x->chains[k]);
     if (x->have_nb) alim_nb_free(&x->nb);

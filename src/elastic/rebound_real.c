@@ -241,7 +241,8 @@ static int cmp_prompt(const void *a, const void *b)
 
 alim_status rbr_sample_replies(const rbr_sampler *s, alim_gpt *m, char *const *prompts, size_t n, uint64_t seed,
                                uint64_t stream, const alim_progress *progress, size_t counts[4], double post_sum[3],
-                               double *mean_len, double *tok_s, cJSON *examples, size_t n_examples, alim_error *err)
+                               size_t *class_counts, double *mean_len, double *tok_s, cJSON *examples, size_t n_examples,
+                               alim_error *err)
 {
     const alim_tokenizer *tk = s->tk;
     const int V = m->config.vocab_size, lim = tk->vocab_size < V ? tk->vocab_size : V;
@@ -308,6 +309,7 @@ alim_status rbr_sample_replies(const rbr_sampler *s, alim_gpt *m, char *const *p
                 post_sum[1] += post[s->cls_pos];
                 post_sum[2] += post[s->cls_neg];
             }
+            if (class_counts && cls >= 0) class_counts[cls]++;
             counts[cls < 0 ? 3 : cls == s->cls_neutral ? 0 : cls == s->cls_pos ? 1 : cls == s->cls_neg ? 2 : 3]++;
             if (i < n_examples && !(reply[i] = strdup(text))) st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
         }
@@ -376,6 +378,9 @@ cJSON *rbr_make_config(const alim_rebound_config *c, const char *data_hash, cons
     cJSON_AddStringToObject(o, "data_source", "behaviours");
     cJSON_AddStringToObject(o, "data_manifest_hash", data_hash);
     cJSON_AddBoolToObject(o, "control", c->control);
+    if (c->control)
+        cJSON_AddStringToObject(o, "control_design", "from each theta_pos, a pass over the control-negative pool (c4) as over the negative one; "
+                                                     "score negative = the control class");
     cJSON *t = cJSON_AddObjectToObject(o, "theta0");
     cJSON_AddStringToObject(t, "format", alim_checkpoint_is_gguf(c->theta0_model) ? "gguf" : "directory");
     cJSON_AddStringToObject(t, "content_fnv1a64", theta0_hash);

@@ -48,7 +48,8 @@ size_t rbr_stream_doc_ends(const alim_token_stream *ds, size_t *cum, size_t n);
  * alim/lm_eval.h). A reply ends at the template's end of turn (or the tokenizer's end of
  * text / EOS) or after max_new tokens; it is classified alone with nb. counts: [0] the
  * neutral class, [1] positive, [2] negative, [3] anything else (other classes, empty
- * replies). post_sum[k] sums the posterior of class k. examples (may be NULL) gets the first
+ * replies). post_sum[k] sums the posterior of class k; class_counts (may be NULL; nb's
+ * n_classes entries, added to) counts the replies of every class. examples (may be NULL) gets the first
  * n_examples replies as strings. */
 typedef struct {
     const alim_tokenizer *tk;
@@ -61,7 +62,8 @@ typedef struct {
 
 alim_status rbr_sample_replies(const rbr_sampler *s, alim_gpt *m, char *const *prompts, size_t n, uint64_t seed,
                                uint64_t stream, const alim_progress *progress, size_t counts[4], double post_sum[3],
-                               double *mean_len, double *tok_s, cJSON *examples, size_t n_examples, alim_error *err);
+                               size_t *class_counts, double *mean_len, double *tok_s, cJSON *examples, size_t n_examples,
+                               alim_error *err);
 
 /* Writes the replies (rbr_sample_replies' examples: {"prompt", "reply"}) as chat records
  * {"prompt", "response"}, one JSON object a line, atomically. */

@@ -2,7 +2,8 @@
 # test_elastic_rebound_real.sh — `alim elastic rebound --theta0 MODEL` (E2 on a real pretrained
 # model, docs/elastic.md "E2 on a real pretrained model") end to end on SmolLM2-135M-Instruct
 # with the chat data of `alim data behaviours`, --quick (n_pos 2,4, n_neg 0,2, 1 seed, context
-# 64, 4 replies of <= 8 tokens, D_0 of 2 replies): every cell finite, a re-run reuses every cell, another theta0
+# 64, 4 replies of <= 8 tokens, D_0 of 2 replies) --control (the c4 passes): every cell
+# finite, a re-run reuses every cell, another theta0
 # (one byte changed, or a Hugging Face directory) is refused on the same run directory, bad
 # inputs are one-line errors with exit 2 and touch nothing. The scientific outcome is not
 # asserted. Skipped (with the reason) when SmolLM2 cannot be fetched.
@@ -20,45 +21,54 @@ expect_exit 0 "behaviour data" -- "$ALIM" data behaviours --out "$B"
 
 # ---- the smoke run ----
 start=$(date +%s.%N)
-expect_exit 0 "quick run on SmolLM2" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --threads 1 --json
+expect_exit 0 "quick run on SmolLM2" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --control --threads 1 --json
 secs=$(echo "$(date +%s.%N) - $start" | bc)
 echo "note: the SmolLM2 smoke run took ${secs} s"
 cp "$TMP/stdout" "$TMP/first.json"
 FIN="all(isinstance(v,(int,float)) and math.isfinite(v) for v in vals)"
-expect_json "j['cells']=={'total':10,'run':10,'reused':0}" "10 cells, all run"
+expect_json "j['cells']=={'total':14,'run':14,'reused':0}" "14 cells, all run"
 expect_json "sorted((r['n_pos'],r['n_neg']) for r in j['grid'])==[(2,0),(2,2),(4,0),(4,2)]" "every (n_pos, n_neg) cell"
-expect_json "(lambda vals: $FIN)([r[k] for r in j['grid']+[j['baseline']] for k in ('score_mean','positive_rate_mean','negative_rate_mean','gamma_c1_bits_mean','gamma_c2_bits_mean','gamma_c3_bits_mean','gamma_mix_bits_mean','kl_to_base_nats_mean')])" "finite numbers in every row"
-expect_json "all(r['kl_to_base_nats_mean']>0 for r in j['grid']) and j['baseline']['kl_to_base_nats_mean']==0" "KL to theta0 > 0 after fine-tuning, 0 at theta0"
+expect_json "sorted((r['n_pos'],r['n_neg']) for r in j['control_grid'])==[(2,0),(2,2),(4,0),(4,2)] and j['config']['control'] is True" "every control cell"
+expect_json "(lambda vals: $FIN)([r[k] for r in j['grid']+j['control_grid']+[j['baseline']] for k in ('score_mean','positive_rate_mean','negative_rate_mean','gamma_c1_bits_mean','gamma_c2_bits_mean','gamma_c3_bits_mean','gamma_mix_bits_mean','kl_to_base_nats_mean')])" "finite numbers in every row"
+expect_json "all(r['kl_to_base_nats_mean']>0 for r in j['grid']+j['control_grid']) and j['baseline']['kl_to_base_nats_mean']==0" "KL to theta0 > 0 after fine-tuning, 0 at theta0"
 expect_json "all(r['gamma_c2_bits_mean']<j['baseline']['gamma_c2_bits_mean'] for r in j['grid'] if r['n_neg']==0)" "theta_pos predicts the positive test set better than theta0"
 expect_json "j['config']['theta0']['format']=='gguf' and len(j['config']['theta0']['content_fnv1a64'])==16 and j['config']['theta0']['architecture']=='llama' and j['config']['theta0']['chat_template']=='chatml'" "theta0 recorded by content"
 expect_json "j['num_params']==134515008 and j['theta0_model']=='$G' and j['config']['precision'] in ('fp32','bf16')" "SmolLM2's size, path and precision"
 expect_json "[a['n_pos'] for a in j['alignment_tokens']]==[2,4] and 0<j['alignment_tokens'][0]['tokens']<j['alignment_tokens'][1]['tokens']" "response tokens of the aligned records"
 expect_json "all(e['samples']==4 and e['positive']+e['negative']+e['neutral']+e['undecided']==4 and len(e['examples'])==3 for e in j['per_seed'][0]['evaluations'])" "4 classified replies per evaluation"
 expect_json "(lambda s: s[0]==0 and s[1]>=1)(j['per_seed'][0]['pos4-negpass']['steps'])" "negative pass stopped at n_neg 2"
+expect_json "(lambda m,c: all(a['positive_rate_mean']==b['positive_rate_mean'] and a['gamma_c2_bits_mean']==b['gamma_c2_bits_mean'] for a,b in zip(m,c) if a['n_neg']==0))(j['grid'],j['control_grid'])" "the control starts from theta_pos's evaluation"
+expect_json "all(e['negative']==e['class_counts'][3] and math.isfinite(e['gamma_c4_bits']) for e in j['per_seed'][0]['control_evaluations'])" "control: negative = the c4 class, bits on test_c4"
+expect_json "all(e['negative']==e['class_counts'][2] for e in j['per_seed'][0]['evaluations'])" "main: negative = the c3 class"
+expect_json "(lambda s: s[0]==0 and s[1]>=1)(j['per_seed'][0]['pos2-ctlpass']['steps'])" "control pass stopped at n_neg 2"
 expect_json "j['per_seed'][0]['d0']['records']==2 and j['config']['data']['d0_records']==2 and j['config']['data']['d0_tokens']==8" "D_0 in the configuration and the summary"
 "$PYTHON" -c "
 import json,sys
 r=[json.loads(l) for l in open('$R/cells/s1-d0/d0.jsonl')]; p=open('$B/prompts.txt').read().split('\\n')
 sys.exit(0 if len(r)==2 and [x['prompt'] for x in r]==p[:2] and all(isinstance(x['response'],str) for x in r) else 1)" && ok || bad "D_0: theta0's replies to the first 2 prompts as chat records"
 n=$(wc -l <"$R/grid.csv")
-[ "$n" -eq 6 ] && ok || bad "grid.csv has $n lines, want 6 (header, theta0, 4 cells)"
+[ "$n" -eq 10 ] && ok || bad "grid.csv has $n lines, want 10 (header, theta0, 4 cells, 4 control cells)"
 [ ! -e "$R/cells/s1-pos2/optimizer.safetensors" ] && [ ! -e "$R/cells/s1-pos2-negpass/train/optimizer.safetensors" ] && ok || bad "AdamW moments of finished passes removed"
+[ ! -e "$R/cells/s1-pos2-negpass/n2/model.safetensors" ] && [ ! -e "$R/cells/s1-pos4-ctlpass/n2/model.safetensors" ] && [ -s "$R/cells/s1-pos4/model.safetensors" ] &&
+  [ -s "$R/cells/s1-pos4-ctlpass/train/model.safetensors" ] && ok || bad "evaluated stops' weights removed, theta_pos and the passes' last checkpoints kept"
 
 # ---- a re-run reuses every cell ----
-expect_exit 0 "re-run" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --threads 1 --json
-expect_json "j['cells']=={'total':10,'run':0,'reused':10}" "every cell reused"
-"$PYTHON" -c "import json,sys; a=json.load(open('$TMP/first.json')); b=json.load(open('$TMP/stdout')); sys.exit(0 if a['grid']==b['grid'] and a['baseline']==b['baseline'] else 1)" && ok || bad "the re-run's grid is the first run's"
+expect_exit 0 "re-run" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --control --threads 1 --json
+expect_json "j['cells']=={'total':14,'run':0,'reused':14}" "every cell reused"
+"$PYTHON" -c "import json,sys; a=json.load(open('$TMP/first.json')); b=json.load(open('$TMP/stdout')); sys.exit(0 if a['grid']==b['grid'] and a['control_grid']==b['control_grid'] and a['baseline']==b['baseline'] else 1)" && ok || bad "the re-run's grid is the first run's"
 
 # ---- another theta0 on the same run directory is refused ----
 cp "$R/manifest.json" "$TMP/manifest.before"
 cp "$G" "$TMP/other.gguf"
 "$PYTHON" -c "import os; p='$TMP/other.gguf'; n=os.path.getsize(p); f=open(p,'r+b'); f.seek(n-1); b=f.read(1); f.seek(n-1); f.write(bytes([b[0]^1]))"
-expect_exit 2 "theta0 with one byte changed" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$TMP/other.gguf" --quick --threads 1
+expect_exit 2 "theta0 with one byte changed" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$TMP/other.gguf" --quick --control --threads 1
 expect_one_line_error "theta0 with one byte changed"; expect_stderr "theta0\.content_fnv1a64" "names the theta0 hash"
 mkdir "$TMP/hfdir"
 cp "$R/cells/s1-pos2/"{config.json,model.safetensors,tokenizer.json,tokenizer_config.json,chat_template.jinja} "$TMP/hfdir/"
-expect_exit 2 "a Hugging Face directory as theta0" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$TMP/hfdir" --quick --threads 1
+expect_exit 2 "a Hugging Face directory as theta0" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$TMP/hfdir" --quick --control --threads 1
 expect_one_line_error "a Hugging Face directory as theta0"; expect_stderr "different configuration \(first difference: theta0\." "names theta0"
+expect_exit 2 "the same run without its control" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --threads 1
+expect_one_line_error "the same run without its control"; expect_stderr "first difference: control" "names control"
 cmp -s "$R/manifest.json" "$TMP/manifest.before" && ok || bad "the run directory's manifest is untouched"
 
 # ---- bad inputs: one line, exit 2, no run directory ----
@@ -78,7 +88,7 @@ err "not a model" "holds no model files" --data "$B" --theta0 "$B"
 err "n_pos beyond the slice" "per-seed slice" --data "$B" --theta0 "$G" --n-pos 2,100
 err "more replies than prompts" "need as many prompts" --data "$B" --theta0 "$G" --samples 1000
 err "pool too small for the seeds" "seed\(s\) with slices" --data "$B" --theta0 "$G" --seeds 1000
-err "control" "not implemented" --data "$B" --theta0 "$G" --control
+err "control run directory" "part of the run" --data "$B" --theta0 "$G" --control-run "$R"
 err "context too long" "longer than theta0's context" --data "$B" --theta0 "$G" --context 100000
 err "test records on synthetic data" "goes with behaviour data" --data "$S" --test-records 3
 err "D_0 size on synthetic data" "goes with behaviour data" --data "$S" --d0-records 3
