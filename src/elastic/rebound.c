@@ -1073,7 +1073,7 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
     const cJSON *fmtj = cJSON_GetObjectItemCaseSensitive(man, "format");
     x->real = cJSON_IsString(fmtj) && !strcmp(fmtj->valuestring, "alim-behaviour-data/1");
     if (x->real && !cfg->theta0_model)
-        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "behaviour data (alim data behaviours) need a pretrained theta0: --theta0 MODEL.gguf or a Hugging Face directory");
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "behaviour data (alim data behaviours) go with a pretrained theta0 model: 'alim elastic rebound --theta0 MODEL' (elastic coefficient does not take them yet)");
     else if (!x->real && cfg->theta0_model)
         st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "a pretrained theta0 (%s) needs the chat data of 'alim data behaviours --out DIR'", cfg->theta0_model);
     if (st) goto out;
