@@ -51,10 +51,13 @@ const char cmd_compress_help[] =
     "  --context T       window length for the model (default: its n_positions)\n"
     "  --code OUT        write the model's arithmetic code to OUT (atomically)\n"
     "  --threads N       OpenMP and BLAS threads (default: all cores)\n"
+    "  --precision P     the model's matrix products: fp32, bf16 or auto (default; as in\n"
+    "                    'alim eval', whose total_bits this matches)\n"
     "  --json            one JSON object on stdout\n";
 
 /* The model part: eval's total_bits and the arithmetic code; adds keys to o (JSON) or prints. */
-static int compress_with_model(const char *model, const char *data, size_t ctx, const char *code_out, cJSON *o)
+static int compress_with_model(const char *model, const char *data, size_t ctx, const char *code_out,
+                               alim_precision prec, cJSON *o)
 {
     alim_gpt m = {0};
     alim_tokenizer tk = {0};
@@ -67,6 +70,7 @@ static int compress_with_model(const char *model, const char *data, size_t ctx, 
     size_t code_len = 0;
     const char *paths[1] = {data};
     alim_status st = alim_checkpoint_load(model, &m, &tk, NULL, &err);
+    if (!st) st = alim_gpt_set_precision(&m, prec, &err);
     if (!st) st = alim_dataset_load(&ds, paths, 1, ALIM_DATA_TEXT, NULL, &tk, &err);
     const int T = ctx ? (int)ctx : m.config.n_positions;
     if (!st && T > m.config.n_positions)
@@ -125,11 +129,15 @@ int cmd_compress(int argc, char **argv)
                                          {"depth", required_argument, 0, 'D'}, {"json", no_argument, 0, 'j'},
                                          {"model", required_argument, 0, 'm'}, {"context", required_argument, 0, 'c'},
                                          {"code", required_argument, 0, 'o'},  {"threads", required_argument, 0, 't'},
-                                         {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+                                         {"help", no_argument, 0, 'h'},        {"precision", required_argument, 0, 'P'},
+                                         {0, 0, 0, 0}};
     const char *data = NULL, *protocol = "tree", *model = NULL, *code_out = NULL;
     size_t ctx = 0;
     size_t depth = 4;
-    int json = 0, rc = 0, c;
+    int json = 0, c;
+    alim_precision prec;
+    int rc = cli_parse_precision(NULL, &prec);
+    if (rc) return rc;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -142,6 +150,7 @@ int cmd_compress(int argc, char **argv)
         case 'c': rc = cli_parse_size("--context", optarg, &ctx); if (!rc && (ctx < 1 || ctx > 1u << 20)) rc = cli_error("--context", "must be in [1, 2^20]"); break;
         case 'o': code_out = optarg; break;
         case 't': rc = cli_lm_set_threads(optarg); break;
+        case 'P': rc = cli_parse_precision(optarg, &prec); break;
         case 'h': return cli_print_help("compress");
         case ':': return cli_usage_error("compress", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("compress", "unknown option '%s'", argv[optind - 1]);
@@ -189,7 +198,7 @@ int cmd_compress(int argc, char **argv)
         cli_json_add_number(o, "arith_bits_per_token", r.arith_bits_per_token);
         cli_json_add_number(o, "arith_excess_bits", r.arith_total_bits - r.ideal_total_bits);
         cJSON_AddBoolToObject(o, "arith_roundtrip_ok", r.arith_roundtrip_ok);
-        if (model && (rc = compress_with_model(model, data, ctx, code_out, o))) return cJSON_Delete(o), rc;
+        if (model && (rc = compress_with_model(model, data, ctx, code_out, prec, o))) return cJSON_Delete(o), rc;
         return cli_print_json(o);
     }
     printf("data %s: %zu documents, %zu tokens (bytes), vocabulary %zu\n", data, r.n_docs, r.n_tokens, r.vocab);
@@ -203,6 +212,6 @@ int cmd_compress(int argc, char **argv)
     printf("%-40s %12.5f\n", "Thm 3.4, both ceilings", r.thm34_bits_per_token);
     printf("\narithmetic code: %.0f bits (%zu bytes), Shannon total %.3f bits, excess %.3f bits\n", r.arith_total_bits,
            r.arith_bytes, r.ideal_total_bits, r.arith_total_bits - r.ideal_total_bits);
-    if (model && (rc = compress_with_model(model, data, ctx, code_out, NULL))) return rc;
+    if (model && (rc = compress_with_model(model, data, ctx, code_out, prec, NULL))) return rc;
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 }
