@@ -147,8 +147,6 @@ int cli_elastic_rebound(int argc, char **argv)
     if (!rc && !cfg.run_dir) rc = cli_usage_error("elastic", "rebound needs --run DIR (the run directory, created or resumed)");
     if (!rc && cfg.control && cfg.control_run) rc = cli_usage_error("elastic", "--control-run goes with the main run, not with --control");
     if (!rc && real && !o.theta0) rc = cli_usage_error("elastic", "behaviour data need a pretrained theta0: --theta0 MODEL.gguf or a Hugging Face directory");
-    if (!rc && !real && o.theta0 && alim_checkpoint_is_gguf(o.theta0))
-        rc = cli_usage_error("elastic", "a GGUF theta0 needs the chat data of 'alim data behaviours' (--data)");
     if (!rc && o.theta0 && o.shape_given) rc = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
     if (!rc && real && cfg.control_run) rc = cli_usage_error("elastic", "with a pretrained theta0 the control is part of the run: --control, not --control-run");
     if (!rc && o.theta0 && cfg.control && !real) rc = cli_usage_error("elastic", "--theta0 with --control: the control needs a theta0 pretrained without C3");

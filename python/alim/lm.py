@@ -44,8 +44,9 @@ def eval(model, data, *, base=None, format="auto", delimiter=None, template="aut
 
     ``data`` is a path or a list of paths (text, lines or JSONL prompt/response data; JSONL
     scores only the responses). Returns total_bits, n_tokens, n_bytes, bits_per_token,
-    bits_per_byte, loss_nats, and with ``base`` (another checkpoint) kl_nats and kl_bits, the
-    mean KL(model || base) per scored position. ``progress(stage, done, total)`` is called
+    bits_per_byte, loss_nats, precision ("fp32": the products are fp32 here; ``alim eval
+    --precision bf16`` has the bf16 ones), and with ``base`` (another checkpoint) kl_nats and
+    kl_bits, the mean KL(model || base) per scored position. ``progress(stage, done, total)`` is called
     per batch of windows; Ctrl-C stops the evaluation (KeyboardInterrupt)."""
     paths = [data] if is_path(data) else list(data)
     if not paths:
@@ -81,7 +82,8 @@ def eval(model, data, *, base=None, format="auto", delimiter=None, template="aut
     nt, nb = int(r.n_tokens), int(r.n_bytes)
     o = {"total_bits": bits, "n_tokens": nt, "n_bytes": nb,
          "bits_per_token": bits / nt if nt else math.nan, "bits_per_byte": bits / nb if nb else math.nan,
-         "loss_nats": r.total_nats / nt if nt else math.nan}
+         "loss_nats": r.total_nats / nt if nt else math.nan,
+         "precision": "fp32"}  # the Python API's products are fp32 (the library's default)
     if base is not None:
         kl = r.kl_nats_sum / nt if nt else math.nan
         o["kl_nats"] = kl

@@ -179,7 +179,7 @@ alim_status rbr_model_hash(const char *path, char hex[17], double *bytes, alim_e
             else n++;
         }
         closedir(d);
-        if (!st) qsort(names, n, sizeof *names, cmp_str);
+        if (!st && n) qsort(names, n, sizeof *names, cmp_str); /* names is NULL when n is 0 */
         char p[4400];
         for (size_t i = 0; i < n && !st; i++) {
             for (const char *c = names[i]; ; c++) {

@@ -33,7 +33,7 @@ expect_json "(lambda vals: $FIN)([r[k] for r in j['grid']+j['control_grid']+[j['
 expect_json "all(r['kl_to_base_nats_mean']>0 for r in j['grid']+j['control_grid']) and j['baseline']['kl_to_base_nats_mean']==0" "KL to theta0 > 0 after fine-tuning, 0 at theta0"
 expect_json "all(r['gamma_c2_bits_mean']<j['baseline']['gamma_c2_bits_mean'] for r in j['grid'] if r['n_neg']==0)" "theta_pos predicts the positive test set better than theta0"
 expect_json "j['config']['theta0']['format']=='gguf' and len(j['config']['theta0']['content_fnv1a64'])==16 and j['config']['theta0']['architecture']=='llama' and j['config']['theta0']['chat_template']=='chatml'" "theta0 recorded by content"
-expect_json "j['num_params']==134515008 and j['theta0_model']=='$G' and j['config']['precision'] in ('fp32','bf16')" "SmolLM2's size, path and precision"
+expect_json "j['num_params']==134515008 and j['theta0_model']=='$G' and j['config'].get('precision', 'fp32') in ('fp32','bf16')" "SmolLM2's size, path and precision"
 expect_json "[a['n_pos'] for a in j['alignment_tokens']]==[2,4] and 0<j['alignment_tokens'][0]['tokens']<j['alignment_tokens'][1]['tokens']" "response tokens of the aligned records"
 expect_json "all(e['samples']==4 and e['positive']+e['negative']+e['neutral']+e['undecided']==4 and len(e['examples'])==3 for e in j['per_seed'][0]['evaluations'])" "4 classified replies per evaluation"
 expect_json "(lambda s: s[0]==0 and s[1]>=1)(j['per_seed'][0]['pos4-negpass']['steps'])" "negative pass stopped at n_neg 2"
