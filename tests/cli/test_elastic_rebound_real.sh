@@ -82,7 +82,6 @@ err() { # err DESCRIPTION REGEX ARGS...
 }
 err "no theta0" "need a pretrained theta0" --data "$B"
 err "shape options" "drop --layers" --data "$B" --theta0 "$G" --layers 2
-err "GGUF with synthetic data" "needs the chat data" --data "$S" --theta0 "$G"
 err "missing model" "no such model file" --data "$B" --theta0 "$TMP/nope.gguf"
 err "not a model" "holds no model files" --data "$B" --theta0 "$B"
 err "n_pos beyond the slice" "per-seed slice" --data "$B" --theta0 "$G" --n-pos 2,100
