@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alim/io.h"
 #include "alim/resist.h"
 #include "cli.h"
 #include "elastic.h"
@@ -12,6 +13,8 @@ const char cli_elastic_resist_help[] =
     "usage: alim elastic resist --data DIR --run DIR [--seeds N] [--pretrain-tokens N]\n"
     "                           [--layers N --dim N --heads N --context N] [--quick]\n"
     "                           [--json] [--csv FILE] [--curves FILE]\n"
+    "       alim elastic resist --data BEH --theta0 MODEL --run DIR [--lr X] [--seeds N]\n"
+    "                           [--precision P] [--quick] [--json]\n"
     "\n"
     "E1 of spec §4.5 on a data directory from 'alim data synthetic|natural|text'. For each\n"
     "seed s = 1..N (s sets the initialisation, the data order and the sampling):\n"
@@ -45,10 +48,30 @@ const char cli_elastic_resist_help[] =
     "  --seeds N              seeds 1..N (default 3)\n"
     "  --pretrain-tokens N    pretraining budget in tokens (default 2000000, the spec's)\n"
     "  --layers N --dim N --heads N --context N   model shape (default G1: 2 x 64 x 4, 128)\n"
-    "  --sft-docs N           documents per SFT slice (default 200)\n"
-    "  --samples N            documents per D_k (default 300)\n"
-    "  --sample-tokens N      tokens per generated document, prompt included (default 128)\n"
+    "  --sft-docs N           documents per SFT slice (default 200; pretrained: records per\n"
+    "                         stop, 100)\n"
+    "  --samples N            documents per D_k (default 300; pretrained: replies, 100)\n"
+    "  --sample-tokens N      tokens per generated document, prompt included (default 128;\n"
+    "                         pretrained: new tokens per reply, 64)\n"
     "  --prompt-bytes N       prompt length, natural/text sources (default 16)\n"
+    "  --theta0 MODEL         with --data from 'alim data behaviours': E1 on a real pretrained\n"
+    "                         model (docs/elastic.md \"E1 on a real pretrained model\"), a GGUF\n"
+    "                         file or Hugging Face directory (e.g. scripts/fetch-smollm2.sh's\n"
+    "                         SmolLM2), theta0 of every seed with its own tokenizer and chat\n"
+    "                         template: no pretraining; theta1-3 = one SFT pass over records\n"
+    "                         1..300 of the seed's slice of the positive pool (seed s: records\n"
+    "                         600(s-1)+1..600s; stops after 100, 200, 300 records, by their\n"
+    "                         tokens) in the chat template, loss on the responses, batch 8, in\n"
+    "                         order, lr 1e-5 constant; D_k = theta_k's replies to the first 100\n"
+    "                         lines of prompts.txt (T = 1, <= 64 new tokens, ending at the end\n"
+    "                         of turn) as chat records; the fine-tuning runs train on them the\n"
+    "                         same way and keep only their losses; context 128. --quick: stops\n"
+    "                         at 2, 4, 6 records, batch 4, context 64, 3 replies of <= 8\n"
+    "                         tokens, 1 seed. --layers/--dim/--heads/--pretrain-tokens/\n"
+    "                         --prompt-bytes are refused with it\n"
+    "  --lr X                 the SFT learning rate (constant; default 3e-4, pretrained 1e-5)\n"
+    "  --precision P          fp32, bf16 or auto (default: ALIM_PRECISION, else auto: bf16\n"
+    "                         where the CPU has it); a run directory keeps one precision\n"
     "  --quick                a tiny configuration for tests (seconds): 1 x 16 x 2, context 32,\n"
     "                         16384 pretraining tokens, 3 x 20 SFT documents, 24 samples of\n"
     "                         32 tokens, 2 seeds; options given with it override it\n"
@@ -60,12 +83,27 @@ const char cli_elastic_resist_help[] =
     "\n"
     "example:\n"
     "  alim data synthetic --out syn\n"
-    "  alim elastic resist --data syn --run e1-syn --seeds 3\n";
+    "  alim elastic resist --data syn --run e1-syn --seeds 3\n"
+    "  alim data behaviours --out beh\n"
+    "  alim elastic resist --data beh --theta0 \"$(scripts/fetch-smollm2.sh)\" --run e1-real\n";
+
+/* 1 if dir holds the data of `alim data behaviours` (its manifest's format) */
+static int behaviour_data(const char *dir)
+{
+    char p[4200];
+    cJSON *m = NULL;
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    if (alim_json_read_file(p, &m, NULL)) return 0;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "format");
+    const int yes = cJSON_IsString(f) && !strcmp(f->valuestring, "alim-behaviour-data/1");
+    cJSON_Delete(m);
+    return yes;
+}
 
 int cli_elastic_resist(int argc, char **argv)
 {
     enum { R_DATA = 256, R_RUN, R_SEEDS, R_PRE, R_LAYERS, R_DIM, R_HEADS, R_CONTEXT, R_SFT, R_SAMPLES, R_STOK, R_PROMPT,
-           R_QUICK, R_THREADS, R_JOBS, R_JSON, R_CSV, R_CURVES, R_HELP, R_PRECISION };
+           R_QUICK, R_THREADS, R_JOBS, R_JSON, R_CSV, R_CURVES, R_HELP, R_PRECISION, R_THETA0, R_LR };
     static const struct option opts[] = {
         {"data", required_argument, 0, R_DATA},        {"run", required_argument, 0, R_RUN},
         {"seeds", required_argument, 0, R_SEEDS},      {"pretrain-tokens", required_argument, 0, R_PRE},
@@ -77,12 +115,23 @@ int cli_elastic_resist(int argc, char **argv)
         {"json", no_argument, 0, R_JSON},              {"csv", required_argument, 0, R_CSV},
         {"curves", required_argument, 0, R_CURVES},    {"help", no_argument, 0, R_HELP},
         {"jobs", required_argument, 0, R_JOBS},        {"precision", required_argument, 0, R_PRECISION},
+        {"theta0", required_argument, 0, R_THETA0},    {"lr", required_argument, 0, R_LR},
         {0, 0, 0, 0}};
     alim_resist_config cfg;
     alim_resist_config_default(&cfg);
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--quick")) alim_resist_config_quick(&cfg);
-    int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c, sample_tokens_given = 0;
+    /* behaviour data (a pretrained theta0) have defaults of their own: found before the options */
+    const char *data_arg = NULL;
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data_arg = argv[i + 1];
+        else if (!strncmp(argv[i], "--data=", 7)) data_arg = argv[i] + 7;
+    }
+    const int real = data_arg && behaviour_data(data_arg);
+    if (real) quick ? alim_resist_config_real_quick(&cfg) : alim_resist_config_real(&cfg);
+    else if (quick) alim_resist_config_quick(&cfg);
+    int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c, sample_tokens_given = 0, byte_only_given = 0;
+    const char *theta0 = NULL;
     const char *csv = NULL, *curves = NULL;
     uint64_t u;
     optind = 1;
@@ -92,15 +141,17 @@ int cli_elastic_resist(int argc, char **argv)
         case R_DATA: cfg.data_dir = optarg; break;
         case R_RUN: cfg.run_dir = optarg; break;
         case R_SEEDS: rc = cli_elastic_parse_pos_size("--seeds", optarg, &cfg.n_seeds); if (!rc && cfg.n_seeds > 1000) rc = cli_error("--seeds", "at most 1000"); break;
-        case R_PRE: rc = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc && u < 1) rc = cli_error("--pretrain-tokens", "must be >= 1"); cfg.pretrain_tokens = u; break;
-        case R_LAYERS: rc = cli_elastic_parse_pos_int("--layers", optarg, &cfg.n_layer); break;
-        case R_DIM: rc = cli_elastic_parse_pos_int("--dim", optarg, &cfg.n_embd); break;
-        case R_HEADS: rc = cli_elastic_parse_pos_int("--heads", optarg, &cfg.n_head); break;
+        case R_PRE: rc = cli_parse_u64("--pretrain-tokens", optarg, &u); if (!rc && u < 1) rc = cli_error("--pretrain-tokens", "must be >= 1"); cfg.pretrain_tokens = u; byte_only_given = 1; break;
+        case R_LAYERS: rc = cli_elastic_parse_pos_int("--layers", optarg, &cfg.n_layer); byte_only_given = 1; break;
+        case R_DIM: rc = cli_elastic_parse_pos_int("--dim", optarg, &cfg.n_embd); byte_only_given = 1; break;
+        case R_HEADS: rc = cli_elastic_parse_pos_int("--heads", optarg, &cfg.n_head); byte_only_given = 1; break;
         case R_CONTEXT: rc = cli_elastic_parse_pos_int("--context", optarg, &cfg.context); break;
         case R_SFT: rc = cli_elastic_parse_pos_size("--sft-docs", optarg, &cfg.sft_docs); break;
         case R_SAMPLES: rc = cli_elastic_parse_pos_size("--samples", optarg, &cfg.n_samples); break;
         case R_STOK: rc = cli_elastic_parse_pos_size("--sample-tokens", optarg, &cfg.sample_tokens); sample_tokens_given = 1; break;
-        case R_PROMPT: rc = cli_elastic_parse_pos_size("--prompt-bytes", optarg, &cfg.prompt_bytes); break;
+        case R_PROMPT: rc = cli_elastic_parse_pos_size("--prompt-bytes", optarg, &cfg.prompt_bytes); byte_only_given = 1; break;
+        case R_THETA0: theta0 = optarg; break;
+        case R_LR: rc = cli_parse_double("--lr", optarg, &cfg.sft_lr); if (!rc && !(cfg.sft_lr > 0 && cfg.sft_lr < 1)) rc = cli_error("--lr", "must be in (0, 1)"); break;
         case R_QUICK: break;
         case R_THREADS: rc = cli_lm_set_threads(optarg); break;
         case R_JOBS: rc = cli_parse_jobs(optarg, &cfg.jobs); break;
@@ -116,8 +167,14 @@ int cli_elastic_resist(int argc, char **argv)
     if (!rc && optind < argc) rc = cli_usage_error("elastic", "unexpected argument '%s'", argv[optind]);
     if (!rc && !cfg.data_dir) rc = cli_usage_error("elastic", "resist needs --data DIR (from 'alim data synthetic --out DIR')");
     if (!rc && !cfg.run_dir) rc = cli_usage_error("elastic", "resist needs --run DIR (the run directory, created or resumed)");
-    /* a shorter context shortens the generated documents unless they were given */
-    if (!rc && !sample_tokens_given && cfg.sample_tokens > (size_t)cfg.context) cfg.sample_tokens = (size_t)cfg.context;
+    if (!rc && real && !theta0) rc = cli_usage_error("elastic", "behaviour data need a pretrained theta0: --theta0 MODEL.gguf or a Hugging Face directory");
+    if (!rc && theta0 && byte_only_given)
+        rc = cli_usage_error("elastic", "--theta0 gives the model and its pretraining: drop --layers/--dim/--heads/--pretrain-tokens/--prompt-bytes");
+    /* byte-level data with --theta0: the library refuses it, after naming a missing data directory */
+    if (!rc) cfg.theta0_model = theta0;
+    /* a shorter context shortens the generated documents unless they were given (byte-level:
+     * a document is a window; a reply's new tokens are not bounded by the training context) */
+    if (!rc && !real && !sample_tokens_given && cfg.sample_tokens > (size_t)cfg.context) cfg.sample_tokens = (size_t)cfg.context;
     if (rc) return rc;
 
     alim_progress pg = cli_progress();
@@ -147,6 +204,7 @@ int cli_elastic_resist(int argc, char **argv)
     printf("E1 resistance: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n",
            cJSON_GetObjectItemCaseSensitive(sm, "source")->valuestring, cfg.data_dir, cfg.n_seeds,
            cJSON_GetObjectItemCaseSensitive(sm, "num_params")->valuedouble, cfg.run_dir);
+    if (cfg.theta0_model) printf("theta0: %s (pretrained; SFT on the positive pool's records, D_k = replies to prompts.txt)\n", cfg.theta0_model);
     printf("cells: %zu total, %zu run now, %zu reused; %.1f s", res.cells_total, res.cells_run, res.cells_reused, res.wall_s);
     if (res.train_tokens_per_s > 0) printf("; training %.0f tokens/s\n", res.train_tokens_per_s);
     else printf("; nothing trained now\n");

@@ -92,6 +92,9 @@ typedef struct {
                                      BF16 or AUTO; recorded in the training state; a resume
                                      with AUTO continues in the run's precision, with another
                                      (or, in bf16, on another oneDNN ISA) it is refused */
+    int no_save;                  /* 1: write no checkpoint at all, only the log (a run whose
+                                     per-update losses are all that is wanted, e.g. E1's
+                                     fine-tunings of a 540 MB model); it cannot be resumed */
 } alim_train_options;
 
 /* Defaults: batch 16, grad_accum 1, lr 3e-4, min_lr lr/10, constant, warmup 0,

@@ -13,6 +13,13 @@
  *            forward = fine-tune theta_k on D_l, inverse = fine-tune theta_l on D_k,
  *            1 epoch, batch sft_batch, lr sft_lr constant, no warm-up, weight decay 0;
  *            the per-step training losses come from the training log.
+ * On a real pretrained model (theta0_model with the chat data of `alim data behaviours`;
+ * docs/elastic.md "E1 on a real pretrained model", docs/real-elasticity.md §4): no
+ * pretraining; theta1..3 are stops of one in-order SFT pass over records 1..3n of seed s's
+ * slice of the positive pool (records [(s-1) pos_slice, s pos_slice)) in the model's chat
+ * template, loss on the responses; D_k = theta_k's replies to the first n_samples lines of
+ * prompts.txt (at most sample_tokens new tokens, ending at the end of turn); the fine-tuning
+ * runs train on D_k's records the same way and keep no weights.
  * Every training run, sample set and fine-tuning run is one cell of a run directory
  * (alim/rundir.h), so an interrupted run resumes and a finished cell is never redone.
  * The library writes RUN/curves.csv, RUN/summary.csv and RUN/summary.json.
@@ -57,6 +64,10 @@ typedef struct {
     size_t sample_tokens;      /* tokens per generated document (prompt included) */
     size_t prompt_bytes;       /* natural/text sources: prompt length */
     double temperature;
+    /* a real pretrained theta0 (NULL: the byte-level path above) */
+    const char *theta0_model;  /* GGUF file or Hugging Face directory; data_dir then holds the
+                                * chat data of `alim data behaviours` */
+    size_t pos_slice;          /* positive-pool records per seed (seed s: [(s-1) slice, s slice)) */
     int quick;                 /* recorded in the configuration only */
     alim_precision precision;  /* of the models' products (alim/gpt.h): FP32 (the default), BF16
                                 * or AUTO, resolved when the run starts; bf16 runs get run
@@ -70,6 +81,14 @@ void alim_resist_config_default(alim_resist_config *c);
 /* A tiny configuration for tests (seconds): 1x16x2, context 32, 16384 pretraining tokens,
  * warm-up 4, 3 x 20 SFT documents, 24 samples of 32 tokens, prompt 8 bytes, 2 seeds. */
 void alim_resist_config_quick(alim_resist_config *c);
+
+/* On a real pretrained model (docs/real-elasticity.md §4): context 128, 3 stops of 100
+ * records (slices of 600 per seed), batch 8, lr 1e-5 constant, 100 replies of at most 64 new
+ * tokens, T = 1, 3 seeds; theta0_model still to be set. */
+void alim_resist_config_real(alim_resist_config *c);
+/* Its test size (well under two minutes on SmolLM2-135M): context 64, stops of 2 records,
+ * batch 4, 3 replies of at most 8 tokens, 1 seed. */
+void alim_resist_config_real_quick(alim_resist_config *c);
 
 /* One-sided exact sign test: P(X >= count) for X ~ Binomial(n, 1/2). */
 double alim_sign_test_p(size_t count, size_t n);

@@ -23,6 +23,7 @@
 #include "alim/rundir.h"
 #include "alim/runner.h"
 #include "alim/tokenizer.h"
+#include "resist_real.h"
 
 enum { N_SLICES = 3, N_PAIRS = 3, SAMPLE_CHUNK = 128 };
 static const int PAIR_K[N_PAIRS] = {1, 2, 1}, PAIR_L[N_PAIRS] = {2, 3, 3};
@@ -193,6 +194,8 @@ typedef struct {
     alim_resist_note_fn note;
     void *note_ctx;
     alim_precision prec;  /* resolved */
+    int real;             /* a pretrained theta0 with chat data (cfg->theta0_model) */
+    const rsr_inputs *in; /* its inputs */
 } exper;
 
 #define notef(x, ...) alim_lab_note((x)->note, (x)->note_ctx, __VA_ARGS__)
@@ -246,17 +249,13 @@ static alim_status train_cell(const alim_cell_env *env, alim_train_options *o, i
     return ALIM_OK;
 }
 
-/* E1's SFT: one in-order pass over data (the first N_SLICES * sft_docs documents of pool),
- * stopped where it has read the first k * sft_docs documents (to the nearest update; the
- * last stop is the end of the pass), the model of stop k copied to DIR/theta<k>. Result
- * {total_steps, slices: [{first_step, steps, loss_final_nats, losses_nats, ...}]}. */
-static alim_status sft_pass(const alim_cell_env *env, const exper *x, const alim_corpus *pool, const char *data, const char *dir, const char *theta0,
-                            uint64_t seed, cJSON **result, alim_error *err)
+/* The byte-level pass's updates, from the loader's windows, and the update of stop k: where
+ * the pass has read the first k * sft_docs documents of pool, by their bytes (to the nearest
+ * update; the last stop is the end of the pass). */
+static alim_status byte_pass_plan(const exper *x, const alim_corpus *pool, const char *data, uint64_t *total_out, uint64_t *stops,
+                                  alim_error *err)
 {
     const alim_resist_config *cfg = x->cfg;
-    char tdir[4300], to[4300];
-    snprintf(tdir, sizeof tdir, "%s/train", dir);
-    /* the pass's updates, from the loader's windows, and the cumulative tokens per document */
     alim_tokenizer tk = {0};
     alim_token_stream ds = {0};
     const char *paths[1] = {data};
@@ -275,17 +274,49 @@ static alim_status sft_pass(const alim_cell_env *env, const exper *x, const alim
         all += (double)l + 1;
         if ((d + 1) % cfg->sft_docs == 0) upto[(d + 1) / cfg->sft_docs - 1] = all;
     }
-    cJSON *r = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(r, "slices");
     uint64_t done = 0;
-    for (int k = 0; k < N_SLICES && !st; k++) {
+    for (int k = 0; k < N_SLICES; k++) {
         uint64_t stop = k == N_SLICES - 1 ? total : (uint64_t)llround((double)total * upto[k] / all);
         if (stop <= done) stop = done + 1; /* every slice trains at least one update */
         if (stop > total) stop = total;
+        stops[k] = done = stop;
+    }
+    *total_out = total;
+    return ALIM_OK;
+}
+
+/* E1's SFT: one in-order pass over data (the first N_SLICES * sft_docs documents or records),
+ * stopped after update stops[k] (byte_pass_plan, rsr_pass_plan), the model of stop k copied
+ * to DIR/theta<k>. Result {total_steps, slices: [{first_step, steps, loss_final_nats,
+ * losses_nats, ...}]}. */
+static alim_status sft_pass(const alim_cell_env *env, const exper *x, const char *data, const char *dir, const char *theta0, uint64_t seed,
+                            uint64_t total, const uint64_t *stops, cJSON **result, alim_error *err)
+{
+    const alim_resist_config *cfg = x->cfg;
+    char tdir[4300], to[4300];
+    snprintf(tdir, sizeof tdir, "%s/train", dir);
+    const char *paths[1] = {data};
+    alim_status st = ALIM_OK;
+    cJSON *r = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(r, "slices");
+    uint64_t done = 0;
+    for (int k = 0; k < N_SLICES && !st; k++) {
+        const uint64_t stop = stops[k];
+        snprintf(to, sizeof to, "%s/theta%d", dir, k + 1);
+        if (x->real && stop <= done) { /* records too short for an update of their own: theta_k = theta_(k-1) */
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddNumberToObject(one, "steps", (double)done);
+            cJSON_AddItemToObject(one, "losses_nats", cJSON_CreateArray());
+            cJSON_AddNumberToObject(one, "first_step", (double)done);
+            cJSON_AddNumberToObject(one, "documents", (double)((size_t)(k + 1) * cfg->sft_docs));
+            cJSON_AddItemToArray(arr, one);
+            st = rsr_keep_model(tdir, to, err);
+            continue;
+        }
         alim_train_options o;
         base_train_options(x, &o);
         o.data = paths;
         o.n_data = 1;
-        o.format = ALIM_DATA_TEXT;
+        o.format = x->real ? ALIM_DATA_JSONL : ALIM_DATA_TEXT; /* real: chat records, loss on the responses */
         o.out_dir = tdir;
         o.init_dir = done ? NULL : theta0;
         o.resume = done > 0;
@@ -300,6 +331,13 @@ static alim_status sft_pass(const alim_cell_env *env, const exper *x, const alim
         cJSON *one = NULL;
         st = train_cell(env, &o, 1, &one, err);
         if (st) break;
+        const double got = alim_lab_json_num(one, "steps");
+        if (x->real && (uint64_t)got != stop) {
+            cJSON_Delete(one);
+            st = alim_error_set(err, ALIM_EINVAL, dir, "the pass stopped after update %.0f, planned %llu of %llu", got, (unsigned long long)stop,
+                                (unsigned long long)total);
+            break;
+        }
         /* the log holds every update of the pass so far: keep this slice's */
         cJSON *ls = cJSON_DetachItemFromObjectCaseSensitive(one, "losses_nats");
         const int n = cJSON_GetArraySize(ls);
@@ -318,15 +356,27 @@ static alim_status sft_pass(const alim_cell_env *env, const exper *x, const alim
         cJSON_AddNumberToObject(one, "documents", (double)((size_t)(k + 1) * cfg->sft_docs));
         cJSON_AddItemToArray(arr, one);
         done = (uint64_t)alim_lab_json_num(one, "steps");
-        snprintf(to, sizeof to, "%s/theta%d", dir, k + 1);
-        st = alim_lab_copy_model(tdir, to, err);
+        /* real: at the end of the pass nothing resumes it (every --init starts a fresh AdamW):
+         * its 1 GB of moments go, and the pass's directory becomes theta3 (540 MB not copied) */
+        if (x->real && k == N_SLICES - 1) {
+            char p[4400];
+            remove(alim_lab_path(tdir, "optimizer.safetensors", p, sizeof p));
+            if (rename(tdir, to) == 0) continue;
+        }
+        st = x->real ? rsr_keep_model(tdir, to, err) : alim_lab_copy_model(tdir, to, err);
+    }
+    if (!st && x->real) { /* the pass's directory when it could not be renamed */
+        char p[4400];
+        remove(alim_lab_path(tdir, "optimizer.safetensors", p, sizeof p));
+        remove(alim_lab_path(tdir, "model.safetensors", p, sizeof p));
     }
     if (st) {
         cJSON_Delete(r);
         return st;
     }
     cJSON_AddNumberToObject(r, "total_steps", (double)total);
-    cJSON_AddStringToObject(r, "order", "documents 1..3n in order, one pass, stops after n, 2n, 3n documents");
+    cJSON_AddStringToObject(r, "order", x->real ? "records 1..3n of the seed's slice in order, one pass, stops after n, 2n, 3n records (by their tokens)"
+                                                : "documents 1..3n in order, one pass, stops after n, 2n, 3n documents");
     *result = r;
     return ALIM_OK;
 }
@@ -527,6 +577,8 @@ static alim_status check_config(const alim_resist_config *c, alim_error *err)
     if (!c->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
     if (c->n_seeds < 1 || c->n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "--seeds", "must be in [1, 1000]");
     if (c->context < 2) return alim_error_set(err, ALIM_EINVAL, "--context", "must be >= 2");
+    if (!(c->sft_lr > 0 && c->sft_lr < 1)) return alim_error_set(err, ALIM_EINVAL, "--lr", "must be in (0, 1)");
+    if (c->theta0_model) return ALIM_OK; /* check_real, once the data are known to be chats */
     if (c->pretrain_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--pretrain-tokens", "must be >= 1");
     if (c->sft_docs < 1) return alim_error_set(err, ALIM_EINVAL, "--sft-docs", "must be >= 1");
     if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "--samples", "must be >= 1");
@@ -534,6 +586,18 @@ static alim_status check_config(const alim_resist_config *c, alim_error *err)
         return alim_error_set(err, ALIM_EINVAL, "--sample-tokens", "%zu must be in [1, context = %d]", c->sample_tokens, c->context);
     if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
     if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+    return ALIM_OK;
+}
+
+/* a pretrained theta0: no pretraining; replies end at the end of turn, not at the context */
+static alim_status check_real(const alim_resist_config *c, alim_error *err)
+{
+    if (c->sft_docs < 1) return alim_error_set(err, ALIM_EINVAL, "--sft-docs", "must be >= 1");
+    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "--samples", "must be >= 1");
+    if (c->sample_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--sample-tokens", "must be >= 1");
+    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
+    if (c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+    if (c->pos_slice < 1) return alim_error_set(err, ALIM_EINVAL, "pos_slice", "must be >= 1");
     return ALIM_OK;
 }
 
@@ -580,10 +644,14 @@ static alim_status theta0_cell(void *arg, const alim_cell_env *env, cJSON **resu
 static alim_status sft_cell(void *arg, const alim_cell_env *env, cJSON **result, alim_error *err)
 {
     const cell_arg *a = arg;
+    const exper *x = a->x;
     char path[4200];
-    snprintf(path, sizeof path, "%s/data.txt", env->dir);
-    alim_status st = write_slice(a->x->pool2, 0, N_SLICES * a->x->cfg->sft_docs, path, err);
-    if (!st) st = sft_pass(env, a->x, a->x->pool2, path, env->dir, a->from, a->seed, result, err);
+    uint64_t total = 0, stops[N_SLICES];
+    snprintf(path, sizeof path, "%s/data.%s", env->dir, x->real ? "jsonl" : "txt");
+    alim_status st = x->real ? rsr_pass_plan(x->cfg, x->in, a->seed, N_SLICES, path, &total, stops, err)
+                             : write_slice(x->pool2, 0, N_SLICES * x->cfg->sft_docs, path, err);
+    if (!st && !x->real) st = byte_pass_plan(x, x->pool2, path, &total, stops, err);
+    if (!st) st = sft_pass(env, x, path, env->dir, a->from, a->seed, total, stops, result, err);
     return st;
 }
 
@@ -592,6 +660,7 @@ static alim_status d_cell(void *arg, const alim_cell_env *env, cJSON **result, a
     const cell_arg *a = arg;
     char path[4200];
     snprintf(path, sizeof path, "%s/D.jsonl", env->dir);
+    if (a->x->real) return rsr_sample_d(a->x->cfg, a->x->in, a->x->prec, a->from, a->seed, a->k, path, env->progress, result, err);
     return sample_cell(env, a->x, a->from, a->seed, a->k, path, result, err);
 }
 
@@ -614,6 +683,10 @@ static alim_status ft_cell(void *arg, const alim_cell_env *env, cJSON **result, 
     o.schedule = ALIM_LR_CONSTANT;
     o.adamw.weight_decay = 0;
     o.seed = a->seed;
+    if (a->x->real) {
+        o.in_order = 1; /* the recipe of docs/real-elasticity.md §3 */
+        o.no_save = 1;  /* only the per-update losses are wanted, not 2 GB of weights and moments */
+    }
     return train_cell(env, &o, 1, result, err);
 }
 
@@ -650,9 +723,14 @@ static void note_sft(void *arg, const char *name, const cJSON *result, int reuse
     const cJSON *sl = cJSON_GetObjectItemCaseSensitive(result, "slices");
     for (int k = 1; k <= N_SLICES; k++) {
         const cJSON *r = cJSON_GetArrayItem(sl, k - 1);
-        notef(a->x, "s%zu-theta%d: %s, updates %.0f..%.0f on pool_c2 documents %zu..%zu in order, final loss %.4f nats", a->seed, k,
-              DONE(reused), alim_lab_json_num(r, "first_step") + 1, alim_lab_json_num(r, "steps"), (size_t)(k - 1) * a->x->cfg->sft_docs + 1,
-              (size_t)k * a->x->cfg->sft_docs, alim_lab_json_num(r, "loss_final_nats"));
+        const size_t first = (size_t)(k - 1) * a->x->cfg->sft_docs + 1, last = (size_t)k * a->x->cfg->sft_docs;
+        if (a->x->real) /* the seed's slice of the positive pool */
+            notef(a->x, "s%zu-theta%d: %s, updates %.0f..%.0f on %s records %zu..%zu in order, final loss %.4f nats", a->seed, k, DONE(reused),
+                  alim_lab_json_num(r, "first_step") + 1, alim_lab_json_num(r, "steps"), a->x->in->pos_pool, (a->seed - 1) * a->x->cfg->pos_slice + first,
+                  (a->seed - 1) * a->x->cfg->pos_slice + last, alim_lab_json_num(r, "loss_final_nats"));
+        else
+            notef(a->x, "s%zu-theta%d: %s, updates %.0f..%.0f on pool_c2 documents %zu..%zu in order, final loss %.4f nats", a->seed, k,
+                  DONE(reused), alim_lab_json_num(r, "first_step") + 1, alim_lab_json_num(r, "steps"), first, last, alim_lab_json_num(r, "loss_final_nats"));
     }
 }
 
@@ -660,6 +738,12 @@ static void note_d(void *arg, const char *name, const cJSON *r, int reused)
 {
     const cell_arg *a = arg;
     a->sr->H[a->k] = alim_lab_json_num(r, "H_nats");
+    if (a->x->real) {
+        notef(a->x, "%s: %s, %.0f replies to prompts.txt, mean length %.1f tokens (positive %.0f, negative %.0f, neutral %.0f), H_%d = %.4f nats/token",
+              name, DONE(reused), alim_lab_json_num(r, "docs"), alim_lab_json_num(r, "mean_len"), alim_lab_json_num(r, "positive"),
+              alim_lab_json_num(r, "negative"), alim_lab_json_num(r, "neutral"), a->k, a->sr->H[a->k]);
+        return;
+    }
     notef(a->x, "%s: %s, %.0f documents (%.0f redrawn), mean length %.1f, H_%d = %.4f nats/token", name, DONE(reused),
           alim_lab_json_num(r, "docs"), alim_lab_json_num(r, "redrawn"), alim_lab_json_num(r, "mean_len"), a->k, a->sr->H[a->k]);
 }
@@ -682,9 +766,12 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     alim_status st = check_config(cfg, err);
     if (st) return st;
     const double t_start = alim_lab_now();
-    exper x = {cfg, 0, NULL, NULL, NULL, note, note_ctx, ALIM_PRECISION_FP32};
+    exper x = {cfg, 0, NULL, NULL, NULL, note, note_ctx, ALIM_PRECISION_FP32, 0, NULL};
     st = alim_precision_select(cfg->precision, &x.prec, err);
     if (st) return st;
+    rsr_inputs in; /* the real path's */
+    memset(&in, 0, sizeof in);
+    x.in = &in;
     alim_rundir *rd = NULL;
     alim_runner *runner = NULL;
     cell_arg *args = NULL;
@@ -710,10 +797,25 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
         goto out;
     }
+    const cJSON *fmtj = cJSON_GetObjectItemCaseSensitive(man, "format");
+    x.real = cJSON_IsString(fmtj) && !strcmp(fmtj->valuestring, "alim-behaviour-data/1");
+    if (x.real && !cfg->theta0_model)
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "behaviour data (alim data behaviours) go with a pretrained theta0 model: 'alim elastic resist --theta0 MODEL'");
+    else if (!x.real && cfg->theta0_model)
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "a pretrained theta0 (%s) needs the chat data of 'alim data behaviours --out DIR'", cfg->theta0_model);
+    if (st) goto out;
+    alim_json_hash(man, data_hash);
+    if (x.real) {
+        source = "behaviours";
+        x.natural = 1;
+        st = check_real(cfg, err);
+        if (!st) st = rsr_load(cfg, man, &in, err);
+        if (st) goto out;
+        goto loaded;
+    }
     const cJSON *srcj = cJSON_GetObjectItemCaseSensitive(man, "source");
     if (cJSON_IsString(srcj)) source = srcj->valuestring;
     x.natural = strcmp(source, "synthetic") != 0;
-    alim_json_hash(man, data_hash);
     st = alim_corpus_read(&pool2, pool2_path, err);
     if (!st && pool2.n_docs < N_SLICES * cfg->sft_docs)
         st = alim_error_set(err, ALIM_EINVAL, pool2_path, "has %zu documents, the SFT needs %d x %zu (use --sft-docs or a larger --pool-docs)",
@@ -735,7 +837,8 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
     x.pool2 = &pool2;
     x.prompts = &pool1;
 
-    config = make_config(cfg, source, data_hash);
+loaded:
+    config = x.real ? rsr_make_config(cfg, data_hash, &in) : make_config(cfg, source, data_hash);
     if (!config) {
         st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
         goto out;
@@ -768,11 +871,16 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         cell_arg *a = &args[(s - 1) * PER_SEED];
         size_t *ix = &cix[(s - 1) * PER_SEED];
         for (int q = 0; q < PER_SEED; q++) a[q] = (cell_arg){&x, &sr[s - 1], s, 0, 0, 0, "", ""};
-        snprintf(cell, sizeof cell, "s%zu-theta0", s);
-        ix[0] = alim_runner_add(runner, cell, c_pre, theta0_cell, &a[0], note_theta0, NULL, 0);
-        snprintf(a[1].from, sizeof a[1].from, "%s/cells/%s", cfg->run_dir, cell);
+        if (x.real) { /* theta0 is the model given: no cell of its own */
+            ix[0] = (size_t)-1;
+            snprintf(a[1].from, sizeof a[1].from, "%s", cfg->theta0_model);
+        } else {
+            snprintf(cell, sizeof cell, "s%zu-theta0", s);
+            ix[0] = alim_runner_add(runner, cell, c_pre, theta0_cell, &a[0], note_theta0, NULL, 0);
+            snprintf(a[1].from, sizeof a[1].from, "%s/cells/%s", cfg->run_dir, cell);
+        }
         snprintf(cell, sizeof cell, "s%zu-sft", s);
-        ix[1] = alim_runner_add(runner, cell, N_SLICES * c_sft, sft_cell, &a[1], note_sft, &ix[0], 1);
+        ix[1] = alim_runner_add(runner, cell, N_SLICES * c_sft, sft_cell, &a[1], note_sft, &ix[0], x.real ? 0 : 1);
         for (int k = 1; k <= N_SLICES; k++) {
             a[1 + k].k = k;
             snprintf(a[1 + k].from, sizeof a[1 + k].from, "%s/cells/s%zu-sft/theta%d", cfg->run_dir, s, k);
@@ -829,9 +937,14 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         cJSON *sj = cJSON_CreateObject(), *result;
         cJSON_AddNumberToObject(sj, "seed", (double)s);
         cJSON_AddItemToArray(seeds_json, sj);
-        GET(result, ix[0]);
-        num_params = alim_lab_json_num(result, "num_params");
-        cJSON_AddItemToObject(sj, "theta0", result);
+        if (x.real) {
+            num_params = (double)in.num_params;
+            cJSON_AddStringToObject(sj, "theta0_model", cfg->theta0_model);
+        } else {
+            GET(result, ix[0]);
+            num_params = alim_lab_json_num(result, "num_params");
+            cJSON_AddItemToObject(sj, "theta0", result);
+        }
         GET(result, ix[1]);
         const cJSON *sl = cJSON_GetObjectItemCaseSensitive(result, "slices");
         for (int k = 1; k <= N_SLICES; k++) {
@@ -915,8 +1028,12 @@ read_end:
 
     /* the summary */
     const alim_resist_verdict *v = &res->verdict;
-    cJSON_AddStringToObject(summary, "experiment", "E1 resistance (elastic resist)");
+    cJSON_AddStringToObject(summary, "experiment", x.real ? "E1 resistance on a pretrained model (elastic resist --theta0 MODEL)" : "E1 resistance (elastic resist)");
     cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
+    if (x.real) {
+        cJSON_AddStringToObject(summary, "theta0_model", cfg->theta0_model);
+        alim_lab_add_num(summary, "classifier_accuracy", in.nb_accuracy);
+    }
     cJSON_AddStringToObject(summary, "run_dir", cfg->run_dir);
     cJSON_AddStringToObject(summary, "source", source);
     char hash[17];
@@ -1003,6 +1120,7 @@ out:
     free(args), free(cix);
     alim_corpus_free(&pool2);
     alim_corpus_free(&pool1);
+    rsr_free(&in);
     free(gap_raw), free(gap_corr), free(sr);
     free(man_path), free(pre_path), free(pool2_path), free(pool1_path);
     return st;

@@ -655,7 +655,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         if (st) break;
         res->last_loss = loss;
         res->last_step = step;
-        if (last || stop || (o->save_every && step % o->save_every == 0)) {
+        if (!o->no_save && (last || stop || (o->save_every && step % o->save_every == 0))) {
             /* what is saved must be finite: the last good checkpoint stays otherwise */
             const size_t bad = first_non_finite(m.params, m.num_params);
             const size_t bad_m = bad < m.num_params ? 0 : first_non_finite(opt.m, opt.n);
