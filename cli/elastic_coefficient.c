@@ -13,6 +13,7 @@ const char cli_elastic_coefficient_help[] =
     "usage: alim elastic coefficient --data DIR --run DIR [--n-pos LIST] [--n-neg LIST]\n"
     "                                [--bootstrap B] [rebound options] [--json] [--csv FILE]\n"
     "       alim elastic coefficient --from-rebound E2RUN --run DIR [--n-pos LIST] [--n-neg LIST]\n"
+    "                                [--pretrain-tokens N] [--control]\n"
     "\n"
     "E4 of spec §4.8. theta_pos = theta0 after n_pos positive documents (default 200 and 2000,\n"
     "k = |D_p|/|D_a| about 78 and 7.8 with 2M pretraining tokens), perturbed by n_neg negative\n"
@@ -31,6 +32,13 @@ const char cli_elastic_coefficient_help[] =
     "options:\n"
     "  --n-pos LIST, --n-neg LIST (first 0)   the grid (defaults above)\n"
     "  --from-rebound E2RUN   analyse a finished E2 run (results go to --run DIR)\n"
+    "  --pretrain-tokens N    with --from-rebound of a run on a pretrained theta0 (rebound\n"
+    "                         --theta0 MODEL with behaviour data; required there): |D_p|, the\n"
+    "                         tokens theta0 was pretrained on (SmolLM2-135M: 2e12); gamma_p is\n"
+    "                         then bits/token on D_0 and |D_a| the scored tokens of seed 1's\n"
+    "                         first n_pos records\n"
+    "  --control              with --from-rebound: the run's control cells (its --control pass\n"
+    "                         over the never-pretrained negative) instead of the main grid\n"
     "  --bootstrap B          resamples (default 10000; 0 = no interval)\n"
     "  --seeds N, --pretrain-tokens N, --layers N --dim N --heads N --context N,\n"
     "  --theta0 DIR, --samples N, --sample-tokens N, --threads N, --jobs N,\n"
@@ -40,12 +48,13 @@ const char cli_elastic_coefficient_help[] =
 
 int cli_elastic_coefficient(int argc, char **argv)
 {
-    enum { C_DATA = CLI_ELASTIC_OPT_END, C_RUN, C_FROM, C_BOOT, C_QUICK, C_JSON, C_CSV, C_HELP };
+    enum { C_DATA = CLI_ELASTIC_OPT_END, C_RUN, C_FROM, C_BOOT, C_QUICK, C_JSON, C_CSV, C_HELP, C_CONTROL };
     static const struct option opts[] = {
         {"data", required_argument, 0, C_DATA},         {"run", required_argument, 0, C_RUN},
         {"from-rebound", required_argument, 0, C_FROM}, {"bootstrap", required_argument, 0, C_BOOT},
         {"quick", no_argument, 0, C_QUICK},             {"json", no_argument, 0, C_JSON},
         {"csv", required_argument, 0, C_CSV},           {"help", no_argument, 0, C_HELP},
+        {"control", no_argument, 0, C_CONTROL},
         CLI_ELASTIC_REBOUND_OPTIONS,                    {0, 0, 0, 0}};
     alim_coefficient_config cfg;
     alim_coefficient_config_default(&cfg);
@@ -69,6 +78,14 @@ int cli_elastic_coefficient(int argc, char **argv)
         case C_JSON: json = 1; break;
         case C_CSV: csv = optarg; break;
         case C_HELP: return CLI_ELASTIC_SHOW_HELP;
+        case C_CONTROL: cfg.control = 1; break;
+        case CLI_ELASTIC_OPT_PRETRAIN: { /* a real number: 2e12 tokens is a pretrained model's scale */
+            double v;
+            rc_ = cli_parse_double("--pretrain-tokens", optarg, &v);
+            if (!rc_ && !(v >= 1 && v <= 1e18 && v == floor(v))) rc_ = cli_error("--pretrain-tokens", "must be a whole number in [1, 1e18]");
+            if (!rc_) cfg.pretrain_tokens = v, rc->pretrain_tokens = (uint64_t)v;
+            break;
+        }
         case ':': rc_ = cli_usage_error("elastic", "option '%s' needs a value", argv[optind - 1]); break;
         default:
             rc_ = cli_elastic_rebound_option(c, optarg, rc, &o);
@@ -81,6 +98,8 @@ int cli_elastic_coefficient(int argc, char **argv)
     if (!rc_ && !cfg.from_run && !rc->data_dir) rc_ = cli_usage_error("elastic", "coefficient needs --data DIR, or --from-rebound RUN to analyse a finished 'alim elastic rebound' run");
     if (!rc_ && cfg.from_run && o.run_opts)
         rc_ = cli_usage_error("elastic", "with --from-rebound nothing is trained: model, seed and sampling options belong to the rebound run");
+    if (!rc_ && cfg.control && !cfg.from_run) rc_ = cli_usage_error("elastic", "--control goes with --from-rebound (the control cells of a finished run)");
+    if (!rc_ && !cfg.from_run) cfg.pretrain_tokens = 0; /* a run of its own pretrains: the figure is its budget */
     if (!rc_ && (rc->n_neg_count < 2 || rc->n_neg[0] != 0)) rc_ = cli_error("--n-neg", "needs 0 first and at least one perturbation size");
     if (!rc_ && o.theta0 && o.shape_given) rc_ = cli_usage_error("elastic", "--theta0 gives the model shape: drop --layers/--dim/--heads");
     if (!rc_ && !o.sample_tokens_given && rc->sample_tokens > (size_t)rc->context) rc->sample_tokens = (size_t)rc->context;
@@ -112,9 +131,9 @@ int cli_elastic_coefficient(int argc, char **argv)
     printf("E4 elasticity coefficient: %s source (%s), rebound cells from %s", cli_elastic_str(sm, "source"), cli_elastic_str(sm, "data_dir"),
            cli_elastic_str(sm, "rebound_run"));
     if (!cfg.from_run) printf(" (%zu run now, %zu reused)", res.cells_run, res.cells_reused);
-    printf("\n|D_p| = %.0f pretraining tokens; gamma_p = bits/token on test_mix, gamma_a on test_c2; l = n_neg / n_pos;\n"
+    printf("%s\n|D_p| = %.4g pretraining tokens; gamma_p = %s, gamma_a on test_c2; l = n_neg / n_pos;\n"
            "E_hat = -slope(dgamma_a) / slope(dgamma_p), least squares through the origin; 95%% bootstrap over seeds\n",
-           GN(sm, "pretrain_tokens"));
+           cfg.control ? " -- the control cells" : "", GN(sm, "pretrain_tokens"), cli_elastic_str(sm, "gamma_p"));
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "per_n_pos")) {
         printf("\nn_pos %.0f: |D_a| = %.0f tokens, k = %.4g, %.0f seed(s)\n", GN(r, "n_pos"), GN(r, "a_tokens"), GN(r, "k"), GN(r, "seeds"));
         printf("  %6s %8s  %22s  %22s  %9s\n", "n_neg", "l", "dgamma_p (bits)", "dgamma_a (bits)", "Hooke");

@@ -69,6 +69,11 @@ typedef struct {
     const char *from_run;        /* analyse this finished E2 run (RUN/summary.json) instead   */
     size_t n_boot;               /* bootstrap resamples (default 10000)                       */
     uint64_t boot_seed;          /* default 1                                                 */
+    /* with from_run only: */
+    double pretrain_tokens;      /* |D_p| of a pretrained theta0 (its run does not state it;
+                                  * SmolLM2-135M: 2e12); 0 = the run's own figure            */
+    int control;                 /* the run's control cells (a pretrained theta0's control pass,
+                                  * per_seed[].control_evaluations) instead of the main grid  */
 } alim_coefficient_config;
 
 /* Defaults: alim_rebound_config_default with n_pos {200, 2000}, n_neg {0, 20, 40, 100}. */

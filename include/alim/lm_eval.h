@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alim/chat.h"
 #include "alim/dataset.h"
 #include "alim/gpt.h"
 #include "alim/progress.h"
@@ -89,6 +90,30 @@ alim_status alim_lm_sample_until(alim_gpt *m, int32_t *ids, size_t n_prompt,
 alim_status alim_lm_sample_batch(alim_gpt *m, int32_t *rows, size_t B, size_t L, size_t n_prompt,
                                  int eot, double temperature, int vocab_limit, alim_rng *rngs,
                                  size_t *len, alim_error *err);
+
+/* Replies of m to the user messages prompts[0..n) in the chat template chat (system: a
+ * system message, NULL for the template's own): each conversation is rendered with its
+ * assistant header, and the reply is drawn at the given temperature over the whole
+ * vocabulary until the template's end of turn (else the tokenizer's EOS, else end of text)
+ * or max_new tokens. Reply i uses the random stream (seed, stream << 20 | i), so it depends
+ * on its own prompt only (up to the fp32 rounding of alim_lm_sample_batch, which samples
+ * prompts of equal token length together, at most 64 a batch). On success out holds n
+ * NUL-terminated replies (the end-of-turn token not included) and their token counts;
+ * free with alim_chat_replies_free. Errors: a prompt that does not render or encode, a
+ * prompt plus max_new longer than the model's context, out of memory (out then empty). */
+typedef struct {
+    size_t n;
+    char **text;      /* n replies */
+    size_t *tokens;   /* n: tokens of each reply */
+    size_t *bytes;    /* n: bytes of each reply (a byte token may decode to NUL) */
+    size_t generated; /* draws made, the end-of-turn tokens included */
+    double seconds;   /* wall time of the sampling */
+} alim_chat_replies;
+
+alim_status alim_chat_sample_replies(alim_gpt *m, const alim_tokenizer *tk, const alim_chat_template *chat, const char *system,
+                                     const char *const *prompts, size_t n, size_t max_new, double temperature, uint64_t seed,
+                                     uint64_t stream, const alim_progress *progress, alim_chat_replies *out, alim_error *err);
+void alim_chat_replies_free(alim_chat_replies *r);
 
 #ifdef __cplusplus
 }

@@ -342,7 +342,35 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
         return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
     }
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(sum, "config");
-    const double pre = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(config, "pretrain"), "tokens");
+    double pre = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(config, "pretrain"), "tokens");
+    /* a pretrained theta0 (the real-model path) has no pretraining cell: |D_p| is given */
+    const int real = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(config, "theta0"));
+    if (cfg->from_run && cfg->pretrain_tokens > 0) {
+        if (!real && pre > 0 && pre != cfg->pretrain_tokens) {
+            cJSON_Delete(sum);
+            return alim_error_set(err, ALIM_EINVAL, "pretrain_tokens", "%s pretrained its theta0 on %.0f tokens; a stated figure is for a pretrained theta0 only",
+                                  cfg->from_run, pre);
+        }
+        pre = cfg->pretrain_tokens;
+    } else if (cfg->from_run && real) {
+        cJSON_Delete(sum);
+        return alim_error_set(err, ALIM_EINVAL, "pretrain_tokens", "%s starts from a pretrained theta0 whose pretraining tokens it cannot know: give them (SmolLM2-135M: 2e12)",
+                              cfg->from_run);
+    }
+    if (cfg->control) { /* the control's evaluations stand in for the grid's, seed by seed */
+        cJSON *seeds = cJSON_GetObjectItemCaseSensitive(sum, "per_seed"), *sd;
+        cJSON_ArrayForEach(sd, seeds) {
+            cJSON *ce = cJSON_DetachItemFromObjectCaseSensitive(sd, "control_evaluations");
+            if (!ce) {
+                cJSON_Delete(sum);
+                return alim_error_set(err, ALIM_EINVAL, "control", "%s has no control cells (a pretrained theta0's run with its control pass)",
+                                      cfg->from_run ? cfg->from_run : rc->run_dir);
+            }
+            cJSON *e; /* the grid's reader takes "grid" points */
+            cJSON_ArrayForEach(e, ce) cJSON_ReplaceItemInObjectCaseSensitive(e, "model", cJSON_CreateString("grid"));
+            cJSON_ReplaceItemInObjectCaseSensitive(sd, "evaluations", ce);
+        }
+    }
     double q[3];
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(sum, "shares");
     for (int i = 0; i < 3; i++) q[i] = cJSON_IsNumber(cJSON_GetArrayItem(sh, i)) ? cJSON_GetArrayItem(sh, i)->valuedouble : NAN;
@@ -368,8 +396,11 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
     cJSON_AddItemToObject(out, "shares", cJSON_CreateDoubleArray(q, 3));
     cJSON_AddNumberToObject(out, "pretrain_tokens", pre);
     cJSON_AddNumberToObject(out, "bootstrap_resamples", (double)cfg->n_boot);
-    cJSON_AddStringToObject(out, "gamma_p", "bits/token on test_mix (the pretraining mixture)");
+    cJSON_AddStringToObject(out, "gamma_p", real ? "bits/token on D_0 (theta0's own replies to the held-out prompts)"
+                                                 : "bits/token on test_mix (the pretraining mixture)");
     cJSON_AddStringToObject(out, "gamma_a", "bits/token on test_c2 (the alignment component)");
+    cJSON_AddBoolToObject(out, "control", cfg->control != 0);
+    if (real) cJSON_AddStringToObject(out, "a_tokens", "the scored (response) tokens of seed 1's first n_pos records");
     const cJSON *ch = cJSON_GetObjectItemCaseSensitive(sum, "config_hash");
     if (cJSON_IsString(ch)) cJSON_AddStringToObject(out, "rebound_config_hash", ch->valuestring);
     alim_lab_add_num(out, "num_params", alim_lab_json_num(sum, "num_params"));

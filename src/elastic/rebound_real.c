@@ -225,111 +225,39 @@ void rbr_stream_keep_docs(alim_token_stream *ds, size_t n)
 
 /* ---- replies in the chat template ---------------------------------------------------- */
 
-enum { MAX_ROWS = 64 };
-
-typedef struct {
-    int32_t *ids;
-    size_t n, idx;
-} prompt_ids;
-
-static int cmp_prompt(const void *a, const void *b)
-{
-    const prompt_ids *x = a, *y = b;
-    if (x->n != y->n) return x->n < y->n ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
 alim_status rbr_sample_replies(const rbr_sampler *s, alim_gpt *m, char *const *prompts, size_t n, uint64_t seed,
                                uint64_t stream, const alim_progress *progress, size_t counts[4], double post_sum[3],
                                size_t *class_counts, double *mean_len, double *tok_s, cJSON *examples, size_t n_examples,
                                alim_error *err)
 {
-    const alim_tokenizer *tk = s->tk;
-    const int V = m->config.vocab_size, lim = tk->vocab_size < V ? tk->vocab_size : V;
-    int end_turn = alim_chat_end_of_turn_id(s->chat, tk);
-    if (end_turn < 0) end_turn = tk->eos_id >= 0 ? tk->eos_id : tk->eot;
-    prompt_ids *p = calloc(n, sizeof *p);
-    char **reply = calloc(n, sizeof *reply);
-    if (!p || !reply) {
-        free(p), free(reply);
-        return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
-    }
-    alim_status st = ALIM_OK;
-    size_t maxp = 0;
-    for (size_t i = 0; i < n && !st; i++) {
-        alim_chat_text ct;
-        size_t cap = 0;
-        p[i].idx = i;
-        st = alim_chat_render(s->chat, NULL, prompts[i], NULL, &ct, err);
-        if (st) break;
-        st = alim_tokenizer_encode(tk, ct.text, ct.len, &p[i].ids, &p[i].n, &cap, "prompts.txt", err);
-        alim_chat_text_free(&ct);
-        if (!st && p[i].n == 0) st = alim_error_set(err, ALIM_EINVAL, "prompts.txt", "line %zu renders to no tokens", i + 1);
-        if (!st && p[i].n > maxp) maxp = p[i].n;
-    }
-    if (!st && maxp + s->max_new > (size_t)m->config.n_positions + 1)
-        st = alim_error_set(err, ALIM_EINVAL, "--sample-tokens", "a prompt of %zu tokens plus %zu new ones exceeds the model's context %d", maxp,
-                            s->max_new, m->config.n_positions);
-    const size_t L = maxp + s->max_new;
-    int32_t *rows = st ? NULL : malloc(MAX_ROWS * L * sizeof *rows);
-    size_t maxtok = 4;
-    for (int v = 0; v < tk->vocab_size; v++) maxtok = tk->token_len[v] > maxtok ? tk->token_len[v] : maxtok;
-    char *text = st ? NULL : malloc(s->max_new * maxtok + 1);
-    if (!st && (!rows || !text)) st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
-    if (!st) qsort(p, n, sizeof *p, cmp_prompt);
-    alim_rng rng[MAX_ROWS];
-    size_t len[MAX_ROWS], generated = 0, total_len = 0, done = 0;
-    const double t0 = alim_lab_now();
-    for (size_t g = 0; g < n && !st;) {
-        size_t B = 1;
-        while (g + B < n && B < MAX_ROWS && p[g + B].n == p[g].n) B++;
-        const size_t np = p[g].n, Lg = np + s->max_new;
-        for (size_t b = 0; b < B; b++) {
-            memcpy(rows + b * Lg, p[g + b].ids, np * sizeof *rows);
-            alim_rng_seed(&rng[b], seed, stream << 20 | p[g + b].idx);
+    alim_chat_replies r;
+    alim_status st = alim_chat_sample_replies(m, s->tk, s->chat, NULL, (const char *const *)prompts, n, s->max_new, s->temperature, seed,
+                                              stream, progress, &r, err);
+    if (st) return st;
+    size_t total_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const size_t tl = r.bytes[i];
+        double post[ALIM_NB_MAX_CLASSES] = {0};
+        const int cls = tl ? (int)alim_nb_classify(s->nb, r.text[i], tl, post) : -1;
+        if (tl) {
+            post_sum[0] += post[s->cls_neutral];
+            post_sum[1] += post[s->cls_pos];
+            post_sum[2] += post[s->cls_neg];
         }
-        st = alim_lm_sample_batch(m, rows, B, Lg, np, end_turn, s->temperature, lim, rng, len, err);
-        for (size_t b = 0; b < B && !st; b++) {
-            generated += len[b] - np + (len[b] < Lg);
-            size_t tl = 0, k = np;
-            for (; k < len[b]; k++) {
-                const int32_t id = rows[b * Lg + k];
-                if (id == tk->eot || id == tk->eos_id) break;
-                size_t bl;
-                const char *t = alim_tokenizer_decode(tk, id, &bl);
-                if (t && bl) memcpy(text + tl, t, bl), tl += bl;
-            }
-            total_len += k - np;
-            text[tl] = 0;
-            const size_t i = p[g + b].idx;
-            double post[ALIM_NB_MAX_CLASSES] = {0};
-            const int cls = tl ? (int)alim_nb_classify(s->nb, text, tl, post) : -1;
-            if (tl) {
-                post_sum[0] += post[s->cls_neutral];
-                post_sum[1] += post[s->cls_pos];
-                post_sum[2] += post[s->cls_neg];
-            }
-            if (class_counts && cls >= 0) class_counts[cls]++;
-            counts[cls < 0 ? 3 : cls == s->cls_neutral ? 0 : cls == s->cls_pos ? 1 : cls == s->cls_neg ? 2 : 3]++;
-            if (i < n_examples && !(reply[i] = strdup(text))) st = alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
-        }
-        g += B;
-        done += B;
-        alim_progress_report(progress, "sampling", (double)done / (double)n, 1);
+        if (class_counts && cls >= 0) class_counts[cls]++;
+        counts[cls < 0 ? 3 : cls == s->cls_neutral ? 0 : cls == s->cls_pos ? 1 : cls == s->cls_neg ? 2 : 3]++;
+        total_len += r.tokens[i];
     }
-    const double el = alim_lab_now() - t0;
     *mean_len = n ? (double)total_len / (double)n : 0;
-    *tok_s = el > 0 ? (double)generated / el : 0;
-    if (!st && examples)
-        for (size_t i = 0; i < n && i < n_examples; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "prompt", prompts[i]);
-            cJSON_AddStringToObject(o, "reply", reply[i] ? reply[i] : "");
-            cJSON_AddItemToArray(examples, o);
-        }
-    for (size_t i = 0; i < n; i++) free(p[i].ids), free(reply[i]);
-    free(p), free(reply), free(rows), free(text);
-    return st;
+    *tok_s = r.seconds > 0 ? (double)r.generated / r.seconds : 0;
+    for (size_t i = 0; examples && i < n && i < n_examples; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "prompt", prompts[i]);
+        cJSON_AddStringToObject(o, "reply", r.text[i]);
+        cJSON_AddItemToArray(examples, o);
+    }
+    alim_chat_replies_free(&r);
+    return ALIM_OK;
 }
 
 alim_status rbr_write_replies(const cJSON *replies, const char *path, alim_error *err)

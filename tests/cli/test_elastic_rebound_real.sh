@@ -57,6 +57,35 @@ expect_exit 0 "re-run" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta
 expect_json "j['cells']=={'total':14,'run':0,'reused':14}" "every cell reused"
 "$PYTHON" -c "import json,sys; a=json.load(open('$TMP/first.json')); b=json.load(open('$TMP/stdout')); sys.exit(0 if a['grid']==b['grid'] and a['control_grid']==b['control_grid'] and a['baseline']==b['baseline'] else 1)" && ok || bad "the re-run's grid is the first run's"
 
+# ---- E4 from the run's cells: the main grid and the control (coefficient --from-rebound) ----
+for part in main control; do
+  flag=(); [ $part = control ] && flag=(--control)
+  expect_exit 0 "E4 from the $part cells" -- "$ALIM" elastic coefficient --from-rebound "$R" --run "$TMP/e4-$part" --n-pos 2,4 --n-neg 0,2 \
+    --pretrain-tokens 2e12 --bootstrap 0 "${flag[@]}" --json
+  cp "$TMP/stdout" "$TMP/e4-$part.json"
+  # the oracle: the differences and k recomputed here from the rebound summary
+  "$PYTHON" -c "
+import json, math, sys
+e4 = json.load(open('$TMP/e4-$part.json')); rb = json.load(open('$TMP/first.json'))
+key = 'control_evaluations' if '$part' == 'control' else 'evaluations'
+ev = {(e['n_pos'], e['n_neg']): e for e in rb['per_seed'][0][key]}
+at = {a['n_pos']: a['tokens'] for a in rb['alignment_tokens']}
+ok = e4['pretrain_tokens'] == 2e12 and e4['control'] == ('$part' == 'control') and 'D_0' in e4['gamma_p']
+for r in e4['per_n_pos']:
+    n = r['n_pos']; p = r['points'][0]
+    ok &= r['k'] == 2e12 / at[n] and r['a_tokens'] == at[n] and p['n_neg'] == 2 and p['l'] == 2 / n
+    ok &= math.isclose(p['dgamma_p_bits_mean'], ev[(n, 2)]['gamma_mix_bits'] - ev[(n, 0)]['gamma_mix_bits'], rel_tol=1e-12)
+    ok &= math.isclose(p['dgamma_a_bits_mean'], ev[(n, 2)]['gamma_c2_bits'] - ev[(n, 0)]['gamma_c2_bits'], rel_tol=1e-12)
+    ok &= math.isclose(r['e_hat'], -p['dgamma_a_bits_mean'] / p['dgamma_p_bits_mean'], rel_tol=1e-12)
+sys.exit(0 if ok and e4['verdict'] in ('PASS', 'NULL', 'FAIL') else 1)" && ok || bad "E4 ($part): k, the differences and E_hat as recomputed from the rebound summary"
+  [ -s "$TMP/e4-$part/coefficient.csv" ] && ok || bad "E4 ($part): coefficient.csv written"
+done
+expect_exit 2 "E4 of a pretrained theta0 without its pretraining tokens" -- "$ALIM" elastic coefficient --from-rebound "$R" --run "$TMP/e4-bad" --n-pos 2,4 --n-neg 0,2
+expect_one_line_error "E4 without --pretrain-tokens"; expect_stderr "pretraining tokens" "names the missing figure"
+[ ! -e "$TMP/e4-bad" ] && ok || bad "E4 refused: no results directory"
+expect_exit 2 "E4 --control without --from-rebound" -- "$ALIM" elastic coefficient --data "$B" --run "$TMP/e4-bad" --control --quick
+expect_one_line_error "E4 --control without --from-rebound"
+
 # ---- another theta0 on the same run directory is refused ----
 cp "$R/manifest.json" "$TMP/manifest.before"
 cp "$G" "$TMP/other.gguf"
