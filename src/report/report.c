@@ -1,6 +1,7 @@
 /* report.c — the report's driver (see alim/report.h): checks the configuration, runs the
  * sections in order (report_bottleneck.c, report_asymptotics.c, report_bon.c, then elasticity:
- * report_e0.c and report_lab.c with report_e1.c .. report_e4.c) and assembles the page:
+ * report_e0.c and report_lab.c with report_e1.c .. report_e4.c, then the real-model study,
+ * report_real.c; "sections" picks which) and assembles the page:
  * header, style, footer, report.json, and index.html written last. */
 #define _POSIX_C_SOURCE 200809L
 #include "report_impl.h"
@@ -22,9 +23,11 @@
 static alim_status check_config(const cJSON *config, const char *where, int quick, alim_error *err)
 {
     if (!config) return ALIM_OK;
-    static const char *const keys[] = {"bottleneck", "asymptotics", "elasticity", "description", NULL};
+    static const char *const keys[] = {"bottleneck", "asymptotics", "elasticity", "description", "sections", "real", NULL};
     alim_status st = alim_json_check_keys(config, keys, where, err);
     if (st) return st;
+    report_sections sec;
+    if ((st = report_sections_read(config, where, &sec, err))) return st;
     char w[ALIM_ERROR_WHERE_MAX];
     elasticity_config ec;
     snprintf(w, sizeof w, "%.200s: elasticity", where);
@@ -44,6 +47,44 @@ static alim_status check_config(const cJSON *config, const char *where, int quic
     if (!st) alim_scenario_free(&s);
     cJSON_Delete(bc.scenario_json);
     return st;
+}
+
+/* The sections to render ("sections", default the four of before) and the real-model study's
+ * directory ("real": {"run": DIR}, required when "real" is one of them). */
+alim_status report_sections_read(const cJSON *config, const char *where, report_sections *s, alim_error *err)
+{
+    static const char *const names[REPORT_SECTIONS] = {"bottleneck", "asymptotics", "bon", "elasticity", "real"};
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < REPORT_SECTION_REAL; i++) s->on[i] = 1;
+    const cJSON *a = config ? cJSON_GetObjectItemCaseSensitive(config, "sections") : NULL;
+    if (a) {
+        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) < 1 || cJSON_GetArraySize(a) > REPORT_SECTIONS)
+            return alim_error_set(err, ALIM_EINVAL, where,
+                                  "\"sections\" must be an array of 1 to %d section names: \"bottleneck\", \"asymptotics\", "
+                                  "\"bon\", \"elasticity\", \"real\"",
+                                  REPORT_SECTIONS);
+        memset(s->on, 0, sizeof s->on);
+        const cJSON *v;
+        cJSON_ArrayForEach(v, a) {
+            int k = -1;
+            for (int i = 0; i < REPORT_SECTIONS && cJSON_IsString(v); i++)
+                if (!strcmp(v->valuestring, names[i])) k = i;
+            if (k < 0)
+                return alim_error_set(err, ALIM_EINVAL, where,
+                                      "\"sections\": unknown section (one of \"bottleneck\", \"asymptotics\", \"bon\", "
+                                      "\"elasticity\", \"real\")");
+            if (s->on[k]) return alim_error_set(err, ALIM_EINVAL, where, "\"sections\": \"%s\" given twice", names[k]);
+            s->on[k] = 1;
+        }
+    }
+    char w[ALIM_ERROR_WHERE_MAX];
+    snprintf(w, sizeof w, "%.200s: real", where);
+    const cJSON *real = config ? cJSON_GetObjectItemCaseSensitive(config, "real") : NULL;
+    alim_status st = report_real_config_read(real, w, &s->real_run, err);
+    if (st) return st;
+    if (s->on[REPORT_SECTION_REAL] && !s->real_run)
+        return alim_error_set(err, ALIM_EINVAL, where, "\"sections\" has \"real\": \"real\": {\"run\": DIR} is required");
+    return ALIM_OK;
 }
 
 alim_status alim_report_check_config(const cJSON *config, const char *where, alim_error *err)
@@ -80,7 +121,10 @@ static alim_status run_peer(const alim_report_options *opt, const alim_progress 
     const cJSON *cfg = opt->config;
     char w[ALIM_ERROR_WHERE_MAX];
     snprintf(w, sizeof w, "%.200s: elasticity", opt->config_name ? opt->config_name : "config");
-    const alim_status st = report_elasticity(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "elasticity") : NULL, w, opt->cache_dir);
+    report_sections sec;
+    alim_status st = report_sections_read(cfg, w, &sec, err);
+    if (!st && sec.on[REPORT_SECTION_ELASTICITY])
+        st = report_elasticity(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "elasticity") : NULL, w, opt->cache_dir);
     free(r.html.s);
     if (summary) memset(summary, 0, sizeof *summary);
     return st;
@@ -94,6 +138,11 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     alim_status st = check_config(opt->config, where, opt->quick, err);
     alim_precision prec = ALIM_PRECISION_FP32;
     if (!st) st = alim_precision_select(opt->precision, &prec, err);
+    report_sections sec;
+    if (!st) st = report_sections_read(opt->config, where, &sec, err);
+    /* the real-model study's directory must hold a result before anything is written */
+    if (!st && sec.on[REPORT_SECTION_REAL] && !(alim_dist_multi() && alim_dist_rank() != 0))
+        st = report_real_check(sec.real_run, err);
     if (st) return st;
     if (alim_dist_multi() && alim_dist_rank() != 0) return run_peer(opt, progress, summary, err);
     if (mkdir(opt->out_dir, 0777) != 0 && errno != EEXIST)
@@ -125,13 +174,16 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
     const cJSON *cfg = opt->config;
     char w[ALIM_ERROR_WHERE_MAX];
     snprintf(w, sizeof w, "%.200s: bottleneck", where);
-    st = report_bottleneck(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "bottleneck") : NULL, w);
+    if (sec.on[REPORT_SECTION_BOTTLENECK])
+        st = report_bottleneck(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "bottleneck") : NULL, w);
     snprintf(w, sizeof w, "%.200s: asymptotics", where);
-    if (!st) st = report_asymptotics(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "asymptotics") : NULL, w);
-    if (!st) st = report_bon(&r);
+    if (!st && sec.on[REPORT_SECTION_ASYMPTOTICS])
+        st = report_asymptotics(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "asymptotics") : NULL, w);
+    if (!st && sec.on[REPORT_SECTION_BON]) st = report_bon(&r);
     snprintf(w, sizeof w, "%.200s: elasticity", where);
-    if (!st)
+    if (!st && sec.on[REPORT_SECTION_ELASTICITY])
         st = report_elasticity(&r, cfg ? cJSON_GetObjectItemCaseSensitive(cfg, "elasticity") : NULL, w, opt->cache_dir);
+    if (!st && sec.on[REPORT_SECTION_REAL]) st = report_real(&r, sec.real_run);
     double seconds = now_seconds() - t0;
     if (!st) {
         sb_printf(&r.html,

@@ -5,7 +5,8 @@
  * Files: report.c (driver, config check, page), report_html.c (strbuf, escaping, figure and
  * CSV writers), report_config.c (JSON readers), report_bottleneck.c, report_asymptotics.c,
  * report_bon.c, report_e0.c, report_lab_config.c (the elasticity config), report_lab.c (data,
- * cache and the runs of E1-E4), report_e1.c .. report_e4.c (their parts of the section).
+ * cache and the runs of E1-E4), report_e1.c .. report_e4.c (their parts of the section),
+ * report_real.c (the real-model study, drawn from a finished study directory).
  */
 #ifndef ALIM_REPORT_IMPL_H
 #define ALIM_REPORT_IMPL_H
@@ -163,5 +164,32 @@ alim_status report_e2(report *r, const alim_rebound_config *cfg, const alim_rebo
 alim_status report_e3(report *r, const alim_scale_config *c, const alim_scale_result *res);
 alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound_config *c, const cJSON *sum,
                       const char *data_dir);
+
+/* ---- which sections ("sections", report.c) ---------------------------------------------------- */
+
+enum {
+    REPORT_SECTION_BOTTLENECK,
+    REPORT_SECTION_ASYMPTOTICS,
+    REPORT_SECTION_BON,
+    REPORT_SECTION_ELASTICITY,
+    REPORT_SECTION_REAL,
+    REPORT_SECTIONS
+};
+typedef struct {
+    int on[REPORT_SECTIONS]; /* default: all but REAL */
+    const char *real_run;    /* "real": {"run": DIR}, borrowed from the config; NULL if absent */
+} report_sections;
+
+/* config["sections"] and config["real"] (config may be NULL: the defaults); errors name the key. */
+alim_status report_sections_read(const cJSON *config, const char *where, report_sections *s, alim_error *err);
+
+/* 4. The real-model elasticity study (report_real.c, docs/real-elasticity.md): drawn from the OUT
+ * directory of scripts/reproduce-real.sh, nothing computed. */
+/* c = the "real" object (NULL if absent: *run = NULL); unknown keys, a missing or empty "run"
+ * are errors. */
+alim_status report_real_config_read(const cJSON *c, const char *where, const char **run, alim_error *err);
+/* ALIM_EINVAL naming run when it holds neither e1/summary.json nor e2/summary.json. */
+alim_status report_real_check(const char *run, alim_error *err);
+alim_status report_real(report *r, const char *run);
 
 #endif
