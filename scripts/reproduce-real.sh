@@ -19,6 +19,7 @@
 #   e2      alim elastic rebound --control, 3 seeds (E2 and its control)
 #   e4      alim elastic coefficient --from-rebound OUT/e2 (main and control cells)
 #   e1      alim elastic resist, 3 seeds
+#   report  alim report's real-model profile on OUT -> OUT/report/index.html
 # The matrix products run in bf16 where the CPU has native bf16 (AMX or AVX512-BF16; Amendment
 # A1), else in fp32 (slower, and other numbers: a run directory of its own). ALIM_REAL_THREADS
 # (default 2) sets the threads; results depend on it in the last bits, so keep it to resume.
@@ -117,6 +118,11 @@ step e4 "$ALIM" elastic coefficient --from-rebound "$OUT/e2" --run "$OUT/e4" --n
 step e4-ctl "$ALIM" elastic coefficient --from-rebound "$OUT/e2" --control --run "$OUT/e4-ctl" --n-pos 40,400 --n-neg 0,4,8,20 \
   --pretrain-tokens 2e12 || exit 1
 step e1 "$ALIM" elastic resist --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e1" --seeds 3 --lr "$LR" "${COMMON[@]}" || exit 1
+
+# the figures and tables: alim report's real-model profile (examples/report-real.json) on OUT
+case $OUT in /*) abs=$OUT ;; *) abs=$PWD/$OUT ;; esac
+printf '{"description": "the real-model elasticity study in %s", "sections": ["real"], "real": {"run": "%s"}}\n' "$abs" "$abs" >"$OUT/report-config.json"
+step report "$ALIM" report --config "$OUT/report-config.json" --out "$OUT/report" || exit 1
 
 end=$(date +%s)
 {
