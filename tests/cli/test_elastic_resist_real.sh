@@ -11,11 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/cli/lib.sh
 
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-if ! G=$(scripts/fetch-smollm2.sh 2>"$TMP/fetch.err") || [ ! -s "$G" ]; then
-  echo "note: SmolLM2 could not be fetched ($(tail -n 1 "$TMP/fetch.err")): test_elastic_resist_real skipped"
-  finish
-  exit $?
-fi
+smollm2_or_skip
 B="$TMP/beh" R="$TMP/run"
 expect_exit 0 "behaviour data" -- "$ALIM" data behaviours --out "$B"
 
