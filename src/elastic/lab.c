@@ -1,6 +1,9 @@
-/* lab.c — helpers shared by the elasticity experiments (see alim/lab.h). */
+/* lab.c — helpers shared by the elasticity experiments (see alim/lab.h, and lab_impl.h for
+ * the private ones of E1 and E2). */
 #define _POSIX_C_SOURCE 200809L
 #include "alim/lab.h"
+
+#include "lab_impl.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -12,6 +15,9 @@
 
 #include "alim/checkpoint.h"
 #include "alim/io.h"
+#include "alim/lm_train.h"
+#include "alim/rundir.h"
+#include "alim/runner.h"
 
 double alim_lab_now(void)
 {
@@ -165,4 +171,124 @@ void alim_lab_note(alim_lab_note_fn fn, void *ctx, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fn(ctx, line);
+}
+
+/* ---- E1 and E2's private helpers (lab_impl.h) --------------------------------------------- */
+
+const alim_lab_base lab_base_default = {2, 64, 4, 128, 2000000, 16, 1e-3, 1e-4, 0.1, 200};
+const alim_lab_base lab_base_quick = {1, 16, 2, 32, 16384, 16, 1e-3, 1e-4, 0.1, 4};
+
+alim_status lab_check_run(const char *data_dir, const char *run_dir, size_t n_seeds, int context, alim_error *err)
+{
+    if (!data_dir) return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
+    if (!run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
+    if (n_seeds < 1 || n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "--seeds", "must be in [1, 1000]");
+    if (context < 2) return alim_error_set(err, ALIM_EINVAL, "--context", "must be >= 2");
+    return ALIM_OK;
+}
+
+alim_status lab_read_manifest(const char *data_dir, const char *theta0_model, const char *real_hint, cJSON **man, int *real,
+                              alim_error *err)
+{
+    char p[4200];
+    alim_status st = alim_json_read_file(alim_lab_path(data_dir, "manifest.json", p, sizeof p), man, err);
+    if (st) {
+        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
+        return st;
+    }
+    const cJSON *fmtj = cJSON_GetObjectItemCaseSensitive(*man, "format");
+    *real = cJSON_IsString(fmtj) && !strcmp(fmtj->valuestring, "alim-behaviour-data/1");
+    if (*real && !theta0_model)
+        return alim_error_set(err, ALIM_EINVAL, data_dir, "behaviour data (alim data behaviours) go with a pretrained theta0 model: %s", real_hint);
+    if (!*real && theta0_model)
+        return alim_error_set(err, ALIM_EINVAL, data_dir, "a pretrained theta0 (%s) needs the chat data of 'alim data behaviours --out DIR'", theta0_model);
+    return ALIM_OK;
+}
+
+alim_status lab_write_docs(const alim_corpus *c, size_t from, size_t n, const char *path, alim_error *err)
+{
+    alim_corpus s = {0};
+    alim_status st = ALIM_OK;
+    for (size_t d = from; d < from + n && !st; d++) {
+        size_t len;
+        const uint8_t *p = alim_corpus_doc(c, d, &len);
+        st = alim_corpus_add(&s, p, len, err);
+    }
+    if (!st) st = alim_corpus_write(&s, path, err);
+    alim_corpus_free(&s);
+    return st;
+}
+
+void lab_train_options(alim_train_options *o, const alim_lab_base *b, alim_precision p)
+{
+    alim_train_options_default(o);
+    o->model.n_layer = b->n_layer;
+    o->model.n_embd = b->n_embd;
+    o->model.n_head = b->n_head;
+    o->model.n_positions = b->context;
+    o->context = b->context;
+    o->tokenizer = "byte";
+    o->clip = 1.0;
+    o->precision = p;
+}
+
+void lab_pretrain_options(alim_train_options *o, const alim_lab_base *b, alim_precision p, const char *const *data, const char *out_dir,
+                          uint64_t seed)
+{
+    lab_train_options(o, b, p);
+    o->data = data;
+    o->n_data = 1;
+    o->format = ALIM_DATA_TEXT;
+    o->out_dir = out_dir;
+    o->tokens = b->pretrain_tokens;
+    o->batch = b->pretrain_batch;
+    o->lr = b->pretrain_lr;
+    o->min_lr = b->pretrain_min_lr;
+    o->schedule = ALIM_LR_COSINE;
+    o->warmup = b->pretrain_warmup;
+    o->adamw.weight_decay = (float)b->pretrain_weight_decay;
+    o->seed = seed;
+}
+
+void lab_sft_options(alim_train_options *o, int batch, double lr)
+{
+    o->epochs = 1;
+    o->batch = batch;
+    o->lr = lr;
+    o->schedule = ALIM_LR_CONSTANT;
+    o->adamw.weight_decay = 0;
+}
+
+alim_status lab_train(const alim_cell_env *env, const alim_train_options *o, alim_train_result *tr, alim_error *err)
+{
+    alim_status st = alim_train(o, env->progress, tr, err);
+    if (st) return st;
+    alim_runner_count_training(env, (double)(tr->last_step - tr->first_step) * o->batch * o->context * o->grad_accum, tr->elapsed_s);
+    return ALIM_OK;
+}
+
+uint64_t lab_pass_updates(size_t n_tokens, size_t context, size_t batch)
+{
+    const size_t W = n_tokens > 1 ? (n_tokens - 1 + context - 1) / context : 0;
+    const uint64_t total = (W + batch - 1) / batch;
+    return total ? total : 1;
+}
+
+void lab_add_config_record(cJSON *summary, const cJSON *config, size_t n_seeds)
+{
+    char hash[17];
+    alim_json_hash(config, hash);
+    cJSON_AddStringToObject(summary, "config_hash", hash);
+    cJSON_AddItemToObject(summary, "config", cJSON_Duplicate(config, 1));
+    cJSON_AddNumberToObject(summary, "seeds", (double)n_seeds);
+}
+
+void lab_add_run_stats(cJSON *summary, size_t total, size_t run, size_t reused, double wall_s, double train_tokens_per_s)
+{
+    cJSON *cells = cJSON_AddObjectToObject(summary, "cells");
+    cJSON_AddNumberToObject(cells, "total", (double)total);
+    cJSON_AddNumberToObject(cells, "run", (double)run);
+    cJSON_AddNumberToObject(cells, "reused", (double)reused);
+    cJSON_AddNumberToObject(summary, "wall_s", wall_s);
+    cJSON_AddNumberToObject(summary, "train_tokens_per_s", train_tokens_per_s);
 }
