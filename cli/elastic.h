@@ -43,6 +43,8 @@ void cli_elastic_print_subcommand_help(void);
 /* A progress note of an experiment: ends the progress line, then prints the note on stderr. */
 void cli_elastic_note(void *ctx, const char *line);
 /* Copies a file atomically; prints the error and returns the exit status on failure. */
+/* 1 if dir holds the data of `alim data behaviours` (the real-model path of resist/rebound) */
+int cli_elastic_behaviour_data(const char *dir);
 int cli_elastic_copy_file(const char *from, const char *to);
 /* Options in [1, 2^20] (int) and [1, 2^30] (size_t). */
 int cli_elastic_parse_pos_int(const char *opt, const char *s, int *out);

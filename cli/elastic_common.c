@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alim/checkpoint.h"
 #include "alim/gpt.h"
@@ -35,6 +36,19 @@ int cli_elastic_use_theta0(alim_rebound_config *c, const char *dir, int context_
     c->theta0_dirs = *dirs;
     c->theta0_origin = origin;
     return 0;
+}
+
+/* 1 if dir holds the data of `alim data behaviours` (its manifest's format) */
+int cli_elastic_behaviour_data(const char *dir)
+{
+    char p[4200];
+    cJSON *m = NULL;
+    snprintf(p, sizeof p, "%s/manifest.json", dir);
+    if (alim_json_read_file(p, &m, NULL)) return 0;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "format");
+    const int yes = cJSON_IsString(f) && !strcmp(f->valuestring, "alim-behaviour-data/1");
+    cJSON_Delete(m);
+    return yes;
 }
 
 int cli_elastic_copy_file(const char *from, const char *to)

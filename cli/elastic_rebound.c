@@ -76,19 +76,6 @@ const char cli_elastic_rebound_help[] =
     CLI_ELASTIC_JOBS_HELP
     "  --threads N, --json (print RUN/summary.json), --csv FILE (copy RUN/grid.csv)\n";
 
-/* 1 if dir holds the data of `alim data behaviours` (its manifest's format) */
-static int behaviour_data(const char *dir)
-{
-    char p[4200];
-    cJSON *m = NULL;
-    snprintf(p, sizeof p, "%s/manifest.json", dir);
-    if (alim_json_read_file(p, &m, NULL)) return 0;
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "format");
-    const int yes = cJSON_IsString(f) && !strcmp(f->valuestring, "alim-behaviour-data/1");
-    cJSON_Delete(m);
-    return yes;
-}
-
 int cli_elastic_rebound(int argc, char **argv)
 {
     enum { B_DATA = CLI_ELASTIC_OPT_END, B_RUN, B_EPS, B_CONTROL, B_CRUN, B_QUICK, B_JSON, B_CSV, B_HELP, B_LR, B_TESTREC, B_D0REC };
@@ -111,7 +98,7 @@ int cli_elastic_rebound(int argc, char **argv)
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data_arg = argv[i + 1];
         else if (!strncmp(argv[i], "--data=", 7)) data_arg = argv[i] + 7;
     }
-    const int real = data_arg && behaviour_data(data_arg);
+    const int real = data_arg && cli_elastic_behaviour_data(data_arg);
     if (real) quick ? alim_rebound_config_real_quick(&cfg) : alim_rebound_config_real(&cfg);
     else if (quick) alim_rebound_config_quick(&cfg);
     int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c;

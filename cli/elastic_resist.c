@@ -87,19 +87,6 @@ const char cli_elastic_resist_help[] =
     "  alim data behaviours --out beh\n"
     "  alim elastic resist --data beh --theta0 \"$(scripts/fetch-smollm2.sh)\" --run e1-real\n";
 
-/* 1 if dir holds the data of `alim data behaviours` (its manifest's format) */
-static int behaviour_data(const char *dir)
-{
-    char p[4200];
-    cJSON *m = NULL;
-    snprintf(p, sizeof p, "%s/manifest.json", dir);
-    if (alim_json_read_file(p, &m, NULL)) return 0;
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(m, "format");
-    const int yes = cJSON_IsString(f) && !strcmp(f->valuestring, "alim-behaviour-data/1");
-    cJSON_Delete(m);
-    return yes;
-}
-
 int cli_elastic_resist(int argc, char **argv)
 {
     enum { R_DATA = 256, R_RUN, R_SEEDS, R_PRE, R_LAYERS, R_DIM, R_HEADS, R_CONTEXT, R_SFT, R_SAMPLES, R_STOK, R_PROMPT,
@@ -127,7 +114,7 @@ int cli_elastic_resist(int argc, char **argv)
         else if (!strcmp(argv[i], "--data") && i + 1 < argc) data_arg = argv[i + 1];
         else if (!strncmp(argv[i], "--data=", 7)) data_arg = argv[i] + 7;
     }
-    const int real = data_arg && behaviour_data(data_arg);
+    const int real = data_arg && cli_elastic_behaviour_data(data_arg);
     if (real) quick ? alim_resist_config_real_quick(&cfg) : alim_resist_config_real(&cfg);
     else if (quick) alim_resist_config_quick(&cfg);
     int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c, sample_tokens_given = 0, byte_only_given = 0;
