@@ -466,8 +466,7 @@ static alim_status real_e2(report *r, const char *run, const cJSON *sm, strbuf *
         "score at n<sub>neg</sub> = 0 rises strictly with n<sub>pos</sub>",
         "the first drop score(0) &minus; score(first n<sub>neg</sub>) grows with n<sub>pos</sub>",
         "mean early |slope| &gt; 0 and &ge; 3 &times; the late one",
-        "|&gamma;<sub>p</sub> &minus; &gamma;<sub>p</sub>(&theta;<sub>0</sub>)| shrinks and &gamma;<sub>a</sub> rises from "
-        "n<sub>neg</sub> = 0 to the last",
+        "|&gamma;<sub>p</sub> &minus; &gamma;<sub>p</sub>(&theta;<sub>0</sub>)| shrinks and &gamma;<sub>a</sub> rises from n<sub>neg</sub> = 0 to the last",
         "the control rebounds at most half as much, and its &gamma;<sub>p</sub> does not return"};
     sb_printf(h, "<table><tr><th>criterion (&sect;5)</th><th>result</th><th>why</th></tr>\n");
     const cJSON *c;
