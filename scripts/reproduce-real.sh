@@ -22,15 +22,19 @@
 #   report  alim report's real-model profile on OUT -> OUT/report/index.html
 # The matrix products run in bf16 where the CPU has native bf16 (AMX or AVX512-BF16; Amendment
 # A1), else in fp32 (slower, and other numbers: a run directory of its own). ALIM_REAL_THREADS
-# (default 2) sets the threads; results depend on it in the last bits, so keep it to resume.
+# (default 2) sets each cell's threads; results depend on it in the last bits, so keep it to
+# resume. ALIM_REAL_JOBS (default 2) runs that many cells side by side: the evaluations' model
+# loading and small-batch sampling leave a core idle, so 2 jobs of 2 threads finish sooner on 2
+# cores; the results do not depend on it. Memory: about 4 GB a job.
 # Logs go to OUT/logs/, the experiments' stdout to OUT/<step>.txt, OUT/times.txt gets each
-# step's wall time and OUT/summary.md the verdicts. Disk: about 20 GB; memory: about 4 GB.
+# step's wall time and OUT/summary.md the verdicts. Disk: about 20 GB.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/real}
 ALIM=${ALIM:-$PWD/build/alim}
 PY=${PYTHON:-python3}
 TH=${ALIM_REAL_THREADS:-2}
+JOBS=${ALIM_REAL_JOBS:-2}   # cells side by side (E1, E2); results do not depend on it
 mkdir -p "$OUT/logs"
 export OMP_WAIT_POLICY=passive
 
@@ -113,11 +117,12 @@ LR=$(cat "$OUT/lr.txt")
 echo "reproduce-real: learning rate $LR (C0)" >&2
 
 # ---- E2 with the control, E4 from its cells, E1 -----------------------------------------------
-step e2 "$ALIM" elastic rebound --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e2" --control --seeds 3 --lr "$LR" "${COMMON[@]}" || exit 1
+step e2 "$ALIM" elastic rebound --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e2" --control --seeds 3 --lr "$LR" --jobs "$JOBS" \
+  "${COMMON[@]}" || exit 1
 step e4 "$ALIM" elastic coefficient --from-rebound "$OUT/e2" --run "$OUT/e4" --n-pos 40,400 --n-neg 0,4,8,20 --pretrain-tokens 2e12 || exit 1
 step e4-ctl "$ALIM" elastic coefficient --from-rebound "$OUT/e2" --control --run "$OUT/e4-ctl" --n-pos 40,400 --n-neg 0,4,8,20 \
   --pretrain-tokens 2e12 || exit 1
-step e1 "$ALIM" elastic resist --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e1" --seeds 3 --lr "$LR" "${COMMON[@]}" || exit 1
+step e1 "$ALIM" elastic resist --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e1" --seeds 3 --lr "$LR" --jobs "$JOBS" "${COMMON[@]}" || exit 1
 
 # the figures and tables: alim report's real-model profile (examples/report-real.json) on OUT
 case $OUT in /*) abs=$OUT ;; *) abs=$PWD/$OUT ;; esac
