@@ -218,7 +218,10 @@ def test_progress_and_ctrl_c(dist):
     assert seen and seen[-1][1] == seen[-1][2]
 
     def interrupt(stage, done, total):  # a real SIGINT, handled by Python inside the callback
-        os.kill(os.getpid(), signal.SIGINT)
+        # raise(3) delivers it to this thread, so Python's handler runs before the callback
+        # returns; os.kill(getpid()) lets the kernel pick any thread of the process (OpenMP
+        # workers included), and on a loaded machine the handler then ran too late (CI flake)
+        signal.raise_signal(signal.SIGINT)
 
     with pytest.raises(KeyboardInterrupt):
         alim.seq(dist, length=4096, kl_per_token=0.5, progress=interrupt)
