@@ -122,7 +122,10 @@ static int sample_prompts(const char *model, alim_chat_kind want, const char *sy
     for (size_t i = 0; !st && i < n; i++) {
         cJSON *rec = cJSON_CreateObject();
         cJSON_AddStringToObject(rec, "prompt", lines[i]);
-        cJSON_AddStringToObject(rec, "response", r.text[i]);
+        /* a reply cut at --tokens can end inside a character: the record stays valid UTF-8 */
+        char *v = alim_utf8_valid_copy(r.text[i], r.bytes[i], NULL);
+        cJSON_AddStringToObject(rec, "response", v ? v : "");
+        free(v);
         char *line = cJSON_PrintUnformatted(rec);
         cJSON_Delete(rec);
         const size_t k = line ? strlen(line) : 0;
@@ -296,7 +299,9 @@ int cmd_sample(int argc, char **argv)
         if (cut) *cut = '\0', tl = (size_t)(cut - text);
         if (json) {
             cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "text", text);
+            char *v = alim_utf8_valid_copy(text, tl, NULL); /* --json: valid UTF-8 (a sample can end inside a character) */
+            cJSON_AddStringToObject(o, "text", v ? v : "");
+            free(v);
             cJSON_AddNumberToObject(o, "tokens", (double)(len - np));
             cJSON_AddItemToArray(arr, o);
         } else {

@@ -379,6 +379,59 @@ static void test_large(void)
     free(line);
 }
 
+/* alim_utf8_valid_copy against Python's bytes.decode("utf-8", "replace") (the vectors were
+ * made by it: Unicode's substitution of maximal subparts), then a property on random bytes:
+ * the copy of a copy is the copy (what comes out is well-formed) */
+static void test_utf8(void)
+{
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *want;
+        size_t wn;
+    } v[] = {
+        {"", 0, "", 0},
+        {"\x61\x62\x63", 3, "\x61\x62\x63", 3},
+        {"\x63\x61\x66\xc3\xa9", 5, "\x63\x61\x66\xc3\xa9", 5},
+        {"\xf0\x9f\x8c", 3, "\xef\xbf\xbd", 3},
+        {"\xf0\x9f\x95\x8d\xf0\x9f", 6, "\xf0\x9f\x95\x8d\xef\xbf\xbd", 7},
+        {"\xd8", 1, "\xef\xbf\xbd", 3},
+        {"\xc3", 1, "\xef\xbf\xbd", 3},
+        {"\x61\x80\x62", 3, "\x61\xef\xbf\xbd\x62", 5},
+        {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6},
+        {"\xe0\x80\xaf", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9},
+        {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9},
+        {"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12},
+        {"\xf5\x80", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6},
+        {"\xe2\x82", 2, "\xef\xbf\xbd", 3},
+        {"\xe2\x82\xac", 3, "\xe2\x82\xac", 3},
+        {"\xff\xfe", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6},
+        {"\xf0\x9f\x8c\x8d", 4, "\xf0\x9f\x8c\x8d", 4},
+        {"\x78\xe1\x80\xe2\xf0\x91\x92\xf1\xbf\x41", 10, "\x78\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\x41", 14},
+    };
+    for (size_t c = 0; c < sizeof v / sizeof v[0]; c++) {
+        size_t len = 99;
+        char *o = alim_utf8_valid_copy(v[c].in, v[c].n, &len);
+        CHECK(o && len == v[c].wn && memcmp(o, v[c].want, len) == 0 && o[len] == 0, "utf8 case %zu: length %zu, want %zu", c, len, v[c].wn);
+        free(o);
+    }
+    uint64_t x = 88172645463325252ull;
+    for (int t = 0; t < 2000; t++) {
+        char in[24];
+        const size_t n = (size_t)(t % 24);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* bytes biased to the UTF-8 lead and continuation ranges */
+            in[i] = (char)(t & 1 ? (x & 0xff) : 0x80 | (x & 0x7f));
+        }
+        size_t l1, l2;
+        char *a = alim_utf8_valid_copy(in, n, &l1);
+        char *b = a ? alim_utf8_valid_copy(a, l1, &l2) : NULL;
+        CHECK(a && b && l1 == l2 && memcmp(a, b, l1) == 0, "utf8 random %d: not a fixed point", t);
+        free(a), free(b);
+    }
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -391,6 +444,7 @@ int main(int argc, char **argv)
     test_numbers();
     test_errors();
     test_large();
+    test_utf8();
     char cmd[300];
     if (getenv("ALIM_TEST_KEEP")) return check_summary(argv[0]);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -39,6 +39,13 @@ alim_status alim_matrix_read_csv(const char *path, size_t min_cols, size_t max_c
                                  alim_matrix *out, alim_error *err);
 void alim_matrix_free(alim_matrix *m);
 
+/* A copy of s[0..n) that is valid UTF-8 (RFC 3629: no overlong forms, surrogates or code
+ * points above U+10FFFF): each maximal ill-formed subsequence becomes U+FFFD, as Unicode's
+ * "substitution of maximal subparts" (and Python's errors="replace") does. For text a model
+ * wrote, whose last token may end inside a character. NUL-terminated; its length in *out_len
+ * (may be NULL); NULL when out of memory. The caller frees. */
+char *alim_utf8_valid_copy(const char *s, size_t n, size_t *out_len);
+
 /* Writes len bytes to path atomically: path.tmp.<pid> is written, flushed, fsync'ed
  * and renamed over path. */
 alim_status alim_file_write_atomic(const char *path, const void *data, size_t len,

@@ -789,3 +789,59 @@ alim_status alim_json_check_keys(const cJSON *obj, const char *const *allowed, c
     }
     return ALIM_OK;
 }
+
+/* ---- UTF-8 ------------------------------------------------------------------------------ */
+
+/* The length of the well-formed sequence at s (1..4), or 0 with *bad = the length of its
+ * maximal ill-formed prefix (>= 1): Unicode's table 3-7 of well-formed byte sequences. */
+static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
+{
+    const unsigned char c = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        *bad = 1;
+        return 0;
+    }
+    size_t k = 1;
+    for (; k <= need && k < n; k++) {
+        const unsigned char b = s[k];
+        if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) break;
+    }
+    if (k == need + 1) return k;
+    *bad = k; /* the lead byte and the continuation bytes that were still possible */
+    return 0;
+}
+
+char *alim_utf8_valid_copy(const char *s, size_t n, size_t *out_len)
+{
+    char *o = malloc(3 * n + 1); /* every byte may become U+FFFD (3 bytes) */
+    if (!o) return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n;) {
+        size_t bad = 0;
+        const size_t k = utf8_seq((const unsigned char *)s + i, n - i, &bad);
+        if (k) {
+            memcpy(o + j, s + i, k);
+            j += k;
+            i += k;
+        } else {
+            memcpy(o + j, "\xEF\xBF\xBD", 3);
+            j += 3;
+            i += bad;
+        }
+    }
+    o[j] = 0;
+    if (out_len) *out_len = j;
+    return o;
+}

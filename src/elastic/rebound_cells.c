@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alim/checkpoint.h"
+#include "alim/io.h"
 #include "alim/lm_eval.h"
 #include "alim/lm_train.h"
 #include "alim/rng.h"
@@ -339,6 +340,15 @@ alim_status rb_eval_cell(void *arg, const alim_cell_env *env, cJSON **result, al
         double cc[ALIM_NB_MAX_CLASSES];
         for (size_t k = 0; k < x->nb.n_classes; k++) cc[k] = (double)class_counts[k];
         cJSON_AddItemToObject(r, "class_counts", cJSON_CreateDoubleArray(cc, (int)x->nb.n_classes));
+        /* the examples are for reading: a reply cut at the token limit can end inside a
+         * character, and result.json must stay valid UTF-8 (the scores used the bytes) */
+        cJSON *ex;
+        cJSON_ArrayForEach(ex, examples) {
+            const cJSON *rep = cJSON_GetObjectItemCaseSensitive(ex, "reply");
+            char *v = cJSON_IsString(rep) ? alim_utf8_valid_copy(rep->valuestring, strlen(rep->valuestring), NULL) : NULL;
+            if (v) cJSON_ReplaceItemInObjectCaseSensitive(ex, "reply", cJSON_CreateString(v));
+            free(v);
+        }
         cJSON_AddItemToObject(r, "examples", examples);
     }
     cJSON_AddNumberToObject(r, "elapsed_s", alim_lab_now() - t0);

@@ -48,6 +48,18 @@ n=$(wc -l <"$R/grid.csv")
 [ ! -e "$R/cells/s1-pos2-negpass/n2/model.safetensors" ] && [ ! -e "$R/cells/s1-pos4-ctlpass/n2/model.safetensors" ] && [ -s "$R/cells/s1-pos4/model.safetensors" ] &&
   [ -s "$R/cells/s1-pos4-ctlpass/train/model.safetensors" ] && ok || bad "evaluated stops' weights removed, theta_pos and the passes' last checkpoints kept"
 
+# ---- alim sample --chat --prompts draws what the experiment drew: theta0's evaluation is
+# seed 1, stream 0, the first 4 prompts, <= 8 tokens (--quick); its 3 example replies ----
+head -n 4 "$B/prompts.txt" >"$TMP/p4.txt"
+expect_exit 0 "sample --prompts" -- "$ALIM" sample --model "$G" --chat --prompts "$TMP/p4.txt" --tokens 8 --seed 1 --threads 1 --out "$TMP/p4.jsonl"
+"$PYTHON" -c "
+import json, sys
+got = [json.loads(l) for l in open('$TMP/p4.jsonl', encoding='utf-8')]  # strict UTF-8
+ex = json.load(open('$R/cells/s1-theta0-eval/result.json', encoding='utf-8'))['examples']
+p = open('$TMP/p4.txt').read().split(chr(10))[:4]
+sys.exit(0 if [g['prompt'] for g in got] == p and [g['response'] for g in got[:3]] == [e['reply'] for e in ex] else 1)" && ok ||
+  bad "sample --prompts: the replies of theta0's evaluation, in the prompts' order, as valid UTF-8"
+
 # ---- a re-run reuses every cell ----
 expect_exit 0 "re-run" -- "$ALIM" elastic rebound --data "$B" --run "$R" --theta0 "$G" --quick --control --threads 1 --json
 expect_json "j['cells']=={'total':14,'run':0,'reused':14}" "every cell reused"
