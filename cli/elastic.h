@@ -45,6 +45,9 @@ void cli_elastic_note(void *ctx, const char *line);
 /* Copies a file atomically; prints the error and returns the exit status on failure. */
 /* 1 if dir holds the data of `alim data behaviours` (the real-model path of resist/rebound) */
 int cli_elastic_behaviour_data(const char *dir);
+/* Before the options are parsed (the defaults depend on both): *quick = whether --quick is
+ * given; returns whether --data names behaviour data. */
+int cli_elastic_prescan(int argc, char **argv, int *quick);
 int cli_elastic_copy_file(const char *from, const char *to);
 /* Options in [1, 2^20] (int) and [1, 2^30] (size_t). */
 int cli_elastic_parse_pos_int(const char *opt, const char *s, int *out);

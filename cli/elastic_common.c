@@ -51,6 +51,18 @@ int cli_elastic_behaviour_data(const char *dir)
     return yes;
 }
 
+int cli_elastic_prescan(int argc, char **argv, int *quick)
+{
+    const char *data = NULL;
+    *quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) *quick = 1;
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data = argv[i + 1];
+        else if (!strncmp(argv[i], "--data=", 7)) data = argv[i] + 7;
+    }
+    return data && cli_elastic_behaviour_data(data);
+}
+
 int cli_elastic_copy_file(const char *from, const char *to)
 {
     char *buf;

@@ -91,14 +91,8 @@ int cli_elastic_rebound(int argc, char **argv)
     alim_rebound_config cfg;
     alim_rebound_config_default(&cfg);
     /* behaviour data (a pretrained theta0) have defaults of their own: found before the options */
-    const char *data_arg = NULL;
     int quick = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--quick")) quick = 1;
-        else if (!strcmp(argv[i], "--data") && i + 1 < argc) data_arg = argv[i + 1];
-        else if (!strncmp(argv[i], "--data=", 7)) data_arg = argv[i] + 7;
-    }
-    const int real = data_arg && cli_elastic_behaviour_data(data_arg);
+    const int real = cli_elastic_prescan(argc, argv, &quick);
     if (real) quick ? alim_rebound_config_real_quick(&cfg) : alim_rebound_config_real(&cfg);
     else if (quick) alim_rebound_config_quick(&cfg);
     int json = 0, rc = cli_parse_precision(NULL, &cfg.precision), c;
