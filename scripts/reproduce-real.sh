@@ -138,7 +138,7 @@ end=$(date +%s)
   for e in e1 e2 e4 e4-ctl; do
     printf -- '- %s: ' "$e"
     "$PY" -c 'import json, sys
-s = json.load(open(sys.argv[1])); print(s.get("verdict", "?"))' "$OUT/$e/$( [ "${e#e4}" != "$e" ] && echo coefficient || echo summary).json" 2>/dev/null || echo "(no summary)"
+s = json.load(open(sys.argv[1], encoding="utf-8", errors="replace")); print(s.get("verdict", "?"))' "$OUT/$e/$( [ "${e#e4}" != "$e" ] && echo coefficient || echo summary).json" 2>/dev/null || echo "(no summary)"
   done
   echo
   echo "wall time $(( (end - start) / 60 )) min"
