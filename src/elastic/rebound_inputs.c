@@ -15,6 +15,34 @@
 #include "alim/checkpoint.h"
 #include "alim/io.h"
 
+/* The part of the configuration record that byte-level and real runs share (rebound_real.h);
+ * its bytes are the run directories' identity, so the two wordings and the real path's extra
+ * keys stay exactly as they were. */
+void rb_config_add_run(cJSON *o, const alim_rebound_config *c, int real)
+{
+    cJSON *g = cJSON_AddObjectToObject(o, "grid");
+    double v[ALIM_REBOUND_MAX_GRID];
+    for (size_t i = 0; i < c->n_pos_count; i++) v[i] = (double)c->n_pos[i];
+    cJSON_AddItemToObject(g, "n_pos", cJSON_CreateDoubleArray(v, (int)c->n_pos_count));
+    for (size_t i = 0; i < c->n_neg_count; i++) v[i] = (double)c->n_neg[i];
+    cJSON_AddItemToObject(g, "n_neg", cJSON_CreateDoubleArray(v, (int)c->n_neg_count));
+    cJSON_AddStringToObject(g, "negatives", real ? "one pass per n_pos in record order, checkpoints at the prefixes (stop_at + resume)"
+                                                 : "one pass per n_pos in document order, checkpoints at the prefixes (stop_at + resume)");
+    cJSON *s = cJSON_AddObjectToObject(o, "sft");
+    cJSON_AddNumberToObject(s, "batch", c->sft_batch);
+    cJSON_AddNumberToObject(s, "lr", c->sft_lr);
+    cJSON_AddStringToObject(s, "schedule", "constant");
+    cJSON_AddNumberToObject(s, "weight_decay", 0);
+    cJSON_AddNumberToObject(s, "epochs", 1);
+    if (real) cJSON_AddNumberToObject(s, "clip", 1);
+    cJSON *e = cJSON_AddObjectToObject(o, "samples");
+    cJSON_AddNumberToObject(e, "n", (double)c->n_samples);
+    cJSON_AddNumberToObject(e, "tokens", (double)c->sample_tokens);
+    cJSON_AddNumberToObject(e, "temperature", c->temperature);
+    if (real) cJSON_AddStringToObject(e, "prompts", "the first n lines of prompts.txt in the chat template; a reply ends at the end of turn");
+    cJSON_AddBoolToObject(o, "quick", c->quick);
+}
+
 static cJSON *make_config(const alim_rebound_config *c, const char *source, const char *data_hash, const alim_tokenizer *tk)
 {
     cJSON *o = cJSON_CreateObject();
@@ -29,24 +57,7 @@ static cJSON *make_config(const alim_rebound_config *c, const char *source, cons
         snprintf(d, sizeof d, "bpe, %d ids, %zu merges", tk->vocab_size, tk->n_merges);
         cJSON_ReplaceItemInObject(cJSON_GetObjectItemCaseSensitive(o, "model"), "tokenizer", cJSON_CreateString(d));
     }
-    cJSON *g = cJSON_AddObjectToObject(o, "grid");
-    double v[ALIM_REBOUND_MAX_GRID];
-    for (size_t i = 0; i < c->n_pos_count; i++) v[i] = (double)c->n_pos[i];
-    cJSON_AddItemToObject(g, "n_pos", cJSON_CreateDoubleArray(v, (int)c->n_pos_count));
-    for (size_t i = 0; i < c->n_neg_count; i++) v[i] = (double)c->n_neg[i];
-    cJSON_AddItemToObject(g, "n_neg", cJSON_CreateDoubleArray(v, (int)c->n_neg_count));
-    cJSON_AddStringToObject(g, "negatives", "one pass per n_pos in document order, checkpoints at the prefixes (stop_at + resume)");
-    cJSON *s = cJSON_AddObjectToObject(o, "sft");
-    cJSON_AddNumberToObject(s, "batch", c->sft_batch);
-    cJSON_AddNumberToObject(s, "lr", c->sft_lr);
-    cJSON_AddStringToObject(s, "schedule", "constant");
-    cJSON_AddNumberToObject(s, "weight_decay", 0);
-    cJSON_AddNumberToObject(s, "epochs", 1);
-    cJSON *e = cJSON_AddObjectToObject(o, "samples");
-    cJSON_AddNumberToObject(e, "n", (double)c->n_samples);
-    cJSON_AddNumberToObject(e, "tokens", (double)c->sample_tokens);
-    cJSON_AddNumberToObject(e, "temperature", c->temperature);
-    cJSON_AddBoolToObject(o, "quick", c->quick);
+    rb_config_add_run(o, c, 0);
     return o;
 }
 

@@ -334,25 +334,6 @@ cJSON *rbr_make_config(const alim_rebound_config *c, const char *data_hash, cons
     cJSON_AddStringToObject(dj, "kl_set", "D_0: theta0's replies to the first d0_records prompts, one set per seed");
     cJSON_AddNumberToObject(dj, "d0_records", (double)c->d0_records);
     cJSON_AddNumberToObject(dj, "d0_tokens", (double)c->d0_tokens);
-    cJSON *g = cJSON_AddObjectToObject(o, "grid");
-    double v[ALIM_REBOUND_MAX_GRID];
-    for (size_t i = 0; i < c->n_pos_count; i++) v[i] = (double)c->n_pos[i];
-    cJSON_AddItemToObject(g, "n_pos", cJSON_CreateDoubleArray(v, (int)c->n_pos_count));
-    for (size_t i = 0; i < c->n_neg_count; i++) v[i] = (double)c->n_neg[i];
-    cJSON_AddItemToObject(g, "n_neg", cJSON_CreateDoubleArray(v, (int)c->n_neg_count));
-    cJSON_AddStringToObject(g, "negatives", "one pass per n_pos in record order, checkpoints at the prefixes (stop_at + resume)");
-    cJSON *sj = cJSON_AddObjectToObject(o, "sft");
-    cJSON_AddNumberToObject(sj, "batch", c->sft_batch);
-    cJSON_AddNumberToObject(sj, "lr", c->sft_lr);
-    cJSON_AddStringToObject(sj, "schedule", "constant");
-    cJSON_AddNumberToObject(sj, "weight_decay", 0);
-    cJSON_AddNumberToObject(sj, "epochs", 1);
-    cJSON_AddNumberToObject(sj, "clip", 1);
-    cJSON *e = cJSON_AddObjectToObject(o, "samples");
-    cJSON_AddNumberToObject(e, "n", (double)c->n_samples);
-    cJSON_AddNumberToObject(e, "tokens", (double)c->sample_tokens);
-    cJSON_AddNumberToObject(e, "temperature", c->temperature);
-    cJSON_AddStringToObject(e, "prompts", "the first n lines of prompts.txt in the chat template; a reply ends at the end of turn");
-    cJSON_AddBoolToObject(o, "quick", c->quick);
+    rb_config_add_run(o, c, 1);
     return o;
 }

@@ -69,6 +69,10 @@ alim_status rbr_sample_replies(const rbr_sampler *s, alim_gpt *m, char *const *p
  * {"prompt", "response"}, one JSON object a line, atomically. */
 alim_status rbr_write_replies(const cJSON *replies, const char *path, alim_error *err);
 
+/* The configuration record's grid, sft, samples and quick keys (rebound_inputs.c), shared by
+ * the byte-level and the real path (real: record order, clip, the prompts). */
+void rb_config_add_run(cJSON *o, const alim_rebound_config *c, int real);
+
 /* The configuration of a run on a pretrained theta0 (cJSON object; NULL when out of memory). */
 cJSON *rbr_make_config(const alim_rebound_config *c, const char *data_hash, const char *theta0_hash, double theta0_bytes,
                        const alim_gpt_config *mc, size_t num_params, const alim_tokenizer *tk, const alim_chat_template *chat);
