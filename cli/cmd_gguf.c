@@ -142,40 +142,22 @@ static void type_text(alim_gguf_value v, char *buf, size_t cap)
 
 /* ---- JSON rendering ---------------------------------------------------------------------- */
 
-/* A NUL-terminated copy that is valid UTF-8: invalid sequences and NUL bytes become U+FFFD
- * (JSON output must be UTF-8, cJSON strings end at NUL). */
+/* A NUL-terminated copy that is valid UTF-8 (alim_utf8_valid_copy: ill-formed sequences
+ * become U+FFFD) in which NUL bytes become U+FFFD too (JSON output must be UTF-8, cJSON
+ * strings end at NUL). */
 static char *utf8_copy(const char *s, size_t len)
 {
-    char *o = malloc(len * 3 + 1);
-    if (!o) return NULL;
+    size_t n;
+    char *v = alim_utf8_valid_copy(s, len, &n);
+    if (!v || !memchr(v, 0, n)) return v;
+    char *o = malloc(3 * n + 1);
     size_t k = 0;
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < len;) {
-        size_t n = 0;
-        uint32_t cp = 0;
-        if (u[i] >= 0x01 && u[i] < 0x80) n = 1, cp = u[i];
-        else if (u[i] >= 0xc2 && u[i] < 0xe0) n = 2, cp = u[i] & 0x1fu;
-        else if (u[i] >= 0xe0 && u[i] < 0xf0) n = 3, cp = u[i] & 0x0fu;
-        else if (u[i] >= 0xf0 && u[i] < 0xf5) n = 4, cp = u[i] & 0x07u;
-        int ok = n > 0 && i + n <= len;
-        for (size_t j = 1; ok && j < n; j++) {
-            ok = (u[i + j] & 0xc0) == 0x80;
-            cp = cp << 6 | (u[i + j] & 0x3fu);
-        }
-        /* no overlong forms, surrogates or code points past U+10FFFF */
-        if (ok && ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))))
-            ok = 0;
-        if (ok) {
-            memcpy(o + k, u + i, n);
-            k += n;
-            i += n;
-        } else {
-            memcpy(o + k, "\xef\xbf\xbd", 3);
-            k += 3;
-            i++;
-        }
+    for (size_t i = 0; o && i < n; i++) {
+        if (v[i]) o[k++] = v[i];
+        else memcpy(o + k, "\xef\xbf\xbd", 3), k += 3;
     }
-    o[k] = '\0';
+    if (o) o[k] = '\0';
+    free(v);
     return o;
 }
 
