@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "alim/dist.h"
+#include "alim/io.h"
 
 #include <cblas.h>
 #include <omp.h>
@@ -179,7 +180,7 @@ int cli_with_dist(int (*cmd)(int, char **), int argc, char **argv, int (*then)(i
 
 int cli_print_json(cJSON *obj)
 {
-    char *s = cJSON_Print(obj);
+    char *s = alim_json_print(obj, 1);
     cJSON_Delete(obj);
     if (!s) {
         fputs("alim: error: out of memory printing JSON\n", stderr);
@@ -190,24 +191,16 @@ int cli_print_json(cJSON *obj)
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 }
 
-static cJSON *json_number(double v)
-{
-    if (isfinite(v)) return cJSON_CreateNumber(v);
-    return cJSON_CreateString(isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-}
-
 cJSON *cli_json_add_number(cJSON *obj, const char *key, double v)
 {
-    cJSON *n = json_number(v);
-    if (n) cJSON_AddItemToObject(obj, key, n);
-    return n;
+    return alim_json_add_number(obj, key, v);
 }
 
 cJSON *cli_json_add_array(cJSON *obj, const char *key, const double *v, size_t n)
 {
     cJSON *a = cJSON_AddArrayToObject(obj, key);
     if (!a) return NULL;
-    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, json_number(v[i]));
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, alim_json_create_number(v[i]));
     return a;
 }
 

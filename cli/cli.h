@@ -78,10 +78,11 @@ int cli_print_help(const char *name);
 /* Prints a JSON object to stdout (indented, one object, newline) and frees it.
  * Returns CLI_EXIT_RUNTIME if printing failed. */
 int cli_print_json(cJSON *obj);
-/* Adds a numeric array; non-finite values become the strings "inf", "-inf", "nan". */
+/* Adds a numeric array; non-finite values as alim/io.h's convention says ("inf", "-inf",
+ * NaN as null). */
 cJSON *cli_json_add_array(cJSON *obj, const char *key, const double *v, size_t n);
-/* Adds a number; non-finite values become the strings "inf", "-inf" or "nan" (JSON has no
- * infinity). */
+/* Adds a number; non-finite values as alim/io.h's convention says (JSON has no infinity):
+ * the strings "inf" and "-inf", NaN as null. */
 cJSON *cli_json_add_number(cJSON *obj, const char *key, double v);
 
 /* A progress callback that draws "stage: 42% (ETA 3 s)" on stderr, at most a few

@@ -61,7 +61,7 @@ static alim_status dump_tokens(const char *path, const alim_token_stream *ds, al
         cJSON_AddItemToArray(t, cJSON_CreateNumber(ds->tokens[i]));
         cJSON_AddItemToArray(m, cJSON_CreateNumber(ds->mask[i]));
     }
-    char *s = cJSON_PrintUnformatted(j);
+    char *s = alim_json_print(j, 0);
     cJSON_Delete(j);
     if (!s) return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
     alim_status st = alim_file_write_atomic(path, s, strlen(s), err);

@@ -188,7 +188,7 @@ static cJSON *json_i64(int64_t i)
 
 static cJSON *json_double(double d)
 {
-    if (!isfinite(d)) return cJSON_CreateString(isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+    if (!isfinite(d)) return alim_json_create_number(d);
     char b[40];
     snprintf(b, sizeof b, "%.17g", d);
     return cJSON_CreateRaw(b);

@@ -126,7 +126,7 @@ static int sample_prompts(const char *model, alim_chat_kind want, const char *sy
         char *v = alim_utf8_valid_copy(r.text[i], r.bytes[i], NULL);
         cJSON_AddStringToObject(rec, "response", v ? v : "");
         free(v);
-        char *line = cJSON_PrintUnformatted(rec);
+        char *line = alim_json_print(rec, 0);
         cJSON_Delete(rec);
         const size_t k = line ? strlen(line) : 0;
         if (line && olen + k + 1 > ocap) {

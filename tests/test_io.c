@@ -1,6 +1,7 @@
 /* test_io.c — the numeric CSV reader: its number parsing against strtod, bit for bit, on
  * about 1.2 million strings of many shapes (the reader has a fast path for plain decimals
- * and falls back to strtod), and every error case with its message and line. */
+ * and falls back to strtod), and every error case with its message and line; the UTF-8
+ * repair; the JSON convention for non-finite numbers. */
 #define _POSIX_C_SOURCE 200809L
 #include <float.h>
 #include <inttypes.h>
@@ -432,6 +433,70 @@ static void test_utf8(void)
     }
 }
 
+/* ---- non-finite numbers in JSON: one convention (io.h) -------------------------------- */
+
+static void test_json_nonfinite(void)
+{
+    /* a tree with non-finite numbers at every depth: object member, array element, nested */
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "a", 1.5);
+    cJSON_AddNumberToObject(o, "pinf", INFINITY);
+    cJSON_AddNumberToObject(o, "ninf", -INFINITY);
+    cJSON_AddNumberToObject(o, "nan", NAN);
+    cJSON *arr = cJSON_AddArrayToObject(o, "arr");
+    cJSON_AddItemToArray(arr, cJSON_CreateNumber(NAN));
+    cJSON_AddItemToArray(arr, cJSON_CreateNumber(2));
+    cJSON *in = cJSON_CreateObject();
+    cJSON_AddNumberToObject(in, "x", -INFINITY);
+    cJSON_AddItemToArray(arr, in);
+    char *txt = alim_json_print(o, 0);
+    const char *want = "{\"a\":1.5,\"pinf\":\"inf\",\"ninf\":\"-inf\",\"nan\":null,"
+                       "\"arr\":[null,2,{\"x\":\"-inf\"}]}";
+    CHECK(txt && strcmp(txt, want) == 0, "printed %s", txt ? txt : "(null)");
+    /* the tree is left as it was */
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "pinf");
+    CHECK(cJSON_IsNumber(p) && p->valuedouble == INFINITY, "tree modified");
+    /* and reads back to the same values; older files' "nan" strings read as NaN */
+    cJSON *back = txt ? cJSON_Parse(txt) : NULL;
+    CHECK(back != NULL, "parse");
+    if (back) {
+        CHECK(alim_json_number_value(cJSON_GetObjectItemCaseSensitive(back, "a")) == 1.5, "a");
+        CHECK(alim_json_number_value(cJSON_GetObjectItemCaseSensitive(back, "pinf")) == INFINITY, "+inf");
+        CHECK(alim_json_number_value(cJSON_GetObjectItemCaseSensitive(back, "ninf")) == -INFINITY, "-inf");
+        CHECK(isnan(alim_json_number_value(cJSON_GetObjectItemCaseSensitive(back, "nan"))), "null is NaN");
+        CHECK(isnan(alim_json_number_value(cJSON_GetObjectItemCaseSensitive(back, "missing"))), "missing");
+        cJSON *old = cJSON_CreateString("nan"), *other = cJSON_CreateString("infinite");
+        CHECK(isnan(alim_json_number_value(old)) && isnan(alim_json_number_value(other)), "strings");
+        cJSON_Delete(old);
+        cJSON_Delete(other);
+    }
+    cJSON_Delete(back);
+    free(txt);
+    /* a finite tree prints exactly as cJSON prints it; a root number follows the convention */
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddNumberToObject(f, "k", 0.1);
+    char *a = alim_json_print(f, 1), *b = cJSON_Print(f);
+    CHECK(a && b && strcmp(a, b) == 0, "finite tree differs from cJSON_Print");
+    free(a);
+    free(b);
+    cJSON_Delete(f);
+    cJSON *r = cJSON_CreateNumber(-INFINITY);
+    a = alim_json_print(r, 1);
+    CHECK(a && strcmp(a, "\"-inf\"") == 0, "root -inf: %s", a ? a : "(null)");
+    free(a);
+    cJSON_Delete(r);
+    /* the builders */
+    cJSON *n = cJSON_CreateObject();
+    alim_json_add_number(n, "u", NAN);
+    alim_json_add_number(n, "v", INFINITY);
+    alim_json_add_number(n, "w", 3);
+    a = cJSON_PrintUnformatted(n);
+    CHECK(a && strcmp(a, "{\"u\":null,\"v\":\"inf\",\"w\":3}") == 0, "builders: %s", a ? a : "(null)");
+    free(a);
+    cJSON_Delete(n);
+    cJSON_Delete(o);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -445,6 +510,7 @@ int main(int argc, char **argv)
     test_errors();
     test_large();
     test_utf8();
+    test_json_nonfinite();
     char cmd[300];
     if (getenv("ALIM_TEST_KEEP")) return check_summary(argv[0]);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -88,6 +88,21 @@ void alim_dir_lock_release(alim_dir_lock *lock);
  * returns how many were removed. Subdirectories are searched down to `depth` levels. */
 size_t alim_dir_remove_stale_temporaries(const char *dir, int depth);
 
+/* Non-finite numbers in JSON. JSON has neither infinities nor NaN, and cJSON would print both
+ * as null, losing the sign of an infinite bound. alim's one convention, in every JSON document
+ * it writes of its own (--json output, run directories, manifests; not the model files of
+ * other ecosystems): +inf and -inf are the strings "inf" and "-inf" (Python's float() reads
+ * them), and NaN -- a quantity that is undefined or was not measured -- is null.
+ * alim_json_create_number/alim_json_add_number build a node that way; alim_json_print
+ * prints any tree that way (a number node holding a non-finite value is printed as the
+ * convention says; the tree itself is not modified). NULL when out of memory. */
+cJSON *alim_json_create_number(double v);
+cJSON *alim_json_add_number(cJSON *obj, const char *key, double v);
+char *alim_json_print(const cJSON *v, int formatted);
+/* Reads a number written by the convention above: a number, "inf", "-inf", "nan" (the
+ * spelling of older files), or null (NaN). Anything else, and a missing node, is NaN. */
+double alim_json_number_value(const cJSON *v);
+
 /* Parses a JSON file. The error carries the path and the line/column of a syntax error. */
 alim_status alim_json_read_file(const char *path, cJSON **out, alim_error *err);
 

@@ -16,7 +16,8 @@ extern "C" {
 
 /* Monotonic wall clock in seconds. */
 double alim_lab_now(void);
-/* obj[key] as a number, NAN if missing or not a number. */
+/* obj[key] as a number read by alim/io.h's convention ("inf", "-inf"; null is NAN), NAN if
+ * missing or not a number. */
 double alim_lab_json_num(const cJSON *obj, const char *key);
 /* Mean and standard error of x[0..n) (NAN when undefined: mean for n = 0, SE for n < 2). */
 void alim_lab_mean_se(const double *x, size_t n, double *mean, double *se);
@@ -25,10 +26,11 @@ void alim_lab_mean_se(const double *x, size_t n, double *mean, double *se);
  * correlation of the ranks); NAN for n < 2 or when either side is constant. */
 double alim_lab_spearman(const double *x, const double *y, size_t n);
 
-/* Writes v as indented JSON (plus a newline) to path atomically. */
+/* Writes v as indented JSON (plus a newline) to path atomically; non-finite numbers as
+ * alim/io.h's convention says. */
 alim_status alim_lab_write_json(const char *path, const cJSON *v, alim_error *err);
 
-/* obj[key] = v, or null when v is not finite (JSON has no NaN or infinity). */
+/* obj[key] = v; +-inf as the strings "inf"/"-inf", NaN as null (alim/io.h). */
 void alim_lab_add_num(cJSON *obj, const char *key, double v);
 /* "a/b" into buf (n bytes); an empty string when it does not fit (so opening it fails). */
 char *alim_lab_path(const char *a, const char *b, char *buf, size_t n);

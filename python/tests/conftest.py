@@ -38,8 +38,10 @@ def cli():
 
 
 def _num(v):
-    """A CLI JSON number: non-finite values are the strings inf, -inf, nan."""
-    if isinstance(v, str) and v in ("inf", "-inf", "nan"):
+    """A CLI JSON number: infinities are the strings inf and -inf, NaN is null."""
+    if v is None:
+        return math.nan
+    if isinstance(v, str) and v in ("inf", "-inf"):
         return float(v)
     return v
 

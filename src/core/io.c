@@ -749,6 +749,81 @@ alim_status alim_json_read_file(const char *path, cJSON **out, alim_error *err)
     return st;
 }
 
+/* ---- non-finite numbers: one convention (io.h) ------------------------------------- */
+
+cJSON *alim_json_create_number(double v)
+{
+    if (isfinite(v)) return cJSON_CreateNumber(v);
+    if (isnan(v)) return cJSON_CreateNull();
+    return cJSON_CreateString(v > 0 ? "inf" : "-inf");
+}
+
+cJSON *alim_json_add_number(cJSON *obj, const char *key, double v)
+{
+    cJSON *n = alim_json_create_number(v);
+    if (n && !cJSON_AddItemToObject(obj, key, n)) {
+        cJSON_Delete(n);
+        return NULL;
+    }
+    return n;
+}
+
+static int json_has_nonfinite(const cJSON *v)
+{
+    for (; v; v = v->next) {
+        if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) return 1;
+        if (v->child && json_has_nonfinite(v->child)) return 1;
+    }
+    return 0;
+}
+
+/* Rewrites the non-finite number nodes of a tree (siblings and children of v) in place;
+ * the string takes cJSON's own allocation so that cJSON_Delete frees it. */
+static int json_fix_nonfinite(cJSON *v)
+{
+    for (; v; v = v->next) {
+        if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {
+            if (isnan(v->valuedouble)) {
+                v->type = cJSON_NULL;
+            } else {
+                cJSON *s = cJSON_CreateString(v->valuedouble > 0 ? "inf" : "-inf");
+                if (!s) return -1;
+                v->type = cJSON_String;
+                v->valuestring = s->valuestring;
+                s->valuestring = NULL;
+                cJSON_Delete(s);
+            }
+            v->valueint = 0;
+            v->valuedouble = 0;
+        }
+        if (v->child && json_fix_nonfinite(v->child)) return -1;
+    }
+    return 0;
+}
+
+char *alim_json_print(const cJSON *v, int formatted)
+{
+    if (!v) return NULL;
+    if (!(v->child ? json_has_nonfinite(v->child) : cJSON_IsNumber(v) && !isfinite(v->valuedouble)))
+        return formatted ? cJSON_Print(v) : cJSON_PrintUnformatted(v);
+    cJSON *copy = cJSON_Duplicate(v, 1);
+    if (!copy) return NULL;
+    /* the copy is a root: its own next pointer is NULL, so the walk covers just it */
+    char *text = json_fix_nonfinite(copy) ? NULL : formatted ? cJSON_Print(copy) : cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
+    return text;
+}
+
+double alim_json_number_value(const cJSON *v)
+{
+    if (cJSON_IsNumber(v)) return v->valuedouble;
+    if (cJSON_IsString(v) && v->valuestring) {
+        if (!strcmp(v->valuestring, "inf")) return INFINITY;
+        if (!strcmp(v->valuestring, "-inf")) return -INFINITY;
+    }
+    return NAN;
+}
+
 alim_status alim_json_get_number(const cJSON *obj, const char *key, int required, const char *where,
                                  double *out, alim_error *err)
 {

@@ -262,7 +262,7 @@ static alim_status write_jsonl(const alim_corpus *c, size_t first, size_t n, ali
             cJSON_AddStringToObject(o, "prompt", prompt);
             cJSON_AddStringToObject(o, "response", resp);
         }
-        char *line = o ? cJSON_PrintUnformatted(o) : NULL;
+        char *line = o ? alim_json_print(o, 0) : NULL;
         cJSON_Delete(o);
         if (!line || sb_add(&sb, line, strlen(line)) || sb_add(&sb, "\n", 1))
             st = alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
@@ -301,7 +301,7 @@ static alim_status sub_corpus(const alim_corpus *c, size_t first, size_t n, alim
     return st;
 }
 
-static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateString(isnan(v) ? "nan" : "inf"); }
+static cJSON *num(double v) { return alim_json_create_number(v); }
 
 static void add_num(cJSON *o, const char *k, double v) { cJSON_AddItemToObject(o, k, num(v)); }
 
@@ -758,7 +758,7 @@ alim_status alim_behaviours_build(const alim_behaviour_options *o, const char *o
     }
     char *txt = NULL;
     if (!st) {
-        txt = cJSON_Print(m);
+        txt = alim_json_print(m, 1);
         st = txt ? ALIM_OK : alim_error_set(err, ALIM_ENOMEM, "manifest", "out of memory");
     }
     if (!st) {

@@ -37,13 +37,9 @@ void alim_datadir_options_default(alim_datadir_options *o)
     o->jargon = "/usr/share/doc/jargon-text/jargon.txt.gz";
 }
 
-/* ---- JSON helpers (JSON has no infinity: non-finite numbers become strings) -------------- */
+/* ---- JSON helpers (non-finite numbers as alim/io.h's convention says) -------------------- */
 
-static cJSON *json_number(double v)
-{
-    if (isfinite(v)) return cJSON_CreateNumber(v);
-    return cJSON_CreateString(isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-}
+static cJSON *json_number(double v) { return alim_json_create_number(v); }
 
 static void add_number(cJSON *obj, const char *key, double v)
 {
@@ -131,7 +127,7 @@ static cJSON *manifest_base(const char *source, const alim_datadir_options *o, c
 /* Writes the manifest and commits the directory (aborts it on failure); takes m. */
 static alim_status finish(alim_outdir *od, cJSON *m, cJSON **manifest, alim_error *err)
 {
-    char *txt = m ? cJSON_Print(m) : NULL;
+    char *txt = m ? alim_json_print(m, 1) : NULL;
     alim_status st = txt ? ALIM_OK : alim_error_set(err, ALIM_ENOMEM, "manifest", "out of memory");
     if (!st) {
         size_t n = strlen(txt);
@@ -169,7 +165,7 @@ static alim_status write_chains(const alim_source *s, const char *path, alim_err
         }
         cJSON_AddItemToArray(arr, c);
     }
-    char *txt = cJSON_PrintUnformatted(o);
+    char *txt = alim_json_print(o, 0);
     cJSON_Delete(o);
     if (!txt) return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
     alim_status st = alim_file_write_atomic(path, txt, strlen(txt), err);

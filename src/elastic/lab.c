@@ -28,8 +28,7 @@ double alim_lab_now(void)
 
 double alim_lab_json_num(const cJSON *o, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    return alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
 void alim_lab_mean_se(const double *x, size_t n, double *mean, double *se)
@@ -106,10 +105,10 @@ double alim_lab_spearman(const double *x, const double *y, size_t n)
 
 alim_status alim_lab_write_json(const char *path, const cJSON *v, alim_error *err)
 {
-    char *text = cJSON_Print(v);
+    char *text = alim_json_print(v, 1);
     if (!text) return alim_error_set(err, ALIM_ENOMEM, path, "out of memory");
     const size_t n = strlen(text);
-    text[n] = '\n'; /* cJSON_Print's buffer has room for the NUL it replaces */
+    text[n] = '\n'; /* cJSON_Print's buffer (alim_json_print's) has room for the NUL it replaces */
     alim_status st = alim_file_write_atomic(path, text, n + 1, err);
     free(text);
     return st;
@@ -117,8 +116,7 @@ alim_status alim_lab_write_json(const char *path, const cJSON *v, alim_error *er
 
 void alim_lab_add_num(cJSON *o, const char *key, double v)
 {
-    if (isfinite(v)) cJSON_AddNumberToObject(o, key, v);
-    else cJSON_AddNullToObject(o, key);
+    alim_json_add_number(o, key, v);
 }
 
 char *alim_lab_path(const char *a, const char *b, char *buf, size_t n)

@@ -271,7 +271,7 @@ alim_status rbr_write_replies(const cJSON *replies, const char *path, alim_error
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "prompt", cJSON_GetObjectItemCaseSensitive(r, "prompt")->valuestring);
         cJSON_AddStringToObject(o, "response", cJSON_GetObjectItemCaseSensitive(r, "reply")->valuestring);
-        char *line = cJSON_PrintUnformatted(o);
+        char *line = alim_json_print(o, 0);
         cJSON_Delete(o);
         const size_t k = line ? strlen(line) : 0;
         if (line && len + k + 2 > cap) {

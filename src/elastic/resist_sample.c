@@ -51,7 +51,7 @@ static alim_status write_d(const char *out_path, const alim_tokenizer *tk, const
         cJSON_AddStringToObject(o, "prompt", text);
         text[pl] = save;
         cJSON_AddStringToObject(o, "response", text + pl);
-        char *line = cJSON_PrintUnformatted(o);
+        char *line = alim_json_print(o, 0);
         cJSON_Delete(o);
         if (!line) {
             st = alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");

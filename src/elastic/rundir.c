@@ -91,7 +91,7 @@ static void canon(buf_t *b, const cJSON *v)
         }
         put(b, "]", 1);
     } else {
-        char *s = cJSON_PrintUnformatted(v);
+        char *s = alim_json_print(v, 0); /* non-finite numbers as the files hold them */
         if (s) put(b, s, strlen(s));
         else b->oom = 1;
         free(s);
@@ -246,7 +246,7 @@ static alim_status open_root(const char *dir, const char *experiment, const cJSO
         cJSON_AddItemToObject(m, "config", cJSON_Duplicate(config, 1));
         cJSON_AddStringToObject(m, "config_hash", hash);
         cJSON_AddStringToObject(m, "created", date);
-        char *text = cJSON_Print(m);
+        char *text = alim_json_print(m, 1);
         cJSON_Delete(m);
         st = text ? alim_file_write_atomic(mpath, text, strlen(text), err)
                   : alim_error_set(err, ALIM_ENOMEM, dir, "out of memory");
@@ -371,7 +371,7 @@ alim_status alim_rundir_cell_finish(const alim_rundir *rd, const char *cell, con
     char hash[17];
     alim_json_hash(result, hash);
     if (sealed) cJSON_AddStringToObject(sealed, RESULT_HASH_KEY, hash);
-    char *text = sealed ? cJSON_Print(sealed) : NULL;
+    char *text = sealed ? alim_json_print(sealed, 1) : NULL;
     cJSON_Delete(sealed);
     if (!text) return alim_error_set(err, ALIM_ENOMEM, p, "out of memory");
     st = alim_file_write_atomic(p, text, strlen(text), err);

@@ -209,7 +209,7 @@ alim_status alim_report_run(const alim_report_options *opt, const alim_progress 
         cJSON_AddStringToObject(el, "precision", alim_precision_name(r.precision));
         if (r.precision == ALIM_PRECISION_BF16) cJSON_AddStringToObject(el, "bf16_isa", alim_bf16_isa());
         if (opt->config) cJSON_AddItemToObject(meta, "config", cJSON_Duplicate(opt->config, 1));
-        char *text = cJSON_Print(meta);
+        char *text = alim_json_print(meta, 1);
         cJSON_Delete(meta);
         char *mp = report_path(&r, "report.json");
         st = (text && mp) ? alim_file_write_atomic(mp, text, strlen(text), err)

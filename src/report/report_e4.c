@@ -67,7 +67,7 @@ alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound
                               tab, P * N, COLS);
     if (!st) {
         /* the analysis as JSON next to it (per-seed changes, criteria) */
-        char *text = cJSON_Print(out);
+        char *text = alim_json_print(out, 1);
         char *p = report_path(r, ANALYSIS);
         st = (text && p) ? alim_file_write_atomic(p, text, strlen(text), r->err)
                          : alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory");
