@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # reproduce-real.sh — the real-model elasticity study of docs/real-elasticity.md: E1, E2 with
-# its never-pretrained control and E4 on SmolLM2-135M-Instruct (issue 12).
+# its never-pretrained control and E4 on SmolLM2-135M-Instruct, and the pretraining axis (§11)
+# on alim's own models (issue 12).
 #
 #   scripts/reproduce-real.sh [OUT]     (make reproduce-real [OUT=DIR]; default OUT=runs/real)
 #
@@ -19,6 +20,9 @@
 #   e2      alim elastic rebound --control, 3 seeds (E2 and its control)
 #   e4      alim elastic coefficient --from-rebound OUT/e2 (main and control cells)
 #   e1      alim elastic resist, 3 seeds
+#   axis    §11, the pretraining axis on alim's own models: alim data synthetic (76M tokens)
+#           -> OUT/syn-axis, then alim elastic scale --part tokens on G0 (1x32x2) at 10 ..
+#           3,000 tokens per parameter, 3 seeds, fp32 -> OUT/e3-axis (about 40 min)
 #   report  alim report's real-model profile on OUT -> OUT/report/index.html
 # The matrix products run in bf16 where the CPU has native bf16 (AMX or AVX512-BF16; Amendment
 # A1), else in fp32 (slower, and other numbers: a run directory of its own). ALIM_REAL_THREADS
@@ -124,6 +128,11 @@ step e4-ctl "$ALIM" elastic coefficient --from-rebound "$OUT/e2" --control --run
   --pretrain-tokens 2e12 || exit 1
 step e1 "$ALIM" elastic resist --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e1" --seeds 3 --lr "$LR" --jobs "$JOBS" "${COMMON[@]}" || exit 1
 
+# ---- §11: the pretraining axis on alim's own models (fp32 and one thread a cell, as fixed) ----
+[ -s "$OUT/syn-axis/manifest.json" ] || step syn-axis "$ALIM" data synthetic --pretrain-tokens 76000000 --out "$OUT/syn-axis" || exit 1
+step e3-axis "$ALIM" elastic scale --data "$OUT/syn-axis" --run "$OUT/e3-axis" --part tokens --sizes 1x32x2 --budget-model 1 \
+  --budgets 250880,752640,2508800,7526400,25088000,75264000 --seeds 3 --threads 1 --jobs "$JOBS" --precision fp32 || exit 1
+
 # the figures and tables: alim report's real-model profile (examples/report-real.json) on OUT
 case $OUT in /*) abs=$OUT ;; *) abs=$PWD/$OUT ;; esac
 printf '{"description": "the real-model elasticity study in %s", "sections": ["real"], "real": {"run": "%s"}}\n' "$abs" "$abs" >"$OUT/report-config.json"
@@ -135,7 +144,7 @@ end=$(date +%s)
   echo
   echo "theta0: $MODEL; precision $PREC; $TH threads; learning rate $LR (C0); theta0 jargon rate $JARGON"
   echo
-  for e in e1 e2 e4 e4-ctl; do
+  for e in e1 e2 e4 e4-ctl e3-axis; do
     printf -- '- %s: ' "$e"
     "$PY" -c 'import json, sys
 s = json.load(open(sys.argv[1], encoding="utf-8", errors="replace")); print(s.get("verdict", "?"))' "$OUT/$e/$( [ "${e#e4}" != "$e" ] && echo coefficient || echo summary).json" 2>/dev/null || echo "(no summary)"
