@@ -36,7 +36,9 @@ int cli_error(const char *where, const char *fmt, ...)
 
 int cli_fail(const alim_error *err)
 {
-    cli_error(err->where, "%s", err->what[0] ? err->what : alim_status_name(err->status));
+    char what[2 * ALIM_ERROR_WHAT_MAX];
+    cli_flag_hints(err->what[0] ? err->what : alim_status_name(err->status), what, sizeof what);
+    cli_error(cli_flag_of(err->where), "%s", what);
     return alim_status_is_user_error(err->status) ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
 }
 

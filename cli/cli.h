@@ -33,8 +33,16 @@ extern const size_t cli_command_count;
 
 /* Prints "alim: error: where: what" and returns CLI_EXIT_USAGE. */
 int cli_error(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Prints a library error record and returns 2 (user error) or 1 (runtime). */
+/* Prints a library error record and returns 2 (user error) or 1 (runtime). Its where, when it
+ * names a library parameter, becomes the flag that sets it, and its message gets the flag
+ * hints back (cli_flag_of, cli_flag_hints). */
 int cli_fail(const alim_error *err);
+/* cli/flags.c: the flag that sets the library parameter `where` names ("n_max" -> "--n-max"),
+ * or `where` itself when it names none (a file, a line, a tensor). */
+const char *cli_flag_of(const char *where);
+/* cli/flags.c: a library message with the command line's words for its parameter hints
+ * ("normalize rescales" -> "use --normalize to rescale"), into out (cap bytes). */
+void cli_flag_hints(const char *what, char *out, size_t cap);
 
 /* Parse helpers: on failure they print an error naming `opt` and return CLI_EXIT_USAGE. */
 int cli_parse_double(const char *opt, const char *s, double *out);

@@ -196,7 +196,9 @@ static int report_main(int argc, char **argv)
          * and end the job. */
         const int rank = alim_dist_rank();
         cli_quiet = 0;
-        rc = rank ? cli_error(err.where, "(rank %d) %s", rank, err.what) : cli_fail(&err);
+        char what[2 * ALIM_ERROR_WHAT_MAX];
+        cli_flag_hints(err.what, what, sizeof what);
+        rc = rank ? cli_error(cli_flag_of(err.where), "(rank %d) %s", rank, what) : cli_fail(&err);
         fflush(stderr);
         alim_dist_abort(alim_status_is_user_error(st) ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME);
         return rc;

@@ -378,17 +378,17 @@ static void test_build(void)
     rm_rf(d4);
     alim_behaviour_options b2 = o;
     b2.window = 32;
-    CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "--window"), "window 32: %s",
+    CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "window"), "window 32: %s",
           err.where);
     b2 = o;
     b2.classifier_alpha = 0;
-    CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "--classifier-alpha"), "alpha 0");
+    CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "classifier_alpha"), "alpha 0");
     b2 = o;
     b2.classifier_order = 9;
-    CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "--classifier-order"), "order 9");
+    CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "classifier_order"), "order 9");
     b2 = o;
     b2.test_docs = 0;
-    CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "--test-docs"), "test 0");
+    CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "test_docs"), "test 0");
     b2 = o;
     b2.jargon = "/nonexistent/jargon.txt.gz";
     CHECK(alim_behaviours_build(&b2, d4, NULL, &err) == ALIM_EINVAL && strstr(err.what, "jargon-text"),
@@ -481,7 +481,7 @@ static void test_extra_class(void)
     rm_rf(dir);
     alim_behaviour_options b = o;
     b.extra_file = NULL;
-    CHECK(alim_behaviours_build(&b, dir, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "--extra-class"), "name without file");
+    CHECK(alim_behaviours_build(&b, dir, NULL, &err) == ALIM_EINVAL && !strcmp(err.where, "extra_name"), "name without file");
     b = o;
     b.extra_name = "jargon";
     CHECK(alim_behaviours_build(&b, dir, NULL, &err) == ALIM_EINVAL && strstr(err.what, "already a class"), "a taken name");

@@ -274,7 +274,7 @@ static void test_training(const char *tmp)
     alim_train_result res;
     alim_error err;
     o.precision = ALIM_PRECISION_FP32;
-    CHECK(alim_train(&o, NULL, &res, &err) == ALIM_EINVAL && !strcmp(err.where, "--precision") && strstr(err.what, "bf16"),
+    CHECK(alim_train(&o, NULL, &res, &err) == ALIM_EINVAL && !strcmp(err.where, "precision") && strstr(err.what, "bf16"),
           "resume in another precision refused: %s: %s", err.where, err.what);
     o.precision = ALIM_PRECISION_AUTO;
     CHECK(alim_train(&o, NULL, &res, &err) == ALIM_OK && res.precision == ALIM_PRECISION_BF16, "auto resumes in bf16: %s", err.what);

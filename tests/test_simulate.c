@@ -320,7 +320,7 @@ int main(int argc, char **argv)
         alim_sim_e1_result r;
         const double bad_m[] = {10, 0};
         o.m_values = bad_m, o.n_m = 2;
-        CHECK(alim_simulate_e1(&s, &o, NULL, &r, &e) == ALIM_EINVAL && !strcmp(e.where, "--m"), "E1 m = 0 refused");
+        CHECK(alim_simulate_e1(&s, &o, NULL, &r, &e) == ALIM_EINVAL && !strcmp(e.where, "m_values"), "E1 m = 0 refused");
         o.m_values = NULL, o.replicates = 0;
         CHECK(alim_simulate_e1(&s, &o, NULL, &r, &e) == ALIM_EINVAL, "E1 0 replicates refused");
         alim_scenario big;

@@ -69,7 +69,7 @@ typedef struct {
     double n, log_n;
 } alim_bon_size;
 
-/* N from its value (finite, >= 1) or from log N (>= 0). ALIM_EINVAL otherwise ("--n"). */
+/* N from its value (finite, >= 1) or from log N (>= 0). ALIM_EINVAL otherwise (where "n" or "log_n"). */
 alim_status alim_bon_size_from_n(double n, alim_bon_size *out, alim_error *err);
 alim_status alim_bon_size_from_log(double log_n, alim_bon_size *out, alim_error *err);
 

@@ -122,7 +122,7 @@ typedef struct {
 
 /* Every group's curve, their mean, and bootstrap intervals over groups (percentiles of the B
  * replicate means, linear interpolation between order statistics as numpy's default).
- * ALIM_EINVAL ("--n-max") when n_max exceeds the smallest group, naming that group. */
+ * ALIM_EINVAL ("n_max") when n_max exceeds the smallest group, naming that group. */
 alim_status alim_bon_samples_curves_compute(const alim_bon_samples *s, const alim_bon_samples_options *opt,
                                             alim_bon_samples_curves *out, alim_error *err);
 void alim_bon_samples_curves_free(alim_bon_samples_curves *c);

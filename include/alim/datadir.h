@@ -10,7 +10,7 @@
  *
  * On success *manifest (if not NULL) receives the manifest that was written (caller frees
  * with cJSON_Delete); everything a caller might print is in it. Errors are EINVAL for bad
- * options (where = the option, e.g. "--shares"), a missing Debian package (where = "natural"),
+ * options (where = the field, e.g. "shares"), a missing Debian package (where = "natural"),
  * an existing non-empty OUT or too small a corpus; EIO for files that cannot be read or
  * written. Nothing is printed.
  */

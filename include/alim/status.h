@@ -2,8 +2,9 @@
  *
  * The library never prints, exits or aborts. A call that fails returns a non-zero
  * alim_status and, when given an alim_error, fills it with what went wrong and where
- * (a file name, a line of the input, an option, a tensor name). The command-line
- * front end turns that record into the one-line message users see:
+ * (a file name, a line of the input, a tensor name; for a bad argument, the name of the
+ * parameter or options field, e.g. "n_max", which the CLI maps to its flag, cli/flags.c).
+ * The command-line front end turns that record into the one-line message users see:
  *     alim: error: <where>: <what>
  */
 #ifndef ALIM_STATUS_H
@@ -28,7 +29,7 @@ enum { ALIM_ERROR_WHERE_MAX = 256, ALIM_ERROR_WHAT_MAX = 512 };
 
 typedef struct {
     alim_status status;
-    char where[ALIM_ERROR_WHERE_MAX]; /* file, "file:line", option or tensor name; may be empty */
+    char where[ALIM_ERROR_WHERE_MAX]; /* file, "file:line", parameter or tensor name; may be empty */
     char what[ALIM_ERROR_WHAT_MAX];   /* human-readable description, no trailing newline       */
 } alim_error;
 

@@ -38,7 +38,7 @@ typedef struct {
     int arith_roundtrip_ok;          /* decoded chunks equal the input               */
 } alim_treecode_result;
 
-/* EINVAL (where = "--depth") for depth outside 1..16, (where = "data") for no tokens. */
+/* EINVAL (where = "depth") for depth outside 1..16, (where = "data") for no tokens. */
 alim_status alim_treecode_run(const alim_corpus *docs, size_t depth, alim_treecode_result *out, alim_error *err);
 
 /* Huffman code lengths of weights w[0..n) (w >= 0; zero weights get a length too). n = 1

@@ -21,7 +21,7 @@ def bits(nats):
 class Error(Exception):
     """An error reported by alim: the library's error record.
 
-    Attributes: ``what`` (one-line description), ``where`` (the file, file:line, option or
+    Attributes: ``what`` (one-line description), ``where`` (the file, file:line or keyword
     argument it concerns; may be empty), ``status`` (the alim_status name, e.g. "invalid input")
     and ``user_error`` (True for bad input, which the CLI reports with exit status 2)."""
 
@@ -39,10 +39,16 @@ def new_error():
     return err
 
 
+# The library names a bad argument by its C parameter or options field (alim/status.h); these
+# are the ones whose keyword here is spelled otherwise (the rest are the same word).
+_KEYWORDS = {"lambda": "lam", "chat_template": "template"}
+
+
 def raise_error(err):
     st = err.status
     what = ffi.string(err.what).decode("utf-8", "replace") or ffi.string(lib.alim_status_name(st)).decode()
-    raise Error(what, ffi.string(err.where).decode("utf-8", "replace"),
+    where = ffi.string(err.where).decode("utf-8", "replace")
+    raise Error(what, _KEYWORDS.get(where, where),
                 ffi.string(lib.alim_status_name(st)).decode(), bool(lib.alim_status_is_user_error(st)))
 
 

@@ -167,7 +167,11 @@ def test_asymptotics_errors(dist):
             f()
     with pytest.raises(alim.Error) as e:
         alim.tilt([0.5, 0.6], [0, 1], kl=1)
-    assert e.value.where.startswith("p") and "sum" in e.value.what
+    assert e.value.where.startswith("p") and "sum" in e.value.what and "normalize" in e.value.what
+    # an argument the library refuses is named by its keyword, not by the CLI's flag
+    with pytest.raises(alim.Error) as e:
+        alim.seq([0.3, 0.3, 0.4], [0, 1, 2 ** 0.5], length=4, kl_per_token=0.1, method="lattice")
+    assert e.value.where == "method" and "lattice" in e.value.what
 
 
 def test_bon(dist, big_dist, cli, same):

@@ -351,7 +351,7 @@ alim_status alim_levels_ordered(const alim_rdist *d, const alim_levels *merged, 
 alim_status alim_bon_size_from_n(double n, alim_bon_size *out, alim_error *err)
 {
     if (isnan(n) || n < 1 || isinf(n))
-        return alim_error_set(err, ALIM_EINVAL, "--n", "N must be a finite number >= 1 (got %g)", n);
+        return alim_error_set(err, ALIM_EINVAL, "n", "N must be a finite number >= 1 (got %g)", n);
     out->n = n;
     out->log_n = log(n);
     return ALIM_OK;
@@ -360,7 +360,7 @@ alim_status alim_bon_size_from_n(double n, alim_bon_size *out, alim_error *err)
 alim_status alim_bon_size_from_log(double log_n, alim_bon_size *out, alim_error *err)
 {
     if (isnan(log_n) || log_n < 0 || isinf(log_n))
-        return alim_error_set(err, ALIM_EINVAL, "--n", "log N must be finite and >= 0 (got %g)", log_n);
+        return alim_error_set(err, ALIM_EINVAL, "log_n", "log N must be finite and >= 0 (got %g)", log_n);
     out->log_n = log_n;
     out->n = exp(log_n);
     return ALIM_OK;
@@ -554,7 +554,7 @@ static double kl_at(const alim_levels *lv, double n)
 
 alim_status alim_bon_budget_kl(const alim_levels *lv, double kl, alim_bon_budget *out, alim_error *err)
 {
-    if (isnan(kl) || kl < 0) return alim_error_set(err, ALIM_EINVAL, "--kl", "KL budget must be >= 0 (got %g)", kl);
+    if (isnan(kl) || kl < 0) return alim_error_set(err, ALIM_EINVAL, "kl", "KL budget must be >= 0 (got %g)", kl);
     out->n_bound = floor(alim_bon_bound_inverse(kl));
     out->verified = 0;
     const double ksup = 0.0 - lv->log_q[lv->n - 1];
@@ -592,7 +592,7 @@ alim_status alim_bon_budget_kl(const alim_levels *lv, double kl, alim_bon_budget
 
 alim_status alim_bon_min_n_for_reward(const alim_levels *lv, double target, double *n, alim_error *err)
 {
-    if (isnan(target)) return alim_error_set(err, ALIM_EINVAL, "--reward", "target reward is NaN");
+    if (isnan(target)) return alim_error_set(err, ALIM_EINVAL, "reward", "target reward is NaN");
     const double top = lv->v[lv->n - 1];
     alim_bon_size one = {1, 0};
     if (bon_reward(lv, one) >= target) {
@@ -674,9 +674,9 @@ static alim_mc_estimate mean_ci(double s, double s2, double m)
 alim_status alim_bon_mc(const alim_levels *lv, alim_bon_size N, size_t samples, uint64_t seed, int direct,
                         alim_bon_mc_result *out, alim_error *err)
 {
-    if (samples < 2) return alim_error_set(err, ALIM_EINVAL, "--check-mc", "need at least 2 samples");
+    if (samples < 2) return alim_error_set(err, ALIM_EINVAL, "check_mc", "need at least 2 samples");
     if (direct && (N.n != floor(N.n) || N.n > 1e7 || N.n * (double)samples > 2e10))
-        return alim_error_set(err, ALIM_EINVAL, "--n",
+        return alim_error_set(err, ALIM_EINVAL, "n",
                               "direct simulation needs an integer N <= 10^7 and N x samples <= 2e10");
     alim_rng rng;
     alim_rng_seed(&rng, seed, 0);

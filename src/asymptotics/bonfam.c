@@ -414,7 +414,7 @@ static alim_status soft_fast(const alim_levels *lv, alim_bon_size N, double lamb
         for (size_t i = 0; i < SOFT_BATCH; i++, K++) {
             if (K >= SOFT_MAX_NODES) {
                 free(A), free(w);
-                return alim_error_set(err, ALIM_ERANGE, "--soft", "needs more than %d quadrature nodes", SOFT_MAX_NODES);
+                return alim_error_set(err, ALIM_ERANGE, "soft_lambda", "needs more than %d quadrature nodes", SOFT_MAX_NODES);
             }
             if (K == cap) {
                 double *nA = realloc(A, 2 * cap * sizeof *A);
@@ -501,7 +501,7 @@ alim_status alim_soft_bon_level_log_probs(const alim_levels *lv, alim_bon_size N
     if (!info) info = &dummy;
     memset(info, 0, sizeof *info);
     if (isnan(lambda) || lambda < 0)
-        return alim_error_set(err, ALIM_EINVAL, "--soft", "lambda must be >= 0 (got %g)", lambda);
+        return alim_error_set(err, ALIM_EINVAL, "soft_lambda", "lambda must be >= 0 (got %g)", lambda);
     const size_t L = lv->n;
     if (lambda == INFINITY) {
         info->limit = 4;
@@ -560,9 +560,9 @@ alim_status alim_soft_bon_level_log_probs(const alim_levels *lv, alim_bon_size N
         if (K >= SOFT_MAX_NODES) {
             const double span = -lw[0];
             free(A), free(lw);
-            return alim_error_set(err, ALIM_ERANGE, "--soft",
+            return alim_error_set(err, ALIM_ERANGE, "soft_lambda",
                                   "lambda (max r - min r) = %g needs more than %d quadrature nodes; use plain best-of-N "
-                                  "(--soft inf) or a smaller lambda",
+                                  "(soft_lambda = inf) or a smaller lambda",
                                   span, SOFT_MAX_NODES);
         }
         if (K == cap) {
@@ -659,12 +659,12 @@ static alim_status method_law(const alim_levels *lv, alim_bon_method m, double p
         return alim_soft_bon_level_log_probs(lv, N, soft_lambda, log_pi, NULL, err);
     case ALIM_METHOD_BOP:
         if (!(param >= 0) || isinf(param))
-            return alim_error_set(err, ALIM_EINVAL, "--poisson", "mu must be a finite number >= 0 (got %g)", param);
+            return alim_error_set(err, ALIM_EINVAL, "mu", "mu must be a finite number >= 0 (got %g)", param);
         N.n = param, N.log_n = log(param);
         alim_bop_level_log_probs(lv, N, log_pi);
         return ALIM_OK;
     case ALIM_METHOD_TILT:
-        if (!(param >= 0)) return alim_error_set(err, ALIM_EINVAL, "--lambda", "lambda must be >= 0 (got %g)", param);
+        if (!(param >= 0)) return alim_error_set(err, ALIM_EINVAL, "lambda", "lambda must be >= 0 (got %g)", param);
         alim_tilt_level_log_probs(lv, param, log_pi);
         return ALIM_OK;
     }
@@ -859,17 +859,17 @@ alim_status alim_bonfam_mc(const alim_levels *lv, const double *gold, alim_bon_m
                            double soft_lambda, size_t samples, uint64_t seed, alim_bonfam_mc_result *out,
                            alim_error *err)
 {
-    if (samples < 2) return alim_error_set(err, ALIM_EINVAL, "--check-mc", "need at least 2 samples");
+    if (samples < 2) return alim_error_set(err, ALIM_EINVAL, "check_mc", "need at least 2 samples");
     const double M = (double)samples;
     if ((m == ALIM_METHOD_BON || m == ALIM_METHOD_SOFT) &&
         (param != floor(param) || param > (m == ALIM_METHOD_BON ? 1e7 : 1e6) || param * M > 2e10))
-        return alim_error_set(err, ALIM_EINVAL, "--check-mc",
+        return alim_error_set(err, ALIM_EINVAL, "check_mc",
                               "direct simulation needs an integer N (<= 10^7, soft <= 10^6) and N x samples <= 2e10");
     if (m == ALIM_METHOD_BOP && (param > 1e6 || param * M > 2e10))
-        return alim_error_set(err, ALIM_EINVAL, "--check-mc", "direct simulation needs mu <= 10^6 and mu x samples <= 2e10");
+        return alim_error_set(err, ALIM_EINVAL, "check_mc", "direct simulation needs mu <= 10^6 and mu x samples <= 2e10");
     const size_t L = lv->n;
     double *lp = malloc(2 * L * sizeof *lp);
-    if (!lp) return alim_error_set(err, ALIM_ENOMEM, "--check-mc", "out of memory");
+    if (!lp) return alim_error_set(err, ALIM_ENOMEM, "check_mc", "out of memory");
     double *cum = lp + L;
     alim_status st = method_law(lv, m, param, soft_lambda, lp, err);
     if (st) {

@@ -276,7 +276,7 @@ alim_status alim_bon_samples_read_csv(alim_bon_samples *s, const char *path, con
                 double v;
                 if (nh && !parse_num(hdr.f[0], &v))
                     FAIL(ALIM_EFORMAT, w, "the first line must be a header naming the columns (r, group, g, logp)");
-                FAIL(ALIM_EFORMAT, w, "no reward column: name it 'r' or 'reward' in the header, or use --reward COL");
+                FAIL(ALIM_EFORMAT, w, "no reward column: name it 'r' or 'reward' in the header, or give reward_col");
             }
             if ((cgold = find_col(&hdr, "g")) < 0) cgold = find_col(&hdr, "gold");
             clogp = find_col(&hdr, "logp");
@@ -407,7 +407,7 @@ static alim_status soft_group(const double *r, const double *g, size_t N, size_t
 {
     const double rmin = r[0], rmax = r[N - 1], span = lambda * (rmax - rmin);
     if (!(span <= 700))
-        return alim_error_set(err, ALIM_ERANGE, "--soft",
+        return alim_error_set(err, ALIM_ERANGE, "soft_lambda",
                               "lambda (max r - min r) = %g within a group: weights e^{lambda r} underflow (limit 700)", span);
     double gmin = 0;
     if (g) {
@@ -418,7 +418,7 @@ static alim_status soft_group(const double *r, const double *g, size_t N, size_t
     double *w = malloc(3 * N * sizeof *w), *M = calloc(6 * (n_max + 1), sizeof *M);
     if (!w || !M) {
         free(w), free(M);
-        return alim_error_set(err, ALIM_ENOMEM, "--soft", "out of memory");
+        return alim_error_set(err, ALIM_ENOMEM, "soft_lambda", "out of memory");
     }
     double *a = w + N, *b = a + N;
     double *MR = M, *MA = M + (n_max + 1), *MB = MA + (n_max + 1), *S1 = MB + (n_max + 1), *S2 = S1 + (n_max + 1),
@@ -473,12 +473,12 @@ alim_status alim_bon_samples_group_curve(const double *r, const double *g, const
                                          double *soft_step_error, alim_error *err)
 {
     if (N == 0 || n_max < 1 || n_max > N)
-        return alim_error_set(err, ALIM_EINVAL, "--n-max", "n_max = %zu must be in [1, %zu]", n_max, N);
+        return alim_error_set(err, ALIM_EINVAL, "n_max", "n_max = %zu must be in [1, %zu]", n_max, N);
     for (size_t i = 1; i < N; i++)
         if (!(r[i] >= r[i - 1])) return alim_error_set(err, ALIM_EINVAL, "samples", "rewards of a group must be sorted");
     const int soft = !isnan(soft_lambda);
     if (soft && !(soft_lambda >= 0 && isfinite(soft_lambda)))
-        return alim_error_set(err, ALIM_EINVAL, "--soft", "lambda must be a finite number >= 0 (got %g)", soft_lambda);
+        return alim_error_set(err, ALIM_EINVAL, "soft_lambda", "lambda must be a finite number >= 0 (got %g)", soft_lambda);
     for (size_t q = 0; q < ALIM_BS_NQ; q++)
         for (size_t n = 0; n < n_max; n++) out[q * n_max + n] = NAN;
     if (soft_step_error) *soft_step_error = 0;
@@ -601,12 +601,12 @@ alim_status alim_bon_samples_curves_compute(const alim_bon_samples *s, const ali
     if (n_max > nmin) {
         size_t k = 0;
         while (s->start[k + 1] - s->start[k] != nmin) k++;
-        return alim_error_set(err, ALIM_EINVAL, "--n-max",
+        return alim_error_set(err, ALIM_EINVAL, "n_max",
                               "%zu exceeds the smallest group: '%s' (first sample at line %zu) has %zu samples", n_max,
                               s->group_name[k], s->line[s->start[k]], nmin);
     }
     if (opt->bootstrap && !(opt->level > 0 && opt->level < 1))
-        return alim_error_set(err, ALIM_EINVAL, "--level", "the interval level must be in (0, 1) (got %g)", opt->level);
+        return alim_error_set(err, ALIM_EINVAL, "level", "the interval level must be in (0, 1) (got %g)", opt->level);
     const size_t G = s->n_groups, Q = ALIM_BS_NQ, W = Q * n_max;
     double *cur = malloc(G * W * sizeof *cur), *tails = malloc(G * n_max * sizeof *tails), *serr = calloc(G, sizeof *serr);
     out->value = malloc(W * sizeof *out->value);
@@ -658,7 +658,7 @@ alim_status alim_bon_samples_curves_compute(const alim_bon_samples *s, const ali
         out->hi = malloc(W * sizeof *out->hi);
         if (!rep || !out->lo || !out->hi) {
             free(rep);
-            st = alim_error_set(err, ALIM_ENOMEM, "--bootstrap", "out of memory (%zu replicates x %zu values)", Bn, W);
+            st = alim_error_set(err, ALIM_ENOMEM, "bootstrap", "out of memory (%zu replicates x %zu values)", Bn, W);
             goto done;
         }
         int oom = 0;
@@ -685,13 +685,13 @@ alim_status alim_bon_samples_curves_compute(const alim_bon_samples *s, const ali
         }
         if (oom) {
             free(rep);
-            st = alim_error_set(err, ALIM_ENOMEM, "--bootstrap", "out of memory");
+            st = alim_error_set(err, ALIM_ENOMEM, "bootstrap", "out of memory");
             goto done;
         }
         double *col = malloc(Bn * sizeof *col);
         if (!col) {
             free(rep);
-            st = alim_error_set(err, ALIM_ENOMEM, "--bootstrap", "out of memory");
+            st = alim_error_set(err, ALIM_ENOMEM, "bootstrap", "out of memory");
             goto done;
         }
         const double pl = (1 - opt->level) / 2, ph = (1 + opt->level) / 2;

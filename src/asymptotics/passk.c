@@ -61,11 +61,11 @@ double alim_pass_at_k_estimator_var(uint64_t n, uint64_t k, double theta)
 
 alim_status alim_pass_at_k_estimate(uint64_t n, uint64_t c, uint64_t k, alim_passk_result *out, alim_error *err)
 {
-    if (n == 0) return alim_error_set(err, ALIM_EINVAL, "--n", "n must be >= 1");
-    if (c > n) return alim_error_set(err, ALIM_EINVAL, "--c", "c = %llu exceeds n = %llu", (unsigned long long)c,
+    if (n == 0) return alim_error_set(err, ALIM_EINVAL, "n", "n must be >= 1");
+    if (c > n) return alim_error_set(err, ALIM_EINVAL, "c", "c = %llu exceeds n = %llu", (unsigned long long)c,
                                      (unsigned long long)n);
     if (k < 1 || k > n)
-        return alim_error_set(err, ALIM_EINVAL, "--k", "k must be in [1, n] (got %llu, n = %llu)", (unsigned long long)k,
+        return alim_error_set(err, ALIM_EINVAL, "k", "k must be in [1, n] (got %llu, n = %llu)", (unsigned long long)k,
                               (unsigned long long)n);
     const double lv = log_ratio(n, c, k);
     out->estimate = -expm1(lv);

@@ -51,7 +51,7 @@ static alim_status finish(alim_rdist *d, double tol, int normalize, const char *
     if (!(s > 0.0)) return alim_error_set(err, ALIM_EINVAL, where, "probabilities sum to 0");
     if (!normalize && fabs(s - 1.0) > tol)
         return alim_error_set(err, ALIM_EINVAL, where,
-                              "probabilities sum to %.17g, not 1 (tolerance %g; use --normalize to rescale)", s, tol);
+                              "probabilities sum to %.17g, not 1 (tolerance %g; normalize rescales)", s, tol);
     if (s != 1.0)
         for (size_t i = 0; i < n; i++) d->p[i] /= s;
 

@@ -243,9 +243,9 @@ static alim_status types_pmf(const alim_rdist *d, size_t n, double merge_tol, do
     for (size_t k = 1; k < V; k++) count = count * (double)(n + k) / (double)k;
     if (count > max_types) {
         alim_levels_free(&tl);
-        return alim_error_set(err, ALIM_EINVAL, "--length",
+        return alim_error_set(err, ALIM_EINVAL, "length",
                               "the rewards are not on a lattice and enumerating the %.3g count vectors of n = %zu "
-                              "over %zu reward values exceeds the limit %.3g; round them with --lattice-step H",
+                              "over %zu reward values exceeds the limit %.3g; round them with a lattice_step > 0",
                               count, n, V, max_types);
     }
     size_t M = (size_t)(count + 0.5);
@@ -324,7 +324,7 @@ alim_status alim_seqpmf_compute(const alim_rdist *d, size_t n, const alim_seqpmf
     if (!opt) opt = &def;
     memset(out, 0, sizeof *out);
     memset(info, 0, sizeof *info);
-    if (n == 0) return alim_error_set(err, ALIM_EINVAL, "--length", "sequence length must be >= 1");
+    if (n == 0) return alim_error_set(err, ALIM_EINVAL, "length", "sequence length must be >= 1");
     double a, h;
     size_t K;
     int lat = 0, rounded = 0;
@@ -332,7 +332,7 @@ alim_status alim_seqpmf_compute(const alim_rdist *d, size_t n, const alim_seqpmf
         a = d->r_min, h = opt->lattice_step;
         double kd = ceil((d->r_max - d->r_min) / h - 1e-9);
         if (kd > (double)opt->max_lattice)
-            return alim_error_set(err, ALIM_EINVAL, "--lattice-step", "step %g gives %.0f > %zu lattice points", h, kd,
+            return alim_error_set(err, ALIM_EINVAL, "lattice_step", "step %g gives %.0f > %zu lattice points", h, kd,
                                   opt->max_lattice);
         K = (size_t)kd;
         lat = 1;
@@ -340,7 +340,7 @@ alim_status alim_seqpmf_compute(const alim_rdist *d, size_t n, const alim_seqpmf
     } else if (opt->method != ALIM_SEQPMF_TYPES) {
         lat = alim_seqpmf_lattice_detect(d, opt->lattice_tol, opt->max_lattice, &a, &h, &K);
         if (!lat && opt->method == ALIM_SEQPMF_LATTICE)
-            return alim_error_set(err, ALIM_EINVAL, "--method", "the rewards are not on a lattice (tolerance %g)",
+            return alim_error_set(err, ALIM_EINVAL, "method", "the rewards are not on a lattice (tolerance %g)",
                                   opt->lattice_tol);
     }
     if (!lat) return types_pmf(d, n, opt->merge_tol, opt->max_types, out, info, err);
@@ -357,9 +357,9 @@ alim_status alim_seqpmf_compute(const alim_rdist *d, size_t n, const alim_seqpmf
         if (V > 0 && count <= 2e6 && count < support / 4) return types_pmf(d, n, opt->merge_tol, opt->max_types, out, info, err);
     }
     if (support > 4e8)
-        return alim_error_set(err, ALIM_EINVAL, "--length",
+        return alim_error_set(err, ALIM_EINVAL, "length",
                               "the reward of a sequence takes %.3g lattice values (limit 4e8); a coarser "
-                              "--lattice-step H rounds the rewards onto fewer values",
+                              "lattice_step rounds the rewards onto fewer values",
                               support);
     double floor = opt->window_floor;
     if (floor < 0) floor = support <= 20000 ? 0.0 : 1e-30;
@@ -390,9 +390,9 @@ alim_status alim_seq_compare(const alim_rdist *d, size_t n, double delta, alim_b
     const alim_seqpmf_options def = ALIM_SEQPMF_OPTIONS_DEFAULT;
     if (!opt) opt = &def;
     memset(out, 0, sizeof *out);
-    if (n == 0) return alim_error_set(err, ALIM_EINVAL, "--length", "sequence length must be >= 1");
+    if (n == 0) return alim_error_set(err, ALIM_EINVAL, "length", "sequence length must be >= 1");
     if (isnan(delta) || delta < 0)
-        return alim_error_set(err, ALIM_EINVAL, "--kl-per-token", "KL budget must be >= 0 (got %g)", delta);
+        return alim_error_set(err, ALIM_EINVAL, "kl_per_token", "KL budget must be >= 0 (got %g)", delta);
     out->n = n;
     out->N = N;
     out->delta_nats = delta;
@@ -460,9 +460,9 @@ static size_t nearest_level(const alim_levels *lv, double r)
 alim_status alim_seq_mc(const alim_rdist *d, size_t n, double N, double delta, size_t samples, uint64_t seed,
                         alim_seq_mc_result *out, alim_error *err)
 {
-    if (samples < 2) return alim_error_set(err, ALIM_EINVAL, "--check-mc", "need at least 2 samples");
+    if (samples < 2) return alim_error_set(err, ALIM_EINVAL, "check_mc", "need at least 2 samples");
     if (!(N >= 1) || N != floor(N) || N * (double)n * (double)samples > 4e9)
-        return alim_error_set(err, ALIM_EINVAL, "--check-mc",
+        return alim_error_set(err, ALIM_EINVAL, "check_mc",
                               "direct simulation needs an integer N with N x n x samples <= 4e9 (N = %g)", N);
     alim_bon_size NS;
     alim_status st = alim_bon_size_from_n(N, &NS, err);

@@ -155,7 +155,7 @@ alim_status alim_tilt_solve_kl(const alim_rdist *d, double kl, alim_tilt_solutio
     out->saturated = 0;
     out->iterations = 0;
     if (isnan(kl) || kl < 0)
-        return alim_error_set(err, ALIM_EINVAL, "--kl", "KL budget must be >= 0 (got %g)", kl);
+        return alim_error_set(err, ALIM_EINVAL, "kl", "KL budget must be >= 0 (got %g)", kl);
     const double kinf = alim_tilt_kl_max(d);
     if (kl == 0) {
         alim_tilt_eval(d, 0.0, &out->pt);
@@ -260,9 +260,9 @@ double alim_tilt_kl_from(const alim_tilt_point *pt, double kl_phi_p, double mean
 
 alim_status alim_tilt_solve_mean(const alim_rdist *d, double x, double *t, alim_error *err)
 {
-    if (isnan(x)) return alim_error_set(err, ALIM_EINVAL, "--x", "x is NaN");
+    if (isnan(x)) return alim_error_set(err, ALIM_EINVAL, "x", "x is NaN");
     if (x > d->r_max || x < d->r_min)
-        return alim_error_set(err, ALIM_EINVAL, "--x", "%g is outside the reward range [%g, %g]", x, d->r_min, d->r_max);
+        return alim_error_set(err, ALIM_EINVAL, "x", "%g is outside the reward range [%g, %g]", x, d->r_min, d->r_max);
     if (x == d->mean || d->r_max == d->r_min) {
         *t = 0;
         return ALIM_OK;
@@ -419,7 +419,7 @@ static alim_mc_estimate mc_mean_ci(double s, double s2, double m)
 alim_status alim_tilt_mc(const alim_rdist *d, double lambda, size_t samples, uint64_t seed, alim_mc_estimate *reward,
                          alim_mc_estimate *kl, alim_error *err)
 {
-    if (samples < 2) return alim_error_set(err, ALIM_EINVAL, "--check-mc", "need at least 2 samples");
+    if (samples < 2) return alim_error_set(err, ALIM_EINVAL, "check_mc", "need at least 2 samples");
     double *cdf = malloc(d->n * sizeof *cdf);
     if (!cdf) return alim_error_set(err, ALIM_ENOMEM, "tilt", "out of memory");
     alim_tilt_policy(d, lambda, cdf);

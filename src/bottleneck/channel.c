@@ -51,7 +51,7 @@ alim_status alim_channel_from_matrix(alim_channel *c, const double *w, size_t nx
         if (normalize ? !(s > 0.0) : fabs(s - 1.0) > tol)
             return alim_error_set(err, ALIM_EINVAL, where,
                                   normalize ? "row %zu sums to %.17g; cannot normalize"
-                                            : "row %zu sums to %.17g, not 1 (use --normalize to rescale rows)",
+                                            : "row %zu sums to %.17g, not 1 (normalize rescales rows)",
                                   x + 1, s);
     }
     alim_status st = channel_alloc(c, nx, ny, err);
@@ -499,8 +499,8 @@ alim_status alim_channel_capacity(const alim_channel *c, const alim_capacity_opt
     memset(out, 0, sizeof *out);
     alim_capacity_options o = ALIM_CAPACITY_OPTIONS_DEFAULT;
     if (opt) o = *opt;
-    if (!(o.tol > 0.0)) return alim_error_set(err, ALIM_EINVAL, "--tol", "tolerance must be positive");
-    if (o.max_iter == 0) return alim_error_set(err, ALIM_EINVAL, "--max-iter", "must be at least 1");
+    if (!(o.tol > 0.0)) return alim_error_set(err, ALIM_EINVAL, "tol", "tolerance must be positive");
+    if (o.max_iter == 0) return alim_error_set(err, ALIM_EINVAL, "max_iter", "must be at least 1");
     alim_ba *s;
     alim_status st = alim_ba_alloc(c, &s, err);
     if (st) return st;

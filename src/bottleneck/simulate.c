@@ -504,20 +504,20 @@ alim_status alim_simulate_e1(const alim_scenario *s, const alim_sim_e1_options *
     if (opt) o = *opt;
     if (!o.m_values) o.m_values = default_m, o.n_m = sizeof default_m / sizeof *default_m;
     memset(out, 0, sizeof *out);
-    if (o.n_m == 0) return alim_error_set(err, ALIM_EINVAL, "--m", "the list of training-set sizes is empty");
+    if (o.n_m == 0) return alim_error_set(err, ALIM_EINVAL, "m_values", "the list of training-set sizes is empty");
     for (size_t i = 0; i < o.n_m; i++) {
-        alim_status st = check_m(o.m_values[i], "--m", err);
+        alim_status st = check_m(o.m_values[i], "m_values", err);
         if (st) return st;
     }
-    if (o.replicates == 0) return alim_error_set(err, ALIM_EINVAL, "--replicates", "need at least 1 replicate");
-    if (o.test_items == 0) return alim_error_set(err, ALIM_EINVAL, "--test-items", "need at least 1 test item");
+    if (o.replicates == 0) return alim_error_set(err, ALIM_EINVAL, "replicates", "need at least 1 replicate");
+    if (o.test_items == 0) return alim_error_set(err, ALIM_EINVAL, "test_items", "need at least 1 test item");
     if (o.logistic.steps > 1000000)
-        return alim_error_set(err, ALIM_EINVAL, "--logistic-steps", "at most 1000000 gradient steps");
+        return alim_error_set(err, ALIM_EINVAL, "logistic.steps", "at most 1000000 gradient steps");
     if (!(o.logistic.learning_rate > 0 && o.logistic.learning_rate < 2))
-        return alim_error_set(err, ALIM_EINVAL, "--logistic-rate",
+        return alim_error_set(err, ALIM_EINVAL, "logistic.learning_rate",
                               "the step size %g must be in (0, 2) (the loss is (1 + l2)-smooth)", o.logistic.learning_rate);
     if (!(o.logistic.l2 >= 0 && o.logistic.l2 <= 1))
-        return alim_error_set(err, ALIM_EINVAL, "--logistic-l2", "the L2 weight %g must be in [0, 1]", o.logistic.l2);
+        return alim_error_set(err, ALIM_EINVAL, "logistic.l2", "the L2 weight %g must be in [0, 1]", o.logistic.l2);
 
     alim_interval iv;
     alim_status st = alim_interval_compute(s, &iv, err);
@@ -725,11 +725,11 @@ alim_status alim_simulate_e4(const alim_scenario *s, const alim_sim_e4_options *
     if (opt) o = *opt;
     memset(out, 0, sizeof *out);
     double m = o.m > 0 ? o.m : s->m;
-    alim_status st = check_m(m, "--m", err);
+    alim_status st = check_m(m, "m", err);
     if (st) return st;
-    if (o.replicates == 0) return alim_error_set(err, ALIM_EINVAL, "--replicates", "need at least 1 replicate");
+    if (o.replicates == 0) return alim_error_set(err, ALIM_EINVAL, "replicates", "need at least 1 replicate");
     if (!(o.lambda >= 0.0 && isfinite(o.lambda)))
-        return alim_error_set(err, ALIM_EINVAL, "--lambda", "lambda = %g must be finite and >= 0", o.lambda);
+        return alim_error_set(err, ALIM_EINVAL, "lambda", "lambda = %g must be finite and >= 0", o.lambda);
     alim_interval iv;
     if ((st = alim_interval_compute(s, &iv, err))) return st;
     alim_sim_model *model;
@@ -758,7 +758,7 @@ alim_status alim_simulate_e4(const alim_scenario *s, const alim_sim_e4_options *
         alim_sim_model_free(model);
         return alim_error_set(err, ALIM_EINVAL, "simulate e4",
                               "the decoder class has M^cells = %zu^%zu = 2^%.4g decoders, above the limit 2^%g "
-                              "(raise it with --max-class-log2)",
+                              "(raise max_class_log2)",
                               M, nc, out->class_log2, o.max_class_log2);
     }
     double *closs = malloc(nc * M * sizeof *closs);

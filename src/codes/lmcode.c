@@ -80,7 +80,7 @@ alim_status alim_lmcode_run(alim_gpt *m, const alim_token_stream *ds, int T, con
     const size_t n = ds->n;
     const int V = m->config.vocab_size;
     if (n < 1) return alim_error_set(err, ALIM_EINVAL, "compress", "empty token stream");
-    if (T < 1 || T > m->config.n_positions) return alim_error_set(err, ALIM_EINVAL, "--context", "%d outside [1, %d]", T, m->config.n_positions);
+    if (T < 1 || T > m->config.n_positions) return alim_error_set(err, ALIM_EINVAL, "context", "%d outside [1, %d]", T, m->config.n_positions);
     for (size_t i = 0; i < n; i++)
         if (ds->tokens[i] < 0 || ds->tokens[i] >= V) return alim_error_set(err, ALIM_EINVAL, "input", "token %d at %zu outside the vocabulary of %d", ds->tokens[i], i, V);
     alim_gpt_cache *c = NULL;

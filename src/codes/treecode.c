@@ -99,7 +99,7 @@ alim_status alim_treecode_run(const alim_corpus *docs, size_t depth, alim_treeco
 {
     memset(out, 0, sizeof *out);
     if (depth < 1 || depth > ALIM_TREECODE_MAX_DEPTH)
-        return alim_error_set(err, ALIM_EINVAL, "--depth", "depth %zu outside 1..%d", depth, ALIM_TREECODE_MAX_DEPTH);
+        return alim_error_set(err, ALIM_EINVAL, "depth", "depth %zu outside 1..%d", depth, ALIM_TREECODE_MAX_DEPTH);
     size_t n_tokens = alim_corpus_bytes(docs), n_chunks = 0;
     if (n_tokens == 0) return alim_error_set(err, ALIM_EINVAL, "data", "no tokens to code");
     for (size_t d = 0; d < docs->n_docs; d++) {

@@ -319,26 +319,26 @@ static const char *const ROLES[ALIM_BEHAVIOURS] = {"neutral", "positive", "negat
 static alim_status check_options(const alim_behaviour_options *o, alim_error *err)
 {
     if (o->window < 64 || o->window > 4096)
-        return alim_error_set(err, ALIM_EINVAL, "--window", "%zu bytes (need 64..4096)", o->window);
-    if (o->test_docs < 1) return alim_error_set(err, ALIM_EINVAL, "--test-docs", "must be at least 1");
-    if (o->pool_docs < 1) return alim_error_set(err, ALIM_EINVAL, "--pool-docs", "must be at least 1");
-    if (o->classifier_docs < 1) return alim_error_set(err, ALIM_EINVAL, "--classifier-docs", "must be at least 1");
+        return alim_error_set(err, ALIM_EINVAL, "window", "%zu bytes (need 64..4096)", o->window);
+    if (o->test_docs < 1) return alim_error_set(err, ALIM_EINVAL, "test_docs", "must be at least 1");
+    if (o->pool_docs < 1) return alim_error_set(err, ALIM_EINVAL, "pool_docs", "must be at least 1");
+    if (o->classifier_docs < 1) return alim_error_set(err, ALIM_EINVAL, "classifier_docs", "must be at least 1");
     if (o->classifier_eval_docs < 1)
-        return alim_error_set(err, ALIM_EINVAL, "--classifier-eval-docs", "must be at least 1");
+        return alim_error_set(err, ALIM_EINVAL, "classifier_eval_docs", "must be at least 1");
     if (o->min_pool_docs > o->pool_docs)
-        return alim_error_set(err, ALIM_EINVAL, "--pool-docs", "%zu is below the minimum pool of %zu records", o->pool_docs,
+        return alim_error_set(err, ALIM_EINVAL, "pool_docs", "%zu is below the minimum pool of %zu records", o->pool_docs,
                               o->min_pool_docs);
     if (o->classifier_order < 1 || o->classifier_order > 7)
-        return alim_error_set(err, ALIM_EINVAL, "--classifier-order", "n-gram order %zu outside 1..7", o->classifier_order);
+        return alim_error_set(err, ALIM_EINVAL, "classifier_order", "n-gram order %zu outside 1..7", o->classifier_order);
     if (!(o->classifier_alpha > 0) || !isfinite(o->classifier_alpha))
-        return alim_error_set(err, ALIM_EINVAL, "--classifier-alpha", "smoothing must be a number > 0");
+        return alim_error_set(err, ALIM_EINVAL, "classifier_alpha", "smoothing must be a number > 0");
     if ((o->extra_file == NULL) != (o->extra_name == NULL) ||
         (o->extra_name && (!o->extra_name[0] || strlen(o->extra_name) >= ALIM_NB_NAME_MAX)))
-        return alim_error_set(err, ALIM_EINVAL, "--extra-class", "needs NAME=FILE with a NAME of 1..%d bytes",
+        return alim_error_set(err, ALIM_EINVAL, "extra_name", "needs NAME=FILE with a NAME of 1..%d bytes",
                               ALIM_NB_NAME_MAX - 1);
     for (size_t i = 0; o->extra_name && i < ALIM_BEHAVIOURS; i++)
         if (!strcmp(o->extra_name, NAMES[i]))
-            return alim_error_set(err, ALIM_EINVAL, "--extra-class", "'%s' is already a class", o->extra_name);
+            return alim_error_set(err, ALIM_EINVAL, "extra_name", "'%s' is already a class", o->extra_name);
     struct stat sb;
     if (stat(o->fortunes_dir, &sb) || !S_ISDIR(sb.st_mode))
         return alim_error_set(err, ALIM_EINVAL, "behaviours",

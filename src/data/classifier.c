@@ -16,8 +16,8 @@ alim_status alim_nb_init(alim_nb *nb, size_t n_classes, size_t order, double alp
     memset(nb, 0, sizeof *nb);
     if (n_classes < 1 || n_classes > ALIM_NB_MAX_CLASSES)
         return alim_error_set(err, ALIM_EINVAL, "classifier", "%zu classes (need 1..%d)", n_classes, ALIM_NB_MAX_CLASSES);
-    if (order < 1 || order > 7) return alim_error_set(err, ALIM_EINVAL, "--order", "n-gram order %zu outside 1..7", order);
-    if (!(alpha > 0) || !isfinite(alpha)) return alim_error_set(err, ALIM_EINVAL, "--alpha", "smoothing must be > 0");
+    if (order < 1 || order > 7) return alim_error_set(err, ALIM_EINVAL, "order", "n-gram order %zu outside 1..7", order);
+    if (!(alpha > 0) || !isfinite(alpha)) return alim_error_set(err, ALIM_EINVAL, "alpha", "smoothing must be > 0");
     nb->n_classes = n_classes;
     nb->order = order;
     nb->alpha = alpha;

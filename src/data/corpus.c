@@ -120,7 +120,7 @@ alim_status alim_corpus_read(alim_corpus *c, const char *path, alim_error *err)
 
 alim_status alim_corpus_add_windows(alim_corpus *c, const char *text, size_t len, size_t window, alim_error *err)
 {
-    if (window == 0) return alim_error_set(err, ALIM_EINVAL, "--window", "window must be at least 1 byte");
+    if (window == 0) return alim_error_set(err, ALIM_EINVAL, "window", "window must be at least 1 byte");
     for (size_t i = 0; i + window <= len; i += window) {
         if (!alim_corpus_doc_ok(text + i, window)) continue;
         alim_status st = alim_corpus_add(c, text + i, window, err);
@@ -312,7 +312,7 @@ alim_status alim_splits_from_windows(alim_splits *out, const alim_corpus *const 
     memset(out, 0, sizeof *out);
     size_t K = cfg->n_components;
     if (K < 1 || K > ALIM_CORPUS_MAX_COMPONENTS)
-        return alim_error_set(err, ALIM_EINVAL, "--shares", "%zu components (need 1..%d)", K, ALIM_CORPUS_MAX_COMPONENTS);
+        return alim_error_set(err, ALIM_EINVAL, "shares", "%zu components (need 1..%d)", K, ALIM_CORPUS_MAX_COMPONENTS);
     out->n_components = K;
     size_t block = cfg->block ? cfg->block : 1;
     alim_rng r;
@@ -441,7 +441,7 @@ alim_status alim_outdir_begin(alim_outdir *d, const char *dir, alim_error *err)
     struct stat sb;
     if (stat(dir, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode)) return alim_error_set(err, ALIM_EINVAL, dir, "exists and is not a directory");
-        if (alim_dir_is_empty(dir) != 1) return alim_error_set(err, ALIM_EINVAL, dir, "exists and is not empty (choose a new --out)");
+        if (alim_dir_is_empty(dir) != 1) return alim_error_set(err, ALIM_EINVAL, dir, "exists and is not empty (choose a new directory)");
     }
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') n--;

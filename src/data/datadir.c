@@ -58,21 +58,21 @@ static void add_array(cJSON *obj, const char *key, const double *v, size_t n)
 
 static alim_status check_common(const alim_datadir_options *o, alim_error *err)
 {
-    if (o->window == 0) return alim_error_set(err, ALIM_EINVAL, "--window", "must be at least 1");
-    if (o->test_docs == 0) return alim_error_set(err, ALIM_EINVAL, "--test-docs", "must be at least 1");
+    if (o->window == 0) return alim_error_set(err, ALIM_EINVAL, "window", "must be at least 1");
+    if (o->test_docs == 0) return alim_error_set(err, ALIM_EINVAL, "test_docs", "must be at least 1");
     return ALIM_OK;
 }
 
 static alim_status check_shares(const double *q, size_t n, size_t want, alim_error *err)
 {
-    if (n != want) return alim_error_set(err, ALIM_EINVAL, "--shares", "need %zu shares, got %zu", want, n);
+    if (n != want) return alim_error_set(err, ALIM_EINVAL, "shares", "need %zu shares, got %zu", want, n);
     double s = 0;
     for (size_t i = 0; i < n; i++) {
         if (!(q[i] >= 0) || !isfinite(q[i]))
-            return alim_error_set(err, ALIM_EINVAL, "--shares", "share %zu is not a number >= 0", i + 1);
+            return alim_error_set(err, ALIM_EINVAL, "shares", "share %zu is not a number >= 0", i + 1);
         s += q[i];
     }
-    if (fabs(s - 1) > 1e-6) return alim_error_set(err, ALIM_EINVAL, "--shares", "shares sum to %g, not 1", s);
+    if (fabs(s - 1) > 1e-6) return alim_error_set(err, ALIM_EINVAL, "shares", "shares sum to %g, not 1", s);
     return ALIM_OK;
 }
 
@@ -191,14 +191,14 @@ alim_status alim_datadir_synthetic(const alim_datadir_options *o, const char *ou
         if ((st = check_shares(o->shares, o->n_shares, 3, err))) return st;
         memcpy(cfg.shares, o->shares, 3 * sizeof(double));
     }
-    if (o->doc_len == 0) return alim_error_set(err, ALIM_EINVAL, "--doc-len", "must be at least 1");
+    if (o->doc_len == 0) return alim_error_set(err, ALIM_EINVAL, "doc_len", "must be at least 1");
     uint64_t tokens = o->have_pretrain ? o->pretrain_size : 2000000;
     cfg.pretrain_docs = (size_t)((tokens + o->doc_len - 1) / o->doc_len);
     if (cfg.pretrain_docs == 0)
-        return alim_error_set(err, ALIM_EINVAL, "--pretrain-tokens", "must be at least one document");
+        return alim_error_set(err, ALIM_EINVAL, "pretrain_size", "must be at least one document");
     if (tokens > (1ULL << 32) || (uint64_t)o->pool_docs * o->doc_len > (1ULL << 32) ||
         (uint64_t)o->test_docs * o->doc_len > (1ULL << 32))
-        return alim_error_set(err, ALIM_EINVAL, "--pretrain-tokens", "at most 2^32 tokens per split");
+        return alim_error_set(err, ALIM_EINVAL, "pretrain_size", "at most 2^32 tokens per split");
     cfg.pool_docs = o->pool_docs;
     cfg.test_docs = o->test_docs;
     cfg.classifier_docs = o->classifier_docs;

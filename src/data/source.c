@@ -178,20 +178,20 @@ alim_status alim_source_build(alim_source *s, const alim_source_config *cfg, ali
 {
     memset(s, 0, sizeof *s);
     if (cfg->n_symbols < 2 || cfg->n_symbols > 256)
-        return alim_error_set(err, ALIM_EINVAL, "--symbols", "%zu symbols (need 2..256)", cfg->n_symbols);
-    if (cfg->doc_len == 0) return alim_error_set(err, ALIM_EINVAL, "--doc-len", "documents need at least one token");
+        return alim_error_set(err, ALIM_EINVAL, "n_symbols", "%zu symbols (need 2..256)", cfg->n_symbols);
+    if (cfg->doc_len == 0) return alim_error_set(err, ALIM_EINVAL, "doc_len", "documents need at least one token");
     if (cfg->n_components < 1 || cfg->n_components > ALIM_SOURCE_MAX_COMPONENTS)
-        return alim_error_set(err, ALIM_EINVAL, "--components", "%zu components (need 1..%d)", cfg->n_components,
+        return alim_error_set(err, ALIM_EINVAL, "n_components", "%zu components (need 1..%d)", cfg->n_components,
                               ALIM_SOURCE_MAX_COMPONENTS);
     if (cfg->n_decision > cfg->n_symbols)
-        return alim_error_set(err, ALIM_EINVAL, "--decision", "%zu decision rows > %zu symbols", cfg->n_decision,
+        return alim_error_set(err, ALIM_EINVAL, "n_decision", "%zu decision rows > %zu symbols", cfg->n_decision,
                               cfg->n_symbols);
     if (cfg->branching == 0 || cfg->branching * cfg->n_components > cfg->n_symbols)
-        return alim_error_set(err, ALIM_EINVAL, "--branching",
+        return alim_error_set(err, ALIM_EINVAL, "branching",
                               "%zu successors x %zu components do not fit disjointly in %zu symbols", cfg->branching,
                               cfg->n_components, cfg->n_symbols);
     if (!(cfg->zipf_s >= 0) || !isfinite(cfg->zipf_s))
-        return alim_error_set(err, ALIM_EINVAL, "--zipf", "exponent must be finite and >= 0");
+        return alim_error_set(err, ALIM_EINVAL, "zipf_s", "exponent must be finite and >= 0");
     s->cfg = *cfg;
     size_t n = cfg->n_symbols, K = cfg->n_components;
     for (size_t i = 0; i < K; i++) {
@@ -259,10 +259,10 @@ alim_status alim_source_mixture_doc_entropy(const alim_source *s, const double *
     size_t K = s->cfg.n_components, n = s->cfg.n_symbols, len = s->cfg.doc_len;
     double qs = 0;
     for (size_t i = 0; i < K; i++) {
-        if (!(q[i] >= 0) || !isfinite(q[i])) return alim_error_set(err, ALIM_EINVAL, "--shares", "share %zu is not >= 0", i + 1);
+        if (!(q[i] >= 0) || !isfinite(q[i])) return alim_error_set(err, ALIM_EINVAL, "shares", "share %zu is not >= 0", i + 1);
         qs += q[i];
     }
-    if (fabs(qs - 1) > 1e-9) return alim_error_set(err, ALIM_EINVAL, "--shares", "shares sum to %g, not 1", qs);
+    if (fabs(qs - 1) > 1e-9) return alim_error_set(err, ALIM_EINVAL, "shares", "shares sum to %g, not 1", qs);
     double lo = 0;
     for (size_t i = 0; i < K; i++)
         if (q[i] > 0) lo += q[i] * alim_markov_doc_entropy(&s->comp[i], len, NULL);
@@ -383,7 +383,7 @@ alim_status alim_source_make_splits(const alim_source *s, const alim_split_confi
     memset(out, 0, sizeof *out);
     size_t K = s->cfg.n_components;
     if (cfg->n_components != K)
-        return alim_error_set(err, ALIM_EINVAL, "--shares", "%zu shares for %zu components", cfg->n_components, K);
+        return alim_error_set(err, ALIM_EINVAL, "shares", "%zu shares for %zu components", cfg->n_components, K);
     out->n_components = K;
     alim_rng r;
     alim_status st = ALIM_OK;

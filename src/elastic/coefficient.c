@@ -154,7 +154,7 @@ alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want,
     const size_t S = (size_t)cJSON_GetArraySize(seeds);
     if (!cJSON_IsArray(seeds) || S < 1) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "no per_seed results");
     if (S > 1000) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "more than 1000 seeds");
-    if (N < 1 || N > ALIM_COEFFICIENT_MAX_L) return alim_error_set(err, ALIM_EINVAL, "--n-neg", "needs 1..%d perturbation sizes > 0", ALIM_COEFFICIENT_MAX_L);
+    if (N < 1 || N > ALIM_COEFFICIENT_MAX_L) return alim_error_set(err, ALIM_EINVAL, "n_neg", "needs 1..%d perturbation sizes > 0", ALIM_COEFFICIENT_MAX_L);
     double *dgp = malloc(S * N * sizeof *dgp), *dga = malloc(S * N * sizeof *dga);
     if (!dgp || !dga) {
         free(dgp), free(dga);
@@ -318,7 +318,7 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
     if (cfg->from_run && alim_dist_multi() && alim_dist_rank() != 0) return ALIM_OK; /* an analysis only: rank 0's */
     if (cfg->from_run) {
         st = alim_json_read_file(alim_lab_path(cfg->from_run, "summary.json", path, sizeof path), &sum, err);
-        if (st == ALIM_EIO) return alim_error_set(err, ALIM_EINVAL, "--from-rebound", "%s has no summary.json (not a finished 'alim elastic rebound' run)", cfg->from_run);
+        if (st == ALIM_EIO) return alim_error_set(err, ALIM_EINVAL, "from_run", "%s has no summary.json (not a finished 'alim elastic rebound' run)", cfg->from_run);
         if (st) return st;
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(sum, "experiment");
         if (!cJSON_IsString(e) || strncmp(e->valuestring, "E2 rebound", 10) != 0) {
@@ -339,7 +339,7 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
     }
     if (!data_dir) {
         cJSON_Delete(sum);
-        return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
+        return alim_error_set(err, ALIM_EINVAL, "data_dir", "no data directory given");
     }
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(sum, "config");
     double pre = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(config, "pretrain"), "tokens");
@@ -447,7 +447,7 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
 {
     memset(res, 0, sizeof *res);
     const alim_rebound_config *rc = &cfg->rebound;
-    if (!rc->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
+    if (!rc->run_dir) return alim_error_set(err, ALIM_EINVAL, "run_dir", "no run directory given");
     /* One writer from the rebound cells to coefficient.csv: the rebound run takes the same
      * lock again (counted) and must not release it before the results here are written. */
     alim_dir_lock *lock = NULL;

@@ -178,10 +178,10 @@ const alim_lab_base lab_base_quick = {1, 16, 2, 32, 16384, 16, 1e-3, 1e-4, 0.1, 
 
 alim_status lab_check_run(const char *data_dir, const char *run_dir, size_t n_seeds, int context, alim_error *err)
 {
-    if (!data_dir) return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
-    if (!run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
-    if (n_seeds < 1 || n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "--seeds", "must be in [1, 1000]");
-    if (context < 2) return alim_error_set(err, ALIM_EINVAL, "--context", "must be >= 2");
+    if (!data_dir) return alim_error_set(err, ALIM_EINVAL, "data_dir", "no data directory given");
+    if (!run_dir) return alim_error_set(err, ALIM_EINVAL, "run_dir", "no run directory given");
+    if (n_seeds < 1 || n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "n_seeds", "must be in [1, 1000]");
+    if (context < 2) return alim_error_set(err, ALIM_EINVAL, "context", "must be >= 2");
     return ALIM_OK;
 }
 
@@ -191,7 +191,7 @@ alim_status lab_read_manifest(const char *data_dir, const char *theta0_model, co
     char p[4200];
     alim_status st = alim_json_read_file(alim_lab_path(data_dir, "manifest.json", p, sizeof p), man, err);
     if (st) {
-        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
+        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, data_dir, "not a data directory (no readable manifest.json; make one with alim_datadir_synthetic)");
         return st;
     }
     const cJSON *fmtj = cJSON_GetObjectItemCaseSensitive(*man, "format");
@@ -199,7 +199,7 @@ alim_status lab_read_manifest(const char *data_dir, const char *theta0_model, co
     if (*real && !theta0_model)
         return alim_error_set(err, ALIM_EINVAL, data_dir, "behaviour data (alim data behaviours) go with a pretrained theta0 model: %s", real_hint);
     if (!*real && theta0_model)
-        return alim_error_set(err, ALIM_EINVAL, data_dir, "a pretrained theta0 (%s) needs the chat data of 'alim data behaviours --out DIR'", theta0_model);
+        return alim_error_set(err, ALIM_EINVAL, data_dir, "a pretrained theta0 (%s) needs the chat data of alim_behaviours_build", theta0_model);
     return ALIM_OK;
 }
 

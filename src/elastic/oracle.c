@@ -134,8 +134,8 @@ static double xent_deriv(const rowmodel *m, const double *w, const double *c, co
 static alim_status eval(const rowmodel *m, double k, double l, alim_oracle_point *out, alim_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (!(k > 0) || !isfinite(k)) return alim_error_set(err, ALIM_EINVAL, "--k", "k = |D_p|/|D_a| must be > 0 (got %g)", k);
-    if (!(l >= 0) || !isfinite(l)) return alim_error_set(err, ALIM_EINVAL, "--l", "l = |D_t|/|D_a| must be >= 0 (got %g)", l);
+    if (!(k > 0) || !isfinite(k)) return alim_error_set(err, ALIM_EINVAL, "k", "k = |D_p|/|D_a| must be > 0 (got %g)", k);
+    if (!(l >= 0) || !isfinite(l)) return alim_error_set(err, ALIM_EINVAL, "l", "l = |D_t|/|D_a| must be >= 0 (got %g)", l);
     size_t RV = m->R * m->V;
     double *c = malloc(RV * sizeof *c), *C = malloc(m->R * sizeof *C), *c0 = malloc(RV * sizeof *c0),
            *C0 = malloc(m->R * sizeof *C0);
@@ -174,16 +174,16 @@ static alim_status eval(const rowmodel *m, double k, double l, alim_oracle_point
 
 static alim_status check_q(const double *q, size_t K, size_t a, size_t t, alim_error *err)
 {
-    if (K < 1 || K > ALIM_SOURCE_MAX_COMPONENTS) return alim_error_set(err, ALIM_EINVAL, "--shares", "%zu components (need 1..%d)", K, ALIM_SOURCE_MAX_COMPONENTS);
+    if (K < 1 || K > ALIM_SOURCE_MAX_COMPONENTS) return alim_error_set(err, ALIM_EINVAL, "shares", "%zu components (need 1..%d)", K, ALIM_SOURCE_MAX_COMPONENTS);
     if (a >= K || t >= K) return alim_error_set(err, ALIM_EINVAL, "oracle", "alignment/perturbation component out of range");
-    return alim_check_distribution(q, K, 1e-9, "--shares", err);
+    return alim_check_distribution(q, K, 1e-9, "shares", err);
 }
 
 alim_status alim_oracle_mix_eval(const alim_oracle_mix *mx, double k, double l, alim_oracle_point *out, alim_error *err)
 {
     alim_status st = check_q(mx->q, mx->n_components, mx->a, mx->t, err);
     if (st) return st;
-    if (!(mx->smoothing >= 0)) return alim_error_set(err, ALIM_EINVAL, "--smoothing", "must be >= 0");
+    if (!(mx->smoothing >= 0)) return alim_error_set(err, ALIM_EINVAL, "smoothing", "must be >= 0");
     for (size_t i = 0; i < mx->n_components && !st; i++)
         st = alim_check_distribution(mx->comp + i * mx->n_symbols, mx->n_symbols, 1e-9, "oracle components", err);
     if (st) return st;
@@ -215,8 +215,8 @@ alim_status alim_oracle_markov_eval(const alim_oracle_markov *mk, double k, doub
     size_t K = s->cfg.n_components, n = s->cfg.n_symbols, len = s->cfg.doc_len;
     alim_status st = check_q(mk->q, K, mk->a, mk->t, err);
     if (st) return st;
-    if (!(mk->a_docs > 0)) return alim_error_set(err, ALIM_EINVAL, "--a-docs", "must be > 0");
-    if (!(mk->smoothing >= 0)) return alim_error_set(err, ALIM_EINVAL, "--smoothing", "must be >= 0");
+    if (!(mk->a_docs > 0)) return alim_error_set(err, ALIM_EINVAL, "a_docs", "must be > 0");
+    if (!(mk->smoothing >= 0)) return alim_error_set(err, ALIM_EINVAL, "smoothing", "must be >= 0");
     /* rows 0..n-1 are the symbols, row n is BOS (visited once per document) */
     size_t R = n + 1;
     double *occ = calloc(K * R, sizeof *occ), *T = calloc(K * R * n, sizeof *T), *mu = malloc(len * n * sizeof *mu);

@@ -46,32 +46,32 @@ static alim_status check_config(const alim_rebound_config *c, alim_error *err)
 {
     alim_status st = lab_check_run(c->data_dir, c->run_dir, c->n_seeds, c->context, err);
     if (st) return st;
-    if (c->pretrain_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--pretrain-tokens", "must be >= 1");
+    if (c->pretrain_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "pretrain_tokens", "must be >= 1");
     if (c->n_pos_count < 1 || c->n_pos_count > ALIM_REBOUND_MAX_GRID)
-        return alim_error_set(err, ALIM_EINVAL, "--n-pos", "needs 1..%d values", ALIM_REBOUND_MAX_GRID);
+        return alim_error_set(err, ALIM_EINVAL, "n_pos", "needs 1..%d values", ALIM_REBOUND_MAX_GRID);
     if (c->n_neg_count < 2 || c->n_neg_count > ALIM_REBOUND_MAX_GRID)
-        return alim_error_set(err, ALIM_EINVAL, "--n-neg", "needs 2..%d values", ALIM_REBOUND_MAX_GRID);
+        return alim_error_set(err, ALIM_EINVAL, "n_neg", "needs 2..%d values", ALIM_REBOUND_MAX_GRID);
     for (size_t i = 0; i < c->n_pos_count; i++)
         if (c->n_pos[i] < 1 || (i && c->n_pos[i] <= c->n_pos[i - 1]))
-            return alim_error_set(err, ALIM_EINVAL, "--n-pos", "values must be >= 1 and increasing");
-    if (c->n_neg[0] != 0) return alim_error_set(err, ALIM_EINVAL, "--n-neg", "the first value must be 0 (theta_pos itself)");
+            return alim_error_set(err, ALIM_EINVAL, "n_pos", "values must be >= 1 and increasing");
+    if (c->n_neg[0] != 0) return alim_error_set(err, ALIM_EINVAL, "n_neg", "the first value must be 0 (theta_pos itself)");
     for (size_t i = 1; i < c->n_neg_count; i++)
-        if (c->n_neg[i] <= c->n_neg[i - 1]) return alim_error_set(err, ALIM_EINVAL, "--n-neg", "values must be increasing");
-    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "--samples", "must be >= 1");
+        if (c->n_neg[i] <= c->n_neg[i - 1]) return alim_error_set(err, ALIM_EINVAL, "n_neg", "values must be increasing");
+    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "n_samples", "must be >= 1");
     if (c->sample_tokens < 1 || c->sample_tokens > (size_t)c->context)
-        return alim_error_set(err, ALIM_EINVAL, "--sample-tokens", "%zu must be in [1, context = %d]", c->sample_tokens, c->context);
-    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
-    if (!(c->epsilon_nats > 0)) return alim_error_set(err, ALIM_EINVAL, "--epsilon", "must be > 0");
-    if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+        return alim_error_set(err, ALIM_EINVAL, "sample_tokens", "%zu must be in [1, context = %d]", c->sample_tokens, c->context);
+    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "temperature", "must be > 0");
+    if (!(c->epsilon_nats > 0)) return alim_error_set(err, ALIM_EINVAL, "epsilon_nats", "must be > 0");
+    if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, c->pretrain_batch < 1 ? "pretrain_batch" : "sft_batch", "must be >= 1");
     if (c->theta0_model) {
-        if (c->theta0_dirs) return alim_error_set(err, ALIM_EINVAL, "--theta0", "theta0_model and theta0_dirs are exclusive");
-        if (c->control_run) return alim_error_set(err, ALIM_EINVAL, "--control-run", "with a pretrained theta0 the control is part of the run (control)");
+        if (c->theta0_dirs) return alim_error_set(err, ALIM_EINVAL, "theta0_model", "theta0_model and theta0_dirs are exclusive");
+        if (c->control_run) return alim_error_set(err, ALIM_EINVAL, "control_run", "with a pretrained theta0 the control is part of the run (control)");
         if (c->pos_slice < c->n_pos[c->n_pos_count - 1])
-            return alim_error_set(err, ALIM_EINVAL, "--n-pos", "%zu is larger than the per-seed slice of %zu records", c->n_pos[c->n_pos_count - 1], c->pos_slice);
+            return alim_error_set(err, ALIM_EINVAL, "n_pos", "%zu is larger than the per-seed slice of %zu records", c->n_pos[c->n_pos_count - 1], c->pos_slice);
         if (c->neg_slice < c->n_neg[c->n_neg_count - 1])
-            return alim_error_set(err, ALIM_EINVAL, "--n-neg", "%zu is larger than the per-seed slice of %zu records", c->n_neg[c->n_neg_count - 1], c->neg_slice);
-        if (c->test_records < 1) return alim_error_set(err, ALIM_EINVAL, "--test-records", "must be >= 1");
-        if (c->d0_records < 1 || c->d0_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--d0-records", "D_0 needs >= 1 reply of >= 1 token");
+            return alim_error_set(err, ALIM_EINVAL, "n_neg", "%zu is larger than the per-seed slice of %zu records", c->n_neg[c->n_neg_count - 1], c->neg_slice);
+        if (c->test_records < 1) return alim_error_set(err, ALIM_EINVAL, "test_records", "must be >= 1");
+        if (c->d0_records < 1 || c->d0_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "d0_records", "D_0 needs >= 1 reply of >= 1 token");
     }
     if (c->theta0_dirs) {
         if (!c->theta0_origin || !*c->theta0_origin) return alim_error_set(err, ALIM_EINVAL, "rebound", "theta0_dirs without theta0_origin");

@@ -162,7 +162,7 @@ static alim_status load_real(rb *x, const cJSON *man, char hash[17], double *byt
     *num_params = m.num_params;
     alim_gpt_free(&m);
     if (cfg->context > mc->n_positions)
-        return alim_error_set(err, ALIM_EINVAL, "--context", "%d is longer than theta0's context (%d)", cfg->context, mc->n_positions);
+        return alim_error_set(err, ALIM_EINVAL, "context", "%d is longer than theta0's context (%d)", cfg->context, mc->n_positions);
     st = alim_chat_template_resolve(&x->chat, cfg->theta0_model, ALIM_CHAT_AUTO, &x->tk, err);
     if (st) return st;
     if (x->chat.kind == ALIM_CHAT_UNRECOGNISED) return alim_error_set(err, x->chat.unrecognised.status, x->chat.unrecognised.where, "%s", x->chat.unrecognised.what);
@@ -200,9 +200,9 @@ static alim_status load_real(rb *x, const cJSON *man, char hash[17], double *byt
     }
     if (!st) st = rbr_lines_read(&x->prompts, alim_lab_path(cfg->data_dir, "prompts.txt", p1, sizeof p1), err);
     if (!st && x->prompts.n < cfg->n_samples)
-        st = alim_error_set(err, ALIM_EINVAL, "--samples", "%zu replies need as many prompts, %s has %zu", cfg->n_samples, p1, x->prompts.n);
+        st = alim_error_set(err, ALIM_EINVAL, "n_samples", "%zu replies need as many prompts, %s has %zu", cfg->n_samples, p1, x->prompts.n);
     if (!st && x->prompts.n < cfg->d0_records)
-        st = alim_error_set(err, ALIM_EINVAL, "--d0-records", "%zu replies need as many prompts, %s has %zu", cfg->d0_records, p1, x->prompts.n);
+        st = alim_error_set(err, ALIM_EINVAL, "d0_records", "%zu replies need as many prompts, %s has %zu", cfg->d0_records, p1, x->prompts.n);
     return st;
 }
 
@@ -225,16 +225,16 @@ static alim_status load_text(rb_run *r, alim_error *err)
     double *shares = r->shares;
     for (int k = 0; k < 3; k++) shares[k] = cJSON_GetArrayItem(sh, k)->valuedouble;
     if (cfg->control && !(shares[2] == 0))
-        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "--control needs a data directory without C3 in pretraining (shares %g,%g,%g); make one with 'alim data synthetic --shares 0.95,0.05,0 --out DIR'",
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "control needs a data directory without C3 in pretraining (shares %g,%g,%g); make one with alim_datadir_synthetic and shares 0.95,0.05,0",
                             shares[0], shares[1], shares[2]);
     else if (!cfg->control && shares[2] == 0)
-        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "C3 has share 0 in pretraining: this is a control data directory (use --control)");
+        st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "C3 has share 0 in pretraining: this is a control data directory (set control)");
     if (st) return st;
     alim_json_hash(r->man, r->data_hash);
     if (!x->natural) st = load_chains(x, alim_lab_path(cfg->data_dir, "chains.json", p1, sizeof p1), err);
     else {
         st = alim_nb_load(&x->nb, alim_lab_path(cfg->data_dir, "classifier.nb", p1, sizeof p1), err);
-        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, p1, "no classifier: natural/text data need one (alim data text --classifier-docs N)");
+        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, p1, "no classifier: natural/text data need one (classifier_docs > 0 when made)");
         x->have_nb = !st;
         r->nb_acc = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(r->man, "classifier"), "accuracy");
     }
@@ -242,10 +242,10 @@ static alim_status load_text(rb_run *r, alim_error *err)
     if (!st) st = cfg->theta0_dirs ? alim_checkpoint_load_tokenizer(cfg->theta0_dirs[0], &x->tk, err) : alim_tokenizer_init_bytes(&x->tk, err);
     if (!st) st = alim_corpus_read(&x->pool2, alim_lab_path(cfg->data_dir, "pool_c2.txt", p1, sizeof p1), err);
     if (!st && x->pool2.n_docs < cfg->n_pos[P - 1])
-        st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_pos needs %zu (use a larger --pool-docs)", x->pool2.n_docs, cfg->n_pos[P - 1]);
+        st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_pos needs %zu (make the data with a larger pool_docs)", x->pool2.n_docs, cfg->n_pos[P - 1]);
     if (!st) st = alim_corpus_read(&x->pool3, alim_lab_path(cfg->data_dir, "pool_c3.txt", p1, sizeof p1), err);
     if (!st && x->pool3.n_docs < cfg->n_neg[N - 1])
-        st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_neg needs %zu (use a larger --pool-docs)", x->pool3.n_docs, cfg->n_neg[N - 1]);
+        st = alim_error_set(err, ALIM_EINVAL, p1, "has %zu documents, n_neg needs %zu (make the data with a larger pool_docs)", x->pool3.n_docs, cfg->n_neg[N - 1]);
     for (int k = 0; k < RB_N_TEST && !st; k++) {
         snprintf(p2, sizeof p2, "test_%s.txt", rb_test_name[k]);
         const char *paths[1] = {alim_lab_path(cfg->data_dir, p2, p1, sizeof p1)};
@@ -253,9 +253,9 @@ static alim_status load_text(rb_run *r, alim_error *err)
     }
     if (!st && cfg->control_run) {
         st = alim_json_read_file(alim_lab_path(cfg->control_run, "summary.json", p1, sizeof p1), &r->ctl_sum, err);
-        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, "--control-run", "%s has no summary.json (run the control first)", cfg->control_run);
+        if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, "control_run", "%s has no summary.json (run the control first)", cfg->control_run);
         if (!st && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r->ctl_sum, "config"), "control")))
-            st = alim_error_set(err, ALIM_EINVAL, "--control-run", "%s is not a control run (made without --control)", cfg->control_run);
+            st = alim_error_set(err, ALIM_EINVAL, "control_run", "%s is not a control run (made without control)", cfg->control_run);
     }
     if (st) return st;
     if (cfg->theta0_dirs) return check_theta0_dirs(cfg, &x->tk, err);
@@ -267,7 +267,7 @@ alim_status rb_load_inputs(rb_run *r, alim_error *err)
     const alim_rebound_config *cfg = r->cfg;
     rb *x = r->x;
     alim_status st = lab_read_manifest(cfg->data_dir, cfg->theta0_model,
-                                       "'alim elastic rebound --theta0 MODEL' (elastic coefficient does not take them yet)", &r->man, &x->real, err);
+                                       "set theta0_model (the coefficient does not take them yet)", &r->man, &x->real, err);
     if (st) return st;
     if (x->real) {
         r->source = "behaviours";

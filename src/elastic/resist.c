@@ -77,26 +77,26 @@ static alim_status check_config(const alim_resist_config *c, alim_error *err)
 {
     alim_status st = lab_check_run(c->data_dir, c->run_dir, c->n_seeds, c->context, err);
     if (st) return st;
-    if (!(c->sft_lr > 0 && c->sft_lr < 1)) return alim_error_set(err, ALIM_EINVAL, "--lr", "must be in (0, 1)");
+    if (!(c->sft_lr > 0 && c->sft_lr < 1)) return alim_error_set(err, ALIM_EINVAL, "sft_lr", "must be in (0, 1)");
     if (c->theta0_model) return ALIM_OK; /* check_real, once the data are known to be chats */
-    if (c->pretrain_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--pretrain-tokens", "must be >= 1");
-    if (c->sft_docs < 1) return alim_error_set(err, ALIM_EINVAL, "--sft-docs", "must be >= 1");
-    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "--samples", "must be >= 1");
+    if (c->pretrain_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "pretrain_tokens", "must be >= 1");
+    if (c->sft_docs < 1) return alim_error_set(err, ALIM_EINVAL, "sft_docs", "must be >= 1");
+    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "n_samples", "must be >= 1");
     if (c->sample_tokens < 1 || c->sample_tokens > (size_t)c->context)
-        return alim_error_set(err, ALIM_EINVAL, "--sample-tokens", "%zu must be in [1, context = %d]", c->sample_tokens, c->context);
-    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
-    if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+        return alim_error_set(err, ALIM_EINVAL, "sample_tokens", "%zu must be in [1, context = %d]", c->sample_tokens, c->context);
+    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "temperature", "must be > 0");
+    if (c->pretrain_batch < 1 || c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, c->pretrain_batch < 1 ? "pretrain_batch" : "sft_batch", "must be >= 1");
     return ALIM_OK;
 }
 
 /* a pretrained theta0: no pretraining; replies end at the end of turn, not at the context */
 static alim_status check_real(const alim_resist_config *c, alim_error *err)
 {
-    if (c->sft_docs < 1) return alim_error_set(err, ALIM_EINVAL, "--sft-docs", "must be >= 1");
-    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "--samples", "must be >= 1");
-    if (c->sample_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "--sample-tokens", "must be >= 1");
-    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "--temperature", "must be > 0");
-    if (c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
+    if (c->sft_docs < 1) return alim_error_set(err, ALIM_EINVAL, "sft_docs", "must be >= 1");
+    if (c->n_samples < 1) return alim_error_set(err, ALIM_EINVAL, "n_samples", "must be >= 1");
+    if (c->sample_tokens < 1) return alim_error_set(err, ALIM_EINVAL, "sample_tokens", "must be >= 1");
+    if (!(c->temperature > 0 && isfinite(c->temperature))) return alim_error_set(err, ALIM_EINVAL, "temperature", "must be > 0");
+    if (c->sft_batch < 1) return alim_error_set(err, ALIM_EINVAL, "sft_batch", "must be >= 1");
     if (c->pos_slice < 1) return alim_error_set(err, ALIM_EINVAL, "pos_slice", "must be >= 1");
     return ALIM_OK;
 }
@@ -113,7 +113,7 @@ static alim_status load_inputs(rs_run *r, alim_error *err)
     r->pool2_path = rs_path_join(cfg->data_dir, "pool_c2.txt");
     r->pool1_path = rs_path_join(cfg->data_dir, "pool_c1.txt");
     if (!r->pre_path || !r->pool2_path || !r->pool1_path) return alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
-    alim_status st = lab_read_manifest(cfg->data_dir, cfg->theta0_model, "'alim elastic resist --theta0 MODEL'", &r->man, &x->real, err);
+    alim_status st = lab_read_manifest(cfg->data_dir, cfg->theta0_model, "set theta0_model", &r->man, &x->real, err);
     if (st) return st;
     alim_json_hash(r->man, r->data_hash);
     if (x->real) {
@@ -130,20 +130,20 @@ static alim_status load_inputs(rs_run *r, alim_error *err)
     x->natural = strcmp(r->source, "synthetic") != 0;
     st = alim_corpus_read(pool2, pool2_path, err);
     if (!st && pool2->n_docs < RS_N_SLICES * cfg->sft_docs)
-        st = alim_error_set(err, ALIM_EINVAL, pool2_path, "has %zu documents, the SFT needs %d x %zu (use --sft-docs or a larger --pool-docs)",
+        st = alim_error_set(err, ALIM_EINVAL, pool2_path, "has %zu documents, the SFT needs %d x %zu (a smaller sft_docs, or data made with a larger pool_docs)",
                             pool2->n_docs, RS_N_SLICES, cfg->sft_docs);
     if (!st && x->natural) {
         st = alim_corpus_read(pool1, pool1_path, err);
         if (!st && pool1->n_docs < cfg->n_samples)
-            st = alim_error_set(err, ALIM_EINVAL, pool1_path, "has %zu documents, fewer than the %zu prompts needed (--samples)", pool1->n_docs, cfg->n_samples);
+            st = alim_error_set(err, ALIM_EINVAL, pool1_path, "has %zu documents, fewer than the %zu prompts needed (n_samples)", pool1->n_docs, cfg->n_samples);
         for (size_t d = 0; d < cfg->n_samples && !st; d++) {
             size_t l;
             alim_corpus_doc(pool1, d, &l);
             if (l < cfg->prompt_bytes)
-                st = alim_error_set(err, ALIM_EINVAL, pool1_path, "document %zu has %zu bytes, fewer than --prompt-bytes %zu", d + 1, l, cfg->prompt_bytes);
+                st = alim_error_set(err, ALIM_EINVAL, pool1_path, "document %zu has %zu bytes, fewer than prompt_bytes = %zu", d + 1, l, cfg->prompt_bytes);
         }
         if (!st && cfg->prompt_bytes >= cfg->sample_tokens)
-            st = alim_error_set(err, ALIM_EINVAL, "--prompt-bytes", "%zu leaves no continuation of --sample-tokens %zu", cfg->prompt_bytes, cfg->sample_tokens);
+            st = alim_error_set(err, ALIM_EINVAL, "prompt_bytes", "%zu leaves no continuation of sample_tokens = %zu", cfg->prompt_bytes, cfg->sample_tokens);
     }
     if (st) return st;
     x->pool2 = pool2;

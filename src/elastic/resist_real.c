@@ -77,7 +77,7 @@ alim_status rsr_load(const alim_resist_config *cfg, const cJSON *man, rsr_inputs
     in->num_params = m.num_params;
     alim_gpt_free(&m);
     if (cfg->context > in->mc.n_positions)
-        return alim_error_set(err, ALIM_EINVAL, "--context", "%d is longer than theta0's context (%d)", cfg->context, in->mc.n_positions);
+        return alim_error_set(err, ALIM_EINVAL, "context", "%d is longer than theta0's context (%d)", cfg->context, in->mc.n_positions);
     st = alim_chat_template_resolve(&in->chat, cfg->theta0_model, ALIM_CHAT_AUTO, &in->tk, err);
     if (st) return st;
     if (in->chat.kind == ALIM_CHAT_UNRECOGNISED) return alim_error_set(err, in->chat.unrecognised.status, in->chat.unrecognised.where, "%s", in->chat.unrecognised.what);
@@ -90,14 +90,14 @@ alim_status rsr_load(const alim_resist_config *cfg, const cJSON *man, rsr_inputs
     in->nb_accuracy = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(man, "classifier"), "accuracy");
     const size_t S = cfg->n_seeds, need = 3 * cfg->sft_docs;
     if (need > cfg->pos_slice)
-        return alim_error_set(err, ALIM_EINVAL, "--sft-docs", "3 x %zu records exceed the per-seed slice of %zu", cfg->sft_docs, cfg->pos_slice);
+        return alim_error_set(err, ALIM_EINVAL, "sft_docs", "3 x %zu records exceed the per-seed slice of %zu", cfg->sft_docs, cfg->pos_slice);
     st = rbr_lines_read(&in->pos_rec, alim_lab_path(cfg->data_dir, in->pos_pool, p, sizeof p), err);
     if (!st && in->pos_rec.n < (S - 1) * cfg->pos_slice + need)
         st = alim_error_set(err, ALIM_EINVAL, p, "has %zu records; %zu seed(s) with slices of %zu and 3 x %zu records need %zu", in->pos_rec.n, S,
                             cfg->pos_slice, cfg->sft_docs, (S - 1) * cfg->pos_slice + need);
     if (!st) st = rbr_lines_read(&in->prompts, alim_lab_path(cfg->data_dir, "prompts.txt", p, sizeof p), err);
     if (!st && in->prompts.n < cfg->n_samples)
-        st = alim_error_set(err, ALIM_EINVAL, "--samples", "%zu replies need as many prompts, %s has %zu", cfg->n_samples, p, in->prompts.n);
+        st = alim_error_set(err, ALIM_EINVAL, "n_samples", "%zu replies need as many prompts, %s has %zu", cfg->n_samples, p, in->prompts.n);
     return st;
 }
 

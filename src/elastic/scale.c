@@ -94,25 +94,25 @@ static alim_status check_grid(const char *what, const size_t *v, size_t n, int f
 
 static alim_status check_config(const alim_scale_config *c, alim_error *err)
 {
-    if (!c->data_dir) return alim_error_set(err, ALIM_EINVAL, "--data", "no data directory given");
-    if (!c->run_dir) return alim_error_set(err, ALIM_EINVAL, "--run", "no run directory given");
-    if (!c->do_size && !c->do_tokens) return alim_error_set(err, ALIM_EINVAL, "--part", "nothing to run");
-    if (c->n_seeds < 1 || c->n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "--seeds", "must be in [1, 1000]");
-    if (c->n_sizes < 1 || c->n_sizes > ALIM_SCALE_MAX_LEVELS) return alim_error_set(err, ALIM_EINVAL, "--sizes", "needs 1..%d shapes", ALIM_SCALE_MAX_LEVELS);
+    if (!c->data_dir) return alim_error_set(err, ALIM_EINVAL, "data_dir", "no data directory given");
+    if (!c->run_dir) return alim_error_set(err, ALIM_EINVAL, "run_dir", "no run directory given");
+    if (!c->do_size && !c->do_tokens) return alim_error_set(err, ALIM_EINVAL, "do_size", "nothing to run");
+    if (c->n_seeds < 1 || c->n_seeds > 1000) return alim_error_set(err, ALIM_EINVAL, "n_seeds", "must be in [1, 1000]");
+    if (c->n_sizes < 1 || c->n_sizes > ALIM_SCALE_MAX_LEVELS) return alim_error_set(err, ALIM_EINVAL, "n_sizes", "needs 1..%d shapes", ALIM_SCALE_MAX_LEVELS);
     for (size_t i = 0; i < c->n_sizes; i++)
         if (c->layers[i] < 1 || c->dim[i] < 1 || c->heads[i] < 1 || c->dim[i] % c->heads[i])
-            return alim_error_set(err, ALIM_EINVAL, "--sizes", "shape %dx%dx%d: layers, dim and heads must be >= 1, dim a multiple of heads", c->layers[i], c->dim[i], c->heads[i]);
-    if (c->budget_model >= c->n_sizes) return alim_error_set(err, ALIM_EINVAL, "--budget-model", "must name one of the %zu sizes (0-based)", c->n_sizes);
-    if (c->n_budgets < 2 || c->n_budgets > ALIM_SCALE_MAX_LEVELS) return alim_error_set(err, ALIM_EINVAL, "--budgets", "needs 2..%d budgets", ALIM_SCALE_MAX_LEVELS);
+            return alim_error_set(err, ALIM_EINVAL, "n_sizes", "shape %dx%dx%d: layers, dim and heads must be >= 1, dim a multiple of heads", c->layers[i], c->dim[i], c->heads[i]);
+    if (c->budget_model >= c->n_sizes) return alim_error_set(err, ALIM_EINVAL, "budget_model", "must name one of the %zu sizes (0-based)", c->n_sizes);
+    if (c->n_budgets < 2 || c->n_budgets > ALIM_SCALE_MAX_LEVELS) return alim_error_set(err, ALIM_EINVAL, "budgets", "needs 2..%d budgets", ALIM_SCALE_MAX_LEVELS);
     for (size_t i = 0; i < c->n_budgets; i++)
-        if (c->budgets[i] < 1 || (i && c->budgets[i] <= c->budgets[i - 1])) return alim_error_set(err, ALIM_EINVAL, "--budgets", "must be increasing and >= 1");
-    if (!(c->budget_lr > 0)) return alim_error_set(err, ALIM_EINVAL, "--budget-lr", "must be > 0");
-    alim_status st = check_grid("--size-n-pos", c->size_n_pos, c->size_n_pos_count, 0, err);
-    if (!st) st = check_grid("--size-n-neg", c->size_n_neg, c->size_n_neg_count, 1, err);
-    if (!st) st = check_grid("--tok-n-pos", c->tok_n_pos, c->tok_n_pos_count, 0, err);
-    if (!st) st = check_grid("--tok-n-neg", c->tok_n_neg, c->tok_n_neg_count, 1, err);
+        if (c->budgets[i] < 1 || (i && c->budgets[i] <= c->budgets[i - 1])) return alim_error_set(err, ALIM_EINVAL, "budgets", "must be increasing and >= 1");
+    if (!(c->budget_lr > 0)) return alim_error_set(err, ALIM_EINVAL, "budget_lr", "must be > 0");
+    alim_status st = check_grid("size_n_pos", c->size_n_pos, c->size_n_pos_count, 0, err);
+    if (!st) st = check_grid("size_n_neg", c->size_n_neg, c->size_n_neg_count, 1, err);
+    if (!st) st = check_grid("tok_n_pos", c->tok_n_pos, c->tok_n_pos_count, 0, err);
+    if (!st) st = check_grid("tok_n_neg", c->tok_n_neg, c->tok_n_neg_count, 1, err);
     if (!st && (c->max_l_neg < c->size_n_neg[1] || c->max_l_neg < c->tok_n_neg[1]))
-        st = alim_error_set(err, ALIM_EINVAL, "--max-l-neg", "%zu is below the first perturbation of a grid", c->max_l_neg);
+        st = alim_error_set(err, ALIM_EINVAL, "max_l_neg", "%zu is below the first perturbation of a grid", c->max_l_neg);
     return st;
 }
 
@@ -444,7 +444,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
         return alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory");
     }
     st = alim_json_read_file(alim_lab_path(cfg->data_dir, "manifest.json", p1, sizeof p1), &man, err);
-    if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with 'alim data synthetic --out DIR')");
+    if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with alim_datadir_synthetic)");
     if (st) goto out;
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(man, "shares");
     for (int i = 0; i < 3 && cJSON_GetArraySize(sh) == 3; i++) q[i] = cJSON_GetArrayItem(sh, i)->valuedouble;

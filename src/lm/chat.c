@@ -298,7 +298,7 @@ static alim_status not_recognised(alim_chat_template *t, const char *text, size_
     alim_chat_template_free(t);
     t->kind = ALIM_CHAT_UNRECOGNISED;
     alim_error_set(&t->unrecognised, ALIM_EINVAL, where,
-                   "chat template not recognised (%s; alim renders ChatML and Llama 3, --template chatml|llama3|none overrides): \"%s%s\"",
+                   "chat template not recognised (%s; alim renders ChatML and Llama 3, a chat_template of chatml, llama3 or none overrides): \"%s%s\"",
                    why, ex, shown >= 60 && len > 60 ? "..." : "");
     if (err) *err = t->unrecognised;
     return ALIM_EINVAL;
@@ -485,7 +485,7 @@ alim_status alim_chat_template_resolve(alim_chat_template *t, const char *model,
     t->kind = ALIM_CHAT_NONE;
     if (want == ALIM_CHAT_NONE) return ALIM_OK;
     if (want != ALIM_CHAT_AUTO && want != ALIM_CHAT_CHATML && want != ALIM_CHAT_LLAMA3)
-        return alim_error_set(err, ALIM_EINVAL, "--template", "is not auto, none, chatml or llama3");
+        return alim_error_set(err, ALIM_EINVAL, "chat_template", "is not auto, none, chatml or llama3");
     char *text = NULL, where[ALIM_ERROR_WHERE_MAX];
     size_t len = 0;
     alim_status st = model ? alim_chat_template_read(model, &text, &len, where, sizeof where, err) : ALIM_OK;
@@ -601,7 +601,7 @@ alim_status alim_chat_render(const alim_chat_template *t, const char *system, co
     default:
         if (system) {
             free(b.s);
-            return alim_error_set(err, ALIM_EINVAL, "--system", "needs a chat template (the template is none)");
+            return alim_error_set(err, ALIM_EINVAL, "system", "needs a chat template (the template is none)");
         }
         sb_str(&b, user);
         start = b.n;

@@ -219,7 +219,7 @@ alim_status alim_loader_init(alim_loader *ld, const alim_token_stream *ds, int B
 {
     memset(ld, 0, sizeof *ld);
     if (ds->n < (size_t)T + 1)
-        return alim_error_set(err, ALIM_EINVAL, "data", "has %zu tokens, fewer than context + 1 = %d (use a smaller --context or more data)", ds->n, T + 1);
+        return alim_error_set(err, ALIM_EINVAL, "data", "has %zu tokens, fewer than context + 1 = %d (a smaller context or more data)", ds->n, T + 1);
     ld->ds = ds;
     ld->B = B;
     ld->T = T;

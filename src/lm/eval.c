@@ -14,11 +14,11 @@ alim_status alim_lm_evaluate(alim_gpt *m, alim_gpt *base, const alim_token_strea
     memset(res, 0, sizeof *res);
     const int V = m->config.vocab_size;
     if (T < 1 || T > m->config.n_positions)
-        return alim_error_set(err, ALIM_EINVAL, "--context", "%d is outside [1, %d], the model's context", T, m->config.n_positions);
+        return alim_error_set(err, ALIM_EINVAL, "context", "%d is outside [1, %d], the model's context", T, m->config.n_positions);
     if (base && base->config.vocab_size != V)
-        return alim_error_set(err, ALIM_EINVAL, "--base", "vocab_size %d differs from the model's %d", base->config.vocab_size, V);
+        return alim_error_set(err, ALIM_EINVAL, "base", "vocab_size %d differs from the model's %d", base->config.vocab_size, V);
     if (base && T > base->config.n_positions)
-        return alim_error_set(err, ALIM_EINVAL, "--base", "context %d is longer than the base model's %d", T, base->config.n_positions);
+        return alim_error_set(err, ALIM_EINVAL, "base", "context %d is longer than the base model's %d", T, base->config.n_positions);
     if (B < 1) B = 1;
     if (ds->n < 2) return ALIM_OK;
     const size_t n_windows = (ds->n - 2) / (size_t)T + 1;

@@ -439,7 +439,7 @@ alim_status lm_model_forward_backward_dist(alim_gpt *m, const int32_t *inputs, c
     alim_status st = ALIM_OK;
     if (!targets) st = alim_error_set(err, ALIM_EINVAL, "model", "backward needs targets");
     else if (S < R || S > B)
-        st = alim_error_set(err, ALIM_EINVAL, "--shards", "%d data-parallel shards of a batch of %d over %d ranks: need ranks <= shards <= batch", S, B, R);
+        st = alim_error_set(err, ALIM_EINVAL, "shards", "%d data-parallel shards of a batch of %d over %d ranks: need ranks <= shards <= batch", S, B, R);
     if (!st) st = forward_prepare(m, inputs, targets, m->config.n_layer, B, T, err);
     if (R == 1 && st) return st;
     const int s0 = (int)((long long)S * me / R), s1 = (int)((long long)S * (me + 1) / R);

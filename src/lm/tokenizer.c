@@ -565,7 +565,7 @@ alim_status alim_tokenizer_train(alim_tokenizer *tk, const char *const *texts,
 {
     memset(tk, 0, sizeof *tk);
     if (vocab_size < 257 || vocab_size > (1 << 20))
-        return alim_error_set(err, ALIM_EINVAL, "--vocab", "must be in [257, 2^20], got %d", vocab_size);
+        return alim_error_set(err, ALIM_EINVAL, "vocab_size", "must be in [257, 2^20], got %d", vocab_size);
     /* unique pieces with their counts (the map's keys point into the texts) */
     size_t nuniq = 0, pcap = 0;
     tok_strmap tab = {0};

@@ -143,10 +143,10 @@ static alim_status check_out_dir(const char *dir, int strict, alim_error *err)
         for (const char *const *q = ours; *q; q++) overwritten |= !strcmp(n, *q);
         if (overwritten)
             st = alim_error_set(err, ALIM_EINVAL, dir, "holds %s but no checkpoint (model.safetensors, or a config.json "
-                                "with a model_type); refusing to overwrite it: choose a new or empty --out", n);
+                                "with a model_type); refusing to overwrite it: choose a new or empty out_dir", n);
         else if (strict)
             st = alim_error_set(err, ALIM_EINVAL, dir, "is not empty (%s) and holds no checkpoint; refusing to write a "
-                                "model among other files: choose a new or empty --out", n);
+                                "model among other files: choose a new or empty out_dir", n);
     }
     closedir(d);
     return st;
@@ -249,7 +249,7 @@ static alim_status diverged(const alim_train_options *o, uint64_t update, const 
     else snprintf(v, sizeof v, "%g", value);
     return alim_error_set(err, ALIM_ERANGE, o->out_dir,
                           "training diverged at update %" PRIu64 ": %s is %s; nothing non-finite was saved (%s); "
-                          "a smaller --lr may help",
+                          "a smaller lr may help",
                           update, what, v, k);
 }
 
@@ -325,15 +325,15 @@ static alim_status plan_shards(const alim_train_options *o, const alim_gpt *m, i
 {
     const int want = o->shards ? o->shards : (int)resumed_shards, R = p->ranks, B = o->batch;
     if (want) {
-        if (want > B) return alim_error_set(err, ALIM_EINVAL, "--shards", "%d shards of a batch of %d windows: at most one shard per window", want, B);
-        if (want < R) return alim_error_set(err, ALIM_EINVAL, "--shards", "%d shards over %d ranks: every rank needs at least one", want, R);
+        if (want > B) return alim_error_set(err, ALIM_EINVAL, "shards", "%d shards of a batch of %d windows: at most one shard per window", want, B);
+        if (want < R) return alim_error_set(err, ALIM_EINVAL, "shards", "%d shards over %d ranks: every rank needs at least one", want, R);
         p->shards = want, p->forced = 1;
         return ALIM_OK;
     }
     p->shards = lm_model_shard_count(m, B, T, R == 1 ? omp_get_max_threads() : p->threads);
     p->forced = 0;
     if (p->shards >= R) return ALIM_OK;
-    if (B < R) return alim_error_set(err, ALIM_EINVAL, "--batch", "%d windows cannot be split over %d ranks: at least one per rank", B, R);
+    if (B < R) return alim_error_set(err, ALIM_EINVAL, "batch", "%d windows cannot be split over %d ranks: at least one per rank", B, R);
     p->shards = p->threads < B ? p->threads : B;
     if (p->shards < R) p->shards = R;
     p->forced = 1;
@@ -360,19 +360,19 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
 {
     memset(res, 0, sizeof *res);
     res->last_eval_loss = NAN;
-    if (o->batch < 1) return alim_error_set(err, ALIM_EINVAL, "--batch", "must be >= 1");
-    if (o->grad_accum < 1) return alim_error_set(err, ALIM_EINVAL, "--grad-accum", "must be >= 1");
-    if (!(o->lr >= 0) || !isfinite(o->lr)) return alim_error_set(err, ALIM_EINVAL, "--lr", "must be a finite number >= 0");
+    if (o->batch < 1) return alim_error_set(err, ALIM_EINVAL, "batch", "must be >= 1");
+    if (o->grad_accum < 1) return alim_error_set(err, ALIM_EINVAL, "grad_accum", "must be >= 1");
+    if (!(o->lr >= 0) || !isfinite(o->lr)) return alim_error_set(err, ALIM_EINVAL, "lr", "must be a finite number >= 0");
     /* the update takes the rate as a float */
-    if (o->lr > FLT_MAX) return alim_error_set(err, ALIM_EINVAL, "--lr", "%g is larger than the largest float (%g)", o->lr, (double)FLT_MAX);
+    if (o->lr > FLT_MAX) return alim_error_set(err, ALIM_EINVAL, "lr", "%g is larger than the largest float (%g)", o->lr, (double)FLT_MAX);
     if (o->min_lr > FLT_MAX || (o->min_lr >= 0 && !isfinite(o->min_lr)))
-        return alim_error_set(err, ALIM_EINVAL, "--min-lr", "must be a finite number no larger than %g", (double)FLT_MAX);
-    if (!(o->adamw.beta1 >= 0 && o->adamw.beta1 < 1)) return alim_error_set(err, ALIM_EINVAL, "--beta1", "must be in [0, 1)");
-    if (!(o->adamw.beta2 >= 0 && o->adamw.beta2 < 1)) return alim_error_set(err, ALIM_EINVAL, "--beta2", "must be in [0, 1)");
-    if (!(o->adamw.weight_decay >= 0)) return alim_error_set(err, ALIM_EINVAL, "--weight-decay", "must be >= 0");
-    if (!(o->clip >= 0)) return alim_error_set(err, ALIM_EINVAL, "--clip", "must be >= 0");
-    if (o->n_data == 0) return alim_error_set(err, ALIM_EINVAL, "--data", "no training data given");
-    if (!o->out_dir) return alim_error_set(err, ALIM_EINVAL, "--out", "no output directory given");
+        return alim_error_set(err, ALIM_EINVAL, "min_lr", "must be a finite number no larger than %g", (double)FLT_MAX);
+    if (!(o->adamw.beta1 >= 0 && o->adamw.beta1 < 1)) return alim_error_set(err, ALIM_EINVAL, "adamw.beta1", "must be in [0, 1)");
+    if (!(o->adamw.beta2 >= 0 && o->adamw.beta2 < 1)) return alim_error_set(err, ALIM_EINVAL, "adamw.beta2", "must be in [0, 1)");
+    if (!(o->adamw.weight_decay >= 0)) return alim_error_set(err, ALIM_EINVAL, "adamw.weight_decay", "must be >= 0");
+    if (!(o->clip >= 0)) return alim_error_set(err, ALIM_EINVAL, "clip", "must be >= 0");
+    if (o->n_data == 0) return alim_error_set(err, ALIM_EINVAL, "n_data", "no training data given");
+    if (!o->out_dir) return alim_error_set(err, ALIM_EINVAL, "out_dir", "no output directory given");
 
     alim_gpt m = {0};
     alim_tokenizer tk = {0};
@@ -399,7 +399,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         char probe[4096];
         snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
         FILE *f = fopen(probe, "rb");
-        if (!f) st = alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume", o->out_dir);
+        if (!f) st = alim_error_set(err, ALIM_EINVAL, "resume", "%s holds no training checkpoint (optimizer.safetensors) to resume", o->out_dir);
         else fclose(f);
     }
     /* rank 0 alone makes, locks and recovers out_dir; the others only read from it */
@@ -410,7 +410,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         struct stat sb;
         snprintf(probe, sizeof probe, "%s/optimizer.safetensors", o->out_dir);
         if (stat(probe, &sb) != 0)
-            st = alim_error_set(err, ALIM_EINVAL, "--resume", "%s holds no training checkpoint (optimizer.safetensors) to resume: its only save was interrupted", o->out_dir);
+            st = alim_error_set(err, ALIM_EINVAL, "resume", "%s holds no training checkpoint (optimizer.safetensors) to resume: its only save was interrupted", o->out_dir);
         if (multi) st = alim_dist_agree(st, err);
     }
     if (!st && multi) { /* the threads of all ranks together */
@@ -444,25 +444,26 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
             alim_gpt_config c = o->model;
             if (c.vocab_size == 0) c.vocab_size = tk.vocab_size;
             else if (c.vocab_size < tk.vocab_size)
-                st = alim_error_set(err, ALIM_EINVAL, "--vocab", "%d is smaller than the tokenizer's %d ids", c.vocab_size, tk.vocab_size);
+                st = alim_error_set(err, ALIM_EINVAL, "model.vocab_size", "%d is smaller than the tokenizer's %d ids", c.vocab_size, tk.vocab_size);
             if (!st && o->context > c.n_positions) c.n_positions = o->context;
             if (!st) {
                 alim_error e2;
                 if (alim_gpt_create(&m, &c, &e2)) {
-                    const char *opt_name = !strcmp(e2.where, "n_layer") ? "--layers" : !strcmp(e2.where, "n_embd") ? "--dim" : !strcmp(e2.where, "n_head") ? "--heads" : !strcmp(e2.where, "n_positions") ? "--context" : !strcmp(e2.where, "vocab_size") ? "--vocab" : e2.where;
-                    st = alim_error_set(err, e2.status, opt_name, "%s", e2.what);
+                    /* the shape is o->model: "n_layer" becomes "model.n_layer" */
+                    char w[ALIM_ERROR_WHERE_MAX];
+                    snprintf(w, sizeof w, "model.%.200s", e2.where);
+                    st = alim_error_set(err, e2.status, e2.where[0] ? w : "", "%s", e2.what);
                 } else alim_gpt_init_params(&m, o->seed);
             }
         }
     }
     if (!st) {
-        alim_error e2;
-        if (alim_gpt_set_precision(&m, o->precision, &e2)) st = alim_error_set(err, e2.status, "--precision", "%s", e2.what);
+        st = alim_gpt_set_precision(&m, o->precision, err); /* where = "precision", as o->precision */
         plan.precision = m.precision;
     }
     const int T = o->context ? o->context : (m.params ? m.config.n_positions : 0);
     if (!st && (T < 1 || T > m.config.n_positions))
-        st = alim_error_set(err, ALIM_EINVAL, "--context", "%d is longer than the model's context (n_positions = %d)", T, m.config.n_positions);
+        st = alim_error_set(err, ALIM_EINVAL, "context", "%d is longer than the model's context (n_positions = %d)", T, m.config.n_positions);
     {
         alim_chat_template chat = {0};
         if (!st) st = alim_chat_template_resolve(&chat, chat_source(o), o->chat_template, &tk, err);
@@ -478,13 +479,13 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         if (!st && (get_u64(state, "data_epoch", &ep) || get_u64(state, "data_pos", &pos) || get_u64(state, "tokens", &tokens_seen) ||
                     get_u64(state, "batch", &b) || get_u64(state, "context", &ctx) || get_u64(state, "grad_accum", &acc) || get_u64(state, "seed", &seed)))
             st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "optimizer.safetensors: the training state is incomplete");
-        if (!st && b != (uint64_t)o->batch) st = alim_error_set(err, ALIM_EINVAL, "--batch", "%d differs from the resumed run's %" PRIu64, o->batch, b);
-        if (!st && ctx != (uint64_t)T) st = alim_error_set(err, ALIM_EINVAL, "--context", "%d differs from the resumed run's %" PRIu64, T, ctx);
-        if (!st && acc != (uint64_t)o->grad_accum) st = alim_error_set(err, ALIM_EINVAL, "--grad-accum", "%d differs from the resumed run's %" PRIu64, o->grad_accum, acc);
-        if (!st && seed != o->seed) st = alim_error_set(err, ALIM_EINVAL, "--seed", "%" PRIu64 " differs from the resumed run's %" PRIu64, o->seed, seed);
+        if (!st && b != (uint64_t)o->batch) st = alim_error_set(err, ALIM_EINVAL, "batch", "%d differs from the resumed run's %" PRIu64, o->batch, b);
+        if (!st && ctx != (uint64_t)T) st = alim_error_set(err, ALIM_EINVAL, "context", "%d differs from the resumed run's %" PRIu64, T, ctx);
+        if (!st && acc != (uint64_t)o->grad_accum) st = alim_error_set(err, ALIM_EINVAL, "grad_accum", "%d differs from the resumed run's %" PRIu64, o->grad_accum, acc);
+        if (!st && seed != o->seed) st = alim_error_set(err, ALIM_EINVAL, "seed", "%" PRIu64 " differs from the resumed run's %" PRIu64, o->seed, seed);
         uint64_t in_order = 0; /* absent in states written before the option: shuffled */
         if (!st && !get_u64(state, "data_in_order", &in_order) && in_order != (uint64_t)(o->in_order != 0))
-            st = alim_error_set(err, ALIM_EINVAL, "--in-order", "the resumed run visited the data %s", in_order ? "in order" : "shuffled");
+            st = alim_error_set(err, ALIM_EINVAL, "in_order", "the resumed run visited the data %s", in_order ? "in order" : "shuffled");
         /* the model file must be from the same update as the optimizer state */
         if (!st && model_step != opt.step)
             st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "model.safetensors is from update %" PRIu64 " but optimizer.safetensors from %" PRIu64 " (interrupted save?)", model_step, opt.step);
@@ -496,13 +497,13 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         if (has_shards && (shards < 1 || shards > (uint64_t)o->batch))
             st = alim_error_set(err, ALIM_EFORMAT, o->out_dir, "optimizer.safetensors: %" PRIu64 " shards of a batch of %d", shards, o->batch);
         if (!st && has_shards && o->shards && (uint64_t)o->shards != shards)
-            st = alim_error_set(err, ALIM_EINVAL, "--shards", "%d differs from the resumed run's %" PRIu64 " data-parallel shards; the run continues bit for bit only with the same count (--shards %" PRIu64 ", any ranks and threads)",
+            st = alim_error_set(err, ALIM_EINVAL, "shards", "%d differs from the resumed run's %" PRIu64 " data-parallel shards; the run continues bit for bit only with the same count (shards = %" PRIu64 ", any ranks and threads)",
                                 o->shards, shards, shards);
         if (!st && !has_shards && !get_u64(state, "threads", &threads)) {
             if (o->shards)
-                st = alim_error_set(err, ALIM_EINVAL, "--shards", "the resumed run chose its shards from its %" PRIu64 " threads; resume it without --shards and with %" PRIu64 " threads in all", threads, threads);
+                st = alim_error_set(err, ALIM_EINVAL, "shards", "the resumed run chose its shards from its %" PRIu64 " threads; resume it without shards and with %" PRIu64 " threads in all", threads, threads);
             else if (threads != (uint64_t)plan.threads)
-                st = alim_error_set(err, ALIM_EINVAL, "--threads", "%d%s differs from the resumed run's %" PRIu64 " threads; the run continues bit for bit only with the same count (--threads %" PRIu64 "%s)",
+                st = alim_error_set(err, ALIM_EINVAL, "threads", "%d%s differs from the resumed run's %" PRIu64 " threads; the run continues bit for bit only with the same count (threads = %" PRIu64 "%s)",
                                     plan.threads, plan.ranks > 1 ? " (threads of all ranks)" : "", threads, threads, plan.ranks > 1 ? " in all" : "");
         }
         /* and on the precision (states from before bf16 existed are fp32) and, in bf16, on
@@ -516,14 +517,14 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
             plan.precision = m.precision;
         }
         if (!st && strcmp(was, alim_precision_name(plan.precision)))
-            st = alim_error_set(err, ALIM_EINVAL, "--precision", "%s differs from the resumed run's %s; the run continues only in the precision it started in (--precision %s)",
+            st = alim_error_set(err, ALIM_EINVAL, "precision", "%s differs from the resumed run's %s; the run continues only in the precision it started in (precision = %s)",
                                 alim_precision_name(plan.precision), was, was);
         if (!st && plan.precision == ALIM_PRECISION_BF16 && cJSON_IsString(si) && strcmp(si->valuestring, alim_bf16_isa()))
-            st = alim_error_set(err, ALIM_EINVAL, "--precision", "the resumed run's bf16 products ran on %s, this CPU's on %s: bf16 bits depend on the kernels, so it continues bit for bit only on a CPU like the first (or start a new run from its checkpoint with --init)",
+            st = alim_error_set(err, ALIM_EINVAL, "precision", "the resumed run's bf16 products ran on %s, this CPU's on %s: bf16 bits depend on the kernels, so it continues bit for bit only on a CPU like the first (or start a new run from its checkpoint as init_dir)",
                                 si->valuestring, alim_bf16_isa());
         if (!st) st = plan_shards(o, &m, T, has_shards ? shards : 0, &plan, err);
         if (!st && !has_shards && plan.forced)
-            st = alim_error_set(err, ALIM_EINVAL, "--threads", "the resumed run split its batch by its %d threads (%d shards), which %d ranks cannot do; resume it with fewer ranks",
+            st = alim_error_set(err, ALIM_EINVAL, "threads", "the resumed run split its batch by its %d threads (%d shards), which %d ranks cannot do; resume it with fewer ranks",
                                 plan.threads, lm_model_shard_count(&m, o->batch, T, plan.threads), plan.ranks);
         if (!st) alim_loader_seek(&ld, ep, (size_t)pos);
         have_kept = 1;
@@ -540,7 +541,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
 
     /* batch, T and grad_accum are each below 2^31: their product may not fit 64 bits */
     if ((double)o->batch * (double)T * (double)o->grad_accum >= 9223372036854775808.0) {
-        st = alim_error_set(err, ALIM_EINVAL, "--batch", "%d windows of %d tokens times --grad-accum %d is more than 2^63 tokens per update", o->batch, T, o->grad_accum);
+        st = alim_error_set(err, ALIM_EINVAL, "batch", "%d windows of %d tokens times grad_accum = %d is more than 2^63 tokens per update", o->batch, T, o->grad_accum);
         goto done;
     }
     const uint64_t per_step = (uint64_t)o->batch * (uint64_t)T * (uint64_t)o->grad_accum;
@@ -551,7 +552,7 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         /* converted only when it fits: an out-of-range float -> integer conversion is undefined */
         const double steps = ceil(ep * (double)ld.n_windows / ((double)o->batch * (double)o->grad_accum));
         if (!(steps < 18446744073709551616.0)) {
-            st = alim_error_set(err, ALIM_EINVAL, "--epochs", "%g passes over %zu windows are %g updates, more than 2^64", ep, ld.n_windows, steps);
+            st = alim_error_set(err, ALIM_EINVAL, "epochs", "%g passes over %zu windows are %g updates, more than 2^64", ep, ld.n_windows, steps);
             goto done;
         }
         total = (uint64_t)steps;
