@@ -84,11 +84,21 @@ static alim_status load_chains(rb *x, const char *path, alim_error *err)
         st = alim_markov_alloc(&x->chains[k], n, err);
         if (st) break;
         x->n_chains = (size_t)k + 1;
-        for (size_t s = 0; s < n; s++) x->chains[k].init[s] = cJSON_GetArrayItem(init, (int)s)->valuedouble;
+        for (size_t s = 0; s < n && !st; s++) {
+            const cJSON *v = cJSON_GetArrayItem(init, (int)s);
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+                st = alim_error_set(err, ALIM_EFORMAT, path, "component %d: init[%zu] is not a finite number", k + 1, s);
+            else x->chains[k].init[s] = v->valuedouble;
+        }
         for (size_t s = 0; s < n && !st; s++) {
             const cJSON *row = cJSON_GetArrayItem(P, (int)s);
             if ((size_t)cJSON_GetArraySize(row) != n) st = alim_error_set(err, ALIM_EFORMAT, path, "component %d: row %zu has the wrong size", k + 1, s);
-            for (size_t t = 0; t < n && !st; t++) x->chains[k].P[s * n + t] = cJSON_GetArrayItem(row, (int)t)->valuedouble;
+            for (size_t t = 0; t < n && !st; t++) {
+                const cJSON *v = cJSON_GetArrayItem(row, (int)t);
+                if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+                    st = alim_error_set(err, ALIM_EFORMAT, path, "component %d: P[%zu][%zu] is not a finite number", k + 1, s, t);
+                else x->chains[k].P[s * n + t] = v->valuedouble;
+            }
         }
         if (!st) alim_markov_prepare(&x->chains[k]);
     }
@@ -223,7 +233,9 @@ static alim_status load_text(rb_run *r, alim_error *err)
     if (cJSON_GetArraySize(sh) != 3)
         return alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "needs a data directory with 3 components (C1 neutral, C2 positive, C3 negative)");
     double *shares = r->shares;
-    for (int k = 0; k < 3; k++) shares[k] = cJSON_GetArrayItem(sh, k)->valuedouble;
+    for (int k = 0; k < 3; k++) shares[k] = alim_json_number_value(cJSON_GetArrayItem(sh, k));
+    if (!(shares[0] >= 0 && shares[1] >= 0 && shares[2] >= 0))
+        return alim_error_set(err, ALIM_EFORMAT, cfg->data_dir, "manifest.json: shares must be three numbers >= 0");
     if (cfg->control && !(shares[2] == 0))
         st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "control needs a data directory without C3 in pretraining (shares %g,%g,%g); make one with alim_datadir_synthetic and shares 0.95,0.05,0",
                             shares[0], shares[1], shares[2]);

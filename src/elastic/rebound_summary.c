@@ -68,8 +68,8 @@ static int grid_from_summary(const cJSON *sum, grid_store *gs)
     const cJSON *gneg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "grid"), "n_neg");
     int P = cJSON_GetArraySize(grid), N = cJSON_GetArraySize(gneg);
     if (P < 1 || N < 1 || P > ALIM_REBOUND_MAX_GRID || N > ALIM_REBOUND_MAX_GRID) return 0;
-    for (int i = 0; i < P; i++) gs->n_pos[i] = cJSON_GetArrayItem(grid, i)->valuedouble;
-    for (int j = 0; j < N; j++) gs->n_neg[j] = cJSON_GetArrayItem(gneg, j)->valuedouble;
+    for (int i = 0; i < P; i++) gs->n_pos[i] = alim_json_number_value(cJSON_GetArrayItem(grid, i));
+    for (int j = 0; j < N; j++) gs->n_neg[j] = alim_json_number_value(cJSON_GetArrayItem(gneg, j));
     for (int i = 0; i < P * N; i++) gs->score[i] = gs->gmix[i] = gs->gc2[i] = NAN;
     const cJSON *r;
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sum, "grid")) {
@@ -140,7 +140,7 @@ alim_status rb_read_results(rb_run *run, alim_error *err)
             cJSON_AddItemToObject(sj, key, r);
             GET(r, *rb_cix(run, s - 1, 3 + 2 * i));
             const cJSON *sa = cJSON_GetObjectItemCaseSensitive(r, "steps");
-            for (size_t j = 0; j < N; j++) steps[((s - 1) * P + i) * N + j] = cJSON_GetArrayItem(sa, (int)j) ? cJSON_GetArrayItem(sa, (int)j)->valuedouble : NAN;
+            for (size_t j = 0; j < N; j++) steps[((s - 1) * P + i) * N + j] = alim_json_number_value(cJSON_GetArrayItem(sa, (int)j));
             snprintf(key, sizeof key, "pos%zu-negpass", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
             for (size_t j = 0; j < N; j++) GET(per[(s - 1) * G + 1 + i * N + j], *rb_cix(run, s - 1, 2 + 2 * P + i * N + j));
@@ -148,14 +148,14 @@ alim_status rb_read_results(rb_run *run, alim_error *err)
             const size_t cb = ((s - 1) * P + i) * N;
             GET(r, ccix[cb]);
             sa = cJSON_GetObjectItemCaseSensitive(r, "steps");
-            for (size_t j = 0; j < N; j++) csteps[cb + j] = cJSON_GetArrayItem(sa, (int)j) ? cJSON_GetArrayItem(sa, (int)j)->valuedouble : NAN;
+            for (size_t j = 0; j < N; j++) csteps[cb + j] = alim_json_number_value(cJSON_GetArrayItem(sa, (int)j));
             snprintf(key, sizeof key, "pos%zu-ctlpass", cfg->n_pos[i]);
             cJSON_AddItemToObject(sj, key, r);
             for (size_t j = 1; j < N; j++) GET(cper[cb + j], ccix[cb + j]);
             /* n_neg = 0: theta_pos's evaluation with the control class as the negative one */
             cJSON *z = cJSON_Duplicate(per[(s - 1) * G + 1 + i * N], 1);
             const cJSON *cc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(z, "class_counts"), x->cls_ctl);
-            const double nneg0 = cc ? cc->valuedouble : NAN, ns = alim_lab_json_num(z, "samples");
+            const double nneg0 = alim_json_number_value(cc), ns = alim_lab_json_num(z, "samples");
             cJSON_ReplaceItemInObject(z, "negative", cJSON_CreateNumber(nneg0));
             cJSON_ReplaceItemInObject(z, "negative_rate", cJSON_CreateNumber(nneg0 / ns));
             cJSON_ReplaceItemInObject(z, "score", cJSON_CreateNumber((alim_lab_json_num(z, "positive") - nneg0) / ns));

@@ -187,7 +187,7 @@ static alim_status sft_pass(const alim_cell_env *env, const rs_exper *x, const c
         const int n = cJSON_GetArraySize(ls);
         double *l = malloc(((size_t)n + 1) * sizeof *l);
         size_t m = 0;
-        for (int i = (int)done; i < n && l; i++) l[m++] = cJSON_GetArrayItem(ls, i)->valuedouble;
+        for (int i = (int)done; i < n && l; i++) l[m++] = alim_json_number_value(cJSON_GetArrayItem(ls, i));
         cJSON_Delete(ls);
         if (!l) {
             cJSON_Delete(one);
@@ -292,7 +292,7 @@ int rs_loss_stats(const cJSON *result, double *first, double *mean, double *last
     double sum = 0;
     *first = *last = NAN;
     for (int i = 0; i < n; i++) {
-        const double v = cJSON_GetArrayItem(ls, i)->valuedouble;
+        const double v = alim_json_number_value(cJSON_GetArrayItem(ls, i));
         sum += v;
         if (i == 0) *first = v;
         *last = v;

@@ -102,7 +102,7 @@ static alim_status read_pair(rs_run *r, size_t s, int p, FILE *curves, alim_erro
         const cJSON *ls = cJSON_GetObjectItemCaseSensitive(result, "losses_nats");
         double first, last;
         const int n = rs_loss_stats(result, &first, &mean[dir], &last);
-        for (int i = 0; i < n; i++) fprintf(curves, "%s,%zu,%s,%d,%.9g\n", pname, s, dname, i + 1, cJSON_GetArrayItem(ls, i)->valuedouble);
+        for (int i = 0; i < n; i++) fprintf(curves, "%s,%zu,%s,%d,%.9g\n", pname, s, dname, i + 1, alim_json_number_value(cJSON_GetArrayItem(ls, i)));
         const double H = sr[s - 1].H[to];
         cJSON *dj = cJSON_AddObjectToObject(pj, dname);
         cJSON_AddStringToObject(dj, "model", dir ? (l == 2 ? "theta2" : "theta3") : (k == 1 ? "theta1" : "theta2"));

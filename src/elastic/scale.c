@@ -447,7 +447,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     if (st == ALIM_EIO) st = alim_error_set(err, ALIM_EINVAL, cfg->data_dir, "not a data directory (no readable manifest.json; make one with alim_datadir_synthetic)");
     if (st) goto out;
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(man, "shares");
-    for (int i = 0; i < 3 && cJSON_GetArraySize(sh) == 3; i++) q[i] = cJSON_GetArrayItem(sh, i)->valuedouble;
+    for (int i = 0; i < 3 && cJSON_GetArraySize(sh) == 3; i++) q[i] = alim_json_number_value(cJSON_GetArrayItem(sh, i));
     char data_hash[17];
     alim_json_hash(man, data_hash);
     config = make_config(cfg, data_hash);

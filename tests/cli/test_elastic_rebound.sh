@@ -133,6 +133,13 @@ expect_exit 2 "no --run" -- "$ALIM" elastic rebound --data "$S"
 expect_one_line_error "no --run"
 expect_exit 2 "not a data dir" -- "$ALIM" elastic rebound --data "$TMP" --run "$TMP/x1" --quick
 expect_one_line_error "not a data dir"
+# a chains.json whose probabilities are not numbers is refused, not read as 0
+cp -r "$S" "$TMP/sbad"
+python3 -c 'import json, sys
+p = sys.argv[1] + "/chains.json"; c = json.load(open(p)); c["components"][1]["P"][0][3] = "x"; json.dump(c, open(p, "w"))' "$TMP/sbad"
+expect_exit 2 "chains.json entry not a number" -- "$ALIM" elastic rebound --data "$TMP/sbad" --run "$TMP/xbad" --quick
+expect_one_line_error "chains.json entry not a number"
+expect_stderr 'chains.json: component 2: P\[0\]\[3\] is not a finite number' "the entry is named"
 expect_exit 2 "n_neg not from 0" -- "$ALIM" elastic rebound --data "$S" --run "$TMP/x2" --quick --n-neg 8,16,24,32
 expect_one_line_error "n_neg not from 0"
 expect_exit 2 "n_pos decreasing" -- "$ALIM" elastic rebound --data "$S" --run "$TMP/x3" --quick --n-pos 20,10
