@@ -30,6 +30,10 @@
 # resume. ALIM_REAL_JOBS (default 2) runs that many cells side by side: the evaluations' model
 # loading and small-batch sampling leave a core idle, so 2 jobs of 2 threads finish sooner on 2
 # cores; the results do not depend on it. Memory: about 4 GB a job.
+# ALIM_REAL_LAUNCH (default empty) prefixes the sweeps (C0, E2, E1, the axis) with a launcher,
+# e.g. ALIM_REAL_LAUNCH="mpirun -np 8" ALIM_REAL_JOBS=1, or srun on a cluster with OUT on a
+# shared file system: the ranks share the cells out (docs/mpi.md) and every summary is the
+# same as one process's with the same ALIM_REAL_THREADS.
 # Logs go to OUT/logs/, the experiments' stdout to OUT/<step>.txt, OUT/times.txt gets each
 # step's wall time and OUT/summary.md the verdicts. Disk: about 20 GB.
 set -uo pipefail
@@ -39,6 +43,7 @@ ALIM=${ALIM:-$PWD/build/alim}
 PY=${PYTHON:-python3}
 TH=${ALIM_REAL_THREADS:-2}
 JOBS=${ALIM_REAL_JOBS:-2}   # cells side by side (E1, E2); results do not depend on it
+read -r -a LAUNCH <<<"${ALIM_REAL_LAUNCH:-}"   # e.g. mpirun -np 8; empty: one process
 mkdir -p "$OUT/logs"
 export OMP_WAIT_POLICY=passive
 
@@ -107,7 +112,7 @@ fi
 if [ ! -s "$OUT/lr.txt" ]; then
   LR=
   for lr in 1e-5 3e-5 1e-4; do
-    step "c0-lr$lr" "$ALIM" elastic rebound --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/c0-lr$lr" --n-pos 400 --n-neg 0,4 \
+    step "c0-lr$lr" "${LAUNCH[@]}" "$ALIM" elastic rebound --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/c0-lr$lr" --n-pos 400 --n-neg 0,4 \
       --seeds 1 --lr "$lr" "${COMMON[@]}" || exit 1
     rate=$("$PY" -c 'import json, sys
 print(json.load(open(sys.argv[1]))["positive_rate"])' "$OUT/c0-lr$lr/cells/s1-pos400-neg0/result.json") || exit 1
@@ -121,16 +126,16 @@ LR=$(cat "$OUT/lr.txt")
 echo "reproduce-real: learning rate $LR (C0)" >&2
 
 # ---- E2 with the control, E4 from its cells, E1 -----------------------------------------------
-step e2 "$ALIM" elastic rebound --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e2" --control --seeds 3 --lr "$LR" --jobs "$JOBS" \
+step e2 "${LAUNCH[@]}" "$ALIM" elastic rebound --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e2" --control --seeds 3 --lr "$LR" --jobs "$JOBS" \
   "${COMMON[@]}" || exit 1
 step e4 "$ALIM" elastic coefficient --from-rebound "$OUT/e2" --run "$OUT/e4" --n-pos 40,400 --n-neg 0,4,8,20 --pretrain-tokens 2e12 || exit 1
 step e4-ctl "$ALIM" elastic coefficient --from-rebound "$OUT/e2" --control --run "$OUT/e4-ctl" --n-pos 40,400 --n-neg 0,4,8,20 \
   --pretrain-tokens 2e12 || exit 1
-step e1 "$ALIM" elastic resist --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e1" --seeds 3 --lr "$LR" --jobs "$JOBS" "${COMMON[@]}" || exit 1
+step e1 "${LAUNCH[@]}" "$ALIM" elastic resist --data "$OUT/beh" --theta0 "$MODEL" --run "$OUT/e1" --seeds 3 --lr "$LR" --jobs "$JOBS" "${COMMON[@]}" || exit 1
 
 # ---- §11: the pretraining axis on alim's own models (fp32 and one thread a cell, as fixed) ----
 [ -s "$OUT/syn-axis/manifest.json" ] || step syn-axis "$ALIM" data synthetic --pretrain-tokens 76000000 --out "$OUT/syn-axis" || exit 1
-step e3-axis "$ALIM" elastic scale --data "$OUT/syn-axis" --run "$OUT/e3-axis" --part tokens --sizes 1x32x2 --budget-model 1 \
+step e3-axis "${LAUNCH[@]}" "$ALIM" elastic scale --data "$OUT/syn-axis" --run "$OUT/e3-axis" --part tokens --sizes 1x32x2 --budget-model 1 \
   --budgets 250880,752640,2508800,7526400,25088000,75264000 --seeds 3 --threads 1 --jobs "$JOBS" --precision fp32 || exit 1
 
 # the figures and tables: alim report's real-model profile (examples/report-real.json) on OUT
