@@ -35,8 +35,10 @@ static alim_status get_int(const cJSON *o, const char *key, int required, const 
         if (required) return alim_error_set(err, ALIM_EFORMAT, where, "missing key");
         return ALIM_OK;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 1e9)
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
         return alim_error_set(err, ALIM_EFORMAT, where, "must be an integer");
+    if (fabs(v->valuedouble) > 1e9) /* before the cast to int, and far above any real model's */
+        return alim_error_set(err, ALIM_EFORMAT, where, "must be at most 10^9 in magnitude, got %.17g", v->valuedouble);
     *out = (int)v->valuedouble;
     return ALIM_OK;
 }

@@ -207,4 +207,26 @@ for c in "bon $TMP/wide.csv --n 4" "tilt $TMP/wide.csv --lambda 1" "seq $TMP/wid
   expect_stderr "^alim: error: $TMP/wide.csv: rewards span \[-1e\+308, 1e\+308\]" "${c%% *} names the file, not --kl"
 done
 
+# A Hugging Face directory whose config.json describes a model far larger than its weights is
+# refused before anything is allocated (the GGUF loader's finding, checked for this loader):
+# a 4.5T-parameter Llama config beside a 16-byte safetensors file
+mkdir -p "$TMP/hfbig"
+python3 - "$TMP/hfbig" <<'PY'
+import json, struct, sys
+d = sys.argv[1]
+json.dump({"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 65536,
+           "intermediate_size": 262144, "num_hidden_layers": 64, "num_attention_heads": 64,
+           "num_key_value_heads": 64, "vocab_size": 1000000, "max_position_embeddings": 4096,
+           "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
+           "hidden_act": "silu"}, open(d + "/config.json", "w"))
+h = json.dumps({"model.embed_tokens.weight": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}).encode()
+h += b" " * ((8 - len(h) % 8) % 8)
+open(d + "/model.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + b"\0" * 16)
+PY
+expect_exit 2 "huge config, tiny weights" -- "$ALIM" sample --model "$TMP/hfbig" --prompt hi --tokens 1
+expect_stderr "config.json describes 4529126965248 parameters, more than its weight files" "refused before allocating"
+sed -i 's/"max_position_embeddings": 4096/"max_position_embeddings": 2000000000/' "$TMP/hfbig/config.json"
+expect_exit 2 "a dimension beyond int" -- "$ALIM" sample --model "$TMP/hfbig" --prompt hi --tokens 1
+expect_stderr "max_position_embeddings: must be at most 10\^9 in magnitude, got 2000000000" "says why, not 'not an integer'"
+
 finish
