@@ -495,6 +495,18 @@ static void test_json_nonfinite(void)
     free(a);
     cJSON_Delete(n);
     cJSON_Delete(o);
+    /* the UTF-8 repair of a tree's strings: a reply cut inside a character, nested */
+    cJSON *u = cJSON_CreateObject();
+    cJSON *ua = cJSON_AddArrayToObject(u, "examples");
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "reply", "ok \xf0\x9f\x8c");
+    cJSON_AddStringToObject(e, "prompt", "fine \xc3\xa9");
+    cJSON_AddItemToArray(ua, e);
+    CHECK(alim_json_utf8_repair(u) == 1, "one string repaired");
+    CHECK(!strcmp(cJSON_GetObjectItemCaseSensitive(e, "reply")->valuestring, "ok \xef\xbf\xbd"), "cut character -> U+FFFD");
+    CHECK(!strcmp(cJSON_GetObjectItemCaseSensitive(e, "prompt")->valuestring, "fine \xc3\xa9"), "valid text kept");
+    CHECK(alim_json_utf8_repair(u) == 0, "idempotent");
+    cJSON_Delete(u);
 }
 
 int main(int argc, char **argv)

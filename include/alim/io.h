@@ -45,6 +45,10 @@ void alim_matrix_free(alim_matrix *m);
  * wrote, whose last token may end inside a character. NUL-terminated; its length in *out_len
  * (may be NULL); NULL when out of memory. The caller frees. */
 char *alim_utf8_valid_copy(const char *s, size_t n, size_t *out_len);
+/* Makes every string value in the tree v valid UTF-8 as alim_utf8_valid_copy does (keys are
+ * left alone); returns how many strings changed, or -1 when out of memory. For summaries that
+ * gather text written by an older alim (cells of a resumed run), before they are printed. */
+long alim_json_utf8_repair(cJSON *v);
 
 /* Writes len bytes to path atomically: path.tmp.<pid> is written, flushed, fsync'ed
  * and renamed over path. */

@@ -898,6 +898,33 @@ static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
     return 0;
 }
 
+long alim_json_utf8_repair(cJSON *v)
+{
+    long changed = 0;
+    for (; v; v = v->next) {
+        if (cJSON_IsString(v) && v->valuestring) {
+            const size_t n = strlen(v->valuestring);
+            size_t m;
+            char *c = alim_utf8_valid_copy(v->valuestring, n, &m);
+            if (!c) return -1;
+            if (m != n || memcmp(c, v->valuestring, n) != 0) {
+                if (!cJSON_SetValuestring(v, c)) {
+                    free(c);
+                    return -1;
+                }
+                changed++;
+            }
+            free(c);
+        }
+        if (v->child) {
+            const long k = alim_json_utf8_repair(v->child);
+            if (k < 0) return -1;
+            changed += k;
+        }
+    }
+    return changed;
+}
+
 char *alim_utf8_valid_copy(const char *s, size_t n, size_t *out_len)
 {
     char *o = malloc(3 * n + 1); /* every byte may become U+FFFD (3 bytes) */

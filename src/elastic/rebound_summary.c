@@ -391,6 +391,9 @@ alim_status rb_write_summary(rb_run *r, alim_rebound_result *res, alim_error *er
     res->train_tokens_per_s = rs.train_s > 0 ? rs.train_tokens / rs.train_s : 0;
     describe(r, res);
     attach_evaluations(r);
+    /* cells computed by an alim before the replies' UTF-8 repair (rebound_cells.c) may hold a
+     * reply cut inside a character: the summary is valid UTF-8 whatever the cells hold */
+    if (alim_json_utf8_repair(r->summary) < 0) return alim_error_set(err, ALIM_ENOMEM, r->cfg->run_dir, "out of memory");
     char p1[4200];
     st = alim_lab_write_json(alim_lab_path(r->cfg->run_dir, "summary.json", p1, sizeof p1), r->summary, err);
     if (st) return st;
