@@ -28,6 +28,12 @@ export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 export ALIM_PRECISION="${ALIM_PRECISION:-fp32}"
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
+# every temporary file of the tests lives under $log, removed at the end whatever a test left
+# behind (a test killed half-way once leaked 1.6 GB a run into /tmp and filled the disk)
+mkdir "$log/tmp" && export TMPDIR="$log/tmp"
+# the real-model tests write a few GB of checkpoints: say what the disk has, so that a failure
+# for want of space reads as one
+echo "note: $(df -h --output=avail "$TMPDIR" | tail -n 1 | tr -d ' ') free under $TMPDIR ($(df --output=target "$TMPDIR" | tail -n 1))"
 total_pass=0 total_fail=0 failed_names=()
 
 run() {  # run NAME CMD...
@@ -53,6 +59,9 @@ run() {  # run NAME CMD...
   if [ "$f" -ne 0 ]; then
     failed_names+=("$name")
     sed 's/^/    | /' "$out" | tail -n 60
+    local first="$log/failed-${#failed_names[@]}"
+    grep -E '^(FAIL|note|Traceback|alim: error)' "$out" | head -n 12 >"$first"
+    [ -s "$first" ] || tail -n 8 "$out" >"$first"
   fi
 }
 
@@ -111,6 +120,11 @@ if [ ${#pypi_tests[@]} -gt 0 ]; then
   fi
 fi
 
+# the failures once more at the end, where a reader of the last lines (a CI log's tail) sees them
+for i in "${!failed_names[@]}"; do
+  echo "---- ${failed_names[$i]}: its first failures ----"
+  sed 's/^/    | /' "$log/failed-$((i + 1))"
+done
 if [ ${#failed_names[@]} -gt 0 ]; then echo "failed: ${failed_names[*]}"; fi
 echo "total: $total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

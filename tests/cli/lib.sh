@@ -40,3 +40,15 @@ smollm2_or_skip() {
     exit $?
   fi
 }
+# need_free_gb N: fails the test at once, with the reason, when the file system of $TMP has
+# less than N GB free (the real-model tests write several GB of checkpoints; short of space
+# they would fail in a dozen places without saying why)
+need_free_gb() {
+  local have
+  have=$(df -Pk "$TMP" | awk 'NR == 2 { printf "%d", $4 / 1048576 }')
+  if [ "$have" -lt "$1" ]; then
+    bad "$(basename "$0" .sh) needs $1 GB free under $TMP, the file system has $have GB"
+    finish
+    exit 1
+  fi
+}

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 smollm2_or_skip
+need_free_gb 4
 B="$TMP/beh" R="$TMP/run"
 expect_exit 0 "behaviour data" -- "$ALIM" data behaviours --out "$B"
 

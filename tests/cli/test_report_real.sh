@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 smollm2_or_skip
+need_free_gb 6
 start=$(date +%s)
 O="$TMP/study"
 mkdir -p "$O"

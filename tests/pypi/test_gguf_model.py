@@ -12,6 +12,8 @@ import math
 import os
 import subprocess
 import sys
+import shutil
+import atexit
 import tempfile
 
 import gguf
@@ -28,6 +30,7 @@ check = CK.check
 torch.set_num_threads(1)
 torch.manual_seed(1)
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
 Q = gguf.GGMLQuantizationType
 
 

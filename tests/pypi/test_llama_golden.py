@@ -15,6 +15,8 @@ import math
 import os
 import subprocess
 import sys
+import shutil
+import atexit
 import tempfile
 
 import numpy as np
@@ -31,6 +33,7 @@ check = CK.check
 torch.set_num_threads(1)
 torch.manual_seed(0)
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
 
 
 

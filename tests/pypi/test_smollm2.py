@@ -13,6 +13,8 @@ import math
 import os
 import subprocess
 import sys
+import shutil
+import atexit
 import tempfile
 
 import numpy as np
@@ -28,6 +30,7 @@ check = CK.check
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.set_num_threads(2)
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
 
 
 

@@ -8,6 +8,8 @@ import math
 import os
 import subprocess
 import sys
+import shutil
+import atexit
 import tempfile
 
 import numpy as np
@@ -148,6 +150,7 @@ def bon_from_logpmf(v, lq, logN):
 
 rng = np.random.default_rng(20240401)
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
 
 
 def write(p, r):

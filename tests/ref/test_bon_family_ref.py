@@ -6,7 +6,7 @@ Independent methods: soft best-of-N by enumerating the multinomial counts of N d
 reward levels (exact for integer N; no integral), Best-of-Poisson as a Poisson mixture of
 best-of-N laws F^N (scipy.stats.poisson weights), the tilt by logsumexp, gold rewards per outcome,
 pass@k with scipy.special.comb and a direct binomial sum. Prints `test_bon_family_ref: N passed, N failed`."""
-import itertools, json, math, os, subprocess, sys, tempfile
+import atexit, itertools, json, math, os, shutil, subprocess, sys, tempfile
 
 import numpy as np
 from scipy import special, stats
@@ -83,6 +83,7 @@ def tilt_law(q, v, lam):
 
 rng = np.random.default_rng(20250615)
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
 for case in range(8):
     n = int(rng.integers(2, 6))
     p = rng.dirichlet(np.ones(n))

@@ -7,7 +7,7 @@ formula, the gold reward), the win rate by enumerating every (n+1)-subset and he
 plug-in KL from np.unique/cumsum, Best-of-Poisson as a scipy.stats.poisson mixture, a larger group
 with exact integer binomials (fractions), and the bootstrap rebuilt with a Python xoshiro256**
 (splitmix64 seeding as alim_rng) and np.percentile. Prints `test_bon_samples_ref: N passed, N failed`."""
-import itertools, json, math, os, subprocess, sys, tempfile
+import atexit, itertools, json, math, os, shutil, subprocess, sys, tempfile
 from fractions import Fraction
 
 import numpy as np
@@ -128,6 +128,7 @@ class Rng:
 def main():
     rng = np.random.default_rng(20261203)
     tmp = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
     # ---- 6 prompts, 5..8 samples each, rewards with ties, gold and logp; interleaved rows ----
     sizes = [7, 5, 8, 6, 5, 7]
     rows = []

@@ -5,6 +5,8 @@ import math
 import os
 import subprocess
 import sys
+import shutil
+import atexit
 import tempfile
 
 import numpy as np
@@ -34,6 +36,7 @@ def alim_json(*args):
 
 rng = np.random.default_rng(20261123)
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
 
 # 1. capacities of random channels: alim's certified bracket must overlap numpy's, be
 #    narrow, and contain numpy's converged value

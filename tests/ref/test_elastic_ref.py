@@ -14,6 +14,8 @@ import math
 import os
 import subprocess
 import sys
+import shutil
+import atexit
 import tempfile
 
 import numpy as np
@@ -44,6 +46,7 @@ def H(p):
 
 
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
 d = os.path.join(tmp, "syn")
 man = json.loads(run("data", "synthetic", "--out", d, "--pretrain-tokens", "12800", "--pool-docs", "10",
                      "--test-docs", "8", "--json"))

@@ -10,6 +10,8 @@ import math
 import os
 import subprocess
 import sys
+import shutil
+import atexit
 import tempfile
 
 import numpy as np
@@ -22,6 +24,7 @@ ALIM = os.environ.get("ALIM", "build/alim")
 torch.set_num_threads(1)
 ck = R.Checker("test_lm_golden")
 tmp = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, tmp, True)  # nothing left in /tmp, pass or fail
 
 cfg = {"n_layer": 2, "n_embd": 32, "n_head": 4, "n_positions": 24, "vocab_size": 260, "layer_norm_epsilon": 1e-5}
 B, T = 3, 16
