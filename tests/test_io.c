@@ -509,6 +509,45 @@ static void test_json_nonfinite(void)
     cJSON_Delete(u);
 }
 
+/* alim_file_lock: one writer per file, held on the file itself (alim/io.h) */
+static void test_file_lock(void)
+{
+    char p[600], q[600];
+    alim_error err;
+    alim_file_lock *a = NULL, *b = NULL;
+    int created = -1;
+    snprintf(p, sizeof p, "%s/log.csv", tmpdir);
+    CHECK(alim_file_lock_acquire(p, &a, &created, &err) == ALIM_OK && a && created == 1, "an absent file is created and held");
+    CHECK(access(p, F_OK) == 0, "the file exists");
+    CHECK(alim_file_lock_acquire(p, &b, &created, &err) == ALIM_EINVAL && !b && strstr(err.what, "written by another process"),
+          "a second acquisition is refused: %s", err.what);
+    alim_file_lock_release(a);
+    FILE *f = fopen(p, "w");
+    fputs("step\n1\n", f);
+    fclose(f);
+    CHECK(alim_file_lock_acquire(p, &b, &created, &err) == ALIM_OK && b && created == 0, "released: held again, not created");
+    f = fopen(p, "r");
+    char line[16] = "";
+    CHECK(f && fgets(line, sizeof line, f) && !strcmp(line, "step\n"), "nothing truncated");
+    if (f) fclose(f);
+    /* the file replaced by a rename (a cut log): the new one is free, held beside the old */
+    snprintf(q, sizeof q, "%s/log.csv.new", tmpdir);
+    f = fopen(q, "w");
+    fclose(f);
+    CHECK(rename(q, p) == 0, "rename over the held file");
+    CHECK(alim_file_lock_acquire(p, &a, NULL, &err) == ALIM_OK, "the new file is held while the old one still is");
+    alim_file_lock_release(b);
+    alim_file_lock_release(a);
+    CHECK(alim_file_lock_acquire("/dev/null", &a, &created, &err) == ALIM_OK && created == 0, "/dev/null is taken, unheld");
+    CHECK(alim_file_lock_acquire("/dev/null", &b, NULL, &err) == ALIM_OK, "twice");
+    alim_file_lock_release(a);
+    alim_file_lock_release(b);
+    CHECK(alim_file_lock_acquire(tmpdir, &a, NULL, &err) == ALIM_EINVAL && !a && !strcmp(err.what, "is a directory"), "a directory: %s", err.what);
+    snprintf(q, sizeof q, "%s/none/log.csv", tmpdir);
+    CHECK(alim_file_lock_acquire(q, &a, NULL, &err) == ALIM_EINVAL && !a && strstr(err.what, "No such file"), "no such directory: %s", err.what);
+    alim_file_lock_release(NULL);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -523,6 +562,7 @@ int main(int argc, char **argv)
     test_large();
     test_utf8();
     test_json_nonfinite();
+    test_file_lock();
     char cmd[300];
     if (getenv("ALIM_TEST_KEEP")) return check_summary(argv[0]);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -88,6 +88,22 @@ typedef struct alim_dir_lock alim_dir_lock;
 alim_status alim_dir_lock_acquire(const char *dir, alim_dir_lock **lock, alim_error *err);
 /* Releases one acquisition (NULL is ignored). */
 void alim_dir_lock_release(alim_dir_lock *lock);
+/* ---- one writer per appended file ----------------------------------------------------------
+ * A file written a row at a time over a long run, which may lie outside any locked directory
+ * (alim train --log FILE), is held the same way: flock(2) on the file itself. The file is
+ * opened without truncating it, and created when absent (*created then says so: the caller
+ * removes it if the run fails before writing to it). A second process gets ALIM_EINVAL:
+ *     "FILE: written by another process"
+ * and so does a second acquisition of the same file by this process (one writer, not a count).
+ * Only regular files are locked: a character device or a FIFO (--log /dev/null) is taken
+ * without a lock; a directory is refused. Replacing the file (a rename over it) leaves the
+ * lock on the old inode: acquire the new file, then release the old. */
+typedef struct alim_file_lock alim_file_lock;
+/* *lock is NULL on error; created may be NULL. */
+alim_status alim_file_lock_acquire(const char *path, alim_file_lock **lock, int *created, alim_error *err);
+/* Drops the lock (NULL is ignored). */
+void alim_file_lock_release(alim_file_lock *lock);
+
 /* Removes the stale temporaries "NAME.tmp.PID" of dir (PID not a live process, nor this one);
  * returns how many were removed. Subdirectories are searched down to `depth` levels. */
 size_t alim_dir_remove_stale_temporaries(const char *dir, int depth);

@@ -21,6 +21,8 @@
  *
  * Failure modes, all before anything is lost:
  * - out_dir is locked for the whole run (alim_dir_lock_acquire): a second writer is refused.
+ *   So is the log, wherever log_path puts it (alim_file_lock_acquire on the file itself):
+ *   two runs given one --log are refused before the second loads anything.
  * - A new run refuses an out_dir holding files it would overwrite (config.json, vocab.json,
  *   merges.txt, *.safetensors, log.csv) unless they are an alim checkpoint or log; with
  *   refuse_foreign_out, any other file refuses it (the CLI's --out).

@@ -205,10 +205,11 @@ static int log_line_step(const char *s, const char *eol, int jsonl, uint64_t *st
 /* Resuming at update `step`: the log keeps its header and the rows of updates 1..step, once
  * each and in order; rows of updates after the checkpoint (done again now) and a torn last
  * line go. The log is rewritten atomically only when something is cut. */
-static alim_status cut_log(const char *path, int jsonl, uint64_t step, alim_error *err)
+static alim_status cut_log(const char *path, int jsonl, uint64_t step, int *rewrote, alim_error *err)
 {
+    *rewrote = 0;
     struct stat sb;
-    if (stat(path, &sb) != 0) return ALIM_OK; /* appending creates it */
+    if (stat(path, &sb) != 0 || sb.st_size == 0) return ALIM_OK; /* appending creates it */
     char *buf;
     size_t len;
     alim_status st = alim_file_read_all(path, &buf, &len, err);
@@ -230,7 +231,10 @@ static alim_status cut_log(const char *path, int jsonl, uint64_t step, alim_erro
         }
         p = eol + 1;
     }
-    if (n != len) st = alim_file_write_atomic(path, out, n, err);
+    if (n != len) {
+        st = alim_file_write_atomic(path, out, n, err);
+        *rewrote = !st;
+    }
     free(out);
     free(buf);
     return st;
@@ -386,7 +390,8 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     alim_status st = ALIM_OK;
     uint64_t tokens_seen = 0;
     alim_dir_lock *lock = NULL;
-    int made_dir = 0, log_made = 0, have_kept = 0;
+    alim_file_lock *log_lock = NULL;
+    int made_dir = 0, log_made = 0, log_created = 0, have_kept = 0;
     uint64_t kept = 0; /* the update of the last checkpoint in out_dir */
     char logpath[4096] = "";
 
@@ -404,6 +409,12 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     }
     /* rank 0 alone makes, locks and recovers out_dir; the others only read from it */
     if (!st && root) st = open_out_dir(o, &lock, &made_dir, err);
+    /* and holds the log, which --log may put outside out_dir: a second run writing the same
+     * log is refused here, before it loads anything (it would interleave its rows, or cut
+     * this run's) */
+    if (o->log_path) snprintf(logpath, sizeof logpath, "%s", o->log_path);
+    else snprintf(logpath, sizeof logpath, "%s/log.csv", o->out_dir);
+    if (!st && root) st = alim_file_lock_acquire(logpath, &log_lock, &log_created, err);
     if (multi) st = alim_dist_agree(st, err);
     if (!st && o->resume) { /* again: rolling back an interrupted first save leaves no checkpoint */
         char probe[4096];
@@ -423,6 +434,8 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
         free(all);
     }
     if (st) {
+        if (log_created) remove(logpath);
+        alim_file_lock_release(log_lock);
         alim_dir_lock_release(lock);
         if (made_dir) {
             char p[4200];
@@ -568,11 +581,20 @@ alim_status alim_train(const alim_train_options *o, const alim_progress *progres
     res->precision = plan.precision;
     res->train_tokens = data.n;
 
-    if (o->log_path) snprintf(logpath, sizeof logpath, "%s", o->log_path);
-    else snprintf(logpath, sizeof logpath, "%s/log.csv", o->out_dir);
     size_t lpl = strlen(logpath);
     const int jsonl = lpl > 6 && !strcmp(logpath + lpl - 6, ".jsonl");
-    if (o->resume && root) st = cut_log(logpath, jsonl, opt.step, err);
+    if (o->resume && root) {
+        int rewrote = 0;
+        st = cut_log(logpath, jsonl, opt.step, &rewrote, err);
+        if (!st && rewrote) { /* the cut log is a new file: hold it, then let the old one go */
+            alim_file_lock *cut = NULL;
+            st = alim_file_lock_acquire(logpath, &cut, NULL, err);
+            if (!st) {
+                alim_file_lock_release(log_lock);
+                log_lock = cut;
+            }
+        }
+    }
     if (multi) st = alim_dist_agree(st, err);
     if (st) goto done;
     /* the log is opened with the first row to write: a run failing before it (no data, no
@@ -679,6 +701,7 @@ done:
     if (log && fclose(log) != 0 && !st) st = alim_error_set(err, ALIM_EIO, logpath, "cannot write the log: %s", strerror(errno));
     /* A new run that failed before its first checkpoint leaves nothing: not a log.csv alone,
      * nor the directory it made. */
+    if (root && log_created && !log) remove(logpath); /* made at the start, never written to */
     if (st && !o->resume && !have_kept && root) {
         if (log_made && !o->log_path) remove(logpath);
         if (made_dir) {
@@ -688,6 +711,7 @@ done:
             rmdir(o->out_dir);
         }
     }
+    alim_file_lock_release(log_lock);
     alim_dir_lock_release(lock);
     cJSON_Delete(state);
     alim_loader_free(&ld);

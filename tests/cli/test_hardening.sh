@@ -3,7 +3,7 @@
 # reproduced as the audit found it: one writer per directory (locks), NaN never saved, log
 # errors and resume, output directories that are not checkpoints, tampered cell results,
 # corrupt classifier files, out-of-range conversions, a directory given for a file, stale
-# temporaries, option messages. Each defect's checks failed before its fix (51 of the checks
+# temporaries, option messages, one writer per log. Each defect's checks failed before its fix (58 of the checks
 # fail on the unfixed program; the others are the "and nothing else changed" halves).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/cli/lib.sh
@@ -45,6 +45,40 @@ if [ "$(cut -d, -f1 "$L/log.csv" | tr '\n' ' ')" = "step 1 2 3 4 5 6 " ]; then o
 if [ ! -e "$L/model.safetensors.tmp.$DEAD" ]; then ok; else bad "a dead process's temporary was not removed"; fi
 if [ -e "$L/optimizer.safetensors.tmp.$$" ]; then ok; else bad "a live process's temporary was removed"; fi
 rm -f "$L/optimizer.safetensors.tmp.$$"
+
+# ---- D1b: one writer per log ---------------------------------------------------------------
+# --log puts the log outside --out, where the directory's lock does not reach: a second run
+# given the same log is refused at once, before it loads anything, and the first run's rows
+# are untouched; so after a resume that cut the log (the cut log is a new file, held anew)
+X="$TMP/shared.csv"
+expect_exit 0 "a checkpoint with its log outside --out" -- "$ALIM" train --data "$C" --out "$TMP/la" "${M[@]}" --steps 1000000 --stop-at 3 --log "$X"
+row3=$(sed -n '4p' "$X")
+printf '%s\n' "4${row3#3}" >>"$X" # a row after the checkpoint: the resume cuts it
+"$ALIM" train --data "$C" --out "$TMP/la" "${M[@]}" --steps 1000000 --resume --log "$X" >/dev/null 2>&1 &
+P=$!
+for _ in $(seq 200); do [ "$(wc -l <"$X")" -gt 6 ] && break; sleep 0.05; done
+head -n 6 "$X" >"$TMP/shared.before"
+expect_exit 2 "second train writing a busy --log" -- "$ALIM" train --data "$C" --out "$TMP/lb" "${M[@]}" --steps 5 --log "$X"
+expect_one_line_error "busy --log"
+expect_stderr "^alim: error: $X: written by another process\$" "the message names the log"
+if [ ! -e "$TMP/lb" ]; then ok; else bad "the refused run made its --out"; fi
+kill -9 "$P"; wait "$P" 2>/dev/null
+if head -n 6 "$X" | cmp -s - "$TMP/shared.before" && [ "$(cut -d, -f1 "$X" | head -n 6 | tr '\n' ' ')" = "step 1 2 3 4 5 " ]; then ok
+else bad "the first run's log was touched: $(cut -d, -f1 "$X" | head -n 8 | tr '\n' ' ')"; fi
+# the holder gone, the log is free; two runs may share /dev/null (nothing to hold there)
+expect_exit 0 "the log is free once its writer is gone" -- "$ALIM" train --data "$C" --out "$TMP/lb" "${M[@]}" --steps 2 --log "$X"
+"$ALIM" train --data "$C" --out "$TMP/lc" "${M[@]}" --steps 1000000 --log /dev/null >/dev/null 2>&1 &
+P=$!
+for _ in $(seq 200); do [ -e "$TMP/lc/config.json" ] || [ -e "$TMP/lc/log.csv" ] && break; sleep 0.05; done
+sleep 0.3
+expect_exit 0 "a second run with --log /dev/null" -- "$ALIM" train --data "$C" --out "$TMP/ld" "${M[@]}" --steps 2 --log /dev/null
+kill -9 "$P"; wait "$P" 2>/dev/null
+mkdir -p "$TMP/logdir"
+expect_exit 2 "--log a directory" -- "$ALIM" train --data "$C" --out "$TMP/le" "${M[@]}" --steps 2 --log "$TMP/logdir"
+expect_stderr "^alim: error: $TMP/logdir: is a directory\$" "a directory as the log, named"
+: >"$TMP/empty.txt"
+expect_exit 2 "a run failing after taking its log" -- "$ALIM" train --data "$TMP/empty.txt" --out "$TMP/lf" "${M[@]}" --steps 2 --log "$TMP/new.csv"
+if [ ! -e "$TMP/new.csv" ] && [ ! -e "$TMP/lf" ]; then ok; else bad "a failed run left its log or --out: $(ls "$TMP/lf" 2>&1) $(ls -l "$TMP/new.csv" 2>&1)"; fi
 
 # an elasticity run directory held by another process (here flock(1) standing in for alim,
 # with a PID in the lock file as alim writes it) is refused too
