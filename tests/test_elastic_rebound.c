@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alim/datadir.h"
+#include "alim/io.h"
 #include "alim/lm_train.h"
 #include "alim/rebound.h"
 #include "alim/source.h"
@@ -190,6 +191,64 @@ static void test_configs(void)
     CHECK(c.quick && c.n_seeds == 2 && c.context == 32 && c.n_neg_count == 6 && c.n_pos_count == 4, "quick");
 }
 
+/* the same number (NAN: summary.json's null) */
+static int same_num(double typed, double json)
+{
+    return typed == json || (isnan(typed) && isnan(json));
+}
+
+/* a typed row against its summary.json object, metric by metric (the names in
+ * alim_rebound_metric's order, spelt out here so the enum is checked against the keys) */
+static int row_matches(const alim_rebound_row *t, const cJSON *o)
+{
+    static const char *const name[ALIM_REBOUND_METRICS] = {"score", "positive_rate", "negative_rate", "gamma_c1_bits", "gamma_c2_bits",
+                                                           "gamma_c3_bits", "gamma_mix_bits", "kl_to_base_nats", "kl_to_base_bits"};
+    if (!cJSON_IsObject(o)) return 0;
+    int ok = same_num(t->n_pos, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "n_pos"))) &&
+             same_num(t->n_neg, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "n_neg"))) &&
+             same_num(t->steps, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "steps"))) &&
+             same_num((double)t->seeds, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "seeds")));
+    for (int k = 0; k < ALIM_REBOUND_METRICS && ok; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s_mean", name[k]);
+        ok = same_num(t->mean[k], alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, key)));
+        snprintf(key, sizeof key, "%s_se", name[k]);
+        ok = ok && same_num(t->se[k], alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, key)));
+    }
+    return ok;
+}
+
+/* The typed results equal summary.json's values, exactly (the report reads the typed ones). */
+static void check_typed(const alim_rebound_result *r, const alim_rebound_config *c)
+{
+    const cJSON *sm = r->summary;
+    CHECK(r->n_pos_count == c->n_pos_count && r->n_neg_count == c->n_neg_count && r->grid, "typed grid %zu x %zu", r->n_pos_count,
+          r->n_neg_count);
+    if (!r->grid) return;
+    CHECK(row_matches(&r->baseline, cJSON_GetObjectItemCaseSensitive(sm, "baseline")) && r->baseline.n_pos == 0 && r->baseline.seeds == c->n_seeds,
+          "typed baseline = summary's");
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(sm, "grid"), *ns = cJSON_GetObjectItemCaseSensitive(sm, "n_star");
+    const size_t P = c->n_pos_count, N = c->n_neg_count;
+    CHECK(cJSON_GetArraySize(grid) == (int)(P * N) && cJSON_GetArraySize(ns) == (int)P, "summary's grid and n_star sizes");
+    int rows_ok = 1, nstar_ok = 1;
+    for (size_t i = 0; i < P; i++) {
+        for (size_t j = 0; j < N; j++) {
+            const alim_rebound_row *t = &r->grid[i * N + j];
+            rows_ok &= row_matches(t, cJSON_GetArrayItem(grid, (int)(i * N + j))) && t->n_pos == (double)c->n_pos[i] &&
+                       t->n_neg == (double)c->n_neg[j];
+        }
+        const cJSON *o = cJSON_GetArrayItem(ns, (int)i);
+        nstar_ok &= same_num(r->n_star[i], alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "n_star"))) &&
+                    alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "n_pos")) == (double)c->n_pos[i];
+    }
+    CHECK(rows_ok, "typed grid rows = summary's, row-major (n_pos, n_neg)");
+    CHECK(nstar_ok, "typed n_star = summary's");
+    CHECK(!r->control_grid && !cJSON_GetObjectItemCaseSensitive(sm, "control_grid"), "no control cells: no control grid");
+    const cJSON *lb = cJSON_GetObjectItemCaseSensitive(sm, "labels");
+    CHECK(r->labels && cJSON_IsString(lb) && !strcmp(r->labels, lb->valuestring) && strstr(r->labels, "chains.json"), "typed labels = summary's: %s",
+          r->labels ? r->labels : "(null)");
+}
+
 /* theta0 from a checkpoint made elsewhere: a wrong shape is refused naming the checkpoint,
  * the right one is used instead of pretraining (no theta0 cell) and recorded */
 static void test_external_theta0(void)
@@ -266,7 +325,9 @@ static void test_external_theta0(void)
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(r.summary, "config");
     const cJSON *orig = cJSON_GetObjectItemCaseSensitive(cfg, "theta0_origin");
     CHECK(cJSON_IsString(orig) && !strcmp(orig->valuestring, "test: 4 steps"), "origin in the configuration");
+    check_typed(&r, &c);
     alim_rebound_result_free(&r);
+    CHECK(!r.grid && !r.summary, "freed");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     CHECK(system(cmd) == 0, "clean up");

@@ -140,11 +140,48 @@ void alim_rebound_judge(const alim_rebound_grid *g, const alim_rebound_grid *con
 
 typedef alim_lab_note_fn alim_rebound_note_fn;
 
+/* The metrics of an evaluation, averaged over the seeds: the index into alim_rebound_row's
+ * mean[] and se[], in grid.csv's column order (and summary.json's "<metric>_mean" keys). */
+typedef enum {
+    ALIM_REBOUND_SCORE,            /* positive rate - negative rate */
+    ALIM_REBOUND_POSITIVE_RATE,    /* share of the samples labelled C2 (positive) */
+    ALIM_REBOUND_NEGATIVE_RATE,    /* share labelled C3 (negative; the control class under control) */
+    ALIM_REBOUND_GAMMA_C1_BITS,    /* bits/token on test_c1 */
+    ALIM_REBOUND_GAMMA_C2_BITS,    /* bits/token on test_c2 */
+    ALIM_REBOUND_GAMMA_C3_BITS,    /* bits/token on test_c3 */
+    ALIM_REBOUND_GAMMA_MIX_BITS,   /* bits/token on test_mix (real path: on D_0) */
+    ALIM_REBOUND_KL_TO_BASE_NATS,  /* KL(model || theta0) per position on test_mix, nats */
+    ALIM_REBOUND_KL_TO_BASE_BITS,  /* the same in bits */
+    ALIM_REBOUND_METRICS
+} alim_rebound_metric;
+
+/* One row of grid.csv (summary.json's "baseline", "grid" and "control_grid" entries): a model
+ * evaluated on every seed, the metrics' seed means and standard errors (NAN where undefined,
+ * e.g. the SE of one seed). */
 typedef struct {
-    cJSON *summary;            /* RUN/summary.json; owned */
+    double n_pos, n_neg;  /* documents aligned on / negative documents fine-tuned on (0, 0: theta0) */
+    double steps;         /* seed mean of the negative pass's updates at n_neg (0 for theta0) */
+    size_t seeds;         /* seeds averaged over (n_seeds) */
+    double mean[ALIM_REBOUND_METRICS], se[ALIM_REBOUND_METRICS]; /* indexed by alim_rebound_metric */
+} alim_rebound_row;
+
+/* What the run computed, typed (the numbers summary.json is written from), and summary.json.
+ * The typed fields are set when the run writes its summary (always, except on the MPI ranks
+ * that do not write); zero / NULL otherwise. */
+typedef struct {
+    cJSON *summary;                /* RUN/summary.json; owned */
     alim_rebound_criteria criteria;
     size_t cells_total, cells_run, cells_reused;
     double wall_s, train_tokens_per_s;
+    size_t n_pos_count, n_neg_count; /* the grid's shape (the configuration's) */
+    alim_rebound_row baseline;     /* theta0 before alignment (summary "baseline") */
+    alim_rebound_row *grid;        /* [n_pos_count * n_neg_count], row-major: grid[i * n_neg_count + j] is
+                                    * (n_pos[i], n_neg[j]) (summary "grid"); owned */
+    alim_rebound_row *control_grid; /* the same shape for the control passes (the real path with control,
+                                    * summary "control_grid"); NULL without control cells; owned */
+    double n_star[ALIM_REBOUND_MAX_GRID]; /* n*(epsilon_nats) per n_pos[i] (alim_rebound_nstar), documents;
+                                    * NAN: the KL never fell below epsilon */
+    const char *labels;            /* how the samples were classified (summary "labels"); a static string */
 } alim_rebound_result;
 
 alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress *progress,

@@ -283,6 +283,8 @@ alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress
         if (alim_runner_writes(r.runner)) st = rb_write_summary(&r, res, err);
     }
     run_free(&r);
+    /* a failed run hands back no partial rows (callers free only what succeeded) */
+    if (st) alim_rebound_result_free(res);
     return st;
 }
 
@@ -291,4 +293,7 @@ void alim_rebound_result_free(alim_rebound_result *res)
     if (!res) return;
     cJSON_Delete(res->summary);
     res->summary = NULL;
+    free(res->grid);
+    free(res->control_grid);
+    res->grid = res->control_grid = NULL;
 }

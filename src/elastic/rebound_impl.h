@@ -9,8 +9,9 @@
  *                      the configuration record (make_config, or rbr_make_config)
  *   rebound_cells.c    the cells (theta0, pos, the negative pass, evaluation, D_0) and their
  *                      one-line notes
- *   rebound_summary.c  the results read back in a fixed order, seed means and SEs, grid.csv,
- *                      n*(eps), the criteria from the grid, summary.json
+ *   rebound_summary.c  the results read back in a fixed order, seed means and SEs (the typed
+ *                      result's rows), grid.csv, n*(eps), the criteria from the grid,
+ *                      summary.json
  *   rebound_judge.c    the pure functions of alim/rebound.h: the Markov labeller, n*(eps) and
  *                      alim_rebound_judge
  *   rebound_real.c     the real-model path's pieces (rebound_real.h)
@@ -116,7 +117,8 @@ double rb_doc_tokens(const rb *x, const alim_corpus *c, size_t d);
  *   alim_runner_run                      the cells' result.json files
  *   rb_read_results  (rebound_summary.c) -> summary {"per_seed"}, per, steps (and cper, csteps
  *                                        under ctl), num_params
- *   rb_write_summary (rebound_summary.c) -> grid.csv, summary.json, res
+ *   rb_write_summary (rebound_summary.c) -> res (typed rows, n_star, criteria), grid.csv and
+ *                                        summary.json written from them
  *
  * Sizes: P = n_pos_count, N = n_neg_count, S = n_seeds, G = 1 + P*N evaluations per seed. */
 typedef struct {

@@ -1,6 +1,7 @@
 /* rebound_summary.c — E2's summary: the cells' results read back in a fixed order (so the
- * summary never depends on which worker or rank finished first), seed means and SEs, grid.csv,
- * n*(eps), the criteria from the grid, summary.json (rebound_impl.h names the other files). */
+ * summary never depends on which worker or rank finished first), seed means and SEs into the
+ * result's typed rows, grid.csv and summary.json written from them, n*(eps), the criteria from
+ * the grid (rebound_impl.h names the other files). */
 #define _POSIX_C_SOURCE 200809L
 #include "rebound_impl.h"
 #include "lab_impl.h"
@@ -13,40 +14,43 @@
 #include "alim/checkpoint.h"
 #include "alim/io.h"
 
-typedef struct {
-    double mean, se;
-} mse;
-static mse mean_se(const double *v, size_t n)
-{
-    mse r;
-    alim_lab_mean_se(v, n, &r.mean, &r.se);
-    return r;
-}
-
+/* the metrics' names in the cells' results, grid.csv and summary.json, indexed by
+ * alim_rebound_metric */
 static const char *const METRIC[] = {"score", "positive_rate", "negative_rate", "gamma_c1_bits", "gamma_c2_bits", "gamma_c3_bits",
                                      "gamma_mix_bits", "kl_to_base_nats", "kl_to_base_bits"};
 enum { N_METRIC = sizeof METRIC / sizeof *METRIC };
+_Static_assert(sizeof METRIC / sizeof *METRIC == ALIM_REBOUND_METRICS, "METRIC[] names every alim_rebound_metric, in its order");
 
-/* one grid row (or the baseline): seed means and SEs of every metric from the per-seed results */
-static cJSON *aggregate(cJSON *const *per_seed, size_t S, double n_pos, double n_neg, double steps_mean, const char *row, FILE *csv)
+/* how the samples are classified (summary "labels", alim_rebound_result.labels) */
+static const char LABELS_NB[] = "naive-Bayes classifier (classifier.nb)";
+static const char LABELS_CHAINS[] = "exact class under the true chains (chains.json)";
+
+/* one grid row (or the baseline): the seed means and SEs of every metric from the per-seed
+ * results into *out, then its grid.csv line and its summary object, both written from *out
+ * (so the typed result and the files cannot disagree) */
+static cJSON *aggregate(cJSON *const *per_seed, size_t S, double n_pos, double n_neg, double steps_mean, const char *row, FILE *csv,
+                        alim_rebound_row *out)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "row", row);
-    cJSON_AddNumberToObject(o, "n_pos", n_pos);
-    cJSON_AddNumberToObject(o, "n_neg", n_neg);
-    cJSON_AddNumberToObject(o, "steps", steps_mean);
-    cJSON_AddNumberToObject(o, "seeds", (double)S);
-    fprintf(csv, "%s,%.0f,%.0f,%.6g,%zu", row, n_pos, n_neg, steps_mean, S);
+    out->n_pos = n_pos, out->n_neg = n_neg, out->steps = steps_mean, out->seeds = S;
     double v[1000];
     for (int k = 0; k < N_METRIC; k++) {
         for (size_t s = 0; s < S; s++) v[s] = alim_lab_json_num(per_seed[s], METRIC[k]);
-        mse m = mean_se(v, S);
+        alim_lab_mean_se(v, S, &out->mean[k], &out->se[k]);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "row", row);
+    cJSON_AddNumberToObject(o, "n_pos", out->n_pos);
+    cJSON_AddNumberToObject(o, "n_neg", out->n_neg);
+    cJSON_AddNumberToObject(o, "steps", out->steps);
+    cJSON_AddNumberToObject(o, "seeds", (double)out->seeds);
+    fprintf(csv, "%s,%.0f,%.0f,%.6g,%zu", row, out->n_pos, out->n_neg, out->steps, out->seeds);
+    for (int k = 0; k < N_METRIC; k++) {
         char key[64];
         snprintf(key, sizeof key, "%s_mean", METRIC[k]);
-        alim_lab_add_num(o, key, m.mean);
+        alim_lab_add_num(o, key, out->mean[k]);
         snprintf(key, sizeof key, "%s_se", METRIC[k]);
-        alim_lab_add_num(o, key, m.se);
-        fprintf(csv, ",%.9g,%.9g", m.mean, m.se);
+        alim_lab_add_num(o, key, out->se[k]);
+        fprintf(csv, ",%.9g,%.9g", out->mean[k], out->se[k]);
     }
     fputc('\n', csv);
     return o;
@@ -170,21 +174,10 @@ read_end:
     return st;
 }
 
-/* the grid's seed means: sc, gm, g2, kl [P][N] (score, gamma_mix, gamma_C2, KL to theta0),
- * and the control's csc, cgm, cg2 (ctl; NULL when out of memory) */
-typedef struct {
-    double *sc, *gm, *g2, *kl, *csc, *cgm, *cg2;
-} grid_means;
-
-static void grid_means_free(grid_means *m)
-{
-    free(m->sc), free(m->gm), free(m->g2), free(m->kl);
-    free(m->csc), free(m->cgm), free(m->cg2);
-}
-
 /* grid.csv and summary["baseline"], ["grid"] (and ["control_grid"]): the seed means of
- * theta0's evaluation, of every (n_pos, n_neg) and of the control's; the means into m */
-static alim_status write_grid(rb_run *r, grid_means *m, const cJSON **baseline_out, alim_error *err)
+ * theta0's evaluation, of every (n_pos, n_neg) and of the control's, into res's typed rows and
+ * written from them */
+static alim_status write_grid(rb_run *r, alim_rebound_result *res, alim_error *err)
 {
     const alim_rebound_config *cfg = r->cfg;
     const size_t P = r->P, N = r->N, S = r->S, G = r->G;
@@ -198,69 +191,78 @@ static alim_status write_grid(rb_run *r, grid_means *m, const cJSON **baseline_o
     for (int k = 0; k < N_METRIC; k++) fprintf(f.fp, ",%s_mean,%s_se", METRIC[k], METRIC[k]);
     fputc('\n', f.fp);
     cJSON **col = malloc(S * sizeof *col);
-    double *sc = m->sc = malloc(P * N * sizeof *sc), *gm = m->gm = malloc(P * N * sizeof *gm), *g2 = m->g2 = malloc(P * N * sizeof *g2),
-           *kl = m->kl = malloc(P * N * sizeof *kl);
-    if (!col || !sc || !gm || !g2 || !kl) {
+    res->n_pos_count = P, res->n_neg_count = N;
+    res->grid = calloc(P * N, sizeof *res->grid);
+    if (r->ctl) res->control_grid = calloc(P * N, sizeof *res->control_grid);
+    if (!col || !res->grid || (r->ctl && !res->control_grid)) {
         alim_atomic_abort(&f);
         free(col);
         return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
     }
     for (size_t s = 0; s < S; s++) col[s] = per[s * G];
-    cJSON *baseline = aggregate(col, S, 0, 0, 0, "theta0", f.fp);
-    cJSON_AddItemToObject(summary, "baseline", baseline);
-    *baseline_out = baseline;
+    cJSON_AddItemToObject(summary, "baseline", aggregate(col, S, 0, 0, 0, "theta0", f.fp, &res->baseline));
     cJSON *grid = cJSON_AddArrayToObject(summary, "grid");
     for (size_t i = 0; i < P; i++)
         for (size_t j = 0; j < N; j++) {
             double sm = 0;
             for (size_t s = 0; s < S; s++) col[s] = per[s * G + 1 + i * N + j], sm += steps[(s * P + i) * N + j];
-            cJSON *row = aggregate(col, S, (double)cfg->n_pos[i], (double)cfg->n_neg[j], sm / (double)S, "grid", f.fp);
-            cJSON_AddItemToArray(grid, row);
-            sc[i * N + j] = alim_lab_json_num(row, "score_mean");
-            gm[i * N + j] = alim_lab_json_num(row, "gamma_mix_bits_mean");
-            g2[i * N + j] = alim_lab_json_num(row, "gamma_c2_bits_mean");
-            kl[i * N + j] = alim_lab_json_num(row, "kl_to_base_nats_mean");
+            cJSON_AddItemToArray(grid, aggregate(col, S, (double)cfg->n_pos[i], (double)cfg->n_neg[j], sm / (double)S, "grid", f.fp,
+                                                 &res->grid[i * N + j]));
         }
     if (r->ctl) { /* the control's rows: seed means, after the grid in grid.csv */
-        double *csc = m->csc = malloc(P * N * sizeof *csc), *cgm = m->cgm = malloc(P * N * sizeof *cgm), *cg2 = m->cg2 = malloc(P * N * sizeof *cg2);
         cJSON *cgrid = cJSON_AddArrayToObject(summary, "control_grid");
-        for (size_t i = 0; i < P && csc && cgm && cg2; i++)
+        for (size_t i = 0; i < P; i++)
             for (size_t j = 0; j < N; j++) {
                 double sm = 0;
                 for (size_t s = 0; s < S; s++) col[s] = cper[(s * P + i) * N + j], sm += csteps[(s * P + i) * N + j];
-                cJSON *row = aggregate(col, S, (double)cfg->n_pos[i], (double)cfg->n_neg[j], sm / (double)S, "control", f.fp);
-                cJSON_AddItemToArray(cgrid, row);
-                csc[i * N + j] = alim_lab_json_num(row, "score_mean");
-                cgm[i * N + j] = alim_lab_json_num(row, "gamma_mix_bits_mean");
-                cg2[i * N + j] = alim_lab_json_num(row, "gamma_c2_bits_mean");
+                cJSON_AddItemToArray(cgrid, aggregate(col, S, (double)cfg->n_pos[i], (double)cfg->n_neg[j], sm / (double)S, "control",
+                                                      f.fp, &res->control_grid[i * N + j]));
             }
     }
     free(col);
     return alim_atomic_commit(&f, err);
 }
 
-/* summary["n_star"]: n*(eps) per n_pos; the criteria into res->criteria, against the control
- * (the real path's control cells, else --control-run's summary) */
-static void judge_grid(rb_run *r, const grid_means *m, const cJSON *baseline, alim_rebound_result *res)
+/* metric k of rows[0..n) into out (the columns alim_rebound_grid and alim_rebound_nstar read) */
+static void metric_column(const alim_rebound_row *rows, size_t n, alim_rebound_metric k, double *out)
+{
+    for (size_t q = 0; q < n; q++) out[q] = rows[q].mean[k];
+}
+
+/* n*(eps) per n_pos into res->n_star and summary["n_star"]; the criteria into res->criteria,
+ * against the control (the real path's control cells, else --control-run's summary) */
+static void judge_grid(rb_run *r, alim_rebound_result *res)
 {
     const alim_rebound_config *cfg = r->cfg;
     const size_t P = r->P, N = r->N;
+    enum { MAX = ALIM_REBOUND_MAX_GRID * ALIM_REBOUND_MAX_GRID };
     double npos[ALIM_REBOUND_MAX_GRID], nneg[ALIM_REBOUND_MAX_GRID];
+    double sc[MAX], gm[MAX], g2[MAX], kl[MAX], csc[MAX], cgm[MAX], cg2[MAX];
     for (size_t i = 0; i < P; i++) npos[i] = (double)cfg->n_pos[i];
     for (size_t j = 0; j < N; j++) nneg[j] = (double)cfg->n_neg[j];
+    metric_column(res->grid, P * N, ALIM_REBOUND_SCORE, sc);
+    metric_column(res->grid, P * N, ALIM_REBOUND_GAMMA_MIX_BITS, gm);
+    metric_column(res->grid, P * N, ALIM_REBOUND_GAMMA_C2_BITS, g2);
+    metric_column(res->grid, P * N, ALIM_REBOUND_KL_TO_BASE_NATS, kl);
     cJSON *ns = cJSON_AddArrayToObject(r->summary, "n_star");
     for (size_t i = 0; i < P; i++) {
+        res->n_star[i] = alim_rebound_nstar(nneg, kl + i * N, N, cfg->epsilon_nats);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "n_pos", npos[i]);
-        alim_lab_add_num(o, "kl_after_alignment_nats", m->kl[i * N]);
-        alim_lab_add_num(o, "n_star", alim_rebound_nstar(nneg, m->kl + i * N, N, cfg->epsilon_nats));
+        alim_lab_add_num(o, "kl_after_alignment_nats", kl[i * N]);
+        alim_lab_add_num(o, "n_star", res->n_star[i]);
         cJSON_AddItemToArray(ns, o);
     }
-    alim_rebound_grid g = {P, N, npos, nneg, m->sc, m->gm, m->g2, alim_lab_json_num(baseline, "gamma_mix_bits_mean")};
+    alim_rebound_grid g = {P, N, npos, nneg, sc, gm, g2, res->baseline.mean[ALIM_REBOUND_GAMMA_MIX_BITS]};
     grid_store cs;
     const alim_rebound_grid *cg = r->ctl_sum && grid_from_summary(r->ctl_sum, &cs) ? &cs.g : NULL;
-    alim_rebound_grid cgr = {P, N, npos, nneg, m->csc, m->cgm, m->cg2, g.gamma_mix_base};
-    if (r->ctl && m->csc && m->cgm && m->cg2) cg = &cgr;
+    alim_rebound_grid cgr = {P, N, npos, nneg, csc, cgm, cg2, g.gamma_mix_base};
+    if (res->control_grid) {
+        metric_column(res->control_grid, P * N, ALIM_REBOUND_SCORE, csc);
+        metric_column(res->control_grid, P * N, ALIM_REBOUND_GAMMA_MIX_BITS, cgm);
+        metric_column(res->control_grid, P * N, ALIM_REBOUND_GAMMA_C2_BITS, cg2);
+        cg = &cgr;
+    }
     alim_rebound_judge(&g, cg, &res->criteria);
 }
 
@@ -326,7 +328,7 @@ static void describe(const rb_run *r, const alim_rebound_result *res)
         cJSON_AddItemToObject(summary, "shares", cJSON_CreateDoubleArray(r->shares, 3));
     cJSON_AddBoolToObject(summary, "control", cfg->control);
     if (cfg->control_run) cJSON_AddStringToObject(summary, "control_run", cfg->control_run);
-    cJSON_AddStringToObject(summary, "labels", x->natural ? "naive-Bayes classifier (classifier.nb)" : "exact class under the true chains (chains.json)");
+    cJSON_AddStringToObject(summary, "labels", res->labels);
     if (x->natural) alim_lab_add_num(summary, "classifier_accuracy", r->nb_acc);
     lab_add_config_record(summary, r->config, r->S);
     cJSON_AddNumberToObject(summary, "epsilon_nats", cfg->epsilon_nats);
@@ -379,12 +381,10 @@ static void attach_evaluations(rb_run *r)
 
 alim_status rb_write_summary(rb_run *r, alim_rebound_result *res, alim_error *err)
 {
-    grid_means m = {0};
-    const cJSON *baseline = NULL;
-    alim_status st = write_grid(r, &m, &baseline, err);
-    if (!st) judge_grid(r, &m, baseline, res);
-    grid_means_free(&m);
+    alim_status st = write_grid(r, res, err);
     if (st) return st;
+    judge_grid(r, res);
+    res->labels = r->x->natural ? LABELS_NB : LABELS_CHAINS;
     alim_runner_stats rs;
     alim_runner_get_stats(r->runner, &rs);
     res->wall_s = alim_lab_now() - r->t_start;

@@ -8,18 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alim/lab.h"
+#include "alim/rebound.h"
 
 alim_status report_e2(report *r, const alim_rebound_config *cfg, const alim_rebound_result *res, int theta0_from_e1)
 {
-    const cJSON *sm = res->summary;
-    char sum_path[4400];
-    snprintf(sum_path, sizeof sum_path, "%s/summary.json", cfg->run_dir);
-    const char *classified_by; /* how the samples were labelled */
-    alim_status st = report_json_string(r, sm, sum_path, "labels", &classified_by);
-    if (st) return st;
-    const alim_rebound_criteria *cr = &res->criteria;
     const size_t P = cfg->n_pos_count, N = cfg->n_neg_count, S = cfg->n_seeds;
+    /* the run's typed results (alim/rebound.h), set by the rank that wrote its summary */
+    if (!res->grid || !res->labels || res->n_pos_count != P || res->n_neg_count != N)
+        return alim_error_set(r->err, ALIM_EINVAL, cfg->run_dir, "E2's result holds no grid of %zu x %zu", P, N);
+    const char *classified_by = res->labels; /* how the samples were labelled */
+    const alim_rebound_criteria *cr = &res->criteria;
     alim_rebound_config spec;
     alim_rebound_config_default(&spec);
     const int is_spec = !r->quick && S >= spec.n_seeds && cfg->n_layer == spec.n_layer && cfg->n_embd == spec.n_embd &&
@@ -52,7 +50,7 @@ alim_status report_e2(report *r, const alim_rebound_config *cfg, const alim_rebo
                   "--out syn &amp;&amp; alim elastic rebound --data syn --run e2-syn</code>.</p>\n",
                   spec.n_samples);
     }
-    /* the grid from the summary */
+    /* the grid's seed means and SEs, laid out for the figures */
     double *buf = calloc(13 * P * N + 8, sizeof *buf);
     alim_plot_series *se = calloc(2 * P * N + P + 4, sizeof *se);
     char(*labels)[64] = calloc(P, sizeof *labels);
@@ -62,27 +60,18 @@ alim_status report_e2(report *r, const alim_rebound_config *cfg, const alim_rebo
     }
     double *xn = buf, *score = buf + P * N, *score_se = score + P * N, *kl = score_se + P * N, *kl_se = kl + P * N;
     double *bars = kl_se + P * N; /* 4 per grid point and figure: x, x, lo, hi (8 P N in all) */
-    for (size_t i = 0; i < P * N; i++) score[i] = score_se[i] = kl[i] = kl_se[i] = NAN;
     for (size_t j = 0; j < N; j++) xn[j] = (double)cfg->n_neg[j];
-    const cJSON *row;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(sm, "grid")) {
-        double np_ = alim_lab_json_num(row, "n_pos"), nn_ = alim_lab_json_num(row, "n_neg");
-        for (size_t i = 0; i < P; i++)
-            for (size_t j = 0; j < N; j++)
-                if (np_ == (double)cfg->n_pos[i] && nn_ == (double)cfg->n_neg[j]) {
-                    score[i * N + j] = alim_lab_json_num(row, "score_mean");
-                    score_se[i * N + j] = alim_lab_json_num(row, "score_se");
-                    kl[i * N + j] = alim_lab_json_num(row, "kl_to_base_nats_mean");
-                    kl_se[i * N + j] = alim_lab_json_num(row, "kl_to_base_nats_se");
-                }
+    for (size_t q = 0; q < P * N; q++) {
+        const alim_rebound_row *g = &res->grid[q];
+        score[q] = g->mean[ALIM_REBOUND_SCORE], score_se[q] = g->se[ALIM_REBOUND_SCORE];
+        kl[q] = g->mean[ALIM_REBOUND_KL_TO_BASE_NATS], kl_se[q] = g->se[ALIM_REBOUND_KL_TO_BASE_NATS];
     }
-    const cJSON *base = cJSON_GetObjectItemCaseSensitive(sm, "baseline");
     double bx[2] = {xn[0], xn[N - 1]}, by[2];
-    by[0] = by[1] = alim_lab_json_num(base, "score_mean");
+    by[0] = by[1] = res->baseline.mean[ALIM_REBOUND_SCORE];
     double ex[2] = {xn[0], xn[N - 1]}, ey[2] = {cfg->epsilon_nats, cfg->epsilon_nats};
     char path[4200];
     snprintf(path, sizeof path, "%s/grid.csv", cfg->run_dir);
-    st = report_copy_file(r, path, "elasticity_e2_grid.csv");
+    alim_status st = report_copy_file(r, path, "elasticity_e2_grid.csv");
     for (int fig = 0; fig < 2 && !st; fig++) {
         const double *y = fig ? kl : score, *ys = fig ? kl_se : score_se;
         double *bb = bars + (size_t)fig * 4 * P * N;
@@ -129,14 +118,11 @@ alim_status report_e2(report *r, const alim_rebound_config *cfg, const alim_rebo
                       "one line per n<sub>pos</sub>%s. A rebound toward the pretrained model would bring the KL down "
                       "quickly. n*(&epsilon; = %g nats), the first n<sub>neg</sub> with KL &lt; &epsilon;: ",
                       S > 1 ? ", bars &plusmn; 1 SE over the seeds" : "", cfg->epsilon_nats);
-            const cJSON *ns_j;
-            int first = 1;
-            cJSON_ArrayForEach(ns_j, cJSON_GetObjectItemCaseSensitive(sm, "n_star")) {
-                const double nstar = alim_lab_json_num(ns_j, "n_star");
-                sb_printf(&cap, "%sn<sub>pos</sub> = %.0f: ", first ? "" : ", ", alim_lab_json_num(ns_j, "n_pos"));
+            for (size_t i = 0; i < P; i++) {
+                const double nstar = res->n_star[i];
+                sb_printf(&cap, "%sn<sub>pos</sub> = %zu: ", i ? ", " : "", cfg->n_pos[i]);
                 if (isfinite(nstar)) sb_printf(&cap, "%.3g", nstar);
                 else sb_printf(&cap, "not reached");
-                first = 0;
             }
             sb_printf(&cap, ".");
             st = cap.oom ? alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory")
