@@ -1,9 +1,14 @@
 /* test_elastic_resist.c — E1's statistics: the exact one-sided sign test and the verdict
- * rules (PASS / NULL / FAIL) of spec §4.5. The experiment itself is tested end to end in
- * tests/cli/test_elastic_resist.sh. */
+ * rules (PASS / NULL / FAIL) of spec §4.5; a tiny run whose typed result must equal its
+ * summary.json. The experiment itself is tested end to end in tests/cli/test_elastic_resist.sh. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "alim/datadir.h"
+#include "alim/io.h"
 #include "alim/resist.h"
 #include "check.h"
 
@@ -12,6 +17,89 @@ static double binom(int n, int k)
     double c = 1;
     for (int i = 1; i <= k; i++) c = c * (n - k + i) / i;
     return c;
+}
+
+/* the same number (NAN: summary.json's null) */
+static int same_num(double typed, double json)
+{
+    return typed == json || (isnan(typed) && isnan(json));
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    return alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* a typed fine-tuning run against its summary.json record */
+static int finetune_matches(const alim_resist_finetune *t, const cJSON *o)
+{
+    return cJSON_IsObject(o) && same_num(t->steps, num(o, "steps")) && same_num(t->initial_nats, num(o, "initial_nats")) &&
+           same_num(t->mean_nats, num(o, "mean_nats")) && same_num(t->final_nats, num(o, "final_nats")) &&
+           same_num(t->target_entropy_nats, num(o, "target_entropy_nats")) &&
+           same_num(t->mean_nats - t->target_entropy_nats, num(o, "excess_nats"));
+}
+
+/* A tiny run (2 seeds, seconds): the typed cases and num_params equal summary.json's, exactly
+ * (the report reads the typed ones). */
+static void test_typed_result(void)
+{
+    char root[] = "/tmp/alim-test-resist-XXXXXX", data[256], run[256];
+    if (!mkdtemp(root)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(run, sizeof run, "%s/run", root);
+    alim_error err;
+    alim_error_clear(&err);
+    alim_datadir_options dopt;
+    alim_datadir_options_default(&dopt);
+    dopt.have_pretrain = 1;
+    dopt.pretrain_size = 4096;
+    dopt.pool_docs = 50;
+    dopt.test_docs = 4;
+    dopt.doc_len = 16;
+    cJSON *man = NULL;
+    CHECK(alim_datadir_synthetic(&dopt, data, &man, &err) == ALIM_OK, "data: %s", err.what);
+    cJSON_Delete(man);
+    alim_resist_config e;
+    alim_resist_config_quick(&e);
+    e.data_dir = data;
+    e.run_dir = run;
+    e.n_seeds = 2;
+    e.n_layer = 1, e.n_embd = 8, e.n_head = 2, e.context = 16;
+    e.pretrain_tokens = 2048;
+    e.pretrain_batch = 4;
+    e.sft_docs = 6;
+    e.n_samples = 6;
+    e.sample_tokens = 16;
+    e.prompt_bytes = 4;
+    alim_resist_result q;
+    CHECK(alim_resist_run(&e, NULL, NULL, NULL, &q, &err) == ALIM_OK, "tiny E1: %s", err.what);
+    const cJSON *pairs = cJSON_GetObjectItemCaseSensitive(q.summary, "pairs");
+    CHECK(q.cases && q.n_cases == 3 * e.n_seeds && cJSON_GetArraySize(pairs) == (int)q.n_cases, "typed cases: %zu", q.n_cases);
+    CHECK(q.num_params > 0 && same_num(q.num_params, num(q.summary, "num_params")), "typed num_params = summary's: %g", q.num_params);
+    static const int K[3] = {1, 2, 1}, L[3] = {2, 3, 3};
+    int ok = 1;
+    for (size_t i = 0; i < q.n_cases && q.cases; i++) {
+        const alim_resist_case *c = &q.cases[i];
+        const cJSON *pj = cJSON_GetArrayItem(pairs, (int)i), *nm = cJSON_GetObjectItemCaseSensitive(pj, "pair");
+        char want[8];
+        snprintf(want, sizeof want, "%d-%d", K[i % 3], L[i % 3]);
+        ok &= cJSON_IsString(nm) && !strcmp(c->pair, nm->valuestring) && !strcmp(c->pair, want) && c->k == K[i % 3] &&
+              c->l == L[i % 3] && c->seed == i / 3 + 1 && same_num((double)c->seed, num(pj, "seed")) &&
+              finetune_matches(&c->forward, cJSON_GetObjectItemCaseSensitive(pj, "forward")) &&
+              finetune_matches(&c->inverse, cJSON_GetObjectItemCaseSensitive(pj, "inverse")) && c->forward.steps > 0 &&
+              same_num(c->gap_nats, num(pj, "gap_nats")) && same_num(c->gap_corrected_nats, num(pj, "gap_corrected_nats")) &&
+              c->inverse_lower == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower")) &&
+              c->inverse_lower_corrected == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower_corrected"));
+    }
+    CHECK(ok, "typed cases = summary's pairs, seed by seed, pairs (1,2), (2,3), (1,3)");
+    alim_resist_result_free(&q);
+    CHECK(!q.cases && !q.summary && q.n_cases == 0, "freed");
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK(system(cmd) == 0, "clean up");
 }
 
 int main(int argc, char **argv)
@@ -85,5 +173,7 @@ int main(int argc, char **argv)
     CHECK(c.n_seeds == 3, "seeds");
     alim_resist_config_quick(&q);
     CHECK(q.quick && q.sample_tokens <= (size_t)q.context && q.prompt_bytes < q.sample_tokens, "quick is consistent");
+
+    test_typed_result();
     return check_summary(argv[0]);
 }

@@ -113,12 +113,41 @@ void alim_resist_judge(const double *gap_raw, const double *gap_corrected, size_
 /* Optional line-by-line notes (one per cell: run or reused), e.g. for stderr. */
 typedef alim_lab_note_fn alim_resist_note_fn;
 
+/* One fine-tuning run of a case: a model trained for one epoch on another model's samples. */
+typedef struct {
+    int steps;                  /* updates of the epoch (= losses in curves.csv) */
+    double initial_nats;        /* training loss before the first update, nats/token (NAN: no update) */
+    double mean_nats;           /* mean over the updates: the number the gap compares */
+    double final_nats;          /* before the last update */
+    double target_entropy_nats; /* H of the data: its sampler's loss on its own samples, nats/token */
+} alim_resist_finetune;
+
+/* One case of the sign test: the pair (k, l) on one seed (summary.json's "pairs" entry,
+ * summary.csv's row). */
+typedef struct {
+    char pair[8];                  /* "k-l", e.g. "1-2" */
+    int k, l;                      /* theta_k is the less aligned of the two (1 <= k < l <= 3) */
+    size_t seed;                   /* 1-based */
+    alim_resist_finetune forward;  /* theta_k fine-tuned on D_l */
+    alim_resist_finetune inverse;  /* theta_l fine-tuned on D_k */
+    double gap_nats;               /* forward.mean_nats - inverse.mean_nats: > 0 when the inverse is easier */
+    double gap_corrected_nats;     /* (forward.mean_nats - H_l) - (inverse.mean_nats - H_k), H the targets' entropies */
+    int inverse_lower;             /* gap_nats > 0 */
+    int inverse_lower_corrected;   /* gap_corrected_nats > 0 */
+} alim_resist_case;
+
+/* What the run computed, typed (the numbers summary.json and summary.csv are written from),
+ * and summary.json. The typed fields are set when the run writes its summary (always, except
+ * on the MPI ranks that do not write); zero / NULL otherwise. */
 typedef struct {
     cJSON *summary;            /* the summary object (also RUN/summary.json); owned */
     alim_resist_verdict verdict;
     size_t cells_total, cells_run, cells_reused;
     double wall_s;
     double train_tokens_per_s; /* training runs of this invocation (0 if none ran) */
+    double num_params;         /* parameters of theta0 (the last seed's; NAN if none was read) */
+    alim_resist_case *cases;   /* [n_cases]: seed by seed, pairs (1,2), (2,3), (1,3) within a seed; owned */
+    size_t n_cases;            /* 3 x n_seeds */
 } alim_resist_result;
 
 alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *progress,

@@ -232,7 +232,7 @@ static void run_free(rs_run *r)
     alim_corpus_free(&r->pool2);
     alim_corpus_free(&r->pool1);
     rsr_free(&r->in);
-    free(r->gap_raw), free(r->gap_corr), free(r->sr);
+    free(r->cases), free(r->gap_raw), free(r->gap_corr), free(r->sr);
     free(r->pre_path), free(r->pool2_path), free(r->pool1_path);
 }
 
@@ -277,4 +277,7 @@ void alim_resist_result_free(alim_resist_result *res)
     if (!res) return;
     cJSON_Delete(res->summary);
     res->summary = NULL;
+    free(res->cases);
+    res->cases = NULL;
+    res->n_cases = 0;
 }

@@ -89,9 +89,11 @@ alim_status rs_sample_cell(const alim_cell_env *env, const rs_exper *x, const ch
  *   open_run_dir     (resist.c)         -> config, rd
  *   build_cells      (resist.c)         -> runner, args and cix [seed][RS_PER_SEED], sr
  *   alim_runner_run                     the cells' result.json files
- *   rs_read_results  (resist_summary.c) -> summary, seeds_json, pairs_json, gap_raw, gap_corr (ncase
- *                                       cases), num_params; curves.csv
- *   rs_write_summary (resist_summary.c) -> res (verdict), summary.csv, summary.json */
+ *   rs_read_results  (resist_summary.c) -> summary, seeds_json, cases (ncase of them) and
+ *                                       pairs_json written from them, gap_raw, gap_corr,
+ *                                       num_params; curves.csv
+ *   rs_write_summary (resist_summary.c) -> res (verdict, cases, num_params), summary.csv (from
+ *                                       the cases), summary.json */
 enum { RS_PER_SEED = 2 + RS_N_SLICES + 2 * RS_N_PAIRS }; /* theta0, sft, D1..D3, the pairs' two directions */
 typedef struct {
     const alim_resist_config *cfg;
@@ -115,7 +117,8 @@ typedef struct {
     /* the results, read back */
     cJSON *summary;
     cJSON *seeds_json, *pairs_json;
-    double *gap_raw, *gap_corr;  /* [seed][pair] */
+    alim_resist_case *cases;     /* [seed][pair]: the typed cases, ncase of them read (res's once written) */
+    double *gap_raw, *gap_corr;  /* [seed][pair]: the cases' gaps, as alim_resist_judge takes them */
     size_t ncase;
     double num_params;
 } rs_run;

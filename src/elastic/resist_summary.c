@@ -1,7 +1,7 @@
 /* resist_summary.c — E1's statistics and summary: the sign test and alim_resist_judge; the
  * cells' results read back in a fixed order (so the summary never depends on which worker or
- * rank finished first), curves.csv, summary.csv, summary.json (resist_impl.h names the other
- * files). */
+ * rank finished first) into the result's typed cases, curves.csv; summary.csv and summary.json
+ * written from the cases (resist_impl.h names the other files). */
 #define _POSIX_C_SOURCE 200809L
 #include "resist_impl.h"
 
@@ -78,57 +78,70 @@ void alim_resist_judge(const double *gap_raw, const double *gap_corrected, size_
 /* a result that cannot be read (alim_runner_result sets err) ends the reading */
 #define GET(dst, cell) do { if (!((dst) = alim_runner_result(r->runner, (cell), err))) return err->status ? err->status : ALIM_EIO; } while (0)
 
-/* Pair p of seed s (1-based): its forward and inverse fine-tunings into a record of
- * r->pairs_json, their loss curves into curves.csv, the gaps into case r->ncase. */
+/* the summary.json record of a case, written from it; tokens_per_s[dir] (forward, inverse)
+ * are the runs' speeds, recorded there only */
+static cJSON *case_json(const alim_resist_case *c, const double tokens_per_s[2])
+{
+    cJSON *pj = cJSON_CreateObject();
+    cJSON_AddStringToObject(pj, "pair", c->pair);
+    cJSON_AddNumberToObject(pj, "k", c->k);
+    cJSON_AddNumberToObject(pj, "l", c->l);
+    cJSON_AddNumberToObject(pj, "seed", (double)c->seed);
+    for (int dir = 0; dir < 2; dir++) {
+        const alim_resist_finetune *d = dir ? &c->inverse : &c->forward;
+        const int to = dir ? c->k : c->l;
+        cJSON *dj = cJSON_AddObjectToObject(pj, dir ? "inverse" : "forward");
+        cJSON_AddStringToObject(dj, "model", dir ? (c->l == 2 ? "theta2" : "theta3") : (c->k == 1 ? "theta1" : "theta2"));
+        char dn[32];
+        snprintf(dn, sizeof dn, "D%d", to);
+        cJSON_AddStringToObject(dj, "data", dn);
+        cJSON_AddNumberToObject(dj, "steps", d->steps);
+        cJSON_AddNumberToObject(dj, "initial_nats", d->initial_nats);
+        cJSON_AddNumberToObject(dj, "mean_nats", d->mean_nats);
+        cJSON_AddNumberToObject(dj, "final_nats", d->final_nats);
+        cJSON_AddNumberToObject(dj, "target_entropy_nats", d->target_entropy_nats);
+        cJSON_AddNumberToObject(dj, "excess_nats", d->mean_nats - d->target_entropy_nats);
+        cJSON_AddNumberToObject(dj, "excess_initial_nats", d->initial_nats - d->target_entropy_nats);
+        cJSON_AddNumberToObject(dj, "excess_final_nats", d->final_nats - d->target_entropy_nats);
+        cJSON_AddNumberToObject(dj, "tokens_per_s", tokens_per_s[dir]);
+    }
+    cJSON_AddNumberToObject(pj, "gap_nats", c->gap_nats);
+    cJSON_AddNumberToObject(pj, "gap_corrected_nats", c->gap_corrected_nats);
+    cJSON_AddBoolToObject(pj, "inverse_lower", c->inverse_lower);
+    cJSON_AddBoolToObject(pj, "inverse_lower_corrected", c->inverse_lower_corrected);
+    return pj;
+}
+
+/* Pair p of seed s (1-based): its forward and inverse fine-tunings into case r->cases[r->ncase]
+ * (and its record of r->pairs_json, written from it), their loss curves into curves.csv. */
 static alim_status read_pair(rs_run *r, size_t s, int p, FILE *curves, alim_error *err)
 {
     const size_t *ix = &r->cix[(s - 1) * RS_PER_SEED];
     const rs_seedres *sr = r->sr;
     cJSON *result;
-    const int k = rs_pair_k[p], l = rs_pair_l[p];
-    double mean[2] = {NAN, NAN};
-    cJSON *pj = cJSON_CreateObject();
-    char pname[32];
-    snprintf(pname, sizeof pname, "%d-%d", k, l);
-    cJSON_AddStringToObject(pj, "pair", pname);
-    cJSON_AddNumberToObject(pj, "k", k);
-    cJSON_AddNumberToObject(pj, "l", l);
-    cJSON_AddNumberToObject(pj, "seed", (double)s);
-    cJSON_AddItemToArray(r->pairs_json, pj);
+    alim_resist_case *c = &r->cases[r->ncase];
+    c->k = rs_pair_k[p], c->l = rs_pair_l[p], c->seed = s;
+    snprintf(c->pair, sizeof c->pair, "%d-%d", c->k, c->l);
+    double tokens_per_s[2];
     for (int dir = 0; dir < 2; dir++) {
-        const int to = dir ? k : l;
-        const char *dname = dir ? "inverse" : "forward";
+        alim_resist_finetune *d = dir ? &c->inverse : &c->forward;
         GET(result, ix[2 + RS_N_SLICES + 2 * p + dir]);
         const cJSON *ls = cJSON_GetObjectItemCaseSensitive(result, "losses_nats");
-        double first, last;
-        const int n = rs_loss_stats(result, &first, &mean[dir], &last);
-        for (int i = 0; i < n; i++) fprintf(curves, "%s,%zu,%s,%d,%.9g\n", pname, s, dname, i + 1, alim_json_number_value(cJSON_GetArrayItem(ls, i)));
-        const double H = sr[s - 1].H[to];
-        cJSON *dj = cJSON_AddObjectToObject(pj, dname);
-        cJSON_AddStringToObject(dj, "model", dir ? (l == 2 ? "theta2" : "theta3") : (k == 1 ? "theta1" : "theta2"));
-        char dn[32];
-        snprintf(dn, sizeof dn, "D%d", to);
-        cJSON_AddStringToObject(dj, "data", dn);
-        cJSON_AddNumberToObject(dj, "steps", n);
-        cJSON_AddNumberToObject(dj, "initial_nats", first);
-        cJSON_AddNumberToObject(dj, "mean_nats", mean[dir]);
-        cJSON_AddNumberToObject(dj, "final_nats", last);
-        cJSON_AddNumberToObject(dj, "target_entropy_nats", H);
-        cJSON_AddNumberToObject(dj, "excess_nats", mean[dir] - H);
-        cJSON_AddNumberToObject(dj, "excess_initial_nats", first - H);
-        cJSON_AddNumberToObject(dj, "excess_final_nats", last - H);
-        cJSON_AddNumberToObject(dj, "tokens_per_s", alim_lab_json_num(result, "tokens_per_s"));
+        d->steps = rs_loss_stats(result, &d->initial_nats, &d->mean_nats, &d->final_nats);
+        for (int i = 0; i < d->steps; i++)
+            fprintf(curves, "%s,%zu,%s,%d,%.9g\n", c->pair, s, dir ? "inverse" : "forward", i + 1, alim_json_number_value(cJSON_GetArrayItem(ls, i)));
+        d->target_entropy_nats = sr[s - 1].H[dir ? c->k : c->l];
+        tokens_per_s[dir] = alim_lab_json_num(result, "tokens_per_s");
         cJSON_Delete(result);
     }
-    const double g = mean[0] - mean[1];
-    const double gc = (mean[0] - sr[s - 1].H[l]) - (mean[1] - sr[s - 1].H[k]);
-    r->gap_raw[r->ncase] = g;
-    r->gap_corr[r->ncase] = gc;
+    c->gap_nats = c->forward.mean_nats - c->inverse.mean_nats;
+    c->gap_corrected_nats = (c->forward.mean_nats - sr[s - 1].H[c->l]) - (c->inverse.mean_nats - sr[s - 1].H[c->k]);
+    c->inverse_lower = c->gap_nats > 0;
+    c->inverse_lower_corrected = c->gap_corrected_nats > 0;
+    r->gap_raw[r->ncase] = c->gap_nats;
+    r->gap_corr[r->ncase] = c->gap_corrected_nats;
     r->ncase++;
-    cJSON_AddNumberToObject(pj, "gap_nats", g);
-    cJSON_AddNumberToObject(pj, "gap_corrected_nats", gc);
-    cJSON_AddBoolToObject(pj, "inverse_lower", g > 0);
-    cJSON_AddBoolToObject(pj, "inverse_lower_corrected", gc > 0);
+    cJSON_AddItemToArray(r->pairs_json, case_json(c, tokens_per_s));
     return ALIM_OK;
 }
 
@@ -177,10 +190,11 @@ static alim_status read_seed(rs_run *r, size_t s, FILE *curves, alim_error *err)
 alim_status rs_read_results(rs_run *r, alim_error *err)
 {
     const size_t S = r->S;
+    r->cases = calloc(S * RS_N_PAIRS, sizeof *r->cases);
     r->gap_raw = calloc(S * RS_N_PAIRS, sizeof *r->gap_raw);
     r->gap_corr = calloc(S * RS_N_PAIRS, sizeof *r->gap_corr);
     r->summary = cJSON_CreateObject();
-    if (!r->gap_raw || !r->gap_corr || !r->summary) return alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
+    if (!r->cases || !r->gap_raw || !r->gap_corr || !r->summary) return alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
     r->pairs_json = cJSON_CreateArray();
     r->seeds_json = cJSON_CreateArray();
     char *curves_path = rs_path_join(r->cfg->run_dir, "curves.csv");
@@ -244,7 +258,7 @@ static void describe(rs_run *r, const alim_resist_result *res)
     cJSON_AddStringToObject(summary, "verdict_reason", v->reason);
 }
 
-/* RUN/summary.csv: a row per (pair, seed) of summary["pairs"] */
+/* RUN/summary.csv: a row per case (pair, seed), as summary["pairs"] */
 static alim_status write_summary_csv(const rs_run *r, alim_error *err)
 {
     char *sp = rs_path_join(r->cfg->run_dir, "summary.csv");
@@ -255,17 +269,13 @@ static alim_status write_summary_csv(const rs_run *r, alim_error *err)
     fprintf(f.fp, "pair,seed,forward_steps,forward_initial_nats,forward_mean_nats,forward_final_nats,forward_excess_nats,"
                   "inverse_steps,inverse_initial_nats,inverse_mean_nats,inverse_final_nats,inverse_excess_nats,"
                   "H_k_nats,H_l_nats,gap_nats,gap_corrected_nats,inverse_lower,inverse_lower_corrected\n");
-    const cJSON *pj;
-    cJSON_ArrayForEach(pj, cJSON_GetObjectItemCaseSensitive(r->summary, "pairs")) {
-        const cJSON *fw = cJSON_GetObjectItemCaseSensitive(pj, "forward"), *iv = cJSON_GetObjectItemCaseSensitive(pj, "inverse");
-        fprintf(f.fp, "%s,%.0f,%.0f,%.9g,%.9g,%.9g,%.9g,%.0f,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n",
-                cJSON_GetObjectItemCaseSensitive(pj, "pair")->valuestring, alim_lab_json_num(pj, "seed"), alim_lab_json_num(fw, "steps"),
-                alim_lab_json_num(fw, "initial_nats"), alim_lab_json_num(fw, "mean_nats"), alim_lab_json_num(fw, "final_nats"), alim_lab_json_num(fw, "excess_nats"),
-                alim_lab_json_num(iv, "steps"), alim_lab_json_num(iv, "initial_nats"), alim_lab_json_num(iv, "mean_nats"), alim_lab_json_num(iv, "final_nats"),
-                alim_lab_json_num(iv, "excess_nats"), alim_lab_json_num(iv, "target_entropy_nats"), alim_lab_json_num(fw, "target_entropy_nats"),
-                alim_lab_json_num(pj, "gap_nats"), alim_lab_json_num(pj, "gap_corrected_nats"),
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower")),
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower_corrected")));
+    for (size_t q = 0; q < r->ncase; q++) {
+        const alim_resist_case *c = &r->cases[q];
+        const alim_resist_finetune *fw = &c->forward, *iv = &c->inverse;
+        fprintf(f.fp, "%s,%zu,%d,%.9g,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%d\n", c->pair, c->seed, fw->steps,
+                fw->initial_nats, fw->mean_nats, fw->final_nats, fw->mean_nats - fw->target_entropy_nats, iv->steps, iv->initial_nats,
+                iv->mean_nats, iv->final_nats, iv->mean_nats - iv->target_entropy_nats, iv->target_entropy_nats, fw->target_entropy_nats,
+                c->gap_nats, c->gap_corrected_nats, c->inverse_lower, c->inverse_lower_corrected);
     }
     st = alim_atomic_commit(&f, err);
     return st;
@@ -287,5 +297,9 @@ alim_status rs_write_summary(rs_run *r, alim_resist_result *res, alim_error *err
     if (st) return st;
     res->summary = r->summary;
     r->summary = NULL;
+    res->num_params = r->num_params;
+    res->cases = r->cases;
+    res->n_cases = r->ncase;
+    r->cases = NULL;
     return ALIM_OK;
 }

@@ -1,5 +1,5 @@
 /* report_e1.c — E1 (resistance) in the report: the configuration against the spec's, the
- * per-pair table and verdict from the run's summary, and one figure per pair of the forward
+ * per-pair table and verdict from the run's typed cases, and one figure per pair of the forward
  * and inverse fine-tuning loss curves (from the run's curves.csv). */
 #define _POSIX_C_SOURCE 200809L
 #include "report_impl.h"
@@ -159,7 +159,6 @@ static alim_status e1_figures(report *r, const alim_resist_config *cfg)
 alim_status report_e1(report *r, const alim_resist_config *cfg, const alim_resist_result *res)
 {
     const alim_resist_verdict *v = &res->verdict;
-    const cJSON *sm = res->summary;
     alim_resist_config spec;
     alim_resist_config_default(&spec);
     const int is_spec = !r->quick && cfg->n_seeds >= spec.n_seeds && cfg->n_layer == spec.n_layer &&
@@ -173,7 +172,7 @@ alim_status report_e1(report *r, const alim_resist_config *cfg, const alim_resis
               "positive (C2) documents; D<sub>k</sub> = %zu documents of up to %zu tokens sampled from "
               "&theta;<sub>k</sub>; %zu seed%s (%.0f parameters). ",
               cfg->sft_docs, cfg->n_samples, cfg->sample_tokens, cfg->n_seeds, cfg->n_seeds == 1 ? "" : "s",
-              alim_lab_json_num(sm, "num_params"));
+              res->num_params);
     if (is_spec) sb_printf(&r->html, "This is the spec's configuration (&sect;4.5).</p>\n");
     else {
         sb_printf(&r->html, "This is a reduced version of the spec's run (&sect;4.5: ");
@@ -183,7 +182,7 @@ alim_status report_e1(report *r, const alim_resist_config *cfg, const alim_resis
                   "synthetic --out syn &amp;&amp; alim elastic resist --data syn --run e1-syn</code>.</p>\n",
                   spec.sft_docs, spec.n_samples, spec.n_seeds);
     }
-    /* per-pair table from the summary (means over seeds) */
+    /* per-pair table from the run's cases (means over seeds) */
     sb_printf(&r->html, "<table><tr><th>pair (k, l)</th><th>forward mean loss</th><th>inverse mean loss</th>"
                         "<th>gap = forward &minus; inverse</th><th>entropy-corrected gap</th>"
                         "<th>inverse lower</th></tr>\n");
@@ -194,15 +193,14 @@ alim_status report_e1(report *r, const alim_resist_config *cfg, const alim_resis
     for (int p = 0; p < 3; p++) {
         size_t n = 0, lower = 0;
         double *fw = g, *iv = g + S, *gap = g + 2 * S, *gc = g + 3 * S;
-        const cJSON *pj;
-        cJSON_ArrayForEach(pj, cJSON_GetObjectItemCaseSensitive(sm, "pairs")) {
-            const cJSON *nm = cJSON_GetObjectItemCaseSensitive(pj, "pair");
-            if (!cJSON_IsString(nm) || strcmp(nm->valuestring, names[p]) || n >= S) continue;
-            fw[n] = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(pj, "forward"), "mean_nats");
-            iv[n] = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(pj, "inverse"), "mean_nats");
-            gap[n] = alim_lab_json_num(pj, "gap_nats");
-            gc[n] = alim_lab_json_num(pj, "gap_corrected_nats");
-            lower += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower"));
+        for (size_t q = 0; q < res->n_cases; q++) {
+            const alim_resist_case *c = &res->cases[q];
+            if (strcmp(c->pair, names[p]) || n >= S) continue;
+            fw[n] = c->forward.mean_nats;
+            iv[n] = c->inverse.mean_nats;
+            gap[n] = c->gap_nats;
+            gc[n] = c->gap_corrected_nats;
+            lower += c->inverse_lower != 0;
             n++;
         }
         double mf, mi, mg, sg, mc, sc, dummy;
