@@ -73,15 +73,58 @@ void alim_scale_config_quick(alim_scale_config *c);
  * that keep several E3 runs (the report). */
 cJSON *alim_scale_config_json(const alim_scale_config *c);
 
+/* One level of a part (a model shape or a pretraining budget) at the largest n_pos; the same
+ * numbers as the level's entry of summary.json's "levels". */
 typedef struct {
-    cJSON *summary;  /* RUN/summary.json; owned */
-    const char *verdict;
+    char name[64];        /* "LxDxH" (size) or the pretraining tokens as "%.0f" (tokens)         */
+    double value;         /* the level's scale: parameters (size) or pretraining tokens (tokens) */
+    double params;        /* parameters of the level's model                                     */
+    double k;             /* |D_p| / |D_a| (tokens / tokens)                                     */
+    double R_mean, R_se;  /* rebound rate R (score per negative document): mean over seeds and
+                           * its standard error (NAN with one seed)                              */
+    double e_hat;         /* E_hat on the seed means (alim/coefficient.h)                        */
+    double e_lo, e_hi;    /* its 95% bootstrap interval over seeds (NAN with one seed)           */
+    double oracle_e_hat;  /* the count-weighted learner's E_hat at the same k and l (NAN: the
+                           * data has no shares or the oracle is undefined)                      */
+    double *R;            /* per seed (n_seeds entries, seed s+1 at [s]): R; owned               */
+    double *e_hat_seed;   /* per seed: E_hat of that seed's changes alone (NAN: no fit); owned   */
+} alim_scale_level;
+
+/* One part (size or tokens): its levels in increasing scale and the trend over them. */
+typedef struct {
+    size_t n_levels;                              /* 0: the part did not run                  */
+    alim_scale_level levels[ALIM_SCALE_MAX_LEVELS];
+    double rho_R, rho_e_hat;                      /* Spearman rho of (level index, per-seed R
+                                                   * or E_hat) over levels x seeds; NAN when
+                                                   * undefined                                */
+} alim_scale_part;
+
+enum { ALIM_SCALE_N_CRITERIA = 4 };
+
+/* One criterion of docs/elastic.md "E3": rho > 0 for one metric of one part. */
+typedef struct {
+    const char *name;     /* "size_R", "size_e_hat", "tokens_R" or "tokens_e_hat" (static)  */
+    const char *result;   /* "PASS" (rho > 0), "FAIL" (rho <= 0), "NULL" (rho NAN) (static) */
+    double spearman;      /* the rho judged                                                  */
+} alim_scale_criterion;
+
+/* Under MPI a rank other than 0 gets cells_run and cells_reused only (summary NULL, no parts,
+ * no criteria, verdict NULL). */
+typedef struct {
+    cJSON *summary;       /* RUN/summary.json; owned                                        */
+    const char *verdict;  /* "PASS" (every criterion PASS) or "NULL"; static                */
     size_t cells_run, cells_reused;
     double wall_s;
+    size_t n_seeds;       /* per-seed entries of every level                                 */
+    alim_scale_part size, tokens;   /* the two parts (n_levels 0 when not run)               */
+    size_t n_criteria;    /* those of the parts that ran, in the order of the names above   */
+    alim_scale_criterion criteria[ALIM_SCALE_N_CRITERIA];
 } alim_scale_result;
 
 /* Writes RUN/scale.csv (one row per part, level and seed), RUN/levels.csv (seed means) and
- * RUN/summary.json (rho per part and metric, criteria, verdict). Resumable like E2. */
+ * RUN/summary.json (rho per part and metric, criteria, verdict), and returns the same numbers
+ * in res (free with alim_scale_result_free; on an error res holds nothing to free). Resumable
+ * like E2. */
 alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *progress, alim_rebound_note_fn note,
                            void *note_ctx, alim_scale_result *res, alim_error *err);
 void alim_scale_result_free(alim_scale_result *res);

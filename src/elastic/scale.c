@@ -391,36 +391,85 @@ static double rho_of(const level *lv, size_t n, size_t S, int use_e)
     return alim_lab_spearman(x, y, m);
 }
 
-static cJSON *part_json(const char *part, const level *lv, size_t n, size_t S, double *rho_r, double *rho_e)
+/* The typed part from the levels' metrics: what alim_scale_result returns and what
+ * summary.json records (part_json writes it from these fields). The per-seed arrays are the
+ * result's. */
+static alim_status part_fill(const level *lv, size_t n, size_t S, alim_scale_part *p, alim_error *err)
+{
+    p->n_levels = n;
+    for (size_t i = 0; i < n; i++) {
+        alim_scale_level *o = &p->levels[i];
+        memcpy(o->name, lv[i].name, sizeof o->name);
+        o->value = lv[i].value;
+        o->params = lv[i].params;
+        o->k = lv[i].est.k;
+        o->R_mean = lv[i].R_mean;
+        o->R_se = lv[i].R_se;
+        o->e_hat = lv[i].est.e_hat;
+        o->e_lo = lv[i].est.e_lo;
+        o->e_hi = lv[i].est.e_hi;
+        o->oracle_e_hat = lv[i].oracle_e;
+        o->R = malloc(S * sizeof *o->R);
+        o->e_hat_seed = malloc(S * sizeof *o->e_hat_seed);
+        if (!o->R || !o->e_hat_seed) return alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory");
+        memcpy(o->R, lv[i].R, S * sizeof *o->R);
+        memcpy(o->e_hat_seed, lv[i].E, S * sizeof *o->e_hat_seed);
+    }
+    p->rho_R = rho_of(lv, n, S, 0);
+    p->rho_e_hat = rho_of(lv, n, S, 1);
+    return ALIM_OK;
+}
+
+/* summary.json's record of a part, from the typed part */
+static cJSON *part_json(const char *part, const alim_scale_part *p, size_t S)
 {
     cJSON *o = cJSON_CreateObject(), *levels = cJSON_AddArrayToObject(o, "levels");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < p->n_levels; i++) {
+        const alim_scale_level *lv = &p->levels[i];
         cJSON *l = cJSON_CreateObject();
-        cJSON_AddStringToObject(l, "level", lv[i].name);
-        alim_lab_add_num(l, strcmp(part, "size") ? "pretrain_tokens" : "params", lv[i].value);
-        alim_lab_add_num(l, "params", lv[i].params);
-        alim_lab_add_num(l, "k", lv[i].est.k);
-        alim_lab_add_num(l, "R_mean", lv[i].R_mean);
-        alim_lab_add_num(l, "R_se", lv[i].R_se);
-        alim_lab_add_num(l, "e_hat", lv[i].est.e_hat);
-        alim_lab_add_num(l, "e_hat_lo95", lv[i].est.e_lo);
-        alim_lab_add_num(l, "e_hat_hi95", lv[i].est.e_hi);
-        alim_lab_add_num(l, "oracle_e_hat", lv[i].oracle_e);
+        cJSON_AddStringToObject(l, "level", lv->name);
+        /* the size part records "params" twice (scale and parameters), as it always has */
+        alim_lab_add_num(l, strcmp(part, "size") ? "pretrain_tokens" : "params", lv->value);
+        alim_lab_add_num(l, "params", lv->params);
+        alim_lab_add_num(l, "k", lv->k);
+        alim_lab_add_num(l, "R_mean", lv->R_mean);
+        alim_lab_add_num(l, "R_se", lv->R_se);
+        alim_lab_add_num(l, "e_hat", lv->e_hat);
+        alim_lab_add_num(l, "e_hat_lo95", lv->e_lo);
+        alim_lab_add_num(l, "e_hat_hi95", lv->e_hi);
+        alim_lab_add_num(l, "oracle_e_hat", lv->oracle_e_hat);
         cJSON *ps = cJSON_AddArrayToObject(l, "per_seed");
         for (size_t s = 0; s < S; s++) {
-            cJSON *p = cJSON_CreateObject();
-            cJSON_AddNumberToObject(p, "seed", (double)(s + 1));
-            alim_lab_add_num(p, "R", lv[i].R[s]);
-            alim_lab_add_num(p, "e_hat", lv[i].E[s]);
-            cJSON_AddItemToArray(ps, p);
+            cJSON *q = cJSON_CreateObject();
+            cJSON_AddNumberToObject(q, "seed", (double)(s + 1));
+            alim_lab_add_num(q, "R", lv->R[s]);
+            alim_lab_add_num(q, "e_hat", lv->e_hat_seed[s]);
+            cJSON_AddItemToArray(ps, q);
         }
         cJSON_AddItemToArray(levels, l);
     }
-    *rho_r = rho_of(lv, n, S, 0);
-    *rho_e = rho_of(lv, n, S, 1);
-    alim_lab_add_num(o, "spearman_R", *rho_r);
-    alim_lab_add_num(o, "spearman_e_hat", *rho_e);
+    alim_lab_add_num(o, "spearman_R", p->rho_R);
+    alim_lab_add_num(o, "spearman_e_hat", p->rho_e_hat);
     return o;
+}
+
+/* criteria (docs/elastic.md "E3"): rho > 0 for R and E_hat in every part that ran */
+static void judge(const alim_scale_config *cfg, alim_scale_result *res)
+{
+    static const char *const names[ALIM_SCALE_N_CRITERIA] = {"size_R", "size_e_hat", "tokens_R", "tokens_e_hat"};
+    const int ran[ALIM_SCALE_N_CRITERIA] = {cfg->do_size, cfg->do_size, cfg->do_tokens, cfg->do_tokens};
+    const double rho[ALIM_SCALE_N_CRITERIA] = {res->size.rho_R, res->size.rho_e_hat, res->tokens.rho_R, res->tokens.rho_e_hat};
+    int all = 1;
+    res->n_criteria = 0;
+    for (int k = 0; k < ALIM_SCALE_N_CRITERIA; k++) {
+        if (!ran[k]) continue;
+        alim_scale_criterion *c = &res->criteria[res->n_criteria++];
+        c->name = names[k];
+        c->result = isnan(rho[k]) ? "NULL" : rho[k] > 0 ? "PASS" : "FAIL";
+        c->spearman = rho[k];
+        all &= !strcmp(c->result, "PASS");
+    }
+    res->verdict = all ? "PASS" : "NULL";
 }
 
 alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *progress, alim_rebound_note_fn note, void *note_ctx,
@@ -456,7 +505,7 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     /* under MPI every rank computes cells, rank 0 alone the levels' metrics and the files */
     const int writes = !alim_rundir_shared(rd) || alim_dist_rank() == 0;
 
-    double rho[4] = {NAN, NAN, NAN, NAN};
+    res->n_seeds = S;
     summary = cJSON_CreateObject();
     /* the size part */
     if (cfg->do_size) {
@@ -489,8 +538,9 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             sz[g].value = sz[g].params;
             alim_rebound_result_free(&rr);
         }
+        if (!st && writes) st = part_fill(sz, cfg->n_sizes, S, &res->size, err);
         if (st) goto out;
-        if (writes) cJSON_AddItemToObject(summary, "size", part_json("size", sz, cfg->n_sizes, S, &rho[0], &rho[1]));
+        if (writes) cJSON_AddItemToObject(summary, "size", part_json("size", &res->size, S));
     }
     /* the pretraining-token part */
     if (cfg->do_tokens) {
@@ -541,8 +591,9 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             tk[b].value = tokens;
             alim_rebound_result_free(&rr);
         }
+        if (!st && writes) st = part_fill(tk, cfg->n_budgets, S, &res->tokens, err);
         if (st) goto out;
-        if (writes) cJSON_AddItemToObject(summary, "tokens", part_json("tokens", tk, cfg->n_budgets, S, &rho[2], &rho[3]));
+        if (writes) cJSON_AddItemToObject(summary, "tokens", part_json("tokens", &res->tokens, S));
     }
 
     if (!writes) goto out;
@@ -576,22 +627,16 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
         st = alim_atomic_commit(&f, err);
         if (st) goto out;
     }
-    /* criteria (docs/elastic.md "E3"): rho > 0 for R and E_hat in every part that ran */
+    /* criteria and verdict: judged on the typed parts, recorded from the typed criteria */
     {
+        judge(cfg, res);
         cJSON *cj = cJSON_AddObjectToObject(summary, "criteria");
-        const char *names[4] = {"size_R", "size_e_hat", "tokens_R", "tokens_e_hat"};
-        int ran[4] = {cfg->do_size, cfg->do_size, cfg->do_tokens, cfg->do_tokens}, all = 1, any_neg = 0;
-        for (int k = 0; k < 4; k++) {
-            if (!ran[k]) continue;
-            cJSON *o = cJSON_AddObjectToObject(cj, names[k]);
-            const char *r = isnan(rho[k]) ? "NULL" : rho[k] > 0 ? "PASS" : "FAIL";
-            cJSON_AddStringToObject(o, "result", r);
-            alim_lab_add_num(o, "spearman", rho[k]);
-            all &= !strcmp(r, "PASS");
-            any_neg |= !strcmp(r, "FAIL");
+        for (size_t k = 0; k < res->n_criteria; k++) {
+            cJSON *o = cJSON_AddObjectToObject(cj, res->criteria[k].name);
+            cJSON_AddStringToObject(o, "result", res->criteria[k].result);
+            alim_lab_add_num(o, "spearman", res->criteria[k].spearman);
         }
-        (void)any_neg;
-        cJSON_AddStringToObject(summary, "verdict", all ? "PASS" : "NULL");
+        cJSON_AddStringToObject(summary, "verdict", res->verdict);
     }
     cJSON_AddStringToObject(summary, "experiment", "E3 scale (elastic scale)");
     cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
@@ -611,9 +656,9 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     st = alim_lab_write_json(alim_lab_path(cfg->run_dir, "summary.json", p1, sizeof p1), summary, err);
     if (st) goto out;
     res->summary = summary;
-    res->verdict = cJSON_GetObjectItemCaseSensitive(summary, "verdict")->valuestring;
     summary = NULL;
 out:
+    if (st) alim_scale_result_free(res); /* nothing for the caller to free; the cell counts stay */
     for (size_t s = 0; s < S && s < 1000; s++) cJSON_Delete(bres[s]);
     cJSON_Delete(summary);
     cJSON_Delete(config);
@@ -628,4 +673,11 @@ void alim_scale_result_free(alim_scale_result *res)
     if (!res) return;
     cJSON_Delete(res->summary);
     res->summary = NULL;
+    alim_scale_part *parts[2] = {&res->size, &res->tokens};
+    for (int p = 0; p < 2; p++) {
+        for (size_t i = 0; i < ALIM_SCALE_MAX_LEVELS; i++) free(parts[p]->levels[i].R), free(parts[p]->levels[i].e_hat_seed);
+        memset(parts[p], 0, sizeof *parts[p]);
+    }
+    res->n_criteria = 0;
+    res->verdict = NULL;
 }

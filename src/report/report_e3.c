@@ -1,14 +1,13 @@
 /* report_e3.c — E3 (elasticity versus scale) in the report: the configuration against the
  * spec's, and for each part (model size, pretraining tokens) the rebound rate R and E_hat
- * against the level's scale, with the criteria and verdict of the run's summary. */
+ * against the level's scale, with the criteria and verdict of the run, all from the typed
+ * alim_scale_result (alim/scale.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "report_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alim/lab.h"
 
 static int scale_is_spec(const alim_scale_config *c)
 {
@@ -28,13 +27,12 @@ static int scale_is_spec(const alim_scale_config *c)
 }
 
 /* Two figures for one part (size or tokens): R and E_hat against the level's scale (log x). */
-static alim_status e3_part_figures(report *r, const cJSON *part, const char *pname, const char *verdict, int reduced)
+static alim_status e3_part_figures(report *r, const alim_scale_part *part, size_t S, const char *pname, const char *verdict,
+                                   int reduced)
 {
-    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(part, "levels");
-    const size_t n = (size_t)cJSON_GetArraySize(levels);
-    if (!cJSON_IsArray(levels) || n < 1) return alim_error_set(r->err, ALIM_EFORMAT, "E3 summary.json", "no %s levels", pname);
+    const size_t n = part->n_levels;
+    if (n < 1) return alim_error_set(r->err, ALIM_EFORMAT, "E3 result", "no %s levels", pname);
     const int is_size = !strcmp(pname, "size");
-    size_t S = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(levels, 0), "per_seed"));
     double *v = calloc(8 * n + 2 * n * (S + 1) + 8 * n, sizeof *v);
     alim_plot_series *se = calloc(2 * n + 8, sizeof *se);
     if (!v || !se) {
@@ -44,33 +42,27 @@ static alim_status e3_part_figures(report *r, const cJSON *part, const char *pna
     double *x = v, *rm = v + n, *rs = v + 2 * n, *em = v + 3 * n, *elo = v + 4 * n, *ehi = v + 5 * n, *orc = v + 6 * n;
     double *px = v + 8 * n, *pr = px + n * (S + 1), *bars = pr + n * (S + 1); /* per-seed points; error bars */
     size_t k = 0;
-    const cJSON *lv;
-    int i = 0;
-    cJSON_ArrayForEach(lv, levels) {
-        x[i] = alim_lab_json_num(lv, is_size ? "params" : "pretrain_tokens");
-        rm[i] = alim_lab_json_num(lv, "R_mean");
-        rs[i] = alim_lab_json_num(lv, "R_se");
-        em[i] = alim_lab_json_num(lv, "e_hat");
-        elo[i] = alim_lab_json_num(lv, "e_hat_lo95");
-        ehi[i] = alim_lab_json_num(lv, "e_hat_hi95");
-        orc[i] = alim_lab_json_num(lv, "oracle_e_hat");
-        i++;
+    for (size_t i = 0; i < n; i++) {
+        const alim_scale_level *lv = &part->levels[i];
+        x[i] = lv->value; /* parameters (size) or pretraining tokens (tokens) */
+        rm[i] = lv->R_mean;
+        rs[i] = lv->R_se;
+        em[i] = lv->e_hat;
+        elo[i] = lv->e_lo;
+        ehi[i] = lv->e_hi;
+        orc[i] = lv->oracle_e_hat;
     }
     alim_status st = ALIM_OK;
-    const double rho[2] = {alim_lab_json_num(part, "spearman_R"), alim_lab_json_num(part, "spearman_e_hat")};
+    const double rho[2] = {part->rho_R, part->rho_e_hat};
     for (int fig = 0; fig < 2 && !st; fig++) {
         size_t ns = 0;
         /* single seeds */
         k = 0;
-        cJSON_ArrayForEach(lv, levels) {
-            const double xv = alim_lab_json_num(lv, is_size ? "params" : "pretrain_tokens");
-            const cJSON *ps;
-            cJSON_ArrayForEach(ps, cJSON_GetObjectItemCaseSensitive(lv, "per_seed")) {
-                if (k >= n * (S + 1)) break;
-                px[k] = xv;
-                pr[k++] = alim_lab_json_num(ps, fig ? "e_hat" : "R");
+        for (size_t i = 0; i < n; i++)
+            for (size_t s = 0; s < S; s++) {
+                px[k] = x[i];
+                pr[k++] = fig ? part->levels[i].e_hat_seed[s] : part->levels[i].R[s];
             }
-        }
         const double *m = fig ? em : rm;
         se[ns++] = (alim_plot_series){x, m, n, fig ? "E_hat on the seed means" : "mean over seeds", ALIM_PLOT_LINE_POINTS, 0};
         se[ns++] = (alim_plot_series){px, pr, k, "single seeds", ALIM_PLOT_POINTS, 1};
@@ -120,9 +112,19 @@ static alim_status e3_part_figures(report *r, const cJSON *part, const char *pna
     return st;
 }
 
+/* The criteria as report_criteria_text writes an analysis' criteria object ("name result; ..."),
+ * from the typed criteria (E3's have no "why"). */
+static void e3_criteria_text(strbuf *b, const alim_scale_result *res)
+{
+    for (size_t i = 0; i < res->n_criteria; i++) {
+        sb_printf(b, "%s", i ? "; " : "");
+        sb_html_escaped(b, res->criteria[i].name);
+        sb_printf(b, " %s", res->criteria[i].result);
+    }
+}
+
 alim_status report_e3(report *r, const alim_scale_config *c, const alim_scale_result *res)
 {
-    const cJSON *sm = res->summary;
     const int spec = scale_is_spec(c);
     alim_scale_config s;
     alim_scale_config_default(&s);
@@ -163,15 +165,11 @@ alim_status report_e3(report *r, const alim_scale_config *c, const alim_scale_re
     alim_status st = report_copy_file(r, path, "elasticity_e3_levels.csv");
     snprintf(path, sizeof path, "%s/scale.csv", c->run_dir);
     if (!st) st = report_copy_file(r, path, "elasticity_e3_scale.csv");
-    const cJSON *part;
-    if (!st && c->do_size && (part = cJSON_GetObjectItemCaseSensitive(sm, "size")))
-        st = e3_part_figures(r, part, "size", verdict, !spec);
-    if (!st && c->do_tokens && (part = cJSON_GetObjectItemCaseSensitive(sm, "tokens")))
-        st = e3_part_figures(r, part, "tokens", verdict, !spec);
+    if (!st && c->do_size) st = e3_part_figures(r, &res->size, res->n_seeds, "size", verdict, !spec);
+    if (!st && c->do_tokens) st = e3_part_figures(r, &res->tokens, res->n_seeds, "tokens", verdict, !spec);
     if (st) return st;
     sb_printf(&r->html, "<p>Criteria (docs/elastic.md &ldquo;E3&rdquo;): ");
-    snprintf(path, sizeof path, "%s/summary.json", c->run_dir);
-    if ((st = report_criteria_text(r, &r->html, cJSON_GetObjectItemCaseSensitive(sm, "criteria"), path))) return st;
+    e3_criteria_text(&r->html, res);
     sb_printf(&r->html,
               ". <b>Verdict of this run: %s</b> (PASS needs all four &rho; &gt; 0). Data: <a "
               "href=\"elasticity_e3_levels.csv\">per level, means over seeds (CSV)</a>, <a "
