@@ -1,9 +1,16 @@
 /* test_elastic_coefficient.c — E4's fit (slope through the origin, E_hat, bootstrap interval,
- * Hooke ratio), the oracle's E_hat against the closed form, and the lab's Spearman rho. */
+ * Hooke ratio), the oracle's E_hat against the closed form, the lab's Spearman rho, and the
+ * typed analysis (alim_coefficient_analysis) against the JSON of the same analysis, on a
+ * rebound summary made up here (no training). */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "alim/coefficient.h"
+#include "alim/io.h"
 #include "alim/lab.h"
 #include "check.h"
 
@@ -16,6 +23,203 @@ static void closed_delta(const double *q, double k, double l, double *da, double
     *da = -log2(w[1]) + log2(w0[1]);
     *dp = 0;
     for (int i = 0; i < 3; i++) *dp += q[i] * (-log2(w[i]) + log2(w0[i]));
+}
+
+/* A rebound summary as alim_rebound_run writes it, as far as E4 reads it: S seeds, the grid
+ * n_pos x n_neg (n_neg[0] = 0) with gamma_p falling and gamma_a rising in l, seed by seed
+ * a little differently; |D_p| = 16384, |D_a| = 33 n_pos tokens. */
+static cJSON *fake_summary(size_t S, const size_t *np, size_t P, const size_t *nn, size_t N, const char *data_dir)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "experiment", "E2 rebound (elastic rebound)");
+    cJSON_AddStringToObject(o, "data_dir", data_dir);
+    cJSON_AddNumberToObject(cJSON_AddObjectToObject(cJSON_AddObjectToObject(o, "config"), "pretrain"), "tokens", 16384);
+    const double sh[3] = {0.9, 0.05, 0.05};
+    cJSON_AddItemToObject(o, "shares", cJSON_CreateDoubleArray(sh, 3));
+    cJSON *at = cJSON_AddArrayToObject(o, "alignment_tokens");
+    for (size_t i = 0; i < P; i++) {
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "n_pos", (double)np[i]);
+        cJSON_AddNumberToObject(a, "tokens", 33.0 * (double)np[i]);
+        cJSON_AddItemToArray(at, a);
+    }
+    cJSON *ps = cJSON_AddArrayToObject(o, "per_seed");
+    for (size_t s = 0; s < S; s++) {
+        cJSON *sd = cJSON_CreateObject(), *ev = cJSON_AddArrayToObject(sd, "evaluations");
+        for (size_t i = 0; i < P; i++)
+            for (size_t j = 0; j < N; j++) {
+                const double l = (double)nn[j] / (double)np[i], wob = 1e-3 * sin((double)(7 * s + 3 * j + i));
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "model", "grid");
+                cJSON_AddNumberToObject(e, "n_pos", (double)np[i]);
+                cJSON_AddNumberToObject(e, "n_neg", (double)nn[j]);
+                cJSON_AddNumberToObject(e, "gamma_mix_bits", 5.0 - 0.02 * l * (1 + 0.2 * (double)s) + (j ? wob : 0));
+                cJSON_AddNumberToObject(e, "gamma_c2_bits", 6.0 + 0.9 * l * (1 + 0.1 * (double)s) / (1 + (double)i) - (j ? wob : 0));
+                cJSON_AddItemToArray(ev, e);
+            }
+        cJSON_AddItemToArray(ps, sd);
+    }
+    return o;
+}
+
+static double jnum(const cJSON *o, const char *key)
+{
+    return alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* the same double: equal, or both NAN (JSON null) */
+static int same(double a, double b)
+{
+    return a == b || (isnan(a) && isnan(b));
+}
+
+/* Every number of the typed analysis against its JSON (coefficient.json's content): bit for
+ * bit, the JSON being the in-memory object (no printing in between). Returns the mismatches. */
+static size_t analysis_vs_json(const alim_coefficient_analysis *an, const cJSON *j)
+{
+    size_t bad = 0, i = 0;
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(j, "per_n_pos"), *r;
+    bad += (size_t)cJSON_GetArraySize(rows) != an->n_pos_count;
+    cJSON_ArrayForEach(r, rows) {
+        if (i >= an->n_pos_count) break;
+        const alim_coefficient_estimate *x = &an->est[i];
+        bad += jnum(r, "n_pos") != (double)an->n_pos[i] || jnum(r, "a_tokens") != an->a_tokens[i] || jnum(r, "k") != x->k ||
+               jnum(r, "seeds") != (double)x->n_seeds;
+        const cJSON *pts = cJSON_GetObjectItemCaseSensitive(r, "points"), *p;
+        bad += (size_t)cJSON_GetArraySize(pts) != x->n_l;
+        size_t k = 0;
+        cJSON_ArrayForEach(p, pts) {
+            if (k >= x->n_l) break;
+            bad += jnum(p, "n_neg") != (double)an->n_neg[k] || jnum(p, "l") != x->l[k] ||
+                   !same(jnum(p, "dgamma_p_bits_mean"), x->dgamma_p[k]) || !same(jnum(p, "dgamma_p_bits_se"), x->dgamma_p_se[k]) ||
+                   !same(jnum(p, "dgamma_a_bits_mean"), x->dgamma_a[k]) || !same(jnum(p, "dgamma_a_bits_se"), x->dgamma_a_se[k]) ||
+                   !same(jnum(p, "hooke"), x->hooke[k]) ||
+                   (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "per_seed")) != x->n_seeds;
+            k++;
+        }
+        bad += !same(jnum(r, "slope_p_bits_per_l"), x->slope_p) || !same(jnum(r, "slope_a_bits_per_l"), x->slope_a) ||
+               !same(jnum(r, "e_hat"), x->e_hat) || !same(jnum(r, "e_hat_lo95"), x->e_lo) || !same(jnum(r, "e_hat_hi95"), x->e_hi) ||
+               !same(jnum(r, "e_hat_over_k"), x->hooke_fit) || !same(jnum(r, "oracle_e_hat"), an->oracle_e_hat[i]) ||
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "signs_ok")) != (x->signs_ok != 0);
+        i++;
+    }
+    const cJSON *cj = cJSON_GetObjectItemCaseSensitive(j, "criteria"), *c;
+    bad += (size_t)cJSON_GetArraySize(cj) != an->n_criteria || an->n_criteria != ALIM_COEFFICIENT_N_CRITERIA;
+    i = 0;
+    cJSON_ArrayForEach(c, cj) {
+        if (i >= an->n_criteria) break;
+        const alim_coefficient_criterion *t = &an->criteria[i++];
+        const cJSON *res = cJSON_GetObjectItemCaseSensitive(c, "result"), *why = cJSON_GetObjectItemCaseSensitive(c, "why");
+        bad += strcmp(c->string, t->name) != 0 || !cJSON_IsString(res) || strcmp(res->valuestring, t->result) != 0 || !cJSON_IsString(why) ||
+               strcmp(why->valuestring, t->why) != 0;
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "verdict");
+    bad += !an->verdict || !cJSON_IsString(v) || strcmp(v->valuestring, an->verdict) != 0;
+    return bad;
+}
+
+/* The typed analysis: against its JSON, without the JSON, through alim_coefficient_run on a
+ * finished run (from_run) with its coefficient.csv, and its errors. */
+static void test_typed_analysis(void)
+{
+    alim_error err;
+    alim_error_clear(&err);
+    char root[] = "/tmp/alim-test-coefficient-XXXXXX";
+    if (!mkdtemp(root)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    const size_t np[2] = {10, 40}, nn[4] = {0, 8, 16, 24};
+    cJSON *sum = fake_summary(3, np, 2, nn, 4, root);
+    double pre, q[3], a_tok[2];
+    alim_coefficient_rebound_inputs(sum, &pre, q);
+    CHECK(pre == 16384 && q[0] == 0.9 && q[1] == 0.05 && q[2] == 0.05, "rebound inputs: |D_p| %g, shares", pre);
+    {
+        cJSON *bare = cJSON_CreateObject();
+        alim_coefficient_rebound_inputs(bare, &pre, q);
+        CHECK(isnan(pre) && isnan(q[0]) && isnan(q[2]), "rebound inputs of a summary without them: NAN");
+        cJSON_Delete(bare);
+        alim_coefficient_rebound_inputs(sum, &pre, q);
+    }
+    CHECK(alim_coefficient_alignment_tokens(sum, root, np, 2, a_tok, &err) == ALIM_OK && a_tok[1] == 33 * 40, "alignment tokens");
+
+    alim_coefficient_analysis an, an2;
+    cJSON *out = NULL;
+    CHECK(alim_coefficient_analyse(sum, np, 2, nn + 1, 3, pre, a_tok, q, 500, 1, &an, &out, &err) == ALIM_OK, "analyse: %s", err.what);
+    CHECK(out && an.n_pos_count == 2 && an.est[0].n_l == 3 && an.est[0].n_seeds == 3 && an.n_neg[2] == 24, "analysis shape");
+    CHECK(isfinite(an.est[0].e_lo) && isfinite(an.oracle_e_hat[1]) && an.est[0].signs_ok, "interval, oracle and signs present");
+    size_t bad = out ? analysis_vs_json(&an, out) : 1;
+    CHECK(bad == 0, "typed analysis = its JSON (%zu differ)", bad);
+    /* without JSON: the same numbers */
+    CHECK(alim_coefficient_analyse(sum, np, 2, nn + 1, 3, pre, a_tok, q, 500, 1, &an2, NULL, &err) == ALIM_OK, "analyse without JSON");
+    CHECK(!memcmp(&an, &an2, sizeof an), "the typed analysis does not depend on the JSON being made");
+    cJSON_Delete(out);
+    /* one n_pos and no shares: criterion (c) NULL, no oracle */
+    CHECK(alim_coefficient_analyse(sum, np + 1, 1, nn + 1, 2, pre, a_tok + 1, NULL, 0, 1, &an, &out, &err) == ALIM_OK, "analyse one n_pos");
+    bad = out ? analysis_vs_json(&an, out) : 1;
+    CHECK(bad == 0 && isnan(an.oracle_e_hat[0]) && isnan(an.est[0].e_lo) && !strcmp(an.criteria[2].result, "NULL") &&
+          !strcmp(an.criteria[2].why, "needs >= 2 n_pos") && !strcmp(an.verdict, "NULL"),
+          "one n_pos, no shares, no bootstrap (%zu differ)", bad);
+    cJSON_Delete(out);
+    /* errors: a point the grid lacks, too many n_pos; nothing returned */
+    const size_t missing[1] = {12}, many[ALIM_COEFFICIENT_MAX_N_POS + 1] = {10};
+    double many_a[ALIM_COEFFICIENT_MAX_N_POS + 1] = {330};
+    out = NULL;
+    CHECK(alim_coefficient_analyse(sum, np, 2, missing, 1, pre, a_tok, q, 0, 1, &an, &out, &err) == ALIM_EINVAL && !out && an.n_pos_count == 0 &&
+              !an.verdict,
+          "a missing grid point refused, nothing returned");
+    CHECK(alim_coefficient_analyse(sum, many, ALIM_COEFFICIENT_MAX_N_POS + 1, nn + 1, 1, pre, many_a, q, 0, 1, &an, &out, &err) == ALIM_EINVAL,
+          "more than %d n_pos refused", ALIM_COEFFICIENT_MAX_N_POS);
+
+    /* alim_coefficient_run on the made-up run: res.analysis is res.summary's numbers, and
+     * coefficient.csv (%.9g) holds them */
+    char e2[256], e4[256], path[300];
+    snprintf(e2, sizeof e2, "%s/e2", root);
+    snprintf(e4, sizeof e4, "%s/e4", root);
+    snprintf(path, sizeof path, "%s/summary.json", e2);
+    CHECK(mkdir(e2, 0777) == 0 && alim_lab_write_json(path, sum, &err) == ALIM_OK, "write the rebound summary");
+    alim_coefficient_config cfg;
+    alim_coefficient_config_quick(&cfg);
+    cfg.from_run = e2;
+    cfg.rebound.run_dir = e4;
+    cfg.n_boot = 300;
+    alim_coefficient_result res;
+    CHECK(alim_coefficient_run(&cfg, NULL, NULL, NULL, &res, &err) == ALIM_OK, "coefficient from_run: %s", err.what);
+    bad = res.summary ? analysis_vs_json(&res.analysis, res.summary) : 1;
+    CHECK(bad == 0 && res.verdict == res.analysis.verdict && res.pretrain_tokens == 16384, "run: typed = summary (%zu differ)", bad);
+    snprintf(path, sizeof path, "%s/coefficient.csv", e4);
+    FILE *fp = fopen(path, "r");
+    char line[1024];
+    size_t rows = 0;
+    bad = !fp || !fgets(line, sizeof line, fp);
+    while (fp && fgets(line, sizeof line, fp)) {
+        double v[17];
+        int n = sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                       &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14], &v[15], &v[16]);
+        const size_t i = rows / 3, jj = rows % 3;
+        rows++;
+        if (n != 17 || i >= res.analysis.n_pos_count) {
+            bad++;
+            continue;
+        }
+        const alim_coefficient_estimate *x = &res.analysis.est[i];
+        const double want[17] = {(double)res.analysis.n_pos[i], x->k, (double)res.analysis.n_neg[jj], x->l[jj], (double)x->n_seeds, x->dgamma_p[jj],
+                                 x->dgamma_p_se[jj], x->dgamma_a[jj], x->dgamma_a_se[jj], x->hooke[jj], x->slope_p, x->slope_a, x->e_hat,
+                                 x->e_lo, x->e_hi, x->hooke_fit, res.analysis.oracle_e_hat[i]};
+        for (int c = 0; c < 17; c++) bad += !(fabs(v[c] - want[c]) <= 1e-8 * fabs(want[c]));
+    }
+    if (fp) fclose(fp);
+    CHECK(bad == 0 && rows == 6, "coefficient.csv holds the typed numbers (%zu rows, %zu differ)", rows, bad);
+    alim_coefficient_result_free(&res);
+    CHECK(!res.summary && !res.verdict && res.analysis.n_pos_count == 0, "free leaves an empty result");
+    /* a refused run returns nothing to free */
+    cfg.rebound.n_neg[1] = 12;
+    CHECK(alim_coefficient_run(&cfg, NULL, NULL, NULL, &res, &err) == ALIM_EINVAL && !res.summary && res.analysis.n_pos_count == 0,
+          "refused run: empty result");
+    cJSON_Delete(sum);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK(system(cmd) == 0, "clean up");
 }
 
 int main(int argc, char **argv)
@@ -119,5 +323,7 @@ int main(int argc, char **argv)
         CHECK(isnan(alim_lab_spearman(a, g, 3)), "constant side: NAN");
         CHECK(isnan(alim_lab_spearman(a, b, 1)), "n = 1: NAN");
     }
+
+    test_typed_analysis();
     return check_summary(argv[0]);
 }

@@ -81,16 +81,51 @@ void alim_coefficient_config_default(alim_coefficient_config *c);
 /* Tests: alim_rebound_config_quick with n_pos {10, 40}, n_neg {0, 8, 16, 24}. */
 void alim_coefficient_config_quick(alim_coefficient_config *c);
 
+enum { ALIM_COEFFICIENT_MAX_N_POS = ALIM_REBOUND_MAX_GRID, ALIM_COEFFICIENT_N_CRITERIA = 3 };
+
+/* One criterion of docs/elastic.md "E4". */
 typedef struct {
-    cJSON *summary;   /* RUN/coefficient.json; owned */
-    const char *verdict;
+    const char *name;   /* "a_signs", "b_e_above_1" or "c_e_grows_with_k" (static)        */
+    const char *result; /* "PASS", "FAIL" or "NULL" (static)                               */
+    char why[200];      /* the count behind the result, e.g. "slope_p < 0 < slope_a for 2
+                         * of 2 n_pos"                                                     */
+} alim_coefficient_criterion;
+
+/* The E4 analysis of a rebound run: the numbers of coefficient.json (without the per-seed
+ * changes, which only the JSON holds), one row per n_pos. */
+typedef struct {
+    size_t n_pos_count;                                 /* rows                            */
+    size_t n_pos[ALIM_COEFFICIENT_MAX_N_POS];           /* positive documents of each row  */
+    double a_tokens[ALIM_COEFFICIENT_MAX_N_POS];        /* |D_a| of each row, tokens       */
+    size_t n_neg[ALIM_COEFFICIENT_MAX_L];               /* the perturbation sizes (> 0),
+                                                         * est[i].n_l of them, increasing  */
+    alim_coefficient_estimate est[ALIM_COEFFICIENT_MAX_N_POS]; /* the fit of each row: k, l,
+                                                         * mean changes and SEs, slopes,
+                                                         * E_hat and interval, signs       */
+    double oracle_e_hat[ALIM_COEFFICIENT_MAX_N_POS];    /* the count-weighted learner's
+                                                         * E_hat at the row's k and l (NAN:
+                                                         * no shares, or undefined)        */
+    size_t n_criteria;                                  /* ALIM_COEFFICIENT_N_CRITERIA     */
+    alim_coefficient_criterion criteria[ALIM_COEFFICIENT_N_CRITERIA];
+    const char *verdict;                                /* "PASS": all criteria pass;
+                                                         * "FAIL": no row has the theorem's
+                                                         * signs; else "NULL" (static)     */
+} alim_coefficient_analysis;
+
+/* Under MPI a rank other than 0 gets cells_run and cells_reused only (summary NULL, analysis
+ * empty, verdict NULL). */
+typedef struct {
+    cJSON *summary;       /* RUN/coefficient.json; owned                                   */
+    const char *verdict;  /* analysis.verdict                                              */
     size_t cells_run, cells_reused;
+    double pretrain_tokens;              /* |D_p| the analysis used, tokens               */
+    alim_coefficient_analysis analysis;  /* the numbers of the summary, typed             */
 } alim_coefficient_result;
 
 /* Runs (or, with from_run, reads) the rebound cells, fits E_hat per n_pos, adds the oracle's
  * prediction and the criteria (docs/elastic.md "E4"), and writes RUN/coefficient.csv (one row
  * per n_pos and l) and RUN/coefficient.json, where RUN is rebound.run_dir (created if
- * missing when from_run is given). */
+ * missing when from_run is given); res holds the summary and the same numbers typed. */
 alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_progress *progress,
                                  alim_rebound_note_fn note, void *note_ctx, alim_coefficient_result *res,
                                  alim_error *err);
@@ -102,14 +137,20 @@ void alim_coefficient_result_free(alim_coefficient_result *res);
 alim_status alim_coefficient_alignment_tokens(const cJSON *rebound_summary, const char *data_dir, const size_t *n_pos,
                                               size_t n, double *a_tokens, alim_error *err);
 
+/* What E4 takes from a rebound summary besides its cells: |D_p| = config.pretrain.tokens
+ * (NAN when absent; a pretrained theta0's run has none) and the data's component shares q
+ * (each NAN when absent, as in an older summary). */
+void alim_coefficient_rebound_inputs(const cJSON *rebound_summary, double *pretrain_tokens, double q[3]);
+
 /* The E4 analysis of a rebound summary (as alim_coefficient_run writes it, without files):
  * n_pos_want/n_neg_want select the grid points (n_neg > 0 only); pretrain_tokens = |D_p|;
- * a_tokens[i] = |D_a| of n_pos_want[i] in tokens. Returns a JSON object (caller frees) and
- * the estimates per n_pos in est (n_pos_count entries). */
+ * a_tokens[i] = |D_a| of n_pos_want[i] in tokens; q = the data's shares for the oracle (NULL:
+ * no oracle). Fills an (n_pos_count <= ALIM_COEFFICIENT_MAX_N_POS rows) and, when out is not
+ * NULL, returns the same analysis as a JSON object with the per-seed changes (caller frees). */
 alim_status alim_coefficient_analyse(const cJSON *rebound_summary, const size_t *n_pos_want, size_t n_pos_count,
                                      const size_t *n_neg_want, size_t n_neg_count, double pretrain_tokens,
                                      const double *a_tokens, const double q[3], size_t n_boot, uint64_t seed,
-                                     alim_coefficient_estimate *est, cJSON **out, alim_error *err);
+                                     alim_coefficient_analysis *an, cJSON **out, alim_error *err);
 
 #ifdef __cplusplus
 }

@@ -145,22 +145,104 @@ alim_status alim_coefficient_oracle(const double q[3], double k, const double *l
 
 /* ---- analysis of a rebound summary ---------------------------------------------------------- */
 
+void alim_coefficient_rebound_inputs(const cJSON *sum, double *pretrain_tokens, double q[3])
+{
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(sum, "config");
+    *pretrain_tokens = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(config, "pretrain"), "tokens");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(sum, "shares");
+    for (int i = 0; i < 3; i++) q[i] = cJSON_IsNumber(cJSON_GetArrayItem(sh, i)) ? cJSON_GetArrayItem(sh, i)->valuedouble : NAN;
+}
+
+/* coefficient.json's row of an->est[i], from the typed row and its per-seed changes dgp, dga
+ * ((S, N) row-major, bits/token) */
+static cJSON *row_json(const alim_coefficient_analysis *an, size_t i, const double *dgp, const double *dga)
+{
+    const alim_coefficient_estimate *x = &an->est[i];
+    const size_t N = x->n_l, S = x->n_seeds;
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "n_pos", (double)an->n_pos[i]);
+    cJSON_AddNumberToObject(r, "a_tokens", an->a_tokens[i]);
+    cJSON_AddNumberToObject(r, "k", x->k);
+    cJSON_AddNumberToObject(r, "seeds", (double)S);
+    cJSON *pts = cJSON_AddArrayToObject(r, "points");
+    for (size_t j = 0; j < N; j++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "n_neg", (double)an->n_neg[j]);
+        cJSON_AddNumberToObject(p, "l", x->l[j]);
+        alim_lab_add_num(p, "dgamma_p_bits_mean", x->dgamma_p[j]);
+        alim_lab_add_num(p, "dgamma_p_bits_se", x->dgamma_p_se[j]);
+        alim_lab_add_num(p, "dgamma_a_bits_mean", x->dgamma_a[j]);
+        alim_lab_add_num(p, "dgamma_a_bits_se", x->dgamma_a_se[j]);
+        alim_lab_add_num(p, "hooke", x->hooke[j]);
+        cJSON *ps = cJSON_AddArrayToObject(p, "per_seed");
+        for (size_t s = 0; s < S; s++) {
+            cJSON *q2 = cJSON_CreateObject();
+            cJSON_AddNumberToObject(q2, "dgamma_p_bits", dgp[s * N + j]);
+            cJSON_AddNumberToObject(q2, "dgamma_a_bits", dga[s * N + j]);
+            cJSON_AddItemToArray(ps, q2);
+        }
+        cJSON_AddItemToArray(pts, p);
+    }
+    alim_lab_add_num(r, "slope_p_bits_per_l", x->slope_p);
+    alim_lab_add_num(r, "slope_a_bits_per_l", x->slope_a);
+    alim_lab_add_num(r, "e_hat", x->e_hat);
+    alim_lab_add_num(r, "e_hat_lo95", x->e_lo);
+    alim_lab_add_num(r, "e_hat_hi95", x->e_hi);
+    alim_lab_add_num(r, "e_hat_over_k", x->hooke_fit);
+    alim_lab_add_num(r, "oracle_e_hat", an->oracle_e_hat[i]);
+    cJSON_AddBoolToObject(r, "signs_ok", x->signs_ok);
+    return r;
+}
+
+/* criteria (docs/elastic.md "E4"), fixed before the first run:
+ *   (a) signs: slope_p < 0 < slope_a for every n_pos
+ *   (b) elastic: the 95% interval of E_hat lies above 1 for every n_pos (the spec's
+ *       "E_hat >> 1"; with one seed, E_hat > 1)
+ *   (c) E_hat grows with k: E_hat at the smaller n_pos (larger k) is the larger */
+static void judge(alim_coefficient_analysis *an, size_t S, size_t n_boot)
+{
+    const size_t P = an->n_pos_count;
+    const alim_coefficient_estimate *est = an->est;
+    size_t sign_ok = 0, above = 0, grows = 0;
+    for (size_t i = 0; i < P; i++) {
+        sign_ok += est[i].signs_ok;
+        above += S > 1 && n_boot ? est[i].e_lo > 1 : est[i].e_hat > 1;
+        if (i) grows += est[i - 1].e_hat > est[i].e_hat; /* n_pos increasing: k decreasing */
+    }
+    alim_coefficient_criterion *c = an->criteria;
+    c[0] = (alim_coefficient_criterion){"a_signs", sign_ok == P ? "PASS" : "FAIL", ""};
+    snprintf(c[0].why, sizeof c[0].why, "slope_p < 0 < slope_a for %zu of %zu n_pos", sign_ok, P);
+    c[1] = (alim_coefficient_criterion){"b_e_above_1", above == P ? "PASS" : "FAIL", ""};
+    snprintf(c[1].why, sizeof c[1].why, "95%% interval of E_hat above 1 for %zu of %zu n_pos", above, P);
+    c[2] = (alim_coefficient_criterion){"c_e_grows_with_k", P < 2 ? "NULL" : grows == P - 1 ? "PASS" : "FAIL", ""};
+    if (P < 2) snprintf(c[2].why, sizeof c[2].why, "needs >= 2 n_pos");
+    else snprintf(c[2].why, sizeof c[2].why, "E_hat larger at the larger k in %zu of %zu steps", grows, P - 1);
+    an->n_criteria = ALIM_COEFFICIENT_N_CRITERIA;
+    int all = 1;
+    for (size_t k = 0; k < an->n_criteria; k++) all &= !strcmp(c[k].result, "PASS");
+    an->verdict = all ? "PASS" : sign_ok == 0 && P > 0 ? "FAIL" : "NULL";
+}
+
 alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want, size_t P, const size_t *n_neg_want, size_t N,
                                      double pretrain_tokens, const double *a_tokens, const double q[3], size_t n_boot, uint64_t seed,
-                                     alim_coefficient_estimate *est, cJSON **out, alim_error *err)
+                                     alim_coefficient_analysis *an, cJSON **out, alim_error *err)
 {
-    *out = NULL;
+    memset(an, 0, sizeof *an);
+    if (out) *out = NULL;
     const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(sum, "per_seed");
     const size_t S = (size_t)cJSON_GetArraySize(seeds);
     if (!cJSON_IsArray(seeds) || S < 1) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "no per_seed results");
     if (S > 1000) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "more than 1000 seeds");
     if (N < 1 || N > ALIM_COEFFICIENT_MAX_L) return alim_error_set(err, ALIM_EINVAL, "n_neg", "needs 1..%d perturbation sizes > 0", ALIM_COEFFICIENT_MAX_L);
+    if (P > ALIM_COEFFICIENT_MAX_N_POS) return alim_error_set(err, ALIM_EINVAL, "n_pos", "needs at most %d values", ALIM_COEFFICIENT_MAX_N_POS);
     double *dgp = malloc(S * N * sizeof *dgp), *dga = malloc(S * N * sizeof *dga);
     if (!dgp || !dga) {
         free(dgp), free(dga);
         return alim_error_set(err, ALIM_ENOMEM, "coefficient", "out of memory");
     }
-    cJSON *o = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(o, "per_n_pos");
+    an->n_pos_count = P;
+    memcpy(an->n_neg, n_neg_want, N * sizeof *n_neg_want);
+    cJSON *o = out ? cJSON_CreateObject() : NULL, *rows = out ? cJSON_AddArrayToObject(o, "per_n_pos") : NULL;
     alim_status st = ALIM_OK;
     for (size_t i = 0; i < P && !st; i++) {
         const double np = (double)n_pos_want[i];
@@ -183,7 +265,7 @@ alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want,
         }
         if (st) break;
         const double k = pretrain_tokens / a_tokens[i];
-        st = alim_coefficient_fit(l, N, dgp, dga, S, k, n_boot, seed + i, &est[i], err);
+        st = alim_coefficient_fit(l, N, dgp, dga, S, k, n_boot, seed + i, &an->est[i], err);
         if (st) break;
         double oe = NAN;
         if (q) {
@@ -191,75 +273,26 @@ alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want,
             alim_error_clear(&e2);
             if (alim_coefficient_oracle(q, k, l, N, &oe, &e2)) oe = NAN; /* e.g. C3 absent: gamma_p infinite */
         }
-        const alim_coefficient_estimate *x = &est[i];
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddNumberToObject(r, "n_pos", np);
-        cJSON_AddNumberToObject(r, "a_tokens", a_tokens[i]);
-        cJSON_AddNumberToObject(r, "k", k);
-        cJSON_AddNumberToObject(r, "seeds", (double)S);
-        cJSON *pts = cJSON_AddArrayToObject(r, "points");
-        for (size_t j = 0; j < N; j++) {
-            cJSON *p = cJSON_CreateObject();
-            cJSON_AddNumberToObject(p, "n_neg", (double)n_neg_want[j]);
-            cJSON_AddNumberToObject(p, "l", l[j]);
-            alim_lab_add_num(p, "dgamma_p_bits_mean", x->dgamma_p[j]);
-            alim_lab_add_num(p, "dgamma_p_bits_se", x->dgamma_p_se[j]);
-            alim_lab_add_num(p, "dgamma_a_bits_mean", x->dgamma_a[j]);
-            alim_lab_add_num(p, "dgamma_a_bits_se", x->dgamma_a_se[j]);
-            alim_lab_add_num(p, "hooke", x->hooke[j]);
-            cJSON *ps = cJSON_AddArrayToObject(p, "per_seed");
-            for (size_t s = 0; s < S; s++) {
-                cJSON *q2 = cJSON_CreateObject();
-                cJSON_AddNumberToObject(q2, "dgamma_p_bits", dgp[s * N + j]);
-                cJSON_AddNumberToObject(q2, "dgamma_a_bits", dga[s * N + j]);
-                cJSON_AddItemToArray(ps, q2);
-            }
-            cJSON_AddItemToArray(pts, p);
-        }
-        alim_lab_add_num(r, "slope_p_bits_per_l", x->slope_p);
-        alim_lab_add_num(r, "slope_a_bits_per_l", x->slope_a);
-        alim_lab_add_num(r, "e_hat", x->e_hat);
-        alim_lab_add_num(r, "e_hat_lo95", x->e_lo);
-        alim_lab_add_num(r, "e_hat_hi95", x->e_hi);
-        alim_lab_add_num(r, "e_hat_over_k", x->hooke_fit);
-        alim_lab_add_num(r, "oracle_e_hat", oe);
-        cJSON_AddBoolToObject(r, "signs_ok", x->signs_ok);
-        cJSON_AddItemToArray(rows, r);
+        an->n_pos[i] = n_pos_want[i];
+        an->a_tokens[i] = a_tokens[i];
+        an->oracle_e_hat[i] = oe;
+        if (rows) cJSON_AddItemToArray(rows, row_json(an, i, dgp, dga));
     }
     free(dgp), free(dga);
     if (st) {
         cJSON_Delete(o);
+        memset(an, 0, sizeof *an);
         return st;
     }
-    /* criteria (docs/elastic.md "E4"), fixed before the first run:
-     *   (a) signs: slope_p < 0 < slope_a for every n_pos
-     *   (b) elastic: the 95% interval of E_hat lies above 1 for every n_pos (the spec's
-     *       "E_hat >> 1"; with one seed, E_hat > 1)
-     *   (c) E_hat grows with k: E_hat at the smaller n_pos (larger k) is the larger */
-    size_t sign_ok = 0, above = 0, grows = 0;
-    for (size_t i = 0; i < P; i++) {
-        sign_ok += est[i].signs_ok;
-        above += S > 1 && n_boot ? est[i].e_lo > 1 : est[i].e_hat > 1;
-        if (i) grows += est[i - 1].e_hat > est[i].e_hat; /* n_pos increasing: k decreasing */
-    }
-    const char *a = sign_ok == P ? "PASS" : "FAIL", *b = above == P ? "PASS" : "FAIL";
-    const char *c = P < 2 ? "NULL" : grows == P - 1 ? "PASS" : "FAIL";
+    judge(an, S, n_boot);
+    if (!out) return ALIM_OK;
     cJSON *cj = cJSON_AddObjectToObject(o, "criteria");
-    char why[200];
-    cJSON *x = cJSON_AddObjectToObject(cj, "a_signs");
-    cJSON_AddStringToObject(x, "result", a);
-    snprintf(why, sizeof why, "slope_p < 0 < slope_a for %zu of %zu n_pos", sign_ok, P);
-    cJSON_AddStringToObject(x, "why", why);
-    x = cJSON_AddObjectToObject(cj, "b_e_above_1");
-    cJSON_AddStringToObject(x, "result", b);
-    snprintf(why, sizeof why, "95%% interval of E_hat above 1 for %zu of %zu n_pos", above, P);
-    cJSON_AddStringToObject(x, "why", why);
-    x = cJSON_AddObjectToObject(cj, "c_e_grows_with_k");
-    cJSON_AddStringToObject(x, "result", c);
-    snprintf(why, sizeof why, P < 2 ? "needs >= 2 n_pos" : "E_hat larger at the larger k in %zu of %zu steps", grows, P - 1);
-    cJSON_AddStringToObject(x, "why", why);
-    const int all = !strcmp(a, "PASS") && !strcmp(b, "PASS") && !strcmp(c, "PASS");
-    cJSON_AddStringToObject(o, "verdict", all ? "PASS" : sign_ok == 0 && P > 0 ? "FAIL" : "NULL");
+    for (size_t c = 0; c < an->n_criteria; c++) {
+        cJSON *x = cJSON_AddObjectToObject(cj, an->criteria[c].name);
+        cJSON_AddStringToObject(x, "result", an->criteria[c].result);
+        cJSON_AddStringToObject(x, "why", an->criteria[c].why);
+    }
+    cJSON_AddStringToObject(o, "verdict", an->verdict);
     *out = o;
     return ALIM_OK;
 }
@@ -342,7 +375,8 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
         return alim_error_set(err, ALIM_EINVAL, "data_dir", "no data directory given");
     }
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(sum, "config");
-    double pre = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(config, "pretrain"), "tokens");
+    double pre, q[3];
+    alim_coefficient_rebound_inputs(sum, &pre, q);
     /* a pretrained theta0 (the real-model path) has no pretraining cell: |D_p| is given */
     const int real = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(config, "theta0"));
     if (cfg->from_run && cfg->pretrain_tokens > 0) {
@@ -371,19 +405,16 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
             cJSON_ReplaceItemInObjectCaseSensitive(sd, "evaluations", ce);
         }
     }
-    double q[3];
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(sum, "shares");
-    for (int i = 0; i < 3; i++) q[i] = cJSON_IsNumber(cJSON_GetArrayItem(sh, i)) ? cJSON_GetArrayItem(sh, i)->valuedouble : NAN;
     size_t nneg[ALIM_COEFFICIENT_MAX_L], N = 0;
     for (size_t j = 0; j < rc->n_neg_count; j++)
         if (rc->n_neg[j] > 0) nneg[N++] = rc->n_neg[j];
     double a_tok[ALIM_REBOUND_MAX_GRID];
-    alim_coefficient_estimate est[ALIM_REBOUND_MAX_GRID];
+    alim_coefficient_analysis *an = &res->analysis;
     if (!(pre > 0)) st = alim_error_set(err, ALIM_EFORMAT, "summary.json", "config.pretrain.tokens missing");
     if (!st) st = alim_coefficient_alignment_tokens(sum, data_dir, rc->n_pos, rc->n_pos_count, a_tok, err);
     if (!st)
         st = alim_coefficient_analyse(sum, rc->n_pos, rc->n_pos_count, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, cfg->n_boot,
-                                      cfg->boot_seed, est, &out, err);
+                                      cfg->boot_seed, an, &out, err);
     if (st) {
         cJSON_Delete(sum);
         return st;
@@ -421,14 +452,12 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
     if (!st) {
         fprintf(f.fp, "n_pos,k,n_neg,l,seeds,dgamma_p_bits_mean,dgamma_p_bits_se,dgamma_a_bits_mean,dgamma_a_bits_se,hooke,"
                       "slope_p,slope_a,e_hat,e_hat_lo95,e_hat_hi95,e_hat_over_k,oracle_e_hat\n");
-        const cJSON *r;
-        size_t i = 0;
-        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(out, "per_n_pos")) {
-            const alim_coefficient_estimate *x = &est[i++];
+        for (size_t i = 0; i < an->n_pos_count; i++) {
+            const alim_coefficient_estimate *x = &an->est[i];
             for (size_t j = 0; j < x->n_l; j++)
-                fprintf(f.fp, "%.0f,%.9g,%zu,%.9g,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", alim_lab_json_num(r, "n_pos"),
-                        x->k, nneg[j], x->l[j], x->n_seeds, x->dgamma_p[j], x->dgamma_p_se[j], x->dgamma_a[j], x->dgamma_a_se[j], x->hooke[j],
-                        x->slope_p, x->slope_a, x->e_hat, x->e_lo, x->e_hi, x->hooke_fit, alim_lab_json_num(r, "oracle_e_hat"));
+                fprintf(f.fp, "%.0f,%.9g,%zu,%.9g,%zu,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g\n", (double)an->n_pos[i],
+                        x->k, an->n_neg[j], x->l[j], x->n_seeds, x->dgamma_p[j], x->dgamma_p_se[j], x->dgamma_a[j], x->dgamma_a_se[j],
+                        x->hooke[j], x->slope_p, x->slope_a, x->e_hat, x->e_lo, x->e_hi, x->hooke_fit, an->oracle_e_hat[i]);
         }
         st = alim_atomic_commit(&f, err);
     }
@@ -438,7 +467,8 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
         return st;
     }
     res->summary = out;
-    res->verdict = cJSON_GetObjectItemCaseSensitive(out, "verdict")->valuestring;
+    res->verdict = an->verdict;
+    res->pretrain_tokens = pre;
     return ALIM_OK;
 }
 
@@ -460,6 +490,7 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
     }
     alim_status st = coefficient_run(cfg, progress, note, note_ctx, res, &lock, err);
     alim_dir_lock_release(lock);
+    if (st) alim_coefficient_result_free(res); /* nothing for the caller to free; the cell counts stay */
     return st;
 }
 
@@ -468,4 +499,7 @@ void alim_coefficient_result_free(alim_coefficient_result *res)
     if (!res) return;
     cJSON_Delete(res->summary);
     res->summary = NULL;
+    res->verdict = NULL;
+    res->pretrain_tokens = 0;
+    memset(&res->analysis, 0, sizeof res->analysis);
 }

@@ -352,12 +352,12 @@ static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, c
     size_t nneg[ALIM_REBOUND_MAX_GRID], N = 0;
     for (size_t j = 1; j < rc->n_neg_count; j++)
         if (rc->n_neg[j] <= c->max_l_neg) nneg[N++] = rc->n_neg[j];
-    cJSON *out = NULL;
     const size_t P1[1] = {np};
-    alim_status st = alim_coefficient_analyse(sum, P1, 1, nneg, N, pre_tokens, &a_tokens, q, 10000, 1, &lv->est, &out, err);
+    alim_coefficient_analysis an; /* typed only: the level needs no JSON of it */
+    alim_status st = alim_coefficient_analyse(sum, P1, 1, nneg, N, pre_tokens, &a_tokens, q, 10000, 1, &an, NULL, err);
     if (st) return st;
-    lv->oracle_e = alim_lab_json_num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(out, "per_n_pos"), 0), "oracle_e_hat");
-    cJSON_Delete(out);
+    lv->est = an.est[0];
+    lv->oracle_e = an.oracle_e_hat[0];
     /* per-seed E_hat: the fit on one seed's changes */
     for (size_t s = 0; s < S; s++) {
         alim_coefficient_estimate one;

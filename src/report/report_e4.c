@@ -1,6 +1,7 @@
 /* report_e4.c — E4 (the elasticity coefficient) in the report, computed from E2's cells without
  * new training: the table and JSON of the analysis, E_hat per n_pos against k and the oracle,
- * and the figure of the rate changes against l with their fits. */
+ * and the figure of the rate changes against l with their fits. The numbers come from the
+ * typed alim_coefficient_analysis (alim/coefficient.h); its JSON is only written out. */
 #define _POSIX_C_SOURCE 200809L
 #include "report_impl.h"
 
@@ -10,10 +11,22 @@
 
 #include "alim/coefficient.h"
 #include "alim/io.h"
-#include "alim/lab.h"
 
 /* the analysis as JSON in the report directory */
 #define ANALYSIS "elasticity_e4_coefficient.json"
+
+/* The criteria as report_criteria_text writes an analysis' criteria object ("name result (why);
+ * ..."), from the typed criteria. */
+static void e4_criteria_text(strbuf *b, const alim_coefficient_analysis *an)
+{
+    for (size_t i = 0; i < an->n_criteria; i++) {
+        sb_printf(b, "%s", i ? "; " : "");
+        sb_html_escaped(b, an->criteria[i].name);
+        sb_printf(b, " %s (", an->criteria[i].result);
+        sb_html_escaped(b, an->criteria[i].why);
+        sb_printf(b, ")");
+    }
+}
 
 alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound_config *c, const cJSON *sum,
                       const char *data_dir)
@@ -22,29 +35,25 @@ alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound
     size_t nneg[ALIM_REBOUND_MAX_GRID], N = 0;
     for (size_t j = 0; j < c->n_neg_count; j++)
         if (c->n_neg[j] > 0 && c->n_neg[j] <= ec->e4_max_n_neg) nneg[N++] = c->n_neg[j];
-    const double pre = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sum, "config"), "pretrain"),
-                                         "tokens");
+    /* |D_p| and the data's shares, read from the rebound summary by the library; without shares
+     * (an older summary) the analysis has no oracle column, as in alim elastic coefficient */
+    double pre, q[3];
+    alim_coefficient_rebound_inputs(sum, &pre, q);
     if (!(pre > 0)) {
         char where[ALIM_ERROR_WHERE_MAX];
         snprintf(where, sizeof where, "%.200s/summary.json", c->run_dir);
         return alim_error_set(r->err, ALIM_EFORMAT, where, "\"config\".\"pretrain\".\"tokens\" missing or not positive");
     }
-    /* the data's shares; without them (an older summary) the analysis has no oracle column, as in
-     * alim elastic coefficient */
-    double q[3];
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(sum, "shares");
-    for (int i = 0; i < 3; i++) q[i] = cJSON_IsNumber(cJSON_GetArrayItem(sh, i)) ? cJSON_GetArrayItem(sh, i)->valuedouble : NAN;
     double a_tok[ALIM_REBOUND_MAX_GRID];
-    alim_coefficient_estimate est[ALIM_REBOUND_MAX_GRID];
+    alim_coefficient_analysis an; /* the numbers drawn; out: the same analysis as JSON, written as a file */
     cJSON *out = NULL;
     alim_status st = alim_coefficient_alignment_tokens(sum, data_dir, c->n_pos, P, a_tok, r->err);
     if (!st)
-        st = alim_coefficient_analyse(sum, c->n_pos, P, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, ec->e4_boot, 1, est, &out,
+        st = alim_coefficient_analyse(sum, c->n_pos, P, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, ec->e4_boot, 1, &an, &out,
                                       r->err);
     if (st) return st;
-    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(out, "per_n_pos");
-    double oracle[ALIM_REBOUND_MAX_GRID];
-    for (size_t i = 0; i < P; i++) oracle[i] = alim_lab_json_num(cJSON_GetArrayItem(rows, (int)i), "oracle_e_hat");
+    const alim_coefficient_estimate *est = an.est;
+    const double *oracle = an.oracle_e_hat;
     /* the CSV: one row per n_pos and l */
     enum { COLS = 17, FIT = 24 };
     double *tab = malloc(P * N * COLS * sizeof *tab), *fx = malloc(P * FIT * sizeof *fx), *fy = malloc(2 * P * FIT * sizeof *fy);
@@ -154,16 +163,12 @@ alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound
             sb_printf(&cap, "%s", i + 1 < P ? "; " : ". ");
         }
         sb_printf(&cap, "Criteria (docs/elastic.md &ldquo;E4&rdquo;): ");
-        const char *verdict = NULL;
-        st = report_criteria_text(r, &cap, cJSON_GetObjectItemCaseSensitive(out, "criteria"), ANALYSIS);
-        if (!st) st = report_json_string(r, out, ANALYSIS, "verdict", &verdict);
-        if (!st) {
-            sb_printf(&cap, "; <b>verdict of this analysis: %s</b>. <a href=\"" ANALYSIS "\">The analysis with the "
-                            "per-seed changes (JSON)</a>.",
-                      verdict);
-            st = cap.oom ? alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory")
-                         : report_add_figure(r, "elasticity_e4_coefficient", &p, cap.s);
-        }
+        e4_criteria_text(&cap, &an);
+        sb_printf(&cap, "; <b>verdict of this analysis: %s</b>. <a href=\"" ANALYSIS "\">The analysis with the "
+                        "per-seed changes (JSON)</a>.",
+                  an.verdict);
+        st = cap.oom ? alim_error_set(r->err, ALIM_ENOMEM, "report", "out of memory")
+                     : report_add_figure(r, "elasticity_e4_coefficient", &p, cap.s);
     }
     free(cap.s);
     free(tab), free(fx), free(fy), free(bars), free(se), free(labels);
