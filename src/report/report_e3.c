@@ -112,15 +112,11 @@ static alim_status e3_part_figures(report *r, const alim_scale_part *part, size_
     return st;
 }
 
-/* The criteria as report_criteria_text writes an analysis' criteria object ("name result; ..."),
- * from the typed criteria (E3's have no "why"). */
+/* The criteria, typed (E3's have no "why") */
 static void e3_criteria_text(strbuf *b, const alim_scale_result *res)
 {
-    for (size_t i = 0; i < res->n_criteria; i++) {
-        sb_printf(b, "%s", i ? "; " : "");
-        sb_html_escaped(b, res->criteria[i].name);
-        sb_printf(b, " %s", res->criteria[i].result);
-    }
+    for (size_t i = 0; i < res->n_criteria; i++)
+        report_criterion_text(b, i == 0, res->criteria[i].name, res->criteria[i].result, NULL);
 }
 
 alim_status report_e3(report *r, const alim_scale_config *c, const alim_scale_result *res)

@@ -15,17 +15,11 @@
 /* the analysis as JSON in the report directory */
 #define ANALYSIS "elasticity_e4_coefficient.json"
 
-/* The criteria as report_criteria_text writes an analysis' criteria object ("name result (why);
- * ..."), from the typed criteria. */
+/* The criteria, typed */
 static void e4_criteria_text(strbuf *b, const alim_coefficient_analysis *an)
 {
-    for (size_t i = 0; i < an->n_criteria; i++) {
-        sb_printf(b, "%s", i ? "; " : "");
-        sb_html_escaped(b, an->criteria[i].name);
-        sb_printf(b, " %s (", an->criteria[i].result);
-        sb_html_escaped(b, an->criteria[i].why);
-        sb_printf(b, ")");
-    }
+    for (size_t i = 0; i < an->n_criteria; i++)
+        report_criterion_text(b, i == 0, an->criteria[i].name, an->criteria[i].result, an->criteria[i].why);
 }
 
 alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound_config *c, const cJSON *sum,

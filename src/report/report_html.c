@@ -157,38 +157,16 @@ alim_status report_copy_file(report *r, const char *from, const char *name)
     return st;
 }
 
-/* ---- the experiments' JSON ------------------------------------------------------------------ */
+/* ---- the experiments' criteria -------------------------------------------------------------- */
 
-alim_status report_json_string(report *r, const cJSON *o, const char *file, const char *key, const char **out)
+void report_criterion_text(strbuf *b, int first, const char *name, const char *result, const char *why)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!cJSON_IsString(v) || !v->valuestring)
-        return alim_error_set(r->err, ALIM_EFORMAT, file, "\"%s\" missing or not a string", key);
-    *out = v->valuestring;
-    return ALIM_OK;
-}
-
-alim_status report_criteria_text(report *r, strbuf *b, const cJSON *criteria, const char *file)
-{
-    if (!cJSON_IsObject(criteria)) return alim_error_set(r->err, ALIM_EFORMAT, file, "\"criteria\" missing or not an object");
-    const cJSON *cr;
-    int first = 1;
-    cJSON_ArrayForEach(cr, criteria) {
-        const char *res = NULL;
-        char where[ALIM_ERROR_WHERE_MAX];
-        snprintf(where, sizeof where, "%.180s: criteria.%.60s", file, cr->string);
-        alim_status st = report_json_string(r, cr, where, "result", &res);
-        if (st) return st;
-        const cJSON *why = cJSON_GetObjectItemCaseSensitive(cr, "why"); /* optional */
-        sb_printf(b, "%s", first ? "" : "; ");
-        sb_html_escaped(b, cr->string);
-        sb_printf(b, " %s", res);
-        if (cJSON_IsString(why)) {
-            sb_printf(b, " (");
-            sb_html_escaped(b, why->valuestring);
-            sb_printf(b, ")");
-        }
-        first = 0;
+    sb_printf(b, "%s", first ? "" : "; ");
+    sb_html_escaped(b, name);
+    sb_printf(b, " %s", result);
+    if (why) {
+        sb_printf(b, " (");
+        sb_html_escaped(b, why);
+        sb_printf(b, ")");
     }
-    return ALIM_OK;
 }

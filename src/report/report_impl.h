@@ -74,10 +74,9 @@ alim_status report_write_csv(report *r, const char *name, const char *header, co
 void report_csv_num(FILE *fp, double v);
 /* Copies a run's output file into the report directory as name (a table). */
 alim_status report_copy_file(report *r, const char *from, const char *name);
-/* o[key] as a string; missing or not a string: an error naming file and key. */
-alim_status report_json_string(report *r, const cJSON *o, const char *file, const char *key, const char **out);
-/* The criteria object of an analysis ("name": {"result", "why"?}) as "name result (why); ...". */
-alim_status report_criteria_text(report *r, strbuf *b, const cJSON *criteria, const char *file);
+/* One criterion of an experiment's verdict as "name result (why)", after "; " unless first;
+ * why may be NULL (E3's criteria have none). */
+void report_criterion_text(strbuf *b, int first, const char *name, const char *result, const char *why);
 
 /* ---- configuration readers (report_config.c) ---------------------------------------------- */
 
