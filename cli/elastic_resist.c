@@ -180,11 +180,9 @@ int cli_elastic_resist(int argc, char **argv)
         res.summary = NULL;
         return cli_print_json(s);
     }
-    const cJSON *sm = res.summary;
     const alim_resist_verdict *v = &res.verdict;
-    printf("E1 resistance: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n",
-           cJSON_GetObjectItemCaseSensitive(sm, "source")->valuestring, cfg.data_dir, cfg.n_seeds,
-           cJSON_GetObjectItemCaseSensitive(sm, "num_params")->valuedouble, cfg.run_dir);
+    printf("E1 resistance: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n", res.source, cfg.data_dir, cfg.n_seeds,
+           res.num_params, cfg.run_dir);
     if (cfg.theta0_model) printf("theta0: %s (pretrained; SFT on the positive pool's records, D_k = replies to prompts.txt)\n", cfg.theta0_model);
     printf("cells: %zu total, %zu run now, %zu reused; %.1f s", res.cells_total, res.cells_run, res.cells_reused, res.wall_s);
     if (res.train_tokens_per_s > 0) printf("; training %.0f tokens/s\n", res.train_tokens_per_s);
@@ -192,17 +190,14 @@ int cli_elastic_resist(int argc, char **argv)
     printf("losses in nats per scored token; mean = mean training loss over the epoch; excess = mean - H(target set)\n\n");
     printf("%-5s %4s  %8s %8s %8s %8s  %8s %8s %8s %8s  %8s %8s  %s\n", "pair", "seed", "fwd init", "fwd mean", "fwd fin",
            "fwd exc", "inv init", "inv mean", "inv fin", "inv exc", "gap", "gap corr", "inverse<forward");
-    const cJSON *pj;
-    cJSON_ArrayForEach(pj, cJSON_GetObjectItemCaseSensitive(sm, "pairs")) {
-        const cJSON *fw = cJSON_GetObjectItemCaseSensitive(pj, "forward"), *iv = cJSON_GetObjectItemCaseSensitive(pj, "inverse");
-#define N(o, k) cJSON_GetObjectItemCaseSensitive(o, k)->valuedouble
-        printf("%-5s %4.0f  %8.4f %8.4f %8.4f %8.4f  %8.4f %8.4f %8.4f %8.4f  %8.4f %8.4f  %s / %s\n",
-               cJSON_GetObjectItemCaseSensitive(pj, "pair")->valuestring, N(pj, "seed"), N(fw, "initial_nats"), N(fw, "mean_nats"),
-               N(fw, "final_nats"), N(fw, "excess_nats"), N(iv, "initial_nats"), N(iv, "mean_nats"), N(iv, "final_nats"),
-               N(iv, "excess_nats"), N(pj, "gap_nats"), N(pj, "gap_corrected_nats"),
-               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower")) ? "yes" : "no",
-               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pj, "inverse_lower_corrected")) ? "yes" : "no");
-#undef N
+    for (size_t q = 0; q < res.n_cases; q++) {
+        const alim_resist_case *cs = &res.cases[q];
+        const alim_resist_finetune *fw = &cs->forward, *iv = &cs->inverse;
+        /* excess = mean - H(target), as summary.json's "excess_nats" */
+        printf("%-5s %4zu  %8.4f %8.4f %8.4f %8.4f  %8.4f %8.4f %8.4f %8.4f  %8.4f %8.4f  %s / %s\n", cs->pair, cs->seed, fw->initial_nats,
+               fw->mean_nats, fw->final_nats, fw->mean_nats - fw->target_entropy_nats, iv->initial_nats, iv->mean_nats, iv->final_nats,
+               iv->mean_nats - iv->target_entropy_nats, cs->gap_nats, cs->gap_corrected_nats, cs->inverse_lower ? "yes" : "no",
+               cs->inverse_lower_corrected ? "yes" : "no");
     }
     printf("\nsign test (one-sided, exact): inverse lower in %zu of %zu, p = %.4g; after the entropy correction %zu of %zu, p = %.4g\n",
            v->count_raw, v->n, v->p_raw, v->count_corrected, v->n, v->p_corrected);

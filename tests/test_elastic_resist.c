@@ -79,6 +79,9 @@ static void test_typed_result(void)
     const cJSON *pairs = cJSON_GetObjectItemCaseSensitive(q.summary, "pairs");
     CHECK(q.cases && q.n_cases == 3 * e.n_seeds && cJSON_GetArraySize(pairs) == (int)q.n_cases, "typed cases: %zu", q.n_cases);
     CHECK(q.num_params > 0 && same_num(q.num_params, num(q.summary, "num_params")), "typed num_params = summary's: %g", q.num_params);
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(q.summary, "source");
+    CHECK(q.source && cJSON_IsString(src) && !strcmp(q.source, src->valuestring) && !strcmp(q.source, "synthetic"), "typed source = summary's: %s",
+          q.source ? q.source : "(null)");
     static const int K[3] = {1, 2, 1}, L[3] = {2, 3, 3};
     int ok = 1;
     for (size_t i = 0; i < q.n_cases && q.cases; i++) {
@@ -96,7 +99,7 @@ static void test_typed_result(void)
     }
     CHECK(ok, "typed cases = summary's pairs, seed by seed, pairs (1,2), (2,3), (1,3)");
     alim_resist_result_free(&q);
-    CHECK(!q.cases && !q.summary && q.n_cases == 0, "freed");
+    CHECK(!q.cases && !q.summary && q.n_cases == 0 && !q.source, "freed");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     CHECK(system(cmd) == 0, "clean up");

@@ -146,6 +146,8 @@ typedef struct {
     double wall_s;
     double train_tokens_per_s; /* training runs of this invocation (0 if none ran) */
     double num_params;         /* parameters of theta0 (the last seed's; NAN if none was read) */
+    char *source;              /* the data's source: the manifest's "source" ("synthetic", "natural", "text")
+                                * or "behaviours" (summary "source"); owned */
     alim_resist_case *cases;   /* [n_cases]: seed by seed, pairs (1,2), (2,3), (1,3) within a seed; owned */
     size_t n_cases;            /* 3 x n_seeds */
 } alim_resist_result;

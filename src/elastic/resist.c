@@ -269,6 +269,8 @@ alim_status alim_resist_run(const alim_resist_config *cfg, const alim_progress *
         }
     }
     run_free(&r);
+    /* a failed run hands back nothing to free (the cell counts stay) */
+    if (st) alim_resist_result_free(res);
     return st;
 }
 
@@ -280,4 +282,6 @@ void alim_resist_result_free(alim_resist_result *res)
     free(res->cases);
     res->cases = NULL;
     res->n_cases = 0;
+    free(res->source);
+    res->source = NULL;
 }

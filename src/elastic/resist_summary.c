@@ -228,7 +228,7 @@ static void describe(rs_run *r, const alim_resist_result *res)
         alim_lab_add_num(summary, "classifier_accuracy", r->in.nb_accuracy);
     }
     cJSON_AddStringToObject(summary, "run_dir", cfg->run_dir);
-    cJSON_AddStringToObject(summary, "source", r->source);
+    cJSON_AddStringToObject(summary, "source", res->source);
     lab_add_config_record(summary, r->config, r->S);
     cJSON_AddNumberToObject(summary, "num_params", r->num_params);
     lab_add_run_stats(summary, res->cells_total, res->cells_run, res->cells_reused, res->wall_s, res->train_tokens_per_s);
@@ -283,6 +283,8 @@ static alim_status write_summary_csv(const rs_run *r, alim_error *err)
 
 alim_status rs_write_summary(rs_run *r, alim_resist_result *res, alim_error *err)
 {
+    /* r->source points into the data's manifest, which the run frees: the result keeps a copy */
+    if (!(res->source = strdup(r->source))) return alim_error_set(err, ALIM_ENOMEM, "resist", "out of memory");
     alim_resist_judge(r->gap_raw, r->gap_corr, r->ncase, &res->verdict);
     alim_runner_stats rs;
     alim_runner_get_stats(r->runner, &rs);
