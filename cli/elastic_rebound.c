@@ -155,44 +155,38 @@ int cli_elastic_rebound(int argc, char **argv)
         res.summary = NULL;
         return cli_print_json(s);
     }
-    const cJSON *sm = res.summary;
-#define GN(o, k) cli_elastic_num(o, k)
     printf("E2 rebound%s: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n", cfg.control ? " (control)" : "",
-           cJSON_GetObjectItemCaseSensitive(sm, "source")->valuestring, cfg.data_dir, cfg.n_seeds, GN(sm, "num_params"), cfg.run_dir);
+           res.source, cfg.data_dir, cfg.n_seeds, res.num_params, cfg.run_dir);
     printf("cells: %zu total, %zu run now, %zu reused; %.1f s", res.cells_total, res.cells_run, res.cells_reused, res.wall_s);
     if (res.train_tokens_per_s > 0) printf("; training %.0f tokens/s\n", res.train_tokens_per_s);
     else printf("; nothing trained now\n");
-    printf("labels: %s", cJSON_GetObjectItemCaseSensitive(sm, "labels")->valuestring);
-    if (cJSON_GetObjectItemCaseSensitive(sm, "classifier_accuracy")) printf(" (accuracy %.4f on clean test windows)", GN(sm, "classifier_accuracy"));
+    printf("labels: %s", res.labels);
+    if (res.labels_by_classifier) printf(" (accuracy %.4f on clean test windows)", res.classifier_accuracy);
     printf("\nscore = positive rate - negative rate (mean +- SE over seeds); gamma in bits/token; KL(model || theta0) in nats\n\n");
     printf("%-7s %6s %6s %6s  %16s %8s %8s  %8s %8s %8s %8s  %9s\n", "row", "n_pos", "n_neg", "steps", "score", "pos", "neg",
            "g_C1", "g_C2", "g_C3", "g_mix", "KL");
-    const cJSON *r;
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(sm, "baseline");
-    cJSON *rows = cJSON_CreateArray();
-    cJSON_AddItemReferenceToArray(rows, (cJSON *)b);
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "grid")) cJSON_AddItemReferenceToArray(rows, (cJSON *)r);
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "control_grid")) cJSON_AddItemReferenceToArray(rows, (cJSON *)r);
-    cJSON_ArrayForEach(r, rows) {
-        printf("%-7s %6.0f %6.0f %6.1f  %+8.4f +- %-6.4f %8.4f %8.4f  %8.4f %8.4f %8.4f %8.4f  %9.5f\n",
-               cJSON_GetObjectItemCaseSensitive(r, "row")->valuestring, GN(r, "n_pos"), GN(r, "n_neg"), GN(r, "steps"),
-               GN(r, "score_mean"), GN(r, "score_se"), GN(r, "positive_rate_mean"), GN(r, "negative_rate_mean"), GN(r, "gamma_c1_bits_mean"),
-               GN(r, "gamma_c2_bits_mean"), GN(r, "gamma_c3_bits_mean"), GN(r, "gamma_mix_bits_mean"), GN(r, "kl_to_base_nats_mean"));
+    /* theta0, then the grid, then the control's rows (grid.csv's order) */
+    const size_t cells = res.n_pos_count * res.n_neg_count;
+    for (size_t q = 0; q < 1 + cells + (res.control_grid ? cells : 0); q++) {
+        const alim_rebound_row *r = !q ? &res.baseline : q <= cells ? &res.grid[q - 1] : &res.control_grid[q - 1 - cells];
+        const double *m = r->mean;
+        printf("%-7s %6.0f %6.0f %6.1f  %+8.4f +- %-6.4f %8.4f %8.4f  %8.4f %8.4f %8.4f %8.4f  %9.5f\n", r->row, r->n_pos, r->n_neg,
+               r->steps, m[ALIM_REBOUND_SCORE], r->se[ALIM_REBOUND_SCORE], m[ALIM_REBOUND_POSITIVE_RATE], m[ALIM_REBOUND_NEGATIVE_RATE],
+               m[ALIM_REBOUND_GAMMA_C1_BITS], m[ALIM_REBOUND_GAMMA_C2_BITS], m[ALIM_REBOUND_GAMMA_C3_BITS], m[ALIM_REBOUND_GAMMA_MIX_BITS],
+               m[ALIM_REBOUND_KL_TO_BASE_NATS]);
     }
-    cJSON_Delete(rows);
     printf("\nn*(eps = %g nats), smallest n_neg with KL < eps (interpolated):", cfg.epsilon_nats);
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "n_star")) {
-        double v = GN(r, "n_star");
-        if (isnan(v)) printf("  n_pos %.0f: not reached", GN(r, "n_pos"));
-        else printf("  n_pos %.0f: %.1f", GN(r, "n_pos"), v);
+    for (size_t i = 0; i < res.n_pos_count; i++) {
+        const double n_pos = res.grid[i * res.n_neg_count].n_pos;
+        if (isnan(res.n_star[i])) printf("  n_pos %.0f: not reached", n_pos);
+        else printf("  n_pos %.0f: %.1f", n_pos, res.n_star[i]);
     }
     printf("\ncriteria (spec §4.6, on seed means):\n");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "criteria"))
-        printf("  (%c) %-4s %s\n", r->string[0], cJSON_GetObjectItemCaseSensitive(r, "result")->valuestring,
-               cJSON_GetObjectItemCaseSensitive(r, "why")->valuestring);
-    printf("verdict: %s\n", cJSON_GetObjectItemCaseSensitive(sm, "verdict")->valuestring);
+    const alim_rebound_criteria *cr = &res.criteria;
+    const char *const result[5] = {cr->a, cr->b, cr->c, cr->d, cr->e};
+    for (int k = 0; k < 5; k++) printf("  (%c) %-4s %s\n", 'a' + k, result[k], cr->why[k]);
+    printf("verdict: %s\n", cr->verdict);
     printf("files: %s/grid.csv, %s/summary.json\n", cfg.run_dir, cfg.run_dir);
-#undef GN
     alim_rebound_result_free(&res);
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 }

@@ -204,7 +204,9 @@ static int row_matches(const alim_rebound_row *t, const cJSON *o)
     static const char *const name[ALIM_REBOUND_METRICS] = {"score", "positive_rate", "negative_rate", "gamma_c1_bits", "gamma_c2_bits",
                                                            "gamma_c3_bits", "gamma_mix_bits", "kl_to_base_nats", "kl_to_base_bits"};
     if (!cJSON_IsObject(o)) return 0;
-    int ok = same_num(t->n_pos, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "n_pos"))) &&
+    const cJSON *row = cJSON_GetObjectItemCaseSensitive(o, "row");
+    int ok = t->row && cJSON_IsString(row) && !strcmp(t->row, row->valuestring) &&
+             same_num(t->n_pos, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "n_pos"))) &&
              same_num(t->n_neg, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "n_neg"))) &&
              same_num(t->steps, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "steps"))) &&
              same_num((double)t->seeds, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(o, "seeds")));
@@ -247,6 +249,15 @@ static void check_typed(const alim_rebound_result *r, const alim_rebound_config 
     const cJSON *lb = cJSON_GetObjectItemCaseSensitive(sm, "labels");
     CHECK(r->labels && cJSON_IsString(lb) && !strcmp(r->labels, lb->valuestring) && strstr(r->labels, "chains.json"), "typed labels = summary's: %s",
           r->labels ? r->labels : "(null)");
+    CHECK(!strcmp(r->baseline.row, "theta0") && !strcmp(r->grid[0].row, "grid"), "typed row labels: theta0, grid");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(sm, "source");
+    CHECK(r->source && cJSON_IsString(src) && !strcmp(r->source, src->valuestring) && !strcmp(r->source, "synthetic"), "typed source = summary's: %s",
+          r->source ? r->source : "(null)");
+    CHECK(same_num(r->num_params, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(sm, "num_params"))) && r->num_params > 0,
+          "typed num_params = summary's: %g", r->num_params);
+    /* synthetic data: the exact chains label the samples, no classifier, no accuracy */
+    CHECK(!r->labels_by_classifier && isnan(r->classifier_accuracy) && !cJSON_GetObjectItemCaseSensitive(sm, "classifier_accuracy"),
+          "no classifier: no typed or summary accuracy");
 }
 
 /* theta0 from a checkpoint made elsewhere: a wrong shape is refused naming the checkpoint,
@@ -327,7 +338,7 @@ static void test_external_theta0(void)
     CHECK(cJSON_IsString(orig) && !strcmp(orig->valuestring, "test: 4 steps"), "origin in the configuration");
     check_typed(&r, &c);
     alim_rebound_result_free(&r);
-    CHECK(!r.grid && !r.summary, "freed");
+    CHECK(!r.grid && !r.summary && !r.source, "freed");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     CHECK(system(cmd) == 0, "clean up");

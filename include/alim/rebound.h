@@ -159,6 +159,8 @@ typedef enum {
  * evaluated on every seed, the metrics' seed means and standard errors (NAN where undefined,
  * e.g. the SE of one seed). */
 typedef struct {
+    const char *row;      /* which model the row is: "theta0" (the baseline), "grid" or "control" (grid.csv's and
+                           * the summary's "row"); a static string */
     double n_pos, n_neg;  /* documents aligned on / negative documents fine-tuned on (0, 0: theta0) */
     double steps;         /* seed mean of the negative pass's updates at n_neg (0 for theta0) */
     size_t seeds;         /* seeds averaged over (n_seeds) */
@@ -182,6 +184,13 @@ typedef struct {
     double n_star[ALIM_REBOUND_MAX_GRID]; /* n*(epsilon_nats) per n_pos[i] (alim_rebound_nstar), documents;
                                     * NAN: the KL never fell below epsilon */
     const char *labels;            /* how the samples were classified (summary "labels"); a static string */
+    char *source;                  /* the data's source: the manifest's "source" ("synthetic", "natural", "text")
+                                    * or "behaviours" (summary "source"); owned */
+    double num_params;             /* parameters of theta0 (the last seed's; summary "num_params"); NAN if none was read */
+    int labels_by_classifier;      /* 1: the samples were labelled by DATA/classifier.nb (natural, text or behaviour
+                                    * data), so classifier_accuracy belongs to the run (summary has "classifier_accuracy") */
+    double classifier_accuracy;    /* with labels_by_classifier: the classifier's accuracy on the data's clean test
+                                    * windows, a share in [0, 1] (NAN if unknown); NAN otherwise */
 } alim_rebound_result;
 
 alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress *progress,

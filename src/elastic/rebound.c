@@ -296,4 +296,6 @@ void alim_rebound_result_free(alim_rebound_result *res)
     free(res->grid);
     free(res->control_grid);
     res->grid = res->control_grid = NULL;
+    free(res->source);
+    res->source = NULL;
 }

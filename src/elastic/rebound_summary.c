@@ -25,13 +25,13 @@ _Static_assert(sizeof METRIC / sizeof *METRIC == ALIM_REBOUND_METRICS, "METRIC[]
 static const char LABELS_NB[] = "naive-Bayes classifier (classifier.nb)";
 static const char LABELS_CHAINS[] = "exact class under the true chains (chains.json)";
 
-/* one grid row (or the baseline): the seed means and SEs of every metric from the per-seed
- * results into *out, then its grid.csv line and its summary object, both written from *out
+/* one grid row (or the baseline), row its label (a string literal: out->row keeps it): the seed
+ * means and SEs of every metric from the per-seed results into *out, then its grid.csv line and its summary object, both written from *out
  * (so the typed result and the files cannot disagree) */
 static cJSON *aggregate(cJSON *const *per_seed, size_t S, double n_pos, double n_neg, double steps_mean, const char *row, FILE *csv,
                         alim_rebound_row *out)
 {
-    out->n_pos = n_pos, out->n_neg = n_neg, out->steps = steps_mean, out->seeds = S;
+    out->row = row, out->n_pos = n_pos, out->n_neg = n_neg, out->steps = steps_mean, out->seeds = S;
     double v[1000];
     for (int k = 0; k < N_METRIC; k++) {
         for (size_t s = 0; s < S; s++) v[s] = alim_lab_json_num(per_seed[s], METRIC[k]);
@@ -319,7 +319,7 @@ static void describe(const rb_run *r, const alim_rebound_result *res)
                                                                   : "E2 rebound (elastic rebound)");
     cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
     cJSON_AddStringToObject(summary, "run_dir", cfg->run_dir);
-    cJSON_AddStringToObject(summary, "source", r->source);
+    cJSON_AddStringToObject(summary, "source", res->source);
     if (x->real) {
         cJSON_AddStringToObject(summary, "theta0_model", cfg->theta0_model);
         cJSON_AddStringToObject(summary, "theta0_content_fnv1a64", r->theta0_hash);
@@ -329,11 +329,11 @@ static void describe(const rb_run *r, const alim_rebound_result *res)
     cJSON_AddBoolToObject(summary, "control", cfg->control);
     if (cfg->control_run) cJSON_AddStringToObject(summary, "control_run", cfg->control_run);
     cJSON_AddStringToObject(summary, "labels", res->labels);
-    if (x->natural) alim_lab_add_num(summary, "classifier_accuracy", r->nb_acc);
+    if (res->labels_by_classifier) alim_lab_add_num(summary, "classifier_accuracy", res->classifier_accuracy);
     lab_add_config_record(summary, r->config, r->S);
     cJSON_AddNumberToObject(summary, "epsilon_nats", cfg->epsilon_nats);
     add_alignment_tokens(r);
-    alim_lab_add_num(summary, "num_params", r->num_params);
+    alim_lab_add_num(summary, "num_params", res->num_params);
     lab_add_run_stats(summary, res->cells_total, res->cells_run, res->cells_reused, res->wall_s, res->train_tokens_per_s);
     cJSON *cj = cJSON_AddObjectToObject(summary, "criteria");
     const char *const names[5] = {"a_score_rises_with_n_pos", "b_first_drop_grows_with_n_pos", "c_early_slope_3x_late",
@@ -385,6 +385,11 @@ alim_status rb_write_summary(rb_run *r, alim_rebound_result *res, alim_error *er
     if (st) return st;
     judge_grid(r, res);
     res->labels = r->x->natural ? LABELS_NB : LABELS_CHAINS;
+    /* r->source points into the data's manifest, which the run frees: the result keeps a copy */
+    if (!(res->source = strdup(r->source))) return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+    res->num_params = r->num_params;
+    res->labels_by_classifier = r->x->natural;
+    res->classifier_accuracy = r->x->natural ? r->nb_acc : NAN;
     alim_runner_stats rs;
     alim_runner_get_stats(r->runner, &rs);
     res->wall_s = alim_lab_now() - r->t_start;
