@@ -84,19 +84,18 @@ static int parse_budgets(const char *s, alim_scale_config *c)
     return rc;
 }
 
-static void print_part(const char *title, const cJSON *part, int tokens)
+/* a part's levels and trend; nothing when it did not run */
+static void print_part(const char *title, const alim_scale_part *part, int tokens)
 {
-    if (!part) return;
-#define GN(o, k) cli_elastic_num(o, k)
+    if (!part->n_levels) return;
     printf("\n%s\n  %-12s %12s %9s  %22s  %28s  %9s\n", title, "level", tokens ? "tokens" : "params", "k", "R (per document)",
            "E_hat [95% bootstrap]", "oracle");
-    const cJSON *l;
-    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(part, "levels"))
-        printf("  %-12s %12.0f %9.4g  %+10.6f +- %-8.6f  %9.4g [%7.4g, %7.4g]  %9.4g\n", cli_elastic_str(l, "level"),
-               GN(l, tokens ? "pretrain_tokens" : "params"), GN(l, "k"), GN(l, "R_mean"), GN(l, "R_se"), GN(l, "e_hat"), GN(l, "e_hat_lo95"),
-               GN(l, "e_hat_hi95"), GN(l, "oracle_e_hat"));
-    printf("  Spearman rho over (level, seed): R %.4g, E_hat %.4g\n", GN(part, "spearman_R"), GN(part, "spearman_e_hat"));
-#undef GN
+    for (size_t i = 0; i < part->n_levels; i++) {
+        const alim_scale_level *l = &part->levels[i];
+        printf("  %-12s %12.0f %9.4g  %+10.6f +- %-8.6f  %9.4g [%7.4g, %7.4g]  %9.4g\n", l->name, l->value, l->k, l->R_mean, l->R_se, l->e_hat,
+               l->e_lo, l->e_hi, l->oracle_e_hat);
+    }
+    printf("  Spearman rho over (level, seed): R %.4g, E_hat %.4g\n", part->rho_R, part->rho_e_hat);
 }
 
 int cli_elastic_scale(int argc, char **argv)
@@ -182,15 +181,14 @@ int cli_elastic_scale(int argc, char **argv)
         res.summary = NULL;
         return cli_print_json(s);
     }
-    const cJSON *sm = res.summary, *r;
     printf("E3 scale: %s source (%s), %zu seed(s); run directory %s; cells %zu run now, %zu reused; %.1f s\n",
-           cli_elastic_str(sm, "source"), cfg.data_dir, cfg.n_seeds, cfg.run_dir, res.cells_run, res.cells_reused, res.wall_s);
+           res.source ? res.source : "?", cfg.data_dir, cfg.n_seeds, cfg.run_dir, res.cells_run, res.cells_reused, res.wall_s);
     printf("R = (score(0) - score(n1)) / n1 at the largest n_pos (n1 = the first negative prefix); E_hat as 'elastic coefficient'\n");
-    print_part("model size (same D_p and budget):", cJSON_GetObjectItemCaseSensitive(sm, "size"), 0);
-    print_part("pretraining tokens (one constant-lr run per seed, checkpoints):", cJSON_GetObjectItemCaseSensitive(sm, "tokens"), 1);
+    print_part("model size (same D_p and budget):", &res.size, 0);
+    print_part("pretraining tokens (one constant-lr run per seed, checkpoints):", &res.tokens, 1);
     printf("\ncriteria (spec §4.7: rho > 0):\n");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "criteria"))
-        printf("  %-14s %-4s rho = %.4g\n", r->string, cli_elastic_str(r, "result"), cli_elastic_num(r, "spearman"));
+    for (size_t k = 0; k < res.n_criteria; k++)
+        printf("  %-14s %-4s rho = %.4g\n", res.criteria[k].name, res.criteria[k].result, res.criteria[k].spearman);
     printf("verdict: %s\nfiles: %s/scale.csv, %s/levels.csv, %s/summary.json\n", res.verdict, cfg.run_dir, cfg.run_dir, cfg.run_dir);
     alim_scale_result_free(&res);
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;

@@ -88,6 +88,9 @@ static void check_result_against(const alim_scale_result *r, const alim_scale_co
     CHECK(bad == 0, "%s: %zu typed criteria differ", what, bad);
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(sm, "verdict");
     CHECK(r->verdict && cJSON_IsString(v) && !strcmp(v->valuestring, r->verdict), "%s: verdict %s", what, r->verdict ? r->verdict : "(null)");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(sm, "source");
+    CHECK(r->source && cJSON_IsString(src) && !strcmp(r->source, src->valuestring) && !strcmp(r->source, "synthetic"), "%s: source %s", what,
+          r->source ? r->source : "(null)");
 }
 
 /* |a - b| <= 1e-8 |b| or both NAN: a CSV number printed with %.9g */
@@ -207,7 +210,8 @@ int main(int argc, char **argv)
         check_result(&r, &c);
         if (k == 1) CHECK(isnan(r.tokens.levels[0].R_se) && isnan(r.tokens.levels[0].e_lo), "one seed: no SE, no interval");
         alim_scale_result_free(&r);
-        CHECK(!r.summary && !r.verdict && r.size.n_levels == 0 && r.tokens.n_levels == 0 && !r.tokens.levels[0].R && r.n_criteria == 0,
+        CHECK(!r.summary && !r.verdict && r.size.n_levels == 0 && r.tokens.n_levels == 0 && !r.tokens.levels[0].R && r.n_criteria == 0 &&
+                  !r.source,
               "free leaves an empty result");
         alim_scale_result_free(&r); /* twice is harmless */
     }

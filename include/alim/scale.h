@@ -115,6 +115,8 @@ typedef struct {
     const char *verdict;  /* "PASS" (every criterion PASS) or "NULL"; static                */
     size_t cells_run, cells_reused;
     double wall_s;
+    char *source;         /* the data's source, the manifest's "source" ("synthetic", "natural",
+                           * "text"; summary "source"); NULL when the manifest has none; owned */
     size_t n_seeds;       /* per-seed entries of every level                                 */
     alim_scale_part size, tokens;   /* the two parts (n_levels 0 when not run)               */
     size_t n_criteria;    /* those of the parts that ran, in the order of the names above   */

@@ -641,8 +641,13 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
     cJSON_AddStringToObject(summary, "experiment", "E3 scale (elastic scale)");
     cJSON_AddStringToObject(summary, "data_dir", cfg->data_dir);
     cJSON_AddStringToObject(summary, "run_dir", cfg->run_dir);
+    /* the manifest is freed below: the result keeps a copy of its source */
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(man, "source");
-    if (cJSON_IsString(src)) cJSON_AddStringToObject(summary, "source", src->valuestring);
+    if (cJSON_IsString(src) && !(res->source = strdup(src->valuestring))) {
+        st = alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory");
+        goto out;
+    }
+    if (res->source) cJSON_AddStringToObject(summary, "source", res->source);
     cJSON_AddNumberToObject(summary, "seeds", (double)S);
     char hash[17];
     alim_json_hash(config, hash);
@@ -680,4 +685,6 @@ void alim_scale_result_free(alim_scale_result *res)
     }
     res->n_criteria = 0;
     res->verdict = NULL;
+    free(res->source);
+    res->source = NULL;
 }
