@@ -126,30 +126,27 @@ int cli_elastic_coefficient(int argc, char **argv)
         res.summary = NULL;
         return cli_print_json(s);
     }
-    const cJSON *sm = res.summary, *r;
-#define GN(o, k) cli_elastic_num(o, k)
-    printf("E4 elasticity coefficient: %s source (%s), rebound cells from %s", cli_elastic_str(sm, "source"), cli_elastic_str(sm, "data_dir"),
-           cli_elastic_str(sm, "rebound_run"));
+    const alim_coefficient_analysis *an = &res.analysis;
+    printf("E4 elasticity coefficient: %s source (%s), rebound cells from %s", res.source ? res.source : "?", res.data_dir,
+           cfg.from_run ? cfg.from_run : rc->run_dir);
     if (!cfg.from_run) printf(" (%zu run now, %zu reused)", res.cells_run, res.cells_reused);
     printf("%s\n|D_p| = %.4g pretraining tokens; gamma_p = %s, gamma_a on test_c2; l = n_neg / n_pos;\n"
            "E_hat = -slope(dgamma_a) / slope(dgamma_p), least squares through the origin; 95%% bootstrap over seeds\n",
-           cfg.control ? " -- the control cells" : "", GN(sm, "pretrain_tokens"), cli_elastic_str(sm, "gamma_p"));
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "per_n_pos")) {
-        printf("\nn_pos %.0f: |D_a| = %.0f tokens, k = %.4g, %.0f seed(s)\n", GN(r, "n_pos"), GN(r, "a_tokens"), GN(r, "k"), GN(r, "seeds"));
+           cfg.control ? " -- the control cells" : "", res.pretrain_tokens, res.gamma_p);
+    for (size_t i = 0; i < an->n_pos_count; i++) {
+        const alim_coefficient_estimate *x = &an->est[i];
+        printf("\nn_pos %zu: |D_a| = %.0f tokens, k = %.4g, %zu seed(s)\n", an->n_pos[i], an->a_tokens[i], x->k, x->n_seeds);
         printf("  %6s %8s  %22s  %22s  %9s\n", "n_neg", "l", "dgamma_p (bits)", "dgamma_a (bits)", "Hooke");
-        const cJSON *p;
-        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r, "points"))
-            printf("  %6.0f %8.4f  %+10.5f +- %-8.5f  %+10.5f +- %-8.5f  %9.4f\n", GN(p, "n_neg"), GN(p, "l"), GN(p, "dgamma_p_bits_mean"),
-                   GN(p, "dgamma_p_bits_se"), GN(p, "dgamma_a_bits_mean"), GN(p, "dgamma_a_bits_se"), GN(p, "hooke"));
-        printf("  slopes: p %+.5f, a %+.5f bits per unit l; E_hat = %.4g [%.4g, %.4g]; E_hat/k = %.4g; oracle E_hat = %.4g\n",
-               GN(r, "slope_p_bits_per_l"), GN(r, "slope_a_bits_per_l"), GN(r, "e_hat"), GN(r, "e_hat_lo95"), GN(r, "e_hat_hi95"),
-               GN(r, "e_hat_over_k"), GN(r, "oracle_e_hat"));
+        for (size_t j = 0; j < x->n_l; j++)
+            printf("  %6zu %8.4f  %+10.5f +- %-8.5f  %+10.5f +- %-8.5f  %9.4f\n", an->n_neg[j], x->l[j], x->dgamma_p[j], x->dgamma_p_se[j],
+                   x->dgamma_a[j], x->dgamma_a_se[j], x->hooke[j]);
+        printf("  slopes: p %+.5f, a %+.5f bits per unit l; E_hat = %.4g [%.4g, %.4g]; E_hat/k = %.4g; oracle E_hat = %.4g\n", x->slope_p,
+               x->slope_a, x->e_hat, x->e_lo, x->e_hi, x->hooke_fit, an->oracle_e_hat[i]);
     }
     printf("\ncriteria (spec §4.8; docs/elastic.md \"E4\"):\n");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sm, "criteria"))
-        printf("  (%c) %-4s %s\n", r->string[0], cli_elastic_str(r, "result"), cli_elastic_str(r, "why"));
+    for (size_t k = 0; k < an->n_criteria; k++)
+        printf("  (%c) %-4s %s\n", an->criteria[k].name[0], an->criteria[k].result, an->criteria[k].why);
     printf("verdict: %s\nfiles: %s/coefficient.csv, %s/coefficient.json\n", res.verdict, rc->run_dir, rc->run_dir);
-#undef GN
     alim_coefficient_result_free(&res);
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_RUNTIME;
 }

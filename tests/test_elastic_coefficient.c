@@ -187,6 +187,13 @@ static void test_typed_analysis(void)
     CHECK(alim_coefficient_run(&cfg, NULL, NULL, NULL, &res, &err) == ALIM_OK, "coefficient from_run: %s", err.what);
     bad = res.summary ? analysis_vs_json(&res.analysis, res.summary) : 1;
     CHECK(bad == 0 && res.verdict == res.analysis.verdict && res.pretrain_tokens == 16384, "run: typed = summary (%zu differ)", bad);
+    /* the strings the text output prints: typed = the summary's (source NULL when the summary has none) */
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(res.summary, "source"), *dd = cJSON_GetObjectItemCaseSensitive(res.summary, "data_dir"),
+                *gp = cJSON_GetObjectItemCaseSensitive(res.summary, "gamma_p");
+    CHECK((src ? cJSON_IsString(src) && res.source && !strcmp(res.source, src->valuestring) : !res.source) && cJSON_IsString(dd) && res.data_dir &&
+              !strcmp(res.data_dir, dd->valuestring) && cJSON_IsString(gp) && res.gamma_p && !strcmp(res.gamma_p, gp->valuestring) &&
+              strstr(res.gamma_p, "test_mix"),
+          "run: typed source, data_dir, gamma_p = summary's (%s, %s)", res.source ? res.source : "(none)", res.data_dir ? res.data_dir : "(null)");
     snprintf(path, sizeof path, "%s/coefficient.csv", e4);
     FILE *fp = fopen(path, "r");
     char line[1024];
@@ -211,7 +218,8 @@ static void test_typed_analysis(void)
     if (fp) fclose(fp);
     CHECK(bad == 0 && rows == 6, "coefficient.csv holds the typed numbers (%zu rows, %zu differ)", rows, bad);
     alim_coefficient_result_free(&res);
-    CHECK(!res.summary && !res.verdict && res.analysis.n_pos_count == 0, "free leaves an empty result");
+    CHECK(!res.summary && !res.verdict && res.analysis.n_pos_count == 0 && !res.source && !res.data_dir && !res.gamma_p,
+          "free leaves an empty result");
     /* a refused run returns nothing to free */
     cfg.rebound.n_neg[1] = 12;
     CHECK(alim_coefficient_run(&cfg, NULL, NULL, NULL, &res, &err) == ALIM_EINVAL && !res.summary && res.analysis.n_pos_count == 0,

@@ -120,6 +120,14 @@ typedef struct {
     size_t cells_run, cells_reused;
     double pretrain_tokens;              /* |D_p| the analysis used, tokens               */
     alim_coefficient_analysis analysis;  /* the numbers of the summary, typed             */
+    char *source;                        /* the data's source, the rebound summary's "source"
+                                          * ("synthetic", "natural", "text", "behaviours";
+                                          * summary "source"); NULL when it has none; owned */
+    char *data_dir;                      /* the data directory the analysis used: the given
+                                          * one, else the rebound run's (summary "data_dir");
+                                          * owned                                          */
+    const char *gamma_p;                 /* what gamma_p measures, in words (summary
+                                          * "gamma_p"); static                             */
 } alim_coefficient_result;
 
 /* Runs (or, with from_run, reads) the rebound cells, fits E_hat per n_pos, adds the oracle's

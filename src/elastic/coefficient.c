@@ -419,16 +419,23 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
         cJSON_Delete(sum);
         return st;
     }
+    /* data_dir and the source may point into the rebound summary, freed below: the result
+     * keeps copies */
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(sum, "source");
+    if (!(res->data_dir = strdup(data_dir)) || (cJSON_IsString(src) && !(res->source = strdup(src->valuestring)))) {
+        cJSON_Delete(sum);
+        cJSON_Delete(out);
+        return alim_error_set(err, ALIM_ENOMEM, "coefficient", "out of memory");
+    }
+    res->gamma_p = real ? "bits/token on D_0 (theta0's own replies to the held-out prompts)" : "bits/token on test_mix (the pretraining mixture)";
     cJSON_AddStringToObject(out, "experiment", "E4 elasticity coefficient (elastic coefficient)");
     cJSON_AddStringToObject(out, "rebound_run", cfg->from_run ? cfg->from_run : rc->run_dir);
-    cJSON_AddStringToObject(out, "data_dir", data_dir);
-    const cJSON *src = cJSON_GetObjectItemCaseSensitive(sum, "source");
-    if (cJSON_IsString(src)) cJSON_AddStringToObject(out, "source", src->valuestring);
+    cJSON_AddStringToObject(out, "data_dir", res->data_dir);
+    if (res->source) cJSON_AddStringToObject(out, "source", res->source);
     cJSON_AddItemToObject(out, "shares", cJSON_CreateDoubleArray(q, 3));
     cJSON_AddNumberToObject(out, "pretrain_tokens", pre);
     cJSON_AddNumberToObject(out, "bootstrap_resamples", (double)cfg->n_boot);
-    cJSON_AddStringToObject(out, "gamma_p", real ? "bits/token on D_0 (theta0's own replies to the held-out prompts)"
-                                                 : "bits/token on test_mix (the pretraining mixture)");
+    cJSON_AddStringToObject(out, "gamma_p", res->gamma_p);
     cJSON_AddStringToObject(out, "gamma_a", "bits/token on test_c2 (the alignment component)");
     cJSON_AddBoolToObject(out, "control", cfg->control != 0);
     if (real) cJSON_AddStringToObject(out, "a_tokens", "the scored (response) tokens of seed 1's first n_pos records");
@@ -502,4 +509,8 @@ void alim_coefficient_result_free(alim_coefficient_result *res)
     res->verdict = NULL;
     res->pretrain_tokens = 0;
     memset(&res->analysis, 0, sizeof res->analysis);
+    free(res->source);
+    free(res->data_dir);
+    res->source = res->data_dir = NULL;
+    res->gamma_p = NULL;
 }
