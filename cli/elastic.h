@@ -54,10 +54,6 @@ int cli_elastic_parse_pos_int(const char *opt, const char *s, int *out);
 int cli_elastic_parse_pos_size(const char *opt, const char *s, size_t *out);
 /* A grid of whole numbers >= 0 (1..ALIM_REBOUND_MAX_GRID values). */
 int cli_elastic_parse_grid(const char *opt, const char *s, size_t *out, size_t *n);
-/* obj[key] as a number, NAN if missing. */
-double cli_elastic_num(const cJSON *o, const char *key);
-/* obj[key] as a string, "?" if missing. */
-const char *cli_elastic_str(const cJSON *o, const char *key);
 
 /* The options of a rebound run that `rebound` and `coefficient` share: their getopt codes
  * (a subcommand numbers its own options from CLI_ELASTIC_OPT_END) and table entries. */

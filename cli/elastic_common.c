@@ -92,18 +92,6 @@ int cli_elastic_parse_pos_size(const char *opt, const char *s, size_t *out)
     return rc;
 }
 
-double cli_elastic_num(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-const char *cli_elastic_str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "?";
-}
-
 int cli_elastic_parse_grid(const char *opt, const char *s, size_t *out, size_t *n)
 {
     double *v = NULL;
