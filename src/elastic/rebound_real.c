@@ -268,10 +268,13 @@ alim_status rbr_write_replies(const cJSON *replies, const char *path, alim_error
     const cJSON *r;
     cJSON_ArrayForEach(r, replies) {
         if (st) break;
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "prompt", cJSON_GetObjectItemCaseSensitive(r, "prompt")->valuestring);
-        cJSON_AddStringToObject(o, "response", cJSON_GetObjectItemCaseSensitive(r, "reply")->valuestring);
-        char *line = alim_json_print(o, 0);
+        /* the records rbr_sample_replies made just before: a missing string means one of its
+         * allocations failed */
+        const cJSON *pr = cJSON_GetObjectItemCaseSensitive(r, "prompt"), *re = cJSON_GetObjectItemCaseSensitive(r, "reply");
+        cJSON *o = cJSON_IsString(pr) && cJSON_IsString(re) ? cJSON_CreateObject() : NULL;
+        char *line = NULL;
+        if (o && cJSON_AddStringToObject(o, "prompt", pr->valuestring) && cJSON_AddStringToObject(o, "response", re->valuestring))
+            line = alim_json_print(o, 0);
         cJSON_Delete(o);
         const size_t k = line ? strlen(line) : 0;
         if (line && len + k + 2 > cap) {
