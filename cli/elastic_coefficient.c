@@ -121,9 +121,10 @@ int cli_elastic_coefficient(int argc, char **argv)
         int r = cli_elastic_copy_file(path, csv);
         if (r) return alim_coefficient_result_free(&res), r;
     }
-    if (json) {
+    if (json) { /* cli_print_json prints and frees the summary; the typed rest goes here */
         cJSON *s = res.summary;
         res.summary = NULL;
+        alim_coefficient_result_free(&res);
         return cli_print_json(s);
     }
     const alim_coefficient_analysis *an = &res.analysis;

@@ -150,9 +150,10 @@ int cli_elastic_rebound(int argc, char **argv)
         snprintf(path, sizeof path, "%s/grid.csv", cfg.run_dir);
         if ((rc = cli_elastic_copy_file(path, csv))) return alim_rebound_result_free(&res), rc;
     }
-    if (json) {
+    if (json) { /* cli_print_json prints and frees the summary; the typed rest goes here */
         cJSON *s = res.summary;
         res.summary = NULL;
+        alim_rebound_result_free(&res);
         return cli_print_json(s);
     }
     printf("E2 rebound%s: %s source (%s), %zu seed(s), %.0f parameters; run directory %s\n", cfg.control ? " (control)" : "",

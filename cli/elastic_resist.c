@@ -175,9 +175,10 @@ int cli_elastic_resist(int argc, char **argv)
         snprintf(path, sizeof path, "%s/curves.csv", cfg.run_dir);
         if ((rc = cli_elastic_copy_file(path, curves))) return alim_resist_result_free(&res), rc;
     }
-    if (json) {
+    if (json) { /* cli_print_json prints and frees the summary; the typed rest goes here */
         cJSON *s = res.summary;
         res.summary = NULL;
+        alim_resist_result_free(&res);
         return cli_print_json(s);
     }
     const alim_resist_verdict *v = &res.verdict;

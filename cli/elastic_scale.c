@@ -176,9 +176,10 @@ int cli_elastic_scale(int argc, char **argv)
         int r = cli_elastic_copy_file(path, csv);
         if (r) return alim_scale_result_free(&res), r;
     }
-    if (json) {
+    if (json) { /* cli_print_json prints and frees the summary; the typed rest goes here */
         cJSON *s = res.summary;
         res.summary = NULL;
+        alim_scale_result_free(&res);
         return cli_print_json(s);
     }
     printf("E3 scale: %s source (%s), %zu seed(s); run directory %s; cells %zu run now, %zu reused; %.1f s\n",
