@@ -14,7 +14,8 @@ bad()  { _fail=$((_fail + 1)); echo "FAIL: $*" >&2; }
 expect_exit() {
   local want=$1 desc=$2; shift 3
   "$@" >"$TMP/stdout" 2>"$TMP/stderr"; local rc=$?
-  if [ "$rc" -eq "$want" ]; then ok; else bad "$desc: exit $rc, want $want; stderr: $(head -c 300 "$TMP/stderr")"; fi
+  # the end of stderr: where the error (or a sanitizer report) is, after any progress lines
+  if [ "$rc" -eq "$want" ]; then ok; else bad "$desc: exit $rc, want $want; stderr: $(tail -c 300 "$TMP/stderr" | tr "\n" " ")"; fi
 }
 # expect_stderr REGEX DESCRIPTION : the last command's stderr matches REGEX (grep -E)
 expect_stderr() {
