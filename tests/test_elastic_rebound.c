@@ -14,6 +14,7 @@
 #include "alim/source.h"
 #include "../src/elastic/rebound_real.h"
 #include "check.h"
+#include "lab_fixture.h"
 
 static void test_nstar(void)
 {
@@ -275,16 +276,7 @@ static void test_external_theta0(void)
     snprintf(run2, sizeof run2, "%s/run", root);
     alim_error err;
     alim_error_clear(&err);
-    alim_datadir_options dopt;
-    alim_datadir_options_default(&dopt);
-    dopt.have_pretrain = 1;
-    dopt.pretrain_size = 4096;
-    dopt.pool_docs = 50;
-    dopt.test_docs = 4;
-    dopt.doc_len = 16;
-    cJSON *man = NULL;
-    CHECK(alim_datadir_synthetic(&dopt, data, &man, &err) == ALIM_OK, "data: %s", err.what);
-    cJSON_Delete(man);
+    CHECK(lab_fixture_synthetic(data, 4096, 50, &err) == ALIM_OK, "data: %s", err.what);
     alim_train_options o;
     alim_train_options_default(&o);
     char pre[300];

@@ -11,6 +11,7 @@
 #include "alim/io.h"
 #include "alim/resist.h"
 #include "check.h"
+#include "lab_fixture.h"
 
 static double binom(int n, int k)
 {
@@ -52,16 +53,7 @@ static void test_typed_result(void)
     snprintf(run, sizeof run, "%s/run", root);
     alim_error err;
     alim_error_clear(&err);
-    alim_datadir_options dopt;
-    alim_datadir_options_default(&dopt);
-    dopt.have_pretrain = 1;
-    dopt.pretrain_size = 4096;
-    dopt.pool_docs = 50;
-    dopt.test_docs = 4;
-    dopt.doc_len = 16;
-    cJSON *man = NULL;
-    CHECK(alim_datadir_synthetic(&dopt, data, &man, &err) == ALIM_OK, "data: %s", err.what);
-    cJSON_Delete(man);
+    CHECK(lab_fixture_synthetic(data, 4096, 50, &err) == ALIM_OK, "data: %s", err.what);
     alim_resist_config e;
     alim_resist_config_quick(&e);
     e.data_dir = data;

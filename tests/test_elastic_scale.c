@@ -13,6 +13,7 @@
 #include "alim/io.h"
 #include "alim/scale.h"
 #include "check.h"
+#include "lab_fixture.h"
 
 /* Relative tolerance of the comparison: 0 against the summary in memory (the report read
  * that one: the typed fields must be its numbers to the bit); 1e-14 against summary.json on
@@ -185,16 +186,7 @@ int main(int argc, char **argv)
     alim_error_clear(&err);
     char data[256], run[2][256];
     snprintf(data, sizeof data, "%s/data", root);
-    alim_datadir_options dopt;
-    alim_datadir_options_default(&dopt);
-    dopt.have_pretrain = 1;
-    dopt.pretrain_size = 8192;
-    dopt.pool_docs = 60;
-    dopt.test_docs = 4;
-    dopt.doc_len = 16;
-    cJSON *man = NULL;
-    CHECK(alim_datadir_synthetic(&dopt, data, &man, &err) == ALIM_OK, "data: %s", err.what);
-    cJSON_Delete(man);
+    CHECK(lab_fixture_synthetic(data, 8192, 60, &err) == ALIM_OK, "data: %s", err.what);
     omp_set_num_threads(1);
 
     alim_scale_config c;

@@ -16,6 +16,7 @@
 #include "alim/runner.h"
 #include "alim/scale.h"
 #include "check.h"
+#include "lab_fixture.h"
 
 /* ---- a toy experiment: cells that record when they ran ------------------------------------ */
 
@@ -263,16 +264,7 @@ static void test_experiments(const char *root)
     alim_error_clear(&err);
     char data[256];
     snprintf(data, sizeof data, "%s/data", root);
-    alim_datadir_options dopt;
-    alim_datadir_options_default(&dopt);
-    dopt.have_pretrain = 1;
-    dopt.pretrain_size = 8192;
-    dopt.pool_docs = 60;
-    dopt.test_docs = 4;
-    dopt.doc_len = 16;
-    cJSON *man = NULL;
-    CHECK(alim_datadir_synthetic(&dopt, data, &man, &err) == ALIM_OK, "data: %s", err.what);
-    cJSON_Delete(man);
+    CHECK(lab_fixture_synthetic(data, 8192, 60, &err) == ALIM_OK, "data: %s", err.what);
     omp_set_num_threads(1);
 
     /* E2 */
