@@ -55,17 +55,8 @@ static void test_typed_result(void)
     alim_error_clear(&err);
     CHECK(lab_fixture_synthetic(data, 4096, 50, &err) == ALIM_OK, "data: %s", err.what);
     alim_resist_config e;
-    alim_resist_config_quick(&e);
-    e.data_dir = data;
+    lab_fixture_tiny_resist(&e, data);
     e.run_dir = run;
-    e.n_seeds = 2;
-    e.n_layer = 1, e.n_embd = 8, e.n_head = 2, e.context = 16;
-    e.pretrain_tokens = 2048;
-    e.pretrain_batch = 4;
-    e.sft_docs = 6;
-    e.n_samples = 6;
-    e.sample_tokens = 16;
-    e.prompt_bytes = 4;
     alim_resist_result q;
     CHECK(alim_resist_run(&e, NULL, NULL, NULL, &q, &err) == ALIM_OK, "tiny E1: %s", err.what);
     const cJSON *pairs = cJSON_GetObjectItemCaseSensitive(q.summary, "pairs");

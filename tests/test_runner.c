@@ -301,16 +301,7 @@ static void test_experiments(const char *root)
 
     /* E1 */
     alim_resist_config e;
-    alim_resist_config_quick(&e);
-    e.data_dir = data;
-    e.n_seeds = 2;
-    e.n_layer = 1, e.n_embd = 8, e.n_head = 2, e.context = 16;
-    e.pretrain_tokens = 2048;
-    e.pretrain_batch = 4;
-    e.sft_docs = 6;
-    e.n_samples = 6;
-    e.sample_tokens = 16;
-    e.prompt_bytes = 4;
+    lab_fixture_tiny_resist(&e, data);
     alim_resist_result q[2];
     for (int k = 0; k < 2; k++) {
         snprintf(run[k], sizeof run[k], "%s/e1-jobs%d", root, jobs[k]);
