@@ -378,6 +378,27 @@ static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, c
     return ALIM_OK;
 }
 
+/* One level of either part: its E2 sub-run (cells counted into res) and, on the rank that
+ * writes, its metrics into *lv, pre_tokens being the level's pretraining tokens. */
+static alim_status level_run(sc *x, const alim_rebound_config *rc, int writes, const char *part, double pre_tokens,
+                             const double q[3], level *lv, alim_scale_result *res, alim_error *err)
+{
+    alim_progress pg = {sub_progress, x};
+    alim_rebound_result rr;
+    alim_status st = alim_rebound_run(rc, &pg, sub_note, x, &rr, err);
+    if (st) return st;
+    res->cells_run += rr.cells_run;
+    res->cells_reused += rr.cells_reused;
+    if (writes) {
+        lv->part = part;
+        double a_tok = NAN;
+        st = alim_coefficient_alignment_tokens(rr.summary, x->cfg->data_dir, &rc->n_pos[rc->n_pos_count - 1], 1, &a_tok, err);
+        if (!st) st = level_metrics(x->cfg, rr.summary, rc, pre_tokens, a_tok, q, lv, err);
+    }
+    alim_rebound_result_free(&rr);
+    return st;
+}
+
 /* rho of (level index, metric) over levels x seeds */
 static double rho_of(const level *lv, size_t n, size_t S, int use_e)
 {
@@ -521,22 +542,8 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             snprintf(sub, sizeof sub, "%s/size-%s", cfg->run_dir, sz[g].name);
             rc.run_dir = sub;
             snprintf(x.label, sizeof x.label, "size %s [%zu/%zu]", sz[g].name, g + 1, cfg->n_sizes);
-            alim_progress pg = {sub_progress, &x};
-            alim_rebound_result rr;
-            st = alim_rebound_run(&rc, &pg, sub_note, &x, &rr, err);
-            if (st) break;
-            res->cells_run += rr.cells_run;
-            res->cells_reused += rr.cells_reused;
-            if (!writes) {
-                alim_rebound_result_free(&rr);
-                continue;
-            }
-            sz[g].part = "size";
-            double a_tok = NAN;
-            st = alim_coefficient_alignment_tokens(rr.summary, cfg->data_dir, &rc.n_pos[rc.n_pos_count - 1], 1, &a_tok, err);
-            if (!st) st = level_metrics(cfg, rr.summary, &rc, (double)rc.pretrain_tokens, a_tok, q, &sz[g], err);
-            sz[g].value = sz[g].params;
-            alim_rebound_result_free(&rr);
+            st = level_run(&x, &rc, writes, "size", (double)rc.pretrain_tokens, q, &sz[g], res, err);
+            if (!st && writes) sz[g].value = sz[g].params;
         }
         if (!st && writes) st = part_fill(sz, cfg->n_sizes, S, &res->size, err);
         if (st) goto out;
@@ -571,25 +578,11 @@ alim_status alim_scale_run(const alim_scale_config *cfg, const alim_progress *pr
             snprintf(sub, sizeof sub, "%s/tokens-%llu", cfg->run_dir, (unsigned long long)cfg->budgets[b]);
             rc.run_dir = sub;
             snprintf(x.label, sizeof x.label, "tokens %s [%zu/%zu]", tk[b].name, b + 1, cfg->n_budgets);
-            alim_progress pg = {sub_progress, &x};
-            alim_rebound_result rr;
             int oom = 0;
             for (size_t s = 0; s < S; s++) oom |= !dirs[s];
-            st = oom ? alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory") : alim_rebound_run(&rc, &pg, sub_note, &x, &rr, err);
+            st = oom ? alim_error_set(err, ALIM_ENOMEM, "scale", "out of memory") : level_run(&x, &rc, writes, "tokens", tokens, q, &tk[b], res, err);
             for (size_t s = 0; s < S; s++) free(dirs[s]);
-            if (st) break;
-            res->cells_run += rr.cells_run;
-            res->cells_reused += rr.cells_reused;
-            if (!writes) {
-                alim_rebound_result_free(&rr);
-                continue;
-            }
-            tk[b].part = "tokens";
-            double a_tok = NAN;
-            st = alim_coefficient_alignment_tokens(rr.summary, cfg->data_dir, &rc.n_pos[rc.n_pos_count - 1], 1, &a_tok, err);
-            if (!st) st = level_metrics(cfg, rr.summary, &rc, tokens, a_tok, q, &tk[b], err);
-            tk[b].value = tokens;
-            alim_rebound_result_free(&rr);
+            if (!st && writes) tk[b].value = tokens;
         }
         if (!st && writes) st = part_fill(tk, cfg->n_budgets, S, &res->tokens, err);
         if (st) goto out;
