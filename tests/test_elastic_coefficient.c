@@ -132,30 +132,53 @@ static void test_typed_analysis(void)
     const size_t np[2] = {10, 40}, nn[4] = {0, 8, 16, 24};
     cJSON *sum = fake_summary(3, np, 2, nn, 4, root);
     double pre, q[3], a_tok[2];
-    alim_coefficient_rebound_inputs(sum, &pre, q);
+    /* the one reader: the summary's evaluations, alignment tokens, |D_p| and shares, typed */
+    alim_rebound_evaluations ev;
+    CHECK(alim_rebound_evaluations_from_summary(sum, &ev, &err) == ALIM_OK, "reader: %s", err.what);
+    pre = ev.pretrain_tokens, q[0] = ev.shares[0], q[1] = ev.shares[1], q[2] = ev.shares[2];
     CHECK(pre == 16384 && q[0] == 0.9 && q[1] == 0.05 && q[2] == 0.05, "rebound inputs: |D_p| %g, shares", pre);
     {
+        size_t bad_ev = ev.n_seeds != 3;
+        const cJSON *ps = cJSON_GetObjectItemCaseSensitive(sum, "per_seed");
+        for (size_t s = 0; s < ev.n_seeds && s < 3; s++) {
+            const cJSON *e;
+            size_t k = 0;
+            bad_ev += ev.seed[s].n_grid != 8 || ev.seed[s].has_control || ev.seed[s].n_control;
+            cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ps, (int)s), "evaluations")) {
+                const alim_rebound_eval *t = k < ev.seed[s].n_grid ? &ev.seed[s].grid[k] : NULL;
+                k++;
+                bad_ev += !t || t->n_pos != jnum(e, "n_pos") || t->n_neg != jnum(e, "n_neg") || t->gamma_mix_bits != jnum(e, "gamma_mix_bits") ||
+                          t->gamma_c2_bits != jnum(e, "gamma_c2_bits") || !isnan(t->score);
+            }
+            const alim_rebound_eval *f = alim_rebound_evaluations_find(&ev, s, 0, 40, 16);
+            bad_ev += !f || f != &ev.seed[s].grid[6] || alim_rebound_evaluations_find(&ev, s, 0, 40, 12) || alim_rebound_evaluations_find(&ev, s, 1, 40, 16);
+        }
+        bad_ev += ev.n_alignment != 2 || ev.alignment_n_pos[1] != 40 || ev.alignment_tokens[1] != 33 * 40;
+        bad_ev += alim_rebound_evaluations_find(&ev, 3, 0, 10, 0) != NULL;
+        CHECK(bad_ev == 0, "reader: typed evaluations = the summary's (%zu differ)", bad_ev);
         cJSON *bare = cJSON_CreateObject();
-        alim_coefficient_rebound_inputs(bare, &pre, q);
-        CHECK(isnan(pre) && isnan(q[0]) && isnan(q[2]), "rebound inputs of a summary without them: NAN");
+        alim_rebound_evaluations none;
+        CHECK(alim_rebound_evaluations_from_summary(bare, &none, &err) == ALIM_OK && isnan(none.pretrain_tokens) && isnan(none.shares[0]) &&
+                  isnan(none.shares[2]) && none.n_seeds == 0 && none.n_alignment == 0,
+              "reader of a summary without them: NAN, empty");
+        alim_rebound_evaluations_free(&none);
         cJSON_Delete(bare);
-        alim_coefficient_rebound_inputs(sum, &pre, q);
     }
-    CHECK(alim_coefficient_alignment_tokens(sum, root, np, 2, a_tok, &err) == ALIM_OK && a_tok[1] == 33 * 40, "alignment tokens");
+    CHECK(alim_coefficient_alignment_tokens(&ev, root, np, 2, a_tok, &err) == ALIM_OK && a_tok[1] == 33 * 40, "alignment tokens");
 
     alim_coefficient_analysis an, an2;
     cJSON *out = NULL;
-    CHECK(alim_coefficient_analyse(sum, np, 2, nn + 1, 3, pre, a_tok, q, 500, 1, &an, &out, &err) == ALIM_OK, "analyse: %s", err.what);
+    CHECK(alim_coefficient_analyse(&ev, np, 2, nn + 1, 3, pre, a_tok, q, 500, 1, &an, &out, &err) == ALIM_OK, "analyse: %s", err.what);
     CHECK(out && an.n_pos_count == 2 && an.est[0].n_l == 3 && an.est[0].n_seeds == 3 && an.n_neg[2] == 24, "analysis shape");
     CHECK(isfinite(an.est[0].e_lo) && isfinite(an.oracle_e_hat[1]) && an.est[0].signs_ok, "interval, oracle and signs present");
     size_t bad = out ? analysis_vs_json(&an, out) : 1;
     CHECK(bad == 0, "typed analysis = its JSON (%zu differ)", bad);
     /* without JSON: the same numbers */
-    CHECK(alim_coefficient_analyse(sum, np, 2, nn + 1, 3, pre, a_tok, q, 500, 1, &an2, NULL, &err) == ALIM_OK, "analyse without JSON");
+    CHECK(alim_coefficient_analyse(&ev, np, 2, nn + 1, 3, pre, a_tok, q, 500, 1, &an2, NULL, &err) == ALIM_OK, "analyse without JSON");
     CHECK(!memcmp(&an, &an2, sizeof an), "the typed analysis does not depend on the JSON being made");
     cJSON_Delete(out);
     /* one n_pos and no shares: criterion (c) NULL, no oracle */
-    CHECK(alim_coefficient_analyse(sum, np + 1, 1, nn + 1, 2, pre, a_tok + 1, NULL, 0, 1, &an, &out, &err) == ALIM_OK, "analyse one n_pos");
+    CHECK(alim_coefficient_analyse(&ev, np + 1, 1, nn + 1, 2, pre, a_tok + 1, NULL, 0, 1, &an, &out, &err) == ALIM_OK, "analyse one n_pos");
     bad = out ? analysis_vs_json(&an, out) : 1;
     CHECK(bad == 0 && isnan(an.oracle_e_hat[0]) && isnan(an.est[0].e_lo) && !strcmp(an.criteria[2].result, "NULL") &&
           !strcmp(an.criteria[2].why, "needs >= 2 n_pos") && !strcmp(an.verdict, "NULL"),
@@ -165,10 +188,10 @@ static void test_typed_analysis(void)
     const size_t missing[1] = {12}, many[ALIM_COEFFICIENT_MAX_N_POS + 1] = {10};
     double many_a[ALIM_COEFFICIENT_MAX_N_POS + 1] = {330};
     out = NULL;
-    CHECK(alim_coefficient_analyse(sum, np, 2, missing, 1, pre, a_tok, q, 0, 1, &an, &out, &err) == ALIM_EINVAL && !out && an.n_pos_count == 0 &&
+    CHECK(alim_coefficient_analyse(&ev, np, 2, missing, 1, pre, a_tok, q, 0, 1, &an, &out, &err) == ALIM_EINVAL && !out && an.n_pos_count == 0 &&
               !an.verdict,
           "a missing grid point refused, nothing returned");
-    CHECK(alim_coefficient_analyse(sum, many, ALIM_COEFFICIENT_MAX_N_POS + 1, nn + 1, 1, pre, many_a, q, 0, 1, &an, &out, &err) == ALIM_EINVAL,
+    CHECK(alim_coefficient_analyse(&ev, many, ALIM_COEFFICIENT_MAX_N_POS + 1, nn + 1, 1, pre, many_a, q, 0, 1, &an, &out, &err) == ALIM_EINVAL,
           "more than %d n_pos refused", ALIM_COEFFICIENT_MAX_N_POS);
 
     /* alim_coefficient_run on the made-up run: res.analysis is res.summary's numbers, and
@@ -217,13 +240,51 @@ static void test_typed_analysis(void)
     }
     if (fp) fclose(fp);
     CHECK(bad == 0 && rows == 6, "coefficient.csv holds the typed numbers (%zu rows, %zu differ)", rows, bad);
+    const alim_coefficient_analysis an_grid = res.analysis;
     alim_coefficient_result_free(&res);
     CHECK(!res.summary && !res.verdict && res.analysis.n_pos_count == 0 && !res.source && !res.data_dir && !res.gamma_p,
           "free leaves an empty result");
+    /* control: a run whose control evaluations are the grid's above and whose own grid differs
+     * is analysed from its control evaluations, through the reader */
+    {
+        char e2c[256], e4c[256];
+        snprintf(e2c, sizeof e2c, "%s/e2c", root);
+        snprintf(e4c, sizeof e4c, "%s/e4c", root);
+        cJSON *sc = cJSON_Duplicate(sum, 1), *sd;
+        cJSON_ArrayForEach(sd, cJSON_GetObjectItemCaseSensitive(sc, "per_seed")) {
+            cJSON *ce = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(sd, "evaluations"), 1), *e;
+            cJSON_ArrayForEach(e, ce) cJSON_ReplaceItemInObjectCaseSensitive(e, "model", cJSON_CreateString("control"));
+            cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(sd, "evaluations"))
+                cJSON_ReplaceItemInObjectCaseSensitive(e, "gamma_c2_bits", cJSON_CreateNumber(7 - jnum(e, "gamma_c2_bits")));
+            cJSON_AddItemToObject(sd, "control_evaluations", ce);
+        }
+        snprintf(path, sizeof path, "%s/summary.json", e2c);
+        CHECK(mkdir(e2c, 0777) == 0 && alim_lab_write_json(path, sc, &err) == ALIM_OK, "write the control run's summary");
+        cfg.from_run = e2c;
+        cfg.rebound.run_dir = e4c;
+        cfg.control = 1;
+        CHECK(alim_coefficient_run(&cfg, NULL, NULL, NULL, &res, &err) == ALIM_OK, "coefficient from_run --control: %s", err.what);
+        CHECK(!memcmp(&res.analysis.est, &an_grid.est, sizeof an_grid.est) && res.analysis.verdict == an_grid.verdict,
+              "control: the control evaluations analysed, as the grid's were");
+        alim_coefficient_result_free(&res);
+        cfg.control = 0;
+        CHECK(alim_coefficient_run(&cfg, NULL, NULL, NULL, &res, &err) == ALIM_OK && memcmp(&res.analysis.est, &an_grid.est, sizeof an_grid.est),
+              "without control: the run's own grid, which differs");
+        alim_coefficient_result_free(&res);
+        cfg.from_run = e2;
+        cfg.rebound.run_dir = e4;
+        cfg.control = 1;
+        CHECK(alim_coefficient_run(&cfg, NULL, NULL, NULL, &res, &err) == ALIM_EINVAL && strstr(err.what, "has no control cells"),
+              "control on a run without control cells refused: %s", err.what);
+        cfg.control = 0;
+        cJSON_Delete(sc);
+    }
     /* a refused run returns nothing to free */
     cfg.rebound.n_neg[1] = 12;
     CHECK(alim_coefficient_run(&cfg, NULL, NULL, NULL, &res, &err) == ALIM_EINVAL && !res.summary && res.analysis.n_pos_count == 0,
           "refused run: empty result");
+    alim_rebound_evaluations_free(&ev);
+    CHECK(!ev.seed && !ev.n_seeds && !ev.alignment_tokens, "free leaves empty evaluations");
     cJSON_Delete(sum);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

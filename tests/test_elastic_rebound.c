@@ -261,6 +261,88 @@ static void check_typed(const alim_rebound_result *r, const alim_rebound_config 
           "no classifier: no typed or summary accuracy");
 }
 
+/* two typed evaluations are the same numbers (NAN = NAN) */
+static int same_eval(const alim_rebound_eval *a, const alim_rebound_eval *b)
+{
+    return same_num(a->n_pos, b->n_pos) && same_num(a->n_neg, b->n_neg) && same_num(a->score, b->score) &&
+           same_num(a->gamma_mix_bits, b->gamma_mix_bits) && same_num(a->gamma_c2_bits, b->gamma_c2_bits);
+}
+
+static int same_evaluations(const alim_rebound_evaluations *a, const alim_rebound_evaluations *b)
+{
+    int ok = a->n_seeds == b->n_seeds && a->n_alignment == b->n_alignment && same_num(a->pretrain_tokens, b->pretrain_tokens);
+    for (int k = 0; k < 3; k++) ok &= same_num(a->shares[k], b->shares[k]);
+    for (size_t k = 0; ok && k < a->n_alignment; k++)
+        ok &= same_num(a->alignment_n_pos[k], b->alignment_n_pos[k]) && same_num(a->alignment_tokens[k], b->alignment_tokens[k]);
+    for (size_t s = 0; ok && s < a->n_seeds; s++) {
+        const alim_rebound_seed_evals *x = &a->seed[s], *y = &b->seed[s];
+        ok &= x->n_grid == y->n_grid && x->has_control == y->has_control && x->n_control == y->n_control;
+        for (size_t k = 0; ok && k < x->n_grid; k++) ok &= same_eval(&x->grid[k], &y->grid[k]);
+        for (size_t k = 0; ok && k < x->n_control; k++) ok &= same_eval(&x->control[k], &y->control[k]);
+    }
+    return ok;
+}
+
+/* The typed per-seed evaluations (what E3 and E4 analyse) = the summary's values, and the one
+ * reader on the run's summary.json gives the same typed values as the run handed over. */
+static void check_evaluations(const alim_rebound_result *r, const alim_rebound_config *c)
+{
+    const cJSON *sm = r->summary;
+    const alim_rebound_evaluations *ev = &r->evaluations;
+    const size_t P = c->n_pos_count, N = c->n_neg_count;
+    CHECK(ev->n_seeds == c->n_seeds && ev->seed, "typed evaluations: %zu seeds", ev->n_seeds);
+    if (!ev->seed) return;
+    size_t bad = 0, seen = 0;
+    const cJSON *sd;
+    cJSON_ArrayForEach(sd, cJSON_GetObjectItemCaseSensitive(sm, "per_seed")) {
+        const size_t s = seen++;
+        if (s >= ev->n_seeds) break;
+        bad += ev->seed[s].n_grid != P * N || ev->seed[s].has_control || ev->seed[s].n_control || ev->seed[s].control;
+        const cJSON *e;
+        size_t k = 0;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(sd, "evaluations")) {
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "model");
+            if (!cJSON_IsString(m) || strcmp(m->valuestring, "grid")) continue; /* theta0's is no grid point */
+            const alim_rebound_eval *t = k < ev->seed[s].n_grid ? &ev->seed[s].grid[k] : NULL;
+            k++;
+            const double n_pos = alim_json_number_value(cJSON_GetObjectItemCaseSensitive(e, "n_pos")),
+                         n_neg = alim_json_number_value(cJSON_GetObjectItemCaseSensitive(e, "n_neg"));
+            bad += !t || t->n_pos != n_pos || t->n_neg != n_neg ||
+                   !same_num(t->score, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(e, "score"))) ||
+                   !same_num(t->gamma_mix_bits, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(e, "gamma_mix_bits"))) ||
+                   !same_num(t->gamma_c2_bits, alim_json_number_value(cJSON_GetObjectItemCaseSensitive(e, "gamma_c2_bits"))) ||
+                   !isfinite(t->gamma_mix_bits) || alim_rebound_evaluations_find(ev, s, 0, n_pos, n_neg) != t;
+        }
+        bad += k != P * N;
+    }
+    bad += seen != c->n_seeds;
+    const cJSON *at = cJSON_GetObjectItemCaseSensitive(sm, "alignment_tokens");
+    bad += ev->n_alignment != P || cJSON_GetArraySize(at) != (int)P;
+    for (size_t i = 0; i < P && i < ev->n_alignment; i++)
+        bad += ev->alignment_n_pos[i] != (double)c->n_pos[i] ||
+               ev->alignment_tokens[i] != alim_json_number_value(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(at, (int)i), "tokens")) ||
+               !(ev->alignment_tokens[i] > 0);
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(sm, "shares");
+    for (int k = 0; k < 3; k++) bad += ev->shares[k] != alim_json_number_value(cJSON_GetArrayItem(sh, k));
+    bad += ev->pretrain_tokens != (double)c->pretrain_tokens;
+    CHECK(bad == 0, "typed evaluations, alignment tokens, shares, |D_p| = summary's (%zu differ)", bad);
+    /* the reader on the file on disk */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.json", c->run_dir);
+    cJSON *file = NULL;
+    alim_error err;
+    alim_error_clear(&err);
+    CHECK(alim_json_read_file(path, &file, &err) == ALIM_OK, "read %s: %s", path, err.what);
+    alim_rebound_evaluations rd;
+    CHECK(file && alim_rebound_evaluations_from_summary(file, &rd, &err) == ALIM_OK, "reader on summary.json: %s", err.what);
+    if (file) {
+        CHECK(same_evaluations(&rd, ev), "reader on summary.json = the run's typed evaluations");
+        alim_rebound_evaluations_free(&rd);
+        CHECK(!rd.seed && !rd.alignment_n_pos && rd.n_seeds == 0, "evaluations freed");
+    }
+    cJSON_Delete(file);
+}
+
 /* theta0 from a checkpoint made elsewhere: a wrong shape is refused naming the checkpoint,
  * the right one is used instead of pretraining (no theta0 cell) and recorded */
 static void test_external_theta0(void)
@@ -329,6 +411,7 @@ static void test_external_theta0(void)
     const cJSON *orig = cJSON_GetObjectItemCaseSensitive(cfg, "theta0_origin");
     CHECK(cJSON_IsString(orig) && !strcmp(orig->valuestring, "test: 4 steps"), "origin in the configuration");
     check_typed(&r, &c);
+    check_evaluations(&r, &c);
     alim_rebound_result_free(&r);
     CHECK(!r.grid && !r.summary && !r.source, "freed");
     char cmd[300];

@@ -139,23 +139,22 @@ alim_status alim_coefficient_run(const alim_coefficient_config *cfg, const alim_
                                  alim_error *err);
 void alim_coefficient_result_free(alim_coefficient_result *res);
 
-/* |D_a| in tokens for each n_pos[i]: the rebound summary's "alignment_tokens" (counted with
- * the run's tokenizer) when it has them, else from DATA/pool_c2.txt with the byte rule (each
- * document's bytes plus its end-of-text token). Errors: too few documents, unreadable pool. */
-alim_status alim_coefficient_alignment_tokens(const cJSON *rebound_summary, const char *data_dir, const size_t *n_pos,
+/* |D_a| in tokens for each n_pos[i]: the rebound run's alignment tokens (ev->alignment_tokens,
+ * counted with the run's tokenizer; the last entry for an n_pos) when it has them all, else
+ * from DATA/pool_c2.txt with the byte rule (each document's bytes plus its end-of-text token).
+ * Errors: too few documents, unreadable pool. */
+alim_status alim_coefficient_alignment_tokens(const alim_rebound_evaluations *ev, const char *data_dir, const size_t *n_pos,
                                               size_t n, double *a_tokens, alim_error *err);
 
-/* What E4 takes from a rebound summary besides its cells: |D_p| = config.pretrain.tokens
- * (NAN when absent; a pretrained theta0's run has none) and the data's component shares q
- * (each NAN when absent, as in an older summary). */
-void alim_coefficient_rebound_inputs(const cJSON *rebound_summary, double *pretrain_tokens, double q[3]);
-
-/* The E4 analysis of a rebound summary (as alim_coefficient_run writes it, without files):
+/* The E4 analysis of a rebound run's per-seed evaluations ev (alim_rebound_result.evaluations,
+ * or alim_rebound_evaluations_from_summary of its summary.json; the grid lists are analysed, so
+ * a control analysis passes a view whose grid lists are the control's), without files:
  * n_pos_want/n_neg_want select the grid points (n_neg > 0 only); pretrain_tokens = |D_p|;
  * a_tokens[i] = |D_a| of n_pos_want[i] in tokens; q = the data's shares for the oracle (NULL:
  * no oracle). Fills an (n_pos_count <= ALIM_COEFFICIENT_MAX_N_POS rows) and, when out is not
- * NULL, returns the same analysis as a JSON object with the per-seed changes (caller frees). */
-alim_status alim_coefficient_analyse(const cJSON *rebound_summary, const size_t *n_pos_want, size_t n_pos_count,
+ * NULL, returns the same analysis as a JSON object with the per-seed changes (caller frees).
+ * Errors: no seeds or more than 1000 (EFORMAT), a point some seed lacks (EINVAL). */
+alim_status alim_coefficient_analyse(const alim_rebound_evaluations *ev, const size_t *n_pos_want, size_t n_pos_count,
                                      const size_t *n_neg_want, size_t n_neg_count, double pretrain_tokens,
                                      const double *a_tokens, const double q[3], size_t n_boot, uint64_t seed,
                                      alim_coefficient_analysis *an, cJSON **out, alim_error *err);

@@ -167,6 +167,59 @@ typedef struct {
     double mean[ALIM_REBOUND_METRICS], se[ALIM_REBOUND_METRICS]; /* indexed by alim_rebound_metric */
 } alim_rebound_row;
 
+/* One evaluation of one seed's model at a grid point, as E3 and E4 read it (an entry of
+ * summary.json's per_seed[s]["evaluations"] with "model": "grid", or of
+ * per_seed[s]["control_evaluations"]). A value the file lacks is NAN. */
+typedef struct {
+    double n_pos, n_neg;   /* the grid point: positive documents aligned on, negative documents
+                            * fine-tuned on (documents) */
+    double score;          /* positive rate - negative rate of the samples (a difference of
+                            * shares, in [-1, 1]) */
+    double gamma_mix_bits; /* bits/token on test_mix (real path: on D_0); E4's gamma_p */
+    double gamma_c2_bits;  /* bits/token on test_c2 (the alignment component); E4's gamma_a */
+} alim_rebound_eval;
+
+/* One seed's evaluations. */
+typedef struct {
+    size_t n_grid;             /* entries of grid */
+    alim_rebound_eval *grid;   /* the grid points' evaluations in the summary's order (theta0's
+                                * baseline is not one); owned */
+    int has_control;           /* the seed has control evaluations (summary key
+                                * "control_evaluations" present) */
+    size_t n_control;          /* entries of control */
+    alim_rebound_eval *control; /* the control passes' evaluations, n_neg = 0 being theta_pos's
+                                * with the control class as the negative one; owned */
+} alim_rebound_seed_evals;
+
+/* What E3 and E4 take from an E2 run, per seed and per (n_pos, n_neg) rather than seed-averaged:
+ * carried by alim_rebound_result (filled from the values summary.json is written from) and
+ * read from a finished run's summary.json by alim_rebound_evaluations_from_summary. A lookup
+ * takes the first evaluation at the point, as a reader of the file would. */
+typedef struct {
+    size_t n_seeds;                 /* entries of seed (summary "per_seed"; 0 if not an array) */
+    alim_rebound_seed_evals *seed;  /* seed[s] is seed s + 1's; owned */
+    size_t n_alignment;             /* entries of alignment_n_pos and alignment_tokens */
+    double *alignment_n_pos;        /* summary "alignment_tokens"[k]["n_pos"], documents; owned */
+    double *alignment_tokens;       /* |D_a| of those documents, tokens in the run's tokenizer
+                                     * (real path: the scored response tokens of seed 1's
+                                     * records); NAN if unknown; owned */
+    double pretrain_tokens;         /* |D_p|: theta0's pretraining tokens (summary
+                                     * config.pretrain.tokens); NAN when absent */
+    double shares[3];               /* the data's component shares C1..C3 (summary "shares");
+                                     * each NAN when absent (real path, older summaries) */
+} alim_rebound_evaluations;
+
+/* The evaluation of seed s (0-based) at (n_pos, n_neg): among the grid's (control: the control
+ * passes') evaluations, the first at that point; NULL if there is none. */
+const alim_rebound_eval *alim_rebound_evaluations_find(const alim_rebound_evaluations *ev, size_t s, int control, double n_pos,
+                                                      double n_neg);
+
+/* The one reader of a finished run's summary.json (as alim_rebound_run writes it) into *ev,
+ * taking what the file has: missing parts are empty or NAN, for the analyses to refuse with
+ * their own errors. Errors: ENOMEM only. Free with alim_rebound_evaluations_free. */
+alim_status alim_rebound_evaluations_from_summary(const cJSON *summary, alim_rebound_evaluations *ev, alim_error *err);
+void alim_rebound_evaluations_free(alim_rebound_evaluations *ev);
+
 /* What the run computed, typed (the numbers summary.json is written from), and summary.json.
  * The typed fields are set when the run writes its summary (always, except on the MPI ranks
  * that do not write); zero / NULL otherwise. */
@@ -191,6 +244,10 @@ typedef struct {
                                     * data), so classifier_accuracy belongs to the run (summary has "classifier_accuracy") */
     double classifier_accuracy;    /* with labels_by_classifier: the classifier's accuracy on the data's clean test
                                     * windows, a share in [0, 1] (NAN if unknown); NAN otherwise */
+    alim_rebound_evaluations evaluations; /* the per-seed evaluations, alignment tokens, |D_p| and shares E3 and
+                                    * E4 analyse (summary "per_seed"[s]["evaluations"] and
+                                    * ["control_evaluations"], "alignment_tokens", config.pretrain.tokens,
+                                    * "shares"); owned */
 } alim_rebound_result;
 
 alim_status alim_rebound_run(const alim_rebound_config *cfg, const alim_progress *progress,

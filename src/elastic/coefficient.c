@@ -145,14 +145,6 @@ alim_status alim_coefficient_oracle(const double q[3], double k, const double *l
 
 /* ---- analysis of a rebound summary ---------------------------------------------------------- */
 
-void alim_coefficient_rebound_inputs(const cJSON *sum, double *pretrain_tokens, double q[3])
-{
-    const cJSON *config = cJSON_GetObjectItemCaseSensitive(sum, "config");
-    *pretrain_tokens = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(config, "pretrain"), "tokens");
-    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(sum, "shares");
-    for (int i = 0; i < 3; i++) q[i] = cJSON_IsNumber(cJSON_GetArrayItem(sh, i)) ? cJSON_GetArrayItem(sh, i)->valuedouble : NAN;
-}
-
 /* coefficient.json's row of an->est[i], from the typed row and its per-seed changes dgp, dga
  * ((S, N) row-major, bits/token) */
 static cJSON *row_json(const alim_coefficient_analysis *an, size_t i, const double *dgp, const double *dga)
@@ -223,15 +215,14 @@ static void judge(alim_coefficient_analysis *an, size_t S, size_t n_boot)
     an->verdict = all ? "PASS" : sign_ok == 0 && P > 0 ? "FAIL" : "NULL";
 }
 
-alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want, size_t P, const size_t *n_neg_want, size_t N,
-                                     double pretrain_tokens, const double *a_tokens, const double q[3], size_t n_boot, uint64_t seed,
-                                     alim_coefficient_analysis *an, cJSON **out, alim_error *err)
+alim_status alim_coefficient_analyse(const alim_rebound_evaluations *ev, const size_t *n_pos_want, size_t P, const size_t *n_neg_want,
+                                     size_t N, double pretrain_tokens, const double *a_tokens, const double q[3], size_t n_boot,
+                                     uint64_t seed, alim_coefficient_analysis *an, cJSON **out, alim_error *err)
 {
     memset(an, 0, sizeof *an);
     if (out) *out = NULL;
-    const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(sum, "per_seed");
-    const size_t S = (size_t)cJSON_GetArraySize(seeds);
-    if (!cJSON_IsArray(seeds) || S < 1) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "no per_seed results");
+    const size_t S = ev->n_seeds;
+    if (S < 1) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "no per_seed results");
     if (S > 1000) return alim_error_set(err, ALIM_EFORMAT, "summary.json", "more than 1000 seeds");
     if (N < 1 || N > ALIM_COEFFICIENT_MAX_L) return alim_error_set(err, ALIM_EINVAL, "n_neg", "needs 1..%d perturbation sizes > 0", ALIM_COEFFICIENT_MAX_L);
     if (P > ALIM_COEFFICIENT_MAX_N_POS) return alim_error_set(err, ALIM_EINVAL, "n_pos", "needs at most %d values", ALIM_COEFFICIENT_MAX_N_POS);
@@ -249,18 +240,17 @@ alim_status alim_coefficient_analyse(const cJSON *sum, const size_t *n_pos_want,
         double l[ALIM_COEFFICIENT_MAX_L];
         for (size_t j = 0; j < N; j++) l[j] = (double)n_neg_want[j] / np;
         for (size_t s = 0; s < S && !st; s++) {
-            const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
-            const cJSON *e0 = alim_lab_find_eval(ev, np, 0);
+            const alim_rebound_eval *e0 = alim_rebound_evaluations_find(ev, s, 0, np, 0);
             if (!e0) st = alim_error_set(err, ALIM_EINVAL, "summary.json", "seed %zu has no evaluation at n_pos = %zu, n_neg = 0", s + 1, n_pos_want[i]);
             for (size_t j = 0; j < N && !st; j++) {
-                const cJSON *e = alim_lab_find_eval(ev, np, (double)n_neg_want[j]);
+                const alim_rebound_eval *e = alim_rebound_evaluations_find(ev, s, 0, np, (double)n_neg_want[j]);
                 if (!e) {
                     st = alim_error_set(err, ALIM_EINVAL, "summary.json", "seed %zu has no evaluation at n_pos = %zu, n_neg = %zu (the run's grid lacks it)",
                                         s + 1, n_pos_want[i], n_neg_want[j]);
                     break;
                 }
-                dgp[s * N + j] = alim_lab_json_num(e, "gamma_mix_bits") - alim_lab_json_num(e0, "gamma_mix_bits");
-                dga[s * N + j] = alim_lab_json_num(e, "gamma_c2_bits") - alim_lab_json_num(e0, "gamma_c2_bits");
+                dgp[s * N + j] = e->gamma_mix_bits - e0->gamma_mix_bits;
+                dga[s * N + j] = e->gamma_c2_bits - e0->gamma_c2_bits;
             }
         }
         if (st) break;
@@ -323,20 +313,23 @@ static alim_status alignment_tokens(const char *data_dir, const size_t *n_pos, s
     return st;
 }
 
-alim_status alim_coefficient_alignment_tokens(const cJSON *sum, const char *data_dir, const size_t *n_pos, size_t n, double *a,
-                                              alim_error *err)
+alim_status alim_coefficient_alignment_tokens(const alim_rebound_evaluations *ev, const char *data_dir, const size_t *n_pos, size_t n,
+                                              double *a, alim_error *err)
 {
-    /* as the rebound run counted them with its tokenizer; older summaries: from the data */
+    /* as the rebound run counted them with its tokenizer (the last entry for an n_pos, as
+     * ever); older summaries: from the data */
     size_t have = 0;
-    const cJSON *atj = cJSON_GetObjectItemCaseSensitive(sum, "alignment_tokens");
     for (size_t i = 0; i < n; i++) {
-        const cJSON *e;
         a[i] = NAN;
-        cJSON_ArrayForEach(e, atj) if (alim_lab_json_num(e, "n_pos") == (double)n_pos[i]) a[i] = alim_lab_json_num(e, "tokens");
+        for (size_t k = 0; k < ev->n_alignment; k++)
+            if (ev->alignment_n_pos[k] == (double)n_pos[i]) a[i] = ev->alignment_tokens[k];
         have += a[i] > 0;
     }
     return have == n ? ALIM_OK : alignment_tokens(data_dir, n_pos, n, a, err);
 }
+
+static alim_status coefficient_analyse_run(const alim_coefficient_config *cfg, cJSON *sum, const alim_rebound_evaluations *evs,
+                                           const char *data_dir, alim_coefficient_result *res, alim_dir_lock **lock, alim_error *err);
 
 /* The run; *lock is the run directory's lock when held (taken here, with from_run, only when
  * the directory is made). */
@@ -344,7 +337,8 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
                                    void *note_ctx, alim_coefficient_result *res, alim_dir_lock **lock, alim_error *err)
 {
     const alim_rebound_config *rc = &cfg->rebound;
-    cJSON *sum = NULL, *out = NULL;
+    cJSON *sum = NULL;
+    alim_rebound_evaluations evs = {0}; /* what the analysis reads: the run's own, or the file's through the reader */
     alim_status st = ALIM_OK;
     char path[4200];
     const char *data_dir = rc->data_dir;
@@ -360,23 +354,48 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
         }
         const cJSON *dd = cJSON_GetObjectItemCaseSensitive(sum, "data_dir");
         if (!data_dir && cJSON_IsString(dd)) data_dir = dd->valuestring;
+        if ((st = alim_rebound_evaluations_from_summary(sum, &evs, err))) {
+            cJSON_Delete(sum);
+            return st;
+        }
     } else {
         alim_rebound_result rr;
         st = alim_rebound_run(rc, progress, note, note_ctx, &rr, err);
         if (st) return st;
+        /* the summary stays for coefficient.json's description of the run; the analysis takes
+         * the typed evaluations */
         sum = rr.summary;
         rr.summary = NULL;
+        evs = rr.evaluations;
+        memset(&rr.evaluations, 0, sizeof rr.evaluations);
         res->cells_run = rr.cells_run;
         res->cells_reused = rr.cells_reused;
-        if (!sum) return ALIM_OK; /* under MPI, a rank other than 0: the analysis is rank 0's */
+        alim_rebound_result_free(&rr);
+        if (!sum) { /* under MPI, a rank other than 0: the analysis is rank 0's */
+            alim_rebound_evaluations_free(&evs);
+            return ALIM_OK;
+        }
     }
+    st = coefficient_analyse_run(cfg, sum, &evs, data_dir, res, lock, err);
+    alim_rebound_evaluations_free(&evs);
+    return st;
+}
+
+/* The analysis of the rebound run (summary sum, owned and freed here; evaluations evs) and its
+ * files. */
+static alim_status coefficient_analyse_run(const alim_coefficient_config *cfg, cJSON *sum, const alim_rebound_evaluations *evs,
+                                           const char *data_dir, alim_coefficient_result *res, alim_dir_lock **lock, alim_error *err)
+{
+    const alim_rebound_config *rc = &cfg->rebound;
+    cJSON *out = NULL;
+    alim_status st = ALIM_OK;
+    char path[4200];
     if (!data_dir) {
         cJSON_Delete(sum);
         return alim_error_set(err, ALIM_EINVAL, "data_dir", "no data directory given");
     }
     const cJSON *config = cJSON_GetObjectItemCaseSensitive(sum, "config");
-    double pre, q[3];
-    alim_coefficient_rebound_inputs(sum, &pre, q);
+    double pre = evs->pretrain_tokens, q[3] = {evs->shares[0], evs->shares[1], evs->shares[2]};
     /* a pretrained theta0 (the real-model path) has no pretraining cell: |D_p| is given */
     const int real = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(config, "theta0"));
     if (cfg->from_run && cfg->pretrain_tokens > 0) {
@@ -391,18 +410,23 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
         return alim_error_set(err, ALIM_EINVAL, "pretrain_tokens", "%s starts from a pretrained theta0 whose pretraining tokens it cannot know: give them (SmolLM2-135M: 2e12)",
                               cfg->from_run);
     }
-    if (cfg->control) { /* the control's evaluations stand in for the grid's, seed by seed */
-        cJSON *seeds = cJSON_GetObjectItemCaseSensitive(sum, "per_seed"), *sd;
-        cJSON_ArrayForEach(sd, seeds) {
-            cJSON *ce = cJSON_DetachItemFromObjectCaseSensitive(sd, "control_evaluations");
-            if (!ce) {
+    /* with control, the control's evaluations stand in for the grid's, seed by seed: a view
+     * of evs whose grid lists are the control's (it owns only its seed array) */
+    alim_rebound_evaluations view = *evs;
+    if (cfg->control) {
+        for (size_t s = 0; s < evs->n_seeds; s++)
+            if (!evs->seed[s].has_control) {
                 cJSON_Delete(sum);
                 return alim_error_set(err, ALIM_EINVAL, "control", "%s has no control cells (a pretrained theta0's run with its control pass)",
                                       cfg->from_run ? cfg->from_run : rc->run_dir);
             }
-            cJSON *e; /* the grid's reader takes "grid" points */
-            cJSON_ArrayForEach(e, ce) cJSON_ReplaceItemInObjectCaseSensitive(e, "model", cJSON_CreateString("grid"));
-            cJSON_ReplaceItemInObjectCaseSensitive(sd, "evaluations", ce);
+        if (evs->n_seeds && !(view.seed = malloc(evs->n_seeds * sizeof *view.seed))) {
+            cJSON_Delete(sum);
+            return alim_error_set(err, ALIM_ENOMEM, "coefficient", "out of memory");
+        }
+        for (size_t s = 0; s < evs->n_seeds; s++) {
+            view.seed[s] = evs->seed[s];
+            view.seed[s].grid = evs->seed[s].control, view.seed[s].n_grid = evs->seed[s].n_control;
         }
     }
     size_t nneg[ALIM_COEFFICIENT_MAX_L], N = 0;
@@ -411,10 +435,11 @@ static alim_status coefficient_run(const alim_coefficient_config *cfg, const ali
     double a_tok[ALIM_REBOUND_MAX_GRID];
     alim_coefficient_analysis *an = &res->analysis;
     if (!(pre > 0)) st = alim_error_set(err, ALIM_EFORMAT, "summary.json", "config.pretrain.tokens missing");
-    if (!st) st = alim_coefficient_alignment_tokens(sum, data_dir, rc->n_pos, rc->n_pos_count, a_tok, err);
+    if (!st) st = alim_coefficient_alignment_tokens(&view, data_dir, rc->n_pos, rc->n_pos_count, a_tok, err);
     if (!st)
-        st = alim_coefficient_analyse(sum, rc->n_pos, rc->n_pos_count, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, cfg->n_boot,
+        st = alim_coefficient_analyse(&view, rc->n_pos, rc->n_pos_count, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, cfg->n_boot,
                                       cfg->boot_seed, an, &out, err);
+    if (view.seed != evs->seed) free(view.seed);
     if (st) {
         cJSON_Delete(sum);
         return st;

@@ -298,4 +298,5 @@ void alim_rebound_result_free(alim_rebound_result *res)
     res->grid = res->control_grid = NULL;
     free(res->source);
     res->source = NULL;
+    alim_rebound_evaluations_free(&res->evaluations);
 }

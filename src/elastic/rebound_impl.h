@@ -10,8 +10,10 @@
  *   rebound_cells.c    the cells (theta0, pos, the negative pass, evaluation, D_0) and their
  *                      one-line notes
  *   rebound_summary.c  the results read back in a fixed order, seed means and SEs (the typed
- *                      result's rows), grid.csv, n*(eps), the criteria from the grid,
- *                      summary.json
+ *                      result's rows and per-seed evaluations), grid.csv, n*(eps), the
+ *                      criteria from the grid, summary.json
+ *   rebound_evals.c    the per-seed evaluations E3 and E4 analyse: their lookup and the one
+ *                      reader of a finished run's summary.json
  *   rebound_judge.c    the pure functions of alim/rebound.h: the Markov labeller, n*(eps) and
  *                      alim_rebound_judge
  *   rebound_real.c     the real-model path's pieces (rebound_real.h)
@@ -166,5 +168,8 @@ static inline size_t *rb_cix(const rb_run *r, size_t s, size_t k)
 alim_status rb_load_inputs(rb_run *r, alim_error *err);
 alim_status rb_read_results(rb_run *r, alim_error *err);
 alim_status rb_write_summary(rb_run *r, alim_rebound_result *res, alim_error *err);
+/* an evaluation's fields E3 and E4 read (a missing one NAN), the reader of summary.json's and
+ * the run's own (rebound_evals.c) */
+void rb_eval_from_json(const cJSON *e, alim_rebound_eval *out);
 
 #endif

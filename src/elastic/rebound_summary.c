@@ -267,7 +267,7 @@ static void judge_grid(rb_run *r, alim_rebound_result *res)
 }
 
 /* summary["alignment_tokens"]: |D_a| per n_pos in the run's tokens (E4's k = |D_p| / |D_a|) */
-static void add_alignment_tokens(const rb_run *r)
+static alim_status add_alignment_tokens(const rb_run *r, alim_rebound_result *res, alim_error *err)
 {
     const alim_rebound_config *cfg = r->cfg;
     const rb *x = r->x;
@@ -275,8 +275,13 @@ static void add_alignment_tokens(const rb_run *r)
     cJSON *summary = r->summary;
     char p2[4200];
     cJSON *at = cJSON_AddArrayToObject(summary, "alignment_tokens");
+    alim_rebound_evaluations *ev = &res->evaluations;
     double t = 0;
     size_t d = 0;
+    ev->alignment_n_pos = malloc(P * sizeof *ev->alignment_n_pos);
+    ev->alignment_tokens = malloc(P * sizeof *ev->alignment_tokens);
+    if (!ev->alignment_n_pos || !ev->alignment_tokens) return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+    ev->n_alignment = P;
     alim_token_stream ds = {0}; /* real: the scored (response) tokens of seed 1's records */
     size_t *ends = NULL;
     if (x->real) {
@@ -295,6 +300,7 @@ static void add_alignment_tokens(const rb_run *r)
             if (!ends) t = NAN;
         } else
             for (; d < cfg->n_pos[i]; d++) t += rb_doc_tokens(x, &x->pool2, d);
+        ev->alignment_n_pos[i] = (double)cfg->n_pos[i], ev->alignment_tokens[i] = t;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "n_pos", (double)cfg->n_pos[i]);
         if (x->real) alim_lab_add_num(o, "tokens", t);
@@ -303,10 +309,11 @@ static void add_alignment_tokens(const rb_run *r)
     }
     free(ends);
     alim_dataset_free(&ds);
+    return ALIM_OK;
 }
 
 /* summary's description of the run, its criteria and verdict */
-static void describe(const rb_run *r, const alim_rebound_result *res)
+static alim_status describe(const rb_run *r, alim_rebound_result *res, alim_error *err)
 {
     const alim_rebound_config *cfg = r->cfg;
     const rb *x = r->x;
@@ -332,7 +339,8 @@ static void describe(const rb_run *r, const alim_rebound_result *res)
     if (res->labels_by_classifier) alim_lab_add_num(summary, "classifier_accuracy", res->classifier_accuracy);
     lab_add_config_record(summary, r->config, r->S);
     cJSON_AddNumberToObject(summary, "epsilon_nats", cfg->epsilon_nats);
-    add_alignment_tokens(r);
+    alim_status st = add_alignment_tokens(r, res, err);
+    if (st) return st;
     alim_lab_add_num(summary, "num_params", res->num_params);
     lab_add_run_stats(summary, res->cells_total, res->cells_run, res->cells_reused, res->wall_s, res->train_tokens_per_s);
     cJSON *cj = cJSON_AddObjectToObject(summary, "criteria");
@@ -345,18 +353,27 @@ static void describe(const rb_run *r, const alim_rebound_result *res)
         cJSON_AddStringToObject(o, "why", cr->why[k]);
     }
     cJSON_AddStringToObject(summary, "verdict", cr->verdict);
+    return ALIM_OK;
 }
 
 /* summary["per_seed"][s]["evaluations"] (and "control_evaluations"): the results of r->per
- * (r->cper), moved there with their n_pos, n_neg and model */
-static void attach_evaluations(rb_run *r)
+ * (r->cper), moved there with their n_pos, n_neg and model; the grid's (the control's) into
+ * res->evaluations from the same objects */
+static alim_status attach_evaluations(rb_run *r, alim_rebound_result *res, alim_error *err)
 {
     const alim_rebound_config *cfg = r->cfg;
     const size_t P = r->P, N = r->N, S = r->S, G = r->G;
     const int ctl = r->ctl;
     cJSON **per = r->per, **cper = r->cper;
     cJSON *seeds_json = cJSON_GetObjectItemCaseSensitive(r->summary, "per_seed");
+    alim_rebound_evaluations *evs = &res->evaluations;
+    if (!(evs->seed = calloc(S, sizeof *evs->seed))) return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+    evs->n_seeds = S;
     for (size_t s = 0; s < S; s++) {
+        alim_rebound_seed_evals *te = &evs->seed[s];
+        if (!(te->grid = calloc(P * N, sizeof *te->grid)) || (ctl && !(te->control = calloc(P * N, sizeof *te->control))))
+            return alim_error_set(err, ALIM_ENOMEM, "rebound", "out of memory");
+        te->n_grid = P * N, te->has_control = ctl, te->n_control = ctl ? P * N : 0;
         cJSON *sj = cJSON_GetArrayItem(seeds_json, (int)s), *ev = cJSON_AddArrayToObject(sj, "evaluations");
         for (size_t q = 0; q < G; q++) {
             cJSON *e = per[s * G + q];
@@ -365,6 +382,7 @@ static void attach_evaluations(rb_run *r)
             cJSON_AddNumberToObject(e, "n_neg", q ? (double)cfg->n_neg[(q - 1) % N] : 0);
             cJSON_AddStringToObject(e, "model", q ? "grid" : "theta0");
             cJSON_AddItemToArray(ev, e);
+            if (q) rb_eval_from_json(e, &te->grid[q - 1]);
         }
         if (!ctl) continue;
         cJSON *cev = cJSON_AddArrayToObject(sj, "control_evaluations");
@@ -375,8 +393,10 @@ static void attach_evaluations(rb_run *r)
             cJSON_AddNumberToObject(e, "n_neg", (double)cfg->n_neg[q % N]);
             cJSON_AddStringToObject(e, "model", "control");
             cJSON_AddItemToArray(cev, e);
+            rb_eval_from_json(e, &te->control[q]);
         }
     }
+    return ALIM_OK;
 }
 
 alim_status rb_write_summary(rb_run *r, alim_rebound_result *res, alim_error *err)
@@ -394,8 +414,10 @@ alim_status rb_write_summary(rb_run *r, alim_rebound_result *res, alim_error *er
     alim_runner_get_stats(r->runner, &rs);
     res->wall_s = alim_lab_now() - r->t_start;
     res->train_tokens_per_s = rs.train_s > 0 ? rs.train_tokens / rs.train_s : 0;
-    describe(r, res);
-    attach_evaluations(r);
+    /* what E3 and E4 analyse besides the evaluations, from the values the summary records */
+    res->evaluations.pretrain_tokens = alim_lab_json_num(cJSON_GetObjectItemCaseSensitive(r->config, "pretrain"), "tokens");
+    for (int k = 0; k < 3; k++) res->evaluations.shares[k] = r->x->real ? NAN : r->shares[k];
+    if ((st = describe(r, res, err)) || (st = attach_evaluations(r, res, err))) return st;
     /* cells computed by an alim before the replies' UTF-8 repair (rebound_cells.c) may hold a
      * reply cut inside a character: the summary is valid UTF-8 whatever the cells hold */
     if (alim_json_utf8_repair(r->summary) < 0) return alim_error_set(err, ALIM_ENOMEM, r->cfg->run_dir, "out of memory");

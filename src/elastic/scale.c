@@ -337,16 +337,17 @@ typedef struct {
     double params;
 } level;
 
-static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, const alim_rebound_config *rc, double pre_tokens, double a_tokens,
-                                 const double q[3], level *lv, alim_error *err)
+/* The level's metrics from its E2 sub-run's per-seed evaluations ev (typed, in process). */
+static alim_status level_metrics(const alim_scale_config *c, const alim_rebound_evaluations *ev, double num_params,
+                                 const alim_rebound_config *rc, double pre_tokens, double a_tokens, const double q[3], level *lv,
+                                 alim_error *err)
 {
     const size_t S = c->n_seeds, np = rc->n_pos[rc->n_pos_count - 1], n1 = rc->n_neg[1];
-    const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(sum, "per_seed");
     for (size_t s = 0; s < S; s++) {
-        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
-        const cJSON *e0 = alim_lab_find_eval(ev, (double)np, 0), *e1 = alim_lab_find_eval(ev, (double)np, (double)n1);
+        const alim_rebound_eval *e0 = alim_rebound_evaluations_find(ev, s, 0, (double)np, 0),
+                                *e1 = alim_rebound_evaluations_find(ev, s, 0, (double)np, (double)n1);
         if (!e0 || !e1) return alim_error_set(err, ALIM_EINVAL, rc->run_dir, "seed %zu lacks the evaluations at n_pos = %zu", s + 1, np);
-        lv->R[s] = (alim_lab_json_num(e0, "score") - alim_lab_json_num(e1, "score")) / (double)n1;
+        lv->R[s] = (e0->score - e1->score) / (double)n1;
     }
     alim_lab_mean_se(lv->R, S, &lv->R_mean, &lv->R_se);
     size_t nneg[ALIM_REBOUND_MAX_GRID], N = 0;
@@ -354,27 +355,26 @@ static alim_status level_metrics(const alim_scale_config *c, const cJSON *sum, c
         if (rc->n_neg[j] <= c->max_l_neg) nneg[N++] = rc->n_neg[j];
     const size_t P1[1] = {np};
     alim_coefficient_analysis an; /* typed only: the level needs no JSON of it */
-    alim_status st = alim_coefficient_analyse(sum, P1, 1, nneg, N, pre_tokens, &a_tokens, q, 10000, 1, &an, NULL, err);
+    alim_status st = alim_coefficient_analyse(ev, P1, 1, nneg, N, pre_tokens, &a_tokens, q, 10000, 1, &an, NULL, err);
     if (st) return st;
     lv->est = an.est[0];
     lv->oracle_e = an.oracle_e_hat[0];
-    /* per-seed E_hat: the fit on one seed's changes */
+    /* per-seed E_hat: the fit on one seed's changes (the analysis found every point) */
     for (size_t s = 0; s < S; s++) {
         alim_coefficient_estimate one;
         double dgp[ALIM_REBOUND_MAX_GRID], dga[ALIM_REBOUND_MAX_GRID], l[ALIM_REBOUND_MAX_GRID];
-        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(seeds, (int)s), "evaluations");
-        const cJSON *e0 = alim_lab_find_eval(ev, (double)np, 0);
+        const alim_rebound_eval *e0 = alim_rebound_evaluations_find(ev, s, 0, (double)np, 0);
         for (size_t j = 0; j < N; j++) {
-            const cJSON *e = alim_lab_find_eval(ev, (double)np, (double)nneg[j]);
+            const alim_rebound_eval *e = alim_rebound_evaluations_find(ev, s, 0, (double)np, (double)nneg[j]);
             l[j] = (double)nneg[j] / (double)np;
-            dgp[j] = alim_lab_json_num(e, "gamma_mix_bits") - alim_lab_json_num(e0, "gamma_mix_bits");
-            dga[j] = alim_lab_json_num(e, "gamma_c2_bits") - alim_lab_json_num(e0, "gamma_c2_bits");
+            dgp[j] = e->gamma_mix_bits - e0->gamma_mix_bits;
+            dga[j] = e->gamma_c2_bits - e0->gamma_c2_bits;
         }
         alim_error e2;
         alim_error_clear(&e2);
         lv->E[s] = alim_coefficient_fit(l, N, dgp, dga, 1, pre_tokens / a_tokens, 0, 1, &one, &e2) ? NAN : one.e_hat;
     }
-    lv->params = alim_lab_json_num(sum, "num_params");
+    lv->params = num_params;
     return ALIM_OK;
 }
 
@@ -392,8 +392,8 @@ static alim_status level_run(sc *x, const alim_rebound_config *rc, int writes, c
     if (writes) {
         lv->part = part;
         double a_tok = NAN;
-        st = alim_coefficient_alignment_tokens(rr.summary, x->cfg->data_dir, &rc->n_pos[rc->n_pos_count - 1], 1, &a_tok, err);
-        if (!st) st = level_metrics(x->cfg, rr.summary, rc, pre_tokens, a_tok, q, lv, err);
+        st = alim_coefficient_alignment_tokens(&rr.evaluations, x->cfg->data_dir, &rc->n_pos[rc->n_pos_count - 1], 1, &a_tok, err);
+        if (!st) st = level_metrics(x->cfg, &rr.evaluations, rr.num_params, rc, pre_tokens, a_tok, q, lv, err);
     }
     alim_rebound_result_free(&rr);
     return st;

@@ -22,17 +22,17 @@ static void e4_criteria_text(strbuf *b, const alim_coefficient_analysis *an)
         report_criterion_text(b, i == 0, an->criteria[i].name, an->criteria[i].result, an->criteria[i].why);
 }
 
-alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound_config *c, const cJSON *sum,
+alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound_config *c, const alim_rebound_result *rr,
                       const char *data_dir)
 {
     const size_t P = c->n_pos_count;
     size_t nneg[ALIM_REBOUND_MAX_GRID], N = 0;
     for (size_t j = 0; j < c->n_neg_count; j++)
         if (c->n_neg[j] > 0 && c->n_neg[j] <= ec->e4_max_n_neg) nneg[N++] = c->n_neg[j];
-    /* |D_p| and the data's shares, read from the rebound summary by the library; without shares
-     * (an older summary) the analysis has no oracle column, as in alim elastic coefficient */
-    double pre, q[3];
-    alim_coefficient_rebound_inputs(sum, &pre, q);
+    /* |D_p| and the data's shares, from the rebound run's typed evaluations; without shares
+     * the analysis has no oracle column, as in alim elastic coefficient */
+    const alim_rebound_evaluations *ev = &rr->evaluations;
+    const double pre = ev->pretrain_tokens, *q = ev->shares;
     if (!(pre > 0)) {
         char where[ALIM_ERROR_WHERE_MAX];
         snprintf(where, sizeof where, "%.200s/summary.json", c->run_dir);
@@ -41,9 +41,9 @@ alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound
     double a_tok[ALIM_REBOUND_MAX_GRID];
     alim_coefficient_analysis an; /* the numbers drawn; out: the same analysis as JSON, written as a file */
     cJSON *out = NULL;
-    alim_status st = alim_coefficient_alignment_tokens(sum, data_dir, c->n_pos, P, a_tok, r->err);
+    alim_status st = alim_coefficient_alignment_tokens(ev, data_dir, c->n_pos, P, a_tok, r->err);
     if (!st)
-        st = alim_coefficient_analyse(sum, c->n_pos, P, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, ec->e4_boot, 1, &an, &out,
+        st = alim_coefficient_analyse(ev, c->n_pos, P, nneg, N, pre, a_tok, isfinite(q[0]) ? q : NULL, ec->e4_boot, 1, &an, &out,
                                       r->err);
     if (st) return st;
     const alim_coefficient_estimate *est = an.est;

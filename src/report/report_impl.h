@@ -161,7 +161,7 @@ alim_status report_e0(report *r);
 alim_status report_e1(report *r, const alim_resist_config *cfg, const alim_resist_result *res);
 alim_status report_e2(report *r, const alim_rebound_config *cfg, const alim_rebound_result *res, int theta0_from_e1);
 alim_status report_e3(report *r, const alim_scale_config *c, const alim_scale_result *res);
-alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound_config *c, const cJSON *sum,
+alim_status report_e4(report *r, const elasticity_config *ec, const alim_rebound_config *c, const alim_rebound_result *rr,
                       const char *data_dir);
 
 /* ---- which sections ("sections", report.c) ---------------------------------------------------- */

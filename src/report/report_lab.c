@@ -215,7 +215,7 @@ static alim_status lab_run(report *r, elasticity_config *ec, const char *cache)
                 r->cells_run += r2.cells_run;
                 r->cells_reused += r2.cells_reused;
                 if (!r->peer) st = report_e2(r, c, &r2, from_e1);
-                if (!st && !r->peer && ec->run_coefficient) st = report_e4(r, ec, c, r2.summary, data_dir);
+                if (!st && !r->peer && ec->run_coefficient) st = report_e4(r, ec, c, &r2, data_dir);
             }
         }
         c->theta0_dirs = NULL;
