@@ -37,9 +37,6 @@ char *alim_lab_path(const char *a, const char *b, char *buf, size_t n);
 /* Copies the model files of checkpoint from_dir (config.json, model.safetensors, vocab.json,
  * merges.txt; not the optimizer state) into to_dir, created if missing; atomic per file. */
 alim_status alim_lab_copy_model(const char *from_dir, const char *to_dir, alim_error *err);
-/* The evaluation {"model": "grid", "n_pos", "n_neg", ...} of a rebound summary's per-seed
- * list with these sizes, NULL if absent. */
-const cJSON *alim_lab_find_eval(const cJSON *evals, double n_pos, double n_neg);
 
 /* A progress note of an experiment (one line, no newline), e.g. "s1-theta0: done, ...". */
 typedef void (*alim_lab_note_fn)(void *ctx, const char *line);

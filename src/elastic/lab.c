@@ -148,18 +148,6 @@ alim_status alim_lab_copy_model(const char *from_dir, const char *to_dir, alim_e
     return st;
 }
 
-const cJSON *alim_lab_find_eval(const cJSON *evals, double n_pos, double n_neg)
-{
-    const cJSON *e;
-    cJSON_ArrayForEach(e, evals) {
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "model");
-        if (cJSON_IsString(m) && !strcmp(m->valuestring, "grid") && alim_lab_json_num(e, "n_pos") == n_pos &&
-            alim_lab_json_num(e, "n_neg") == n_neg)
-            return e;
-    }
-    return NULL;
-}
-
 void alim_lab_note(alim_lab_note_fn fn, void *ctx, const char *fmt, ...)
 {
     if (!fn) return;
